@@ -1,0 +1,610 @@
+"""The venue's limit order book: price-time priority matching on integer ticks and lots.
+
+Ordering invariant
+    Within a price, orders match in arrival order (a level is an insertion-ordered dict).
+    Across prices, the best price matches first.  Each side keeps its level prices in a
+    ``sortedcontainers.SortedList`` plus a plain ``dict`` price -> ``PriceLevel``; the best
+    price of each side is cached and only recomputed when a level is created or emptied.
+
+Modify semantics
+    ``reduce`` lowers a resting order's quantity and keeps its queue position.
+    ``replace`` with a new price or a larger quantity cancels and re-enters the order with
+    the same id: it loses priority and may trade on entry.
+
+Self-trade prevention
+    Binance USD-M modes (``SelfTradePrevention``), keyed by account; the taker's mode
+    decides.  Cancelled makers are listed in ``SubmitResult.stp_cancelled``.
+
+Auction mode
+    ``halt()`` stops continuous matching: limit GTC orders rest even if they cross; market,
+    IOC and FOK orders are rejected (``MATCHING_HALTED``).  ``uncross()`` executes the call
+    auction at the single price that maximises volume (see ``orderbook.auction``); ``resume``
+    uncrosses and returns to continuous matching.  Self-trade prevention does not apply in
+    an uncross (assumed: the referenced venues describe STP for continuous trading only).
+
+Ownership
+    The book computes and returns what happened (fills, expiries, rejections); it holds no
+    reference to an owner, takes no clock and calls nothing back.  Invalid requests --
+    unknown, duplicate or finished ids, bad prices or quantities -- are rejections with a
+    ``Reason``, never exceptions.
+
+Complexity (L = levels on a side, k = levels or orders touched)
+    submit resting at an existing level O(1); at a new level O(log L); a sweep O(k + log L
+    per emptied level); cancel O(1), O(log L) when it empties a level; best bid/ask O(1);
+    depth queries O(log L + levels in range).
+
+Performance
+    The hot methods follow the sortedcontainers style: attributes bound to locals once,
+    plain ints instead of enum members, tuples built with ``tuple.__new__``.  Per-side state
+    lives in 3-element lists indexed by the signed side (``x[1]`` bids, ``x[-1]`` asks) so
+    one code path serves both sides.
+"""
+from __future__ import annotations
+
+from sortedcontainers import SortedList
+
+from .auction import find_uncross_price
+from .enums import (FOK, GTC, IOC, LIMIT, MARKET, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER,
+                    STP_NONE,
+                    OrderStatus, Reason, Side)
+from .level import R_ACCOUNT, R_ID, R_PRICE, R_QTY, R_REDUCE_ONLY, R_SEQ, R_SIDE, R_STP, PriceLevel
+from .results import AuctionResult, Fill, OrderInfo, Rejection, SubmitResult
+
+_new = tuple.__new__
+
+# Enum members bound once for results (constructing ``OrderStatus(x)`` in a loop is slow).
+_NEW = OrderStatus.NEW
+_PARTIAL = OrderStatus.PARTIALLY_FILLED
+_FILLED = OrderStatus.FILLED
+_EXPIRED = OrderStatus.EXPIRED
+_REJECTED = OrderStatus.REJECTED
+_R_NONE = Reason.NONE
+_R_IOC = Reason.IOC_REMAINDER
+_R_FOK = Reason.FOK_NOT_FILLABLE
+_R_STP = Reason.SELF_TRADE_PREVENTED
+_NO_FILLS: tuple = ()
+
+
+def _info(rec: list) -> OrderInfo:
+    return _new(OrderInfo, (rec[R_ID], rec[R_ACCOUNT], rec[R_SIDE], rec[R_PRICE], rec[R_QTY],
+                            rec[R_REDUCE_ONLY]))
+
+
+class OrderBook:
+    """A continuous limit order book with a call auction for halts.
+
+    >>> from orderbook import OrderBook, Side, TimeInForce
+    >>> book = OrderBook()
+    >>> book.submit(order_id=1, account=7, side=Side.SELL, price=100_000, qty=5).status.name
+    'NEW'
+    >>> r = book.submit(order_id=2, account=8, side=Side.BUY, price=100_000, qty=3,
+    ...                 tif=TimeInForce.IOC)
+    >>> [(f.maker_id, f.taker_id, f.price, f.qty) for f in r.fills]
+    [(1, 2, 100000, 3)]
+    >>> book.best_ask(), book.best_bid(), len(book)
+    (100000, None, 1)
+    """
+
+    __slots__ = ("_levels", "_prices", "_best", "_volume", "_index", "_seq", "_halted",
+                 "last_price")
+
+    def __init__(self) -> None:
+        # Index 1: bids, index -1 (== 2): asks; index 0 unused.
+        self._levels: list = [None, {}, {}]
+        self._prices: list = [None, SortedList(), SortedList()]
+        self._best: list = [None, None, None]
+        self._volume: list = [0, 0, 0]
+        self._index: dict[int, list] = {}
+        self._seq = 0
+        self._halted = False
+        self.last_price: int | None = None
+
+    # ------------------------------------------------------------------ entry
+    def submit(self, order_id: int, account: int, side: int, price: int | None = None,
+               qty: int = 0, tif: int = GTC, order_type: int = LIMIT, post_only: bool = False,
+               reduce_only: bool = False, stp: int = STP_NONE) -> SubmitResult:
+        """Enter an order; return what happened to it.
+
+        ``price`` is the limit price in ticks; for a market order it is an optional
+        protection limit (the order never trades beyond it) or None.  A market order's
+        remainder always expires, whatever ``tif``.  FOK fills in full or not at all
+        (``EXPIRED`` with ``FOK_NOT_FILLABLE``, and the book unchanged).  Post-only is a
+        GTC limit that is rejected if it would take.  ``reduce_only`` only travels with the
+        order: the engine enforces it.
+
+        Runtime complexity: O(1) to rest at an existing level, O(log L) at a new one,
+        plus O(k) for k makers matched.
+        """
+        # Validation, cheapest checks first; every failure is a rejection, never a raise.
+        if side != 1 and side != -1:
+            return self._reject(order_id, Reason.INVALID_SIDE)
+        if type(qty) is not int or qty <= 0:
+            return self._reject(order_id, Reason.INVALID_QUANTITY)
+        if order_type == LIMIT:
+            if type(price) is not int or price <= 0:
+                return self._reject(order_id, Reason.INVALID_PRICE)
+        elif order_type == MARKET:
+            if price is not None and (type(price) is not int or price <= 0):
+                return self._reject(order_id, Reason.INVALID_PRICE)
+            if post_only:
+                return self._reject(order_id, Reason.INVALID_ORDER_TYPE)
+        else:
+            return self._reject(order_id, Reason.INVALID_ORDER_TYPE)
+        if tif != GTC and tif != IOC and tif != FOK or (post_only and tif != GTC):
+            return self._reject(order_id, Reason.INVALID_TIME_IN_FORCE)
+        if stp != STP_NONE and stp != STP_EXPIRE_TAKER and stp != STP_EXPIRE_MAKER and stp != STP_EXPIRE_BOTH:
+            return self._reject(order_id, Reason.INVALID_STP_MODE)
+        if order_id in self._index:
+            return self._reject(order_id, Reason.DUPLICATE_ORDER_ID)
+
+        immediate = order_type == MARKET or tif != GTC
+        if self._halted:
+            if immediate:
+                return self._reject(order_id, Reason.MATCHING_HALTED)
+            self._rest(order_id, account, side, price, qty, reduce_only, stp)
+            return _new(SubmitResult, (order_id, _NEW, _NO_FILLS, 0, qty, 0, _R_NONE, ()))
+
+        best_opp = self._best[-side]
+        if best_opp is None or (price is not None and side * (price - best_opp) < 0):
+            # Does not cross: the common case for passive flow.
+            if immediate:
+                return _new(SubmitResult, (order_id, _EXPIRED, _NO_FILLS, 0, 0, qty,
+                                           _R_FOK if tif == FOK else _R_IOC, ()))
+            self._rest(order_id, account, side, price, qty, reduce_only, stp)
+            return _new(SubmitResult, (order_id, _NEW, _NO_FILLS, 0, qty, 0, _R_NONE, ()))
+
+        if post_only:
+            return self._reject(order_id, Reason.POST_ONLY_WOULD_TAKE)
+        if tif == FOK and self._fillable(account, side, price, qty, stp) < qty:
+            return _new(SubmitResult, (order_id, _EXPIRED, _NO_FILLS, 0, 0, qty, _R_FOK, ()))
+
+        remaining, fills, stp_cancelled, stopped = self._take(order_id, account, side, price,
+                                                              qty, stp)
+        filled = qty - remaining
+        if not remaining:
+            return _new(SubmitResult, (order_id, _FILLED, fills, filled, 0, 0, _R_NONE,
+                                       stp_cancelled))
+        if stopped:
+            return _new(SubmitResult, (order_id, _EXPIRED, fills, filled, 0, remaining, _R_STP,
+                                       stp_cancelled))
+        if immediate:
+            return _new(SubmitResult, (order_id, _EXPIRED, fills, filled, 0, remaining, _R_IOC,
+                                       stp_cancelled))
+        self._rest(order_id, account, side, price, remaining, reduce_only, stp)
+        return _new(SubmitResult, (order_id, _PARTIAL if filled else _NEW, fills, filled,
+                                   remaining, 0, _R_NONE, stp_cancelled))
+
+    @staticmethod
+    def _reject(order_id, reason: Reason) -> SubmitResult:
+        return _new(SubmitResult, (order_id, _REJECTED, _NO_FILLS, 0, 0, 0, reason, ()))
+
+    def _rest(self, order_id, account, side, price, qty, reduce_only, stp) -> None:
+        """Append an order at the back of its level's queue (creating the level)."""
+        levels = self._levels[side]
+        level = levels.get(price)
+        if level is None:
+            level = levels[price] = PriceLevel()
+            self._prices[side].add(price)
+            best = self._best
+            b = best[side]
+            if b is None or side * (price - b) > 0:
+                best[side] = price
+        self._seq = seq = self._seq + 1
+        rec = [qty, order_id, account, side, price, reduce_only, seq, stp]
+        level.orders[order_id] = rec
+        level.total += qty
+        self._index[order_id] = rec
+        self._volume[side] += qty
+
+    def _take(self, taker_id, account, side, limit, qty, stp):
+        """Match an incoming order against the opposite side, best price first.
+
+        Returns ``(remaining, fills, stp_cancelled, stopped_by_stp)``.  The caller has
+        checked that the order crosses the opposite best price.
+        """
+        opp = -side
+        levels = self._levels[opp]
+        prices = self._prices[opp]
+        index = self._index
+        best_pos = 0 if opp == -1 else -1  # asks: lowest first; bids: highest first
+        fills: list = []
+        append = fills.append
+        stp_cancelled: tuple = ()
+        remaining = qty
+        stopped = False
+        removed_total = 0
+        px = self._best[opp]
+        while px is not None and (limit is None or side * (limit - px) >= 0):
+            level = levels[px]
+            orders = level.orders
+            consumed = []
+            removed = 0
+            for rec in orders.values():
+                if stp and rec[R_ACCOUNT] == account:
+                    if stp == STP_EXPIRE_MAKER or stp == STP_EXPIRE_BOTH:
+                        consumed.append(rec[R_ID])
+                        removed += rec[R_QTY]
+                        stp_cancelled += (_info(rec),)
+                        if stp == STP_EXPIRE_MAKER:
+                            continue
+                    stopped = True
+                    break
+                q = rec[R_QTY]
+                if q <= remaining:
+                    append(_new(Fill, (rec[R_ID], taker_id, px, q, rec[R_ACCOUNT], account, side)))
+                    consumed.append(rec[R_ID])
+                    removed += q
+                    remaining -= q
+                    if not remaining:
+                        break
+                else:
+                    append(_new(Fill, (rec[R_ID], taker_id, px, remaining, rec[R_ACCOUNT],
+                                       account, side)))
+                    rec[R_QTY] = q - remaining
+                    removed += remaining
+                    remaining = 0
+                    break
+            removed_total += removed
+            if len(consumed) == len(orders):
+                # The level is exhausted: drop it whole, then look at the next price.
+                del levels[px]
+                prices.remove(px)
+                for oid in consumed:
+                    del index[oid]
+                px = prices[best_pos] if prices else None
+                if remaining and not stopped:
+                    continue
+            else:
+                for oid in consumed:
+                    del orders[oid]
+                    del index[oid]
+                level.total -= removed
+            break
+        self._best[opp] = px
+        self._volume[opp] -= removed_total
+        if fills:
+            self.last_price = fills[-1][2]
+        return remaining, fills, stp_cancelled, stopped
+
+    def _fillable(self, account, side, limit, qty, stp) -> int:
+        """Quantity an order could take now (at most ``qty``), honouring STP; read-only."""
+        opp = -side
+        levels = self._levels[opp]
+        prices = self._prices[opp]
+        if opp == -1:
+            walk = prices.irange(None, limit)
+        else:
+            walk = prices.irange(limit, None, reverse=True)
+        available = 0
+        for px in walk:
+            level = levels[px]
+            if not stp:
+                available += level.total
+            else:
+                for rec in level.orders.values():
+                    if rec[R_ACCOUNT] == account:
+                        if stp == STP_EXPIRE_MAKER:
+                            continue
+                        return available
+                    available += rec[R_QTY]
+            if available >= qty:
+                return available
+        return available
+
+    # ------------------------------------------------------------ amendments
+    def cancel(self, order_id: int) -> OrderInfo | Rejection:
+        """Remove a resting order.  Returns its ``OrderInfo`` (truthy) or a falsy
+        ``Rejection`` with ``ORDER_NOT_RESTING``.  Runtime complexity: O(1), or O(log L)
+        when the level empties."""
+        rec = self._index.pop(order_id, None)
+        if rec is None:
+            return _new(Rejection, (order_id, Reason.ORDER_NOT_RESTING))
+        self._unlink(rec)
+        return _info(rec)
+
+    def _unlink(self, rec: list) -> None:
+        """Take an order (already out of the id index) off its level."""
+        side = rec[R_SIDE]
+        price = rec[R_PRICE]
+        qty = rec[R_QTY]
+        levels = self._levels[side]
+        level = levels[price]
+        orders = level.orders
+        del orders[rec[R_ID]]
+        self._volume[side] -= qty
+        if orders:
+            level.total -= qty
+            return
+        del levels[price]
+        prices = self._prices[side]
+        prices.remove(price)
+        if self._best[side] == price:
+            self._best[side] = (prices[-1 if side == 1 else 0]) if prices else None
+
+    def reduce(self, order_id: int, new_qty: int) -> OrderInfo | Rejection:
+        """Lower a resting order's quantity to ``new_qty`` (0 < new_qty < current),
+        keeping its queue position.  Runtime complexity: O(1)."""
+        rec = self._index.get(order_id)
+        if rec is None:
+            return _new(Rejection, (order_id, Reason.ORDER_NOT_RESTING))
+        if type(new_qty) is not int or new_qty <= 0:
+            return _new(Rejection, (order_id, Reason.INVALID_QUANTITY))
+        delta = rec[R_QTY] - new_qty
+        if delta <= 0:
+            return _new(Rejection, (order_id, Reason.NOT_A_REDUCTION))
+        rec[R_QTY] = new_qty
+        self._levels[rec[R_SIDE]][rec[R_PRICE]].total -= delta
+        self._volume[rec[R_SIDE]] -= delta
+        return _info(rec)
+
+    def replace(self, order_id: int, price: int | None = None,
+                qty: int | None = None) -> SubmitResult | Rejection:
+        """Change a resting order's price and/or quantity.
+
+        A smaller quantity at the same price is a ``reduce`` (priority kept).  A new price or
+        a larger quantity cancels the order and re-enters it under the same id, account,
+        side, flags and STP mode: it goes to the back of the queue and may trade on entry.
+        """
+        rec = self._index.get(order_id)
+        if rec is None:
+            return _new(Rejection, (order_id, Reason.ORDER_NOT_RESTING))
+        new_price = rec[R_PRICE] if price is None else price
+        new_qty = rec[R_QTY] if qty is None else qty
+        if type(new_price) is not int or new_price <= 0:
+            return _new(Rejection, (order_id, Reason.INVALID_PRICE))
+        if type(new_qty) is not int or new_qty <= 0:
+            return _new(Rejection, (order_id, Reason.INVALID_QUANTITY))
+        if new_price == rec[R_PRICE]:
+            if new_qty == rec[R_QTY]:
+                return _new(Rejection, (order_id, Reason.NOTHING_TO_CHANGE))
+            if new_qty < rec[R_QTY]:
+                self.reduce(order_id, new_qty)
+                return _new(SubmitResult, (order_id, _NEW, _NO_FILLS, 0, new_qty, 0, _R_NONE, ()))
+        del self._index[order_id]
+        self._unlink(rec)
+        return self.submit(order_id, rec[R_ACCOUNT], rec[R_SIDE], new_price, new_qty, GTC, LIMIT,
+                           False, rec[R_REDUCE_ONLY], rec[R_STP])
+
+    # ---------------------------------------------------------------- auction
+    @property
+    def halted(self) -> bool:
+        """True while continuous matching is stopped (call-auction mode)."""
+        return self._halted
+
+    def halt(self) -> None:
+        """Stop continuous matching: from now on limit GTC orders rest even if they cross,
+        and market/IOC/FOK orders are rejected with ``MATCHING_HALTED``."""
+        self._halted = True
+
+    def indicative_uncross(self, reference_price: int | None = None) -> AuctionResult:
+        """The auction price and volume ``uncross`` would produce now; changes nothing.
+
+        ``reference_price`` breaks ties (default: the last trade price)."""
+        bids, asks = self._crossed_levels()
+        if not bids:
+            return _new(AuctionResult, (None, 0, 0, []))
+        ref = self.last_price if reference_price is None else reference_price
+        price, volume, imbalance = find_uncross_price(bids, asks, ref)
+        return _new(AuctionResult, (price, volume, imbalance, []))
+
+    def uncross(self, reference_price: int | None = None) -> AuctionResult:
+        """Execute the call auction: every eligible order trades at one price.
+
+        Buyers are taken highest price first, sellers lowest first, each in time priority,
+        until the auction volume is reached.  The order that arrived later is reported as the
+        taker (``aggressor`` 0).  Afterwards the book is not crossed.  The halted flag is
+        left as it is; ``resume`` uncrosses and restarts continuous matching.
+
+        Runtime complexity: O(C log C + k) for C crossed levels and k orders executed.
+        """
+        indication = self.indicative_uncross(reference_price)
+        price, volume = indication.price, indication.volume
+        if price is None or volume == 0:
+            return indication
+        fills: list = []
+        bid_walk = self._auction_walk(1, price)
+        ask_walk = self._auction_walk(-1, price)
+        bid = next(bid_walk)
+        ask = next(ask_walk)
+        left = volume
+        while True:
+            q = min(bid[R_QTY], ask[R_QTY], left)
+            if bid[R_SEQ] > ask[R_SEQ]:
+                taker, maker = bid, ask
+            else:
+                taker, maker = ask, bid
+            fills.append(_new(Fill, (maker[R_ID], taker[R_ID], price, q, maker[R_ACCOUNT],
+                                     taker[R_ACCOUNT], 0)))
+            self._consume(bid, q)
+            self._consume(ask, q)
+            left -= q
+            if not left:
+                break
+            if not bid[R_QTY]:
+                bid = next(bid_walk)
+            if not ask[R_QTY]:
+                ask = next(ask_walk)
+        self.last_price = price
+        return _new(AuctionResult, (price, volume, indication.imbalance, fills))
+
+    def resume(self, reference_price: int | None = None) -> AuctionResult:
+        """Uncross, then return to continuous matching.  Returns the uncross result."""
+        result = self.uncross(reference_price)
+        self._halted = False
+        return result
+
+    def _crossed_levels(self) -> tuple[list, list]:
+        """(price, total) of bids at or above the best ask, best first, and of asks at or
+        below the best bid, best first; both empty when the book is not crossed."""
+        bb, ba = self._best[1], self._best[-1]
+        if bb is None or ba is None or bb < ba:
+            return [], []
+        bl, al = self._levels[1], self._levels[-1]
+        bids = [(p, bl[p].total) for p in self._prices[1].irange(ba, None, reverse=True)]
+        asks = [(p, al[p].total) for p in self._prices[-1].irange(None, bb)]
+        return bids, asks
+
+    def _auction_walk(self, side: int, price: int):
+        """Yield resting records eligible at ``price``, in price-time priority.  Records are
+        snapshotted level by level, so consuming them while walking is safe."""
+        levels = self._levels[side]
+        if side == 1:
+            walk = list(self._prices[1].irange(price, None, reverse=True))
+        else:
+            walk = list(self._prices[-1].irange(None, price))
+        for px in walk:
+            level = levels.get(px)
+            if level is not None:
+                yield from list(level.orders.values())
+
+    def _consume(self, rec: list, q: int) -> None:
+        """Execute ``q`` lots of a resting order in an auction; unlink it when done."""
+        if q == rec[R_QTY]:
+            del self._index[rec[R_ID]]
+            self._unlink(rec)
+            rec[R_QTY] = 0
+        else:
+            rec[R_QTY] -= q
+            self._levels[rec[R_SIDE]][rec[R_PRICE]].total -= q
+            self._volume[rec[R_SIDE]] -= q
+
+    # ---------------------------------------------------------------- queries
+    def __len__(self) -> int:
+        """Number of resting orders.  O(1)."""
+        return len(self._index)
+
+    def __contains__(self, order_id: int) -> bool:
+        return order_id in self._index
+
+    def best_bid(self) -> int | None:
+        """Highest bid price in ticks, or None.  O(1)."""
+        return self._best[1]
+
+    def best_ask(self) -> int | None:
+        """Lowest ask price in ticks, or None.  O(1)."""
+        return self._best[-1]
+
+    def order(self, order_id: int) -> OrderInfo | None:
+        """The resting order with this id, or None.  O(1)."""
+        rec = self._index.get(order_id)
+        return None if rec is None else _info(rec)
+
+    def volume(self, side: int) -> int:
+        """Total resting quantity on one side, in lots.  O(1) (cached)."""
+        return self._volume[side]
+
+    def level_count(self, side: int) -> int:
+        """Number of price levels on one side.  O(1)."""
+        return len(self._levels[side])
+
+    def top(self, side: int, n: int = 10) -> list[tuple[int, int]]:
+        """The best ``n`` levels of one side as (price, qty), best first.  O(log L + n)."""
+        levels = self._levels[side]
+        prices = self._prices[side]
+        if side == 1:
+            walk = prices.islice(max(len(prices) - n, 0), None, reverse=True)
+        else:
+            walk = prices.islice(0, n)
+        return [(p, levels[p].total) for p in walk]
+
+    def level_qty(self, side: int, price: int) -> int:
+        """Resting quantity at one price on one side (0 if none).  O(1)."""
+        level = self._levels[side].get(price)
+        return 0 if level is None else level.total
+
+    def _range(self, side: int, limit: int | None):
+        """Prices of one side at least as good as ``limit`` for a taker on the other side:
+        bids >= limit, asks <= limit (all of them for None)."""
+        if side == 1:
+            return self._prices[1].irange(limit, None)
+        return self._prices[-1].irange(None, limit)
+
+    def depth(self, side: int, limit: int | None) -> int:
+        """Quantity resting on ``side`` at prices at least as good as ``limit``: what an
+        opposite market order protected at ``limit`` could take.  O(log L + levels)."""
+        levels = self._levels[side]
+        return sum([levels[p].total for p in self._range(side, limit)])
+
+    def depth_notional(self, side: int, limit: int | None) -> int:
+        """Like ``depth`` but sums price x qty (tick-lots; the engine converts to quote)."""
+        levels = self._levels[side]
+        return sum([p * levels[p].total for p in self._range(side, limit)])
+
+    def depth_within_ticks(self, side: int, ticks: int, price: int | None = None) -> int:
+        """Quantity on ``side`` no more than ``ticks`` worse than ``price`` (default: that
+        side's best price): bids >= price - ticks, asks <= price + ticks."""
+        if price is None:
+            price = self._best[side]
+            if price is None:
+                return 0
+        return self.depth(side, price - side * ticks)
+
+    def band_limit(self, side: int, ppm: int) -> int | None:
+        """Worst price of ``side`` within ``ppm`` parts-per-million of mid, or None with no mid.
+
+        Bids: smallest p with p >= mid x (1 - f), i.e. ceil; asks: largest p with
+        p <= mid x (1 + f), i.e. floor.  Exact integer arithmetic on 2 x mid = bid + ask.
+        """
+        bb, ba = self._best[1], self._best[-1]
+        if bb is None or ba is None:
+            return None
+        mid2 = bb + ba
+        if side == 1:
+            return -((-mid2 * (1_000_000 - ppm)) // 2_000_000)
+        return (mid2 * (1_000_000 + ppm)) // 2_000_000
+
+    def depth_within_fraction(self, side: int, ppm: int) -> int:
+        """Quantity on ``side`` within ``ppm`` parts-per-million of mid (0 with no mid)."""
+        limit = self.band_limit(side, ppm)
+        return 0 if limit is None else self.depth(side, limit)
+
+    def levels(self, side: int):
+        """Iterate (price, qty, order_count) of one side, best first.  O(L)."""
+        levels = self._levels[side]
+        for p in (reversed(self._prices[1]) if side == 1 else self._prices[-1]):
+            level = levels[p]
+            yield p, level.total, len(level.orders)
+
+    def orders_at(self, side: int, price: int) -> list[OrderInfo]:
+        """Resting orders at one price in queue (time-priority) order."""
+        level = self._levels[side].get(price)
+        return [] if level is None else [_info(r) for r in level.orders.values()]
+
+    # ------------------------------------------------------------- invariants
+    def _check(self) -> None:
+        """Assert every structural invariant; raise AssertionError naming the broken one."""
+        seen = {}
+        for side in (1, -1):
+            levels, prices = self._levels[side], self._prices[side]
+            prices._check()
+            assert list(prices) == sorted(set(prices)), f"side {side}: duplicate prices"
+            assert set(prices) == set(levels), f"side {side}: price list != level dict"
+            expect_best = (prices[-1] if side == 1 else prices[0]) if prices else None
+            assert self._best[side] == expect_best, \
+                f"side {side}: cached best {self._best[side]} != {expect_best}"
+            volume = 0
+            for p, level in levels.items():
+                assert level.orders, f"side {side}: empty level at {p}"
+                total = 0
+                for oid, rec in level.orders.items():
+                    assert rec[R_ID] == oid, f"order {oid}: id mismatch"
+                    assert rec[R_SIDE] == side and rec[R_PRICE] == p, f"order {oid}: misplaced"
+                    assert type(rec[R_QTY]) is int and rec[R_QTY] > 0, f"order {oid}: qty"
+                    assert oid not in seen, f"order {oid}: in two levels"
+                    seen[oid] = rec
+                    total += rec[R_QTY]
+                assert level.total == total, f"side {side} level {p}: total {level.total} != {total}"
+                volume += total
+            assert self._volume[side] == volume, f"side {side}: volume cache"
+        assert seen.keys() == self._index.keys(), "id index != orders in levels"
+        assert all(seen[k] is self._index[k] for k in seen), "id index points elsewhere"
+        if not self._halted:
+            bb, ba = self._best[1], self._best[-1]
+            assert bb is None or ba is None or bb < ba, f"crossed book: bid {bb} >= ask {ba}"
+
+    def __repr__(self) -> str:
+        return (f"OrderBook(bid={self._best[1]}, ask={self._best[-1]}, orders={len(self._index)},"
+                f" halted={self._halted})")
+
+
+__all__ = ["OrderBook", "Side"]
