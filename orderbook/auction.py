@@ -7,9 +7,12 @@ its first steps; see shared/reference/breakers-and-events.md, section 1.2, P8/P9
   2. then the least absolute surplus |B(p) - S(p)|;
   3. then, if every remaining candidate leaves the surplus on the buy side, the highest
      price; if every one leaves it on the sell side, the lowest (market pressure);
-  4. otherwise the price nearest the reference price (the reference itself is a candidate
-     when it lies inside the crossed range); finally the lower price, so results are
-     deterministic (this last tie-break is assumed).
+  4. otherwise the price nearest the reference price; finally the lower price, so results
+     are deterministic (this last tie-break is assumed).
+Every tick between the best ask and the best bid is a candidate, not only the limit prices.
+B and S are step functions that change only at ask prices and one tick above bid prices, so
+the range splits into O(C) segments of constant (B, S): the search costs O(C log C) for C
+crossed levels whatever the width of the range.
 Executing the maximum volume at that price leaves the book uncrossed: a remaining bid at or
 above a remaining ask would give a higher volume at the bid's price, contradicting rule 1.
 """
@@ -22,40 +25,48 @@ def find_uncross_price(bids: list[tuple[int, int]], asks: list[tuple[int, int]],
 
     ``bids``: (price, qty) of bid levels at or above the best ask, highest first.
     ``asks``: (price, qty) of ask levels at or below the best bid, lowest first.
-    ``imbalance`` is B(p) - S(p).  Runtime complexity: O(C log C) for C candidate prices.
+    ``imbalance`` is B(p) - S(p).
 
     >>> find_uncross_price([(105, 3), (101, 4)], [(100, 5), (104, 1)], None)
     (101, 5, 2)
     >>> find_uncross_price([(105, 5)], [(100, 5)], 102)
     (102, 5, 0)
+    >>> find_uncross_price([(102, 1), (100, 1)], [(100, 1)], None)
+    (101, 1, 0)
     """
     lo, hi = asks[0][0], bids[0][0]
-    candidates = {p for p, _ in bids} | {p for p, _ in asks}
-    if reference is not None and lo <= reference <= hi:
-        candidates.add(reference)
+    starts = sorted({lo} | {p for p, _ in asks if lo < p <= hi}
+                    | {p + 1 for p, _ in bids if lo < p + 1 <= hi})
     bids_asc = bids[::-1]
     b_total = sum(q for _, q in bids)
-    b_below = 0  # bid quantity priced strictly below the candidate
+    b_below = 0          # bid quantity priced strictly below the segment start
     s_at_or_below = 0
     bi = ai = 0
-    table = []
-    for p in sorted(c for c in candidates if lo <= c <= hi):
-        while bi < len(bids_asc) and bids_asc[bi][0] < p:
+    segments = []        # (start, end, volume, imbalance)
+    for k, start in enumerate(starts):
+        end = starts[k + 1] - 1 if k + 1 < len(starts) else hi
+        while bi < len(bids_asc) and bids_asc[bi][0] < start:
             b_below += bids_asc[bi][1]
             bi += 1
-        while ai < len(asks) and asks[ai][0] <= p:
+        while ai < len(asks) and asks[ai][0] <= start:
             s_at_or_below += asks[ai][1]
             ai += 1
         buy = b_total - b_below
-        table.append((p, min(buy, s_at_or_below), buy - s_at_or_below))
-    top_volume = max(v for _, v, _ in table)
-    table = [row for row in table if row[1] == top_volume]
-    least = min(abs(i) for _, _, i in table)
-    table = [row for row in table if abs(row[2]) == least]
-    if all(i > 0 for _, _, i in table):
-        return table[-1]
-    if all(i < 0 for _, _, i in table):
-        return table[0]
-    if reference is None:
-        return table[0]
-    return min(table, key=lambda row: (abs(row[0] - reference), row[0]))
+        segments.append((start, end, min(buy, s_at_or_below), buy - s_at_or_below))
+    top = max(v for _, _, v, _ in segments)
+    segments = [g for g in segments if g[2] == top]
+    least = min(abs(i) for _, _, _, i in segments)
+    segments = [g for g in segments if abs(g[3]) == least]
+    if all(i > 0 for *_, i in segments):
+        start, end, v, i = segments[-1]
+        return end, v, i
+    if all(i < 0 for *_, i in segments) or reference is None:
+        start, end, v, i = segments[0]
+        return start, v, i
+    best = None
+    for start, end, v, i in segments:
+        p = min(max(reference, start), end)
+        key = (abs(p - reference), p)
+        if best is None or key < best[0]:
+            best = (key, (p, v, i))
+    return best[1]

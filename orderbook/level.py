@@ -19,6 +19,7 @@ R_PRICE = 4
 R_REDUCE_ONLY = 5
 R_SEQ = 6
 R_STP = 7
+R_POST_ONLY = 8
 
 
 class PriceLevel:

@@ -6,7 +6,7 @@ edges (scenario files, recorded data, reports) and are converted here exactly on
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 
 def _as_decimal(value: str | Decimal | int, what: str) -> Decimal:
@@ -32,7 +32,12 @@ def to_units(value: str | Decimal | int, step: str | Decimal | int, what: str = 
     s = _as_decimal(step, "step")
     if s <= 0:
         raise ValueError(f"step: expected > 0, got {step!r}")
-    q, r = divmod(d, s)
+    with localcontext() as ctx:
+        ctx.prec = 200    # exact for any realistic magnitude; divmod needs the whole quotient
+        try:
+            q, r = divmod(d, s)
+        except InvalidOperation:
+            raise ValueError(f"{what}: {value} / {step} is out of range") from None
     if r != 0:
         raise ValueError(f"{what}: {value} is not a multiple of {step}")
     return int(q)
@@ -44,4 +49,8 @@ def from_units(units: int, step: str | Decimal | int) -> Decimal:
     >>> from_units(612345, "0.1")
     Decimal('61234.5')
     """
-    return Decimal(units) * _as_decimal(step, "step")
+    if type(units) is not int:
+        raise TypeError(f"units: expected int, got {type(units).__name__}")
+    with localcontext() as ctx:
+        ctx.prec = 200
+        return Decimal(units) * _as_decimal(step, "step")
