@@ -1,0 +1,137 @@
+"""Validated configuration: turning user dicts (TOML, ``--set``) into frozen attrs classes.
+
+Every configuration class is ``@attrs.frozen`` and built with ``build(cls, data, where)``,
+which rejects unknown keys and converts each field with the converter named in the field's
+metadata, so that every error is one ``ConfigError`` line naming the file, the dotted field
+and what was expected.  Decimal values may be written as TOML strings, integers or floats;
+a float is read back through its shortest repr (``Decimal(str(x))``), which recovers the
+literal the user typed -- never ``int(x * scale)``.
+"""
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+import attrs
+
+
+class ConfigError(ValueError):
+    """Bad user input: the message is the one line to print (file: field: expected ...)."""
+
+
+def _fail(where: str, expected: str, got) -> ConfigError:
+    return ConfigError(f"{where}: expected {expected}, got {got!r}")
+
+
+def decimal(where: str, value, *, positive: bool = False, non_negative: bool = True) -> Decimal:
+    """A finite decimal from str/int/float (float via its repr)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise _fail(where, "a number", value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _fail(where, "a finite number", value)
+        value = repr(value)
+    try:
+        d = Decimal(value)
+    except (InvalidOperation, ValueError):
+        raise _fail(where, "a decimal number", value) from None
+    if not d.is_finite():
+        raise _fail(where, "a finite number", value)
+    if positive and d <= 0:
+        raise _fail(where, "a number > 0", value)
+    if non_negative and d < 0:
+        raise _fail(where, "a number >= 0", value)
+    return d
+
+
+def fraction(where: str, value, lo: Fraction | None = None, hi: Fraction | None = None) -> Fraction:
+    f = Fraction(decimal(where, value, non_negative=False))
+    if lo is not None and f < lo or hi is not None and f > hi:
+        raise _fail(where, f"a number in [{lo}, {hi}]", value)
+    return f
+
+
+def share(where: str, value) -> Fraction:
+    """A fraction in [0, 1]."""
+    return fraction(where, value, Fraction(0), Fraction(1))
+
+
+def integer(where: str, value, lo: int | None = 0, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(where, "an integer", value)
+    if lo is not None and value < lo or hi is not None and value > hi:
+        bounds = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise _fail(where, f"an integer {bounds}", value)
+    return value
+
+
+def boolean(where: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, "true or false", value)
+    return value
+
+
+def text(where: str, value, choices: tuple[str, ...] | None = None) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(where, "a non-empty string", value)
+    if choices is not None and value not in choices:
+        raise _fail(where, f"one of {', '.join(choices)}", value)
+    return value
+
+
+def window(where: str, value) -> tuple[Fraction, Fraction] | None:
+    """A [start_s, end_s] pair with start <= end, or None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise _fail(where, "[start_s, end_s]", value)
+    a = fraction(f"{where}[0]", value[0], Fraction(0))
+    b = fraction(f"{where}[1]", value[1], Fraction(0))
+    if b < a:
+        raise _fail(where, "end_s >= start_s", value)
+    return a, b
+
+
+def field(convert, default=attrs.NOTHING, **kwargs):
+    """An attrs field whose user value is converted by ``convert(where, value)``."""
+    return attrs.field(default=default, metadata={"convert": convert}, **kwargs)
+
+
+def build(cls, data, where: str):
+    """Build ``cls`` from a dict, naming ``where.field`` in every error."""
+    if not isinstance(data, dict):
+        raise _fail(where, "a table", data)
+    fields = {f.name: f for f in attrs.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key; expected one of "
+                          f"{', '.join(sorted(fields))}")
+    kwargs = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default is attrs.NOTHING:
+                raise ConfigError(f"{where}.{name}: missing; this key is required")
+            continue
+        convert = f.metadata.get("convert")
+        kwargs[name] = data[name] if convert is None else convert(f"{where}.{name}", data[name])
+    return cls(**kwargs)
+
+
+def as_plain(obj):
+    """attrs instance -> dict of TOML-friendly values (for the resolved scenario file)."""
+    if attrs.has(type(obj)):
+        return {f.name: as_plain(getattr(obj, f.name)) for f in attrs.fields(type(obj))
+                if getattr(obj, f.name) is not None}
+    if isinstance(obj, (list, tuple)):
+        return [as_plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: as_plain(v) for k, v in obj.items()}
+    if isinstance(obj, Fraction):
+        if obj.denominator == 1:
+            return int(obj)
+        d = Decimal(obj.numerator) / Decimal(obj.denominator)
+        return str(d) if Fraction(d) == obj else f"{obj.numerator}/{obj.denominator}"
+    if isinstance(obj, Decimal):
+        return str(obj)
+    return obj

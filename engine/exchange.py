@@ -1,0 +1,611 @@
+"""The exchange around the books: accounts, exact fill accounting, margin and liquidation.
+
+``Exchange`` owns one ``OrderBook`` per instrument, the accounts, the insurance fund and the
+backstop vault (both are accounts, so their positions and balances go through the same
+ledger), fee income and bad debt.  Every order -- a trader's, a market maker's, a
+liquidation or a fund offload -- goes through ``submit`` and the same matching.
+
+Conservation (checked with ``==`` by ``check_conservation``)
+    sum over all accounts of (wallet + isolated margins - cost x tick_lot_quanta)
+      + fee income - bad debt written off  ==  net external deposits,
+    and the signed positions of every instrument sum to 0.
+    ``- cost x tlq`` is the unrealised PnL summed at any common price: because positions net
+    to zero, ``sum(size x P)`` vanishes, so the check needs no price and no tolerance.
+
+Margin (reference liquidation-mechanics.md section 1.4)
+    An account (cross) or an isolated position is liquidatable when its margin balance is
+    below its maintenance margin at the mark price: balance + unrealised PnL < MM, where MM is
+    the tiered ``notional x mmr - cum`` rounded up (``engine.tiers.maintenance_margin_q``).
+
+Liquidation index
+    A mark update must not cost O(accounts).  Isolated positions and cross accounts whose only
+    exposure is one instrument (no collateral) have an exact *trigger tick*: the largest mark
+    at which a long is deficient, the smallest at which a short is.  They sit in sorted
+    lists per instrument, so a mark update finds the deficient ones in O(log n + k).  Other
+    cross accounts ("complex") are re-evaluated only when a price they depend on changes.
+    Accounts whose state changed since the last check are re-keyed lazily, at the next check.
+
+Liquidation styles are in ``engine.waterfalls``; ADL rankings in ``engine.adl``.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from sortedcontainers import SortedList
+
+from orderbook import OrderBook, OrderStatus
+from orderbook.enums import GTC, LIMIT, STP_NONE
+
+from .accounts import Account
+from .collateral import CollateralAsset
+from .events import EventKind, EventLog
+from .instruments import Instrument
+from .tiers import maintenance_margin_q
+
+INSURANCE_ID = 0xFFFF_FFF0
+BACKSTOP_ID = 0xFFFF_FFF1
+RESERVED_FROM = 0xFFFF_FF00
+
+# Engine reason codes (event ``reason`` column); book reasons are below 100.
+REASON_REDUCE_ONLY = 100
+REASON_UNKNOWN_ACCOUNT = 101
+
+_INF = 1 << 62
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -((-a) // b)
+
+
+class Exchange:
+    """Books, accounts and the risk engine of one venue.
+
+    ``adl_ranking`` is one of ``engine.adl.RANKINGS``; ``fund_limit_ppm`` caps the net
+    notional the insurance fund may hold as a fraction of its balance (Binance's 2019-20
+    rule of 100%, reference section 1.6 item 9: assumed still in force).
+    """
+
+    def __init__(self, instruments: list[Instrument], insurance_fund: int = 0, backstop: int = 0,
+                 adl_ranking: str = "binance", fund_limit_ppm: int = 1_000_000, rng=None,
+                 log: EventLog | None = None, collateral: list[CollateralAsset] = ()):
+        from .adl import RANKINGS
+        if not instruments:
+            raise ValueError("instruments: expected at least one instrument")
+        quanta = {i.quote_quantum for i in instruments}
+        if len(quanta) != 1:
+            raise ValueError(f"instruments: all must share one quote quantum, got {sorted(quanta)}")
+        if adl_ranking not in RANKINGS:
+            raise ValueError(f"adl_ranking: expected one of {sorted(RANKINGS)}, got {adl_ranking!r}")
+        if insurance_fund < 0 or backstop < 0:
+            raise ValueError("insurance_fund/backstop: expected >= 0")
+        self.instruments = list(instruments)
+        self.books = [OrderBook() for _ in instruments]
+        self.log = log if log is not None else EventLog()
+        self.rng = rng
+        self.adl_ranking = adl_ranking
+        self.fund_limit_ppm = fund_limit_ppm
+        self.fund = Account(INSURANCE_ID, wallet=insurance_fund, kind="insurance")
+        self.backstop = Account(BACKSTOP_ID, wallet=backstop, kind="backstop")
+        self.accounts: dict[int, Account] = {INSURANCE_ID: self.fund, BACKSTOP_ID: self.backstop}
+        self.fee_income = 0
+        self.bad_debt = 0
+        self.net_deposits = insurance_fund + backstop
+        self.marks: list[int | None] = [None] * len(instruments)
+        self.open_interest: list[int] = [0] * len(instruments)   # lots held long, per inst
+        # Accounts holding each side of each instrument: holders[inst][1] longs, [-1] shorts.
+        self.holders: list[list] = [[None, set(), set()] for _ in instruments]
+        self.assets: dict[str, CollateralAsset] = {a.name: a for a in collateral}
+        self.asset_prices: dict[str, Fraction] = {}
+        self._asset_index: dict[str, Fraction] = {}
+        self._qpu = instruments[0].quanta_per_unit
+        self._orders: dict[int, tuple] = {}   # resting order id -> (account, inst, side, price)
+        self._next_oid = 1
+        # Liquidation index, per instrument.
+        self._longs = [SortedList() for _ in instruments]
+        self._shorts = [SortedList() for _ in instruments]
+        self._keys: dict[tuple[int, int], tuple] = {}     # (account, inst) -> index entry
+        self._complex: list[set[int]] = [set() for _ in instruments]
+        self._dirty: set[int] = set()
+        # Per-style state (cooldowns, per-block caps), owned by engine.waterfalls.
+        self.style_state: dict = {}
+        # Accounts deleveraged by ADL as counterparties -> last time (market makers react).
+        self.adl_hits: dict[int, int] = {}
+
+    # ------------------------------------------------------------ accounts
+    def open_account(self, ts: int, account_id: int, deposit: int = 0,
+                     collateral: dict[str, int] | None = None) -> Account:
+        """Create an account with an optional deposit (quantums) and collateral (asset units)."""
+        if type(account_id) is not int or not 0 < account_id < RESERVED_FROM:
+            raise ValueError(f"account_id: expected an int in [1, {RESERVED_FROM}), got {account_id!r}")
+        if account_id in self.accounts:
+            raise ValueError(f"account_id: {account_id} already exists")
+        acct = self.accounts[account_id] = Account(account_id)
+        if deposit:
+            self.deposit(ts, account_id, deposit)
+        for asset, amount in (collateral or {}).items():
+            if asset not in self.assets:
+                raise ValueError(f"collateral: unknown asset {asset!r}; known: {sorted(self.assets)}")
+            if type(amount) is not int or amount < 0:
+                raise ValueError(f"collateral[{asset}]: expected an int >= 0, got {amount!r}")
+            acct.collateral[asset] = acct.collateral.get(asset, 0) + amount
+        self._dirty.add(account_id)
+        return acct
+
+    def deposit(self, ts: int, account_id: int, amount: int) -> None:
+        if type(amount) is not int or amount < 0:
+            raise ValueError(f"amount: expected an int >= 0, got {amount!r}")
+        self.accounts[account_id].wallet += amount
+        self.net_deposits += amount
+        self._dirty.add(account_id)
+        self.log.append(ts, EventKind.DEPOSITED, account=account_id, value=amount)
+
+    def withdraw(self, ts: int, account_id: int, amount: int) -> bool:
+        """Withdraw if the wallet covers it and the account stays above maintenance."""
+        acct = self.accounts[account_id]
+        if type(amount) is not int or amount < 0 or amount > acct.wallet:
+            return False
+        acct.wallet -= amount
+        if self.cross_deficit(acct) > 0:
+            acct.wallet += amount
+            return False
+        self.net_deposits -= amount
+        self._dirty.add(account_id)
+        self.log.append(ts, EventKind.WITHDREW, account=account_id, value=amount)
+        return True
+
+    def transfer_position(self, ts: int, buyer: int, seller: int, inst: int, qty: int,
+                          price: int, isolated_margin: tuple[int, int] = (0, 0)) -> None:
+        """Off-book transfer of ``qty`` lots at ``price`` from ``seller`` to ``buyer``.
+
+        Used to seed positions (a liquidation map) and by takeovers and ADL.  No fees.
+        ``isolated_margin`` = (buyer's, seller's) quantums to move from wallet into the
+        isolated margin of a position that is opened isolated (0 = cross).
+        """
+        if qty <= 0:
+            raise ValueError(f"qty: expected > 0, got {qty}")
+        for acct_id, dq, margin in ((buyer, qty, isolated_margin[0]),
+                                    (seller, -qty, isolated_margin[1])):
+            acct = self.accounts[acct_id]
+            pos = acct.position(inst)
+            if margin:
+                if pos.size and not pos.isolated:
+                    raise ValueError(f"account {acct_id}: position is cross; cannot add isolated margin")
+                pos.isolated = True
+                acct.wallet -= margin
+                pos.margin += margin
+            self._fill_leg(acct, inst, dq, price, 0)
+        self.log.append(ts, EventKind.POSITION_TRANSFERRED, side=1, inst=inst, account=buyer,
+                        other=seller, price=price, qty=qty)
+
+    def seed_positions(self, ts: int, inst: int, counterparty: int, rows) -> None:
+        """Open many accounts with positions at once (a liquidation map).
+
+        ``rows`` yields ``(account_id, deposit, size, price, isolated_margin)``: a new account
+        gets ``deposit`` quantums and a position of signed ``size`` lots entered at ``price``
+        ticks, isolated with that margin if ``isolated_margin`` > 0 (taken from the deposit),
+        else cross.  ``counterparty`` (an existing account) takes the opposite side of each,
+        so positions still net to zero.  Logs one ``PositionTransferred`` per row; the
+        accounts are indexed lazily at the next margin check.  O(rows).
+        """
+        cp = self.accounts[counterparty]
+        cp_pos = cp.position(inst)
+        if cp_pos.isolated:
+            raise ValueError(f"counterparty {counterparty}: position must be cross")
+        append = self.log.append
+        dirty = self._dirty
+        for account_id, deposit, size, price, iso in rows:
+            acct = self.open_account(ts, account_id, deposit)
+            if not size:
+                continue
+            pos = acct.position(inst)
+            if iso:
+                if iso > deposit:
+                    raise ValueError(f"account {account_id}: isolated_margin exceeds deposit")
+                pos.isolated = True
+                pos.margin = iso
+                acct.wallet -= iso
+            pos.size = size
+            pos.cost = size * price
+            self.open_interest[inst] += max(size, 0)
+            self._track_holder(account_id, inst, 0, size)
+            self._fill_leg(cp, inst, -size, price, 0)
+            dirty.add(account_id)
+            append(ts, EventKind.POSITION_TRANSFERRED, side=1 if size > 0 else -1, inst=inst,
+                   account=account_id, other=counterparty, price=price, qty=abs(size))
+
+    # -------------------------------------------------------------- orders
+    def new_order_id(self) -> int:
+        oid = self._next_oid
+        self._next_oid = oid + 1
+        return oid
+
+    def submit(self, ts: int, account_id: int, inst: int, side: int, qty: int,
+               price: int | None = None, tif: int = GTC, order_type: int = LIMIT,
+               post_only: bool = False, reduce_only: bool = False, stp: int = STP_NONE,
+               liquidation: bool = False, fee_ppm: int | None = None):
+        """Send an order to ``inst``'s book for ``account_id``; apply its fills.
+
+        ``reduce_only`` is enforced here: the quantity is capped at what reduces the
+        position (and the order is rejected if nothing would).  ``liquidation`` orders pay
+        the instrument's clearance fee to the insurance fund instead of the taker fee.
+        Returns the book's ``SubmitResult`` (with the exchange's order id).
+        """
+        acct = self.accounts.get(account_id)
+        oid = self.new_order_id()
+        if acct is None:
+            self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst, account=account_id,
+                            order_id=oid, reason=REASON_UNKNOWN_ACCOUNT)
+            return None
+        if reduce_only:
+            pos = acct.positions.get(inst)
+            size = pos.size if pos else 0
+            if size == 0 or (size > 0) == (side > 0):
+                self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst,
+                                account=account_id, order_id=oid, qty=qty,
+                                reason=REASON_REDUCE_ONLY)
+                return None
+            qty = min(qty, abs(size))
+        book = self.books[inst]
+        r = book.submit(oid, account_id, side, price, qty, tif, order_type, post_only,
+                        reduce_only, stp)
+        if r.status == OrderStatus.REJECTED:
+            self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst, account=account_id,
+                            order_id=oid, price=price or 0, qty=qty, reason=r.reason)
+            return r
+        if r.fills:
+            self._apply_fills(ts, inst, r.fills, liquidation, fee_ppm)
+        for info in r.stp_cancelled:
+            self._forget_order(info.order_id)
+            self.log.append(ts, EventKind.ORDER_CANCELLED, side=info.side, inst=inst,
+                            account=info.account, order_id=info.order_id, price=info.price,
+                            qty=info.qty, reason=r.reason)
+        if r.resting_qty:
+            self._orders[oid] = (account_id, inst, side, price)
+            acct.open_orders.add(oid)
+            self.log.append(ts, EventKind.ORDER_ACCEPTED, side=side, inst=inst,
+                            account=account_id, order_id=oid, price=price, qty=r.resting_qty)
+        if r.expired_qty:
+            self.log.append(ts, EventKind.ORDER_EXPIRED, side=side, inst=inst, account=account_id,
+                            order_id=oid, price=price or 0, qty=r.expired_qty, reason=r.reason)
+        return r
+
+    def cancel(self, ts: int, order_id: int):
+        """Cancel a resting order; returns the lots cancelled (falsy if not resting)."""
+        owner = self._orders.get(order_id)
+        if owner is None:
+            return None
+        qty = self.books[owner[1]].cancel(order_id)
+        if qty:
+            self._forget_order(order_id)
+            self.log.append(ts, EventKind.ORDER_CANCELLED, side=owner[2], inst=owner[1],
+                            account=owner[0], order_id=order_id, price=owner[3], qty=qty)
+        return qty
+
+    def cancel_all(self, ts: int, account_id: int, inst: int | None = None) -> int:
+        """Cancel an account's resting orders (in one instrument or all); return how many."""
+        acct = self.accounts[account_id]
+        ids = sorted(oid for oid in acct.open_orders
+                     if inst is None or self._orders[oid][1] == inst)
+        for oid in ids:
+            self.cancel(ts, oid)
+        return len(ids)
+
+    def _forget_order(self, oid: int) -> None:
+        owner = self._orders.pop(oid, None)
+        if owner is not None:
+            self.accounts[owner[0]].open_orders.discard(oid)
+
+    # ------------------------------------------------------------- ledger
+    def _apply_fills(self, ts: int, inst: int, fills, liquidation: bool, fee_ppm) -> None:
+        """Apply a taker's fills to both sides' positions, wallets and fees.
+
+        Fees: ``ceil(notional x ppm / 1e6)`` (against the trader); a negative maker fee is a
+        rebate rounded down.  A liquidation pays the clearance fee, capped at what the
+        account has left above zero, to the insurance fund (reference section 1.6 item 8).
+        """
+        ins = self.instruments[inst]
+        tlq = ins.tick_lot_quanta
+        accounts = self.accounts
+        book = self.books[inst]
+        maker_ppm = ins.maker_fee_ppm
+        taker_ppm = ins.taker_fee_ppm if fee_ppm is None else fee_ppm
+        append = self.log.append
+        for f in fills:
+            maker_id, taker_id, price, qty, maker_acct, taker_acct, side = f
+            notional = price * qty * tlq
+            maker_fee = (_ceil_div(notional * maker_ppm, 1_000_000) if maker_ppm >= 0
+                         else -((notional * -maker_ppm) // 1_000_000))
+            self._fill_leg(accounts[maker_acct], inst, -side * qty, price, maker_fee)
+            taker = accounts[taker_acct]
+            if liquidation:
+                self._fill_leg(taker, inst, side * qty, price, 0)
+                rate = ins.clearance_fee_ppm if fee_ppm is None else fee_ppm
+                fee = min(_ceil_div(notional * rate, 1_000_000),
+                          max(0, self.margin_balance(taker, inst)))
+                if fee:
+                    self._pay(taker, inst, -fee)
+                    self.fund.wallet += fee
+                    append(ts, EventKind.INSURANCE_RECEIVED, inst=inst, account=taker_acct,
+                           order_id=taker_id, value=fee)
+            else:
+                self._fill_leg(taker, inst, side * qty, price,
+                               _ceil_div(notional * taker_ppm, 1_000_000))
+            if maker_id not in book:
+                self._forget_order(maker_id)
+            append(ts, EventKind.TRADE, side, inst, taker_acct, maker_acct, taker_id, maker_id,
+                   price, qty, notional)
+
+    def _fill_leg(self, acct: Account, inst: int, dq: int, price: int, fee: int) -> None:
+        """One side of a fill: signed ``dq`` lots at ``price``; realise PnL, pay ``fee``."""
+        pos = acct.position(inst)
+        tlq = self.instruments[inst].tick_lot_quanta
+        before = pos.size
+        realised = pos.apply(dq, price) * tlq
+        after = pos.size
+        self.open_interest[inst] += max(after, 0) - max(before, 0)
+        if (before > 0) != (after > 0) or (before < 0) != (after < 0):
+            self._track_holder(acct.id, inst, before, after)
+        if pos.isolated:
+            pos.margin += realised - fee
+            if pos.size == 0:
+                acct.wallet += pos.margin
+                pos.margin = 0
+                pos.isolated = False
+        else:
+            acct.wallet += realised - fee
+        self.fee_income += fee
+        self._dirty.add(acct.id)
+
+    def _track_holder(self, account_id: int, inst: int, before: int, after: int) -> None:
+        sides = self.holders[inst]
+        if before:
+            sides[1 if before > 0 else -1].discard(account_id)
+        if after:
+            sides[1 if after > 0 else -1].add(account_id)
+
+    def _pay(self, acct: Account, inst: int, amount: int) -> None:
+        """Credit (or debit, if negative) the balance that backs ``inst`` for ``acct``."""
+        pos = acct.positions.get(inst)
+        if pos is not None and pos.isolated:
+            pos.margin += amount
+        else:
+            acct.wallet += amount
+        self._dirty.add(acct.id)
+
+    def margin_balance(self, acct: Account, inst: int) -> int:
+        """Margin balance backing ``inst``: isolated margin + uPnL, or the cross equity."""
+        pos = acct.positions.get(inst)
+        if pos is not None and pos.isolated:
+            mark = self.marks[inst]
+            return pos.margin + (pos.unrealised(mark, self.instruments[inst].tick_lot_quanta)
+                                 if mark is not None else 0)
+        return self.cross_equity(acct)
+
+    # -------------------------------------------------------------- margin
+    def collateral_value(self, acct: Account) -> int:
+        """Haircut value of the account's collateral, in quantums, rounded down."""
+        total = 0
+        for asset, amount in acct.collateral.items():
+            if amount:
+                price = self.asset_prices.get(asset)
+                if price is not None:
+                    total += self.assets[asset].value_q(amount, price, self._qpu)
+        return total
+
+    def cross_equity(self, acct: Account) -> int:
+        """Cross margin balance: wallet + collateral value + uPnL of cross positions at mark."""
+        eq = acct.wallet + self.collateral_value(acct)
+        for i, pos in acct.positions.items():
+            if pos.size and not pos.isolated:
+                eq += pos.unrealised(self.marks[i], self.instruments[i].tick_lot_quanta)
+        return eq
+
+    def cross_maintenance(self, acct: Account) -> int:
+        mm = 0
+        for i, pos in acct.positions.items():
+            if pos.size and not pos.isolated:
+                ins = self.instruments[i]
+                mm += maintenance_margin_q(abs(pos.size) * self.marks[i] * ins.tick_lot_quanta,
+                                           ins.table_q)
+        return mm
+
+    def cross_deficit(self, acct: Account) -> int:
+        """MM - margin balance of the cross part (> 0: liquidatable)."""
+        if not any(p.size and not p.isolated for p in acct.positions.values()):
+            return 0
+        return self.cross_maintenance(acct) - self.cross_equity(acct)
+
+    def maintenance_of(self, acct: Account, inst: int) -> int:
+        """Maintenance margin of one position at the mark, quantums rounded up."""
+        ins = self.instruments[inst]
+        return maintenance_margin_q(abs(acct.positions[inst].size) * self.marks[inst]
+                                    * ins.tick_lot_quanta, ins.table_q)
+
+    def isolated_deficit(self, acct: Account, inst: int) -> int:
+        pos = acct.positions[inst]
+        ins = self.instruments[inst]
+        return (self.maintenance_of(acct, inst) - pos.margin
+                - pos.unrealised(self.marks[inst], ins.tick_lot_quanta))
+
+    def deficit(self, acct: Account, inst: int) -> int:
+        """MM minus margin balance for the unit that holds ``inst`` (> 0: liquidatable)."""
+        pos = acct.positions.get(inst)
+        if pos is None or pos.size == 0:
+            return self.cross_deficit(acct)
+        return self.isolated_deficit(acct, inst) if pos.isolated else self.cross_deficit(acct)
+
+    # ---------------------------------------------------- liquidation index
+    def _trigger(self, balance: int, size: int, cost: int, inst: int) -> int:
+        """Trigger tick of a single position backed by ``balance`` quantums.
+
+        Long: the largest mark m >= 0 with balance + (size m - cost) t < MM(m) (-1 if none).
+        Short: the smallest such m (always exists).  Binance's one-way formula, reference
+        section 1.5, solved in integers per tier, iterated until the notional lies in the
+        tier used, then fixed up against the exact check (MM rounding).  O(tiers).
+        """
+        ins = self.instruments[inst]
+        t = ins.tick_lot_quanta
+        table = ins.table_q
+        n = abs(size)
+
+        def deficient(m: int) -> bool:
+            return balance + (size * m - cost) * t < maintenance_margin_q(n * m * t, table)
+
+        tier = table.index_of_q(n * max(self.marks[inst] or 0, 0) * t)
+        m = 0
+        for _ in range(len(table) + 1):
+            mmr_num, cum_num, den = table.coefficients_q(tier)
+            num = den * (cost * t - balance) - cum_num
+            dnm = den * size * t - n * t * mmr_num
+            if size > 0:
+                m = _ceil_div(num, dnm) - 1 if dnm > 0 else (_INF if num > 0 else -1)
+            else:
+                m = num // dnm + 1
+            m = max(m, -1)
+            if m < 0 or m >= _INF:
+                break
+            new_tier = table.index_of_q(n * m * t)
+            if new_tier == tier:
+                break
+            tier = new_tier
+        if size > 0:
+            if m >= _INF:
+                return m
+            while m >= 0 and not deficient(m):
+                m -= 1
+            while deficient(m + 1):
+                m += 1
+            return m
+        m = max(m, 0)
+        while m > 0 and deficient(m - 1):
+            m -= 1
+        while not deficient(m):
+            m += 1
+        return m
+
+    def _reindex(self, account_id: int) -> None:
+        """Re-key one account's entries in the liquidation index.  O(positions log n)."""
+        acct = self.accounts.get(account_id)
+        for key in [k for k in self._keys if k[0] == account_id] if acct is None else \
+                [(account_id, i) for i in range(len(self.instruments))]:
+            entry = self._keys.pop(key, None)
+            if entry is not None:
+                (self._longs if entry[0] > 0 else self._shorts)[key[1]].remove(entry[1])
+            self._complex[key[1]].discard(account_id)
+        if acct is None or account_id >= RESERVED_FROM:
+            return
+        cross = [i for i, p in acct.positions.items() if p.size and not p.isolated]
+        simple_cross = len(cross) == 1 and not any(acct.collateral.values())
+        for i, pos in acct.positions.items():
+            if not pos.size:
+                continue
+            if pos.isolated:
+                balance = pos.margin
+            elif simple_cross:
+                balance = acct.wallet
+            else:
+                self._complex[i].add(account_id)
+                continue
+            trig = self._trigger(balance, pos.size, pos.cost, i)
+            if trig < 0:
+                continue   # a long that no positive mark can liquidate
+            entry = (1 if pos.size > 0 else -1, (trig, account_id))
+            (self._longs if pos.size > 0 else self._shorts)[i].add(entry[1])
+            self._keys[(account_id, i)] = entry
+
+    def _refresh_index(self) -> None:
+        dirty = sorted(self._dirty)
+        self._dirty.clear()
+        for account_id in dirty:
+            self._reindex(account_id)
+
+    def liquidatable(self, inst: int) -> list[tuple[int, int]]:
+        """(account, inst) units that are deficient at the current mark of ``inst``.
+
+        Order (assumed; the venues do not publish one): the deepest trigger first -- longs
+        by highest trigger tick, shorts by lowest -- then complex accounts; ties by account
+        id.  O(log n + k) plus the complex accounts holding ``inst``.
+        """
+        self._refresh_index()
+        mark = self.marks[inst]
+        if mark is None:
+            return []
+        out = []
+        longs = self._longs[inst]
+        for trig, acct in reversed(list(longs.irange((mark, -1), None))):
+            out.append((trig - mark, acct))
+        shorts = self._shorts[inst]
+        for trig, acct in shorts.irange(None, (mark, _INF)):
+            out.append((mark - trig, acct))
+        out.sort(key=lambda x: (-x[0], x[1]))
+        units = [(acct, inst) for _, acct in out]
+        for acct_id in sorted(self._complex[inst]):
+            if self.cross_deficit(self.accounts[acct_id]) > 0:
+                units.append((acct_id, inst))
+        return units
+
+    # --------------------------------------------------------------- prices
+    def set_mark(self, ts: int, inst: int, mark: int) -> None:
+        """Set the mark price (ticks) of one instrument.  Does not liquidate by itself."""
+        if type(mark) is not int or mark <= 0:
+            raise ValueError(f"mark: expected an int tick > 0, got {mark!r}")
+        self.marks[inst] = mark
+        self.log.append(ts, EventKind.MARK_UPDATED, inst=inst, price=mark)
+
+    def set_asset_index(self, asset: str, price) -> None:
+        """The external index price (quote units, str/Decimal/Fraction) of an asset."""
+        if asset not in self.assets:
+            raise ValueError(f"asset: unknown {asset!r}; known: {sorted(self.assets)}")
+        self._asset_index[asset] = Fraction(str(price)) if not isinstance(price, Fraction) else price
+        self.refresh_asset_prices()
+
+    def refresh_asset_prices(self) -> list[str]:
+        """Re-price every collateral asset from its source (see ``engine.collateral``);
+        return the names whose price changed.  O(assets)."""
+        changed = []
+        for name, asset in self.assets.items():
+            if asset.source == "fixed":
+                price = asset.fixed_price
+            elif asset.source == "index":
+                price = self._asset_index.get(name)
+            else:
+                book = self.books[asset.book_inst]
+                tick = Fraction(self.instruments[asset.book_inst].tick_size)
+                if asset.source == "book-last":
+                    last = book.last_price
+                    price = None if last is None else last * tick
+                else:
+                    bb, ba = book.best_bid(), book.best_ask()
+                    price = None if bb is None or ba is None else Fraction(bb + ba, 2) * tick
+            if price is not None and price != self.asset_prices.get(name):
+                self.asset_prices[name] = price
+                changed.append(name)
+        # Holders of collateral are never in the trigger index (they are "complex"), so
+        # they are re-evaluated at every check of an instrument they hold: nothing to mark.
+        return changed
+
+    # -------------------------------------------------------------- checks
+    def check_conservation(self) -> None:
+        """Assert money and positions are conserved exactly (see module docstring)."""
+        total = self.fee_income - self.bad_debt
+        sizes = [0] * len(self.instruments)
+        for acct in self.accounts.values():
+            total += acct.wallet
+            for i, pos in acct.positions.items():
+                total += pos.margin - pos.cost * self.instruments[i].tick_lot_quanta
+                sizes[i] += pos.size
+                assert pos.size or (pos.cost == 0 and pos.margin == 0), \
+                    f"account {acct.id} inst {i}: flat position keeps cost/margin"
+        assert sizes == [0] * len(sizes), f"positions do not net to zero: {sizes}"
+        longs = [0] * len(self.instruments)
+        for acct in self.accounts.values():
+            for i, pos in acct.positions.items():
+                longs[i] += max(pos.size, 0)
+        assert longs == self.open_interest, f"open interest cache {self.open_interest} != {longs}"
+        for i in range(len(self.instruments)):
+            for sign in (1, -1):
+                expect = {a.id for a in self.accounts.values()
+                          if i in a.positions and a.positions[i].size * sign > 0}
+                assert self.holders[i][sign] == expect, f"holders cache inst {i} side {sign}"
+        assert total == self.net_deposits, \
+            f"money not conserved: {total} != {self.net_deposits} (diff {total - self.net_deposits})"

@@ -1,0 +1,157 @@
+"""Market makers: quote ladders around a fair value, withdrawal under stress, slow return.
+
+Each maker owns a cross account and quotes ``levels`` prices per side around its fair value
+``index x (1 + basis)``: level k sits ``half_spread + k x spacing`` basis points from fair.
+Depth is configured as quote notional within 1% of mid per side (``depth_1pct``, for all
+makers together): the levels inside 1% share it equally and every level beyond carries the
+same size, so depth keeps growing linearly with distance.  A maker re-quotes every
+``refresh_ms`` (plus the scenario's order latency): orders at prices no longer wanted are
+cancelled, missing or depleted levels (< half their size) are re-placed, the rest keep
+their queue position.  Past ``inventory_limit`` it stops quoting the side that would add.
+
+Withdrawal rules, each switchable (reference breakers-and-events.md section 3, facts 1, 7,
+12): realised range of the one-second index over ``vol_window_s`` above
+``vol_threshold_bps``; loss since start above ``loss_threshold``; its position ADL'd
+("hedge ADL'd": the maker is left unhedged); a venue outage window.  Withdrawing cancels
+every quote (``MakerWithdrew``).  Re-entry needs ``calm_s`` seconds without a trigger;
+depth then comes back linearly over ``recovery_s`` -- slower than price ("liquidity
+hysteresis", fact 8).  The loss rule is a trigger, not a state: once withdrawn, only
+volatility, ADL and outage keep a maker out, and losses are measured afresh from re-entry.
+"""
+from __future__ import annotations
+
+from orderbook.enums import STP_EXPIRE_MAKER
+
+from .events import EventKind
+
+QUOTING, WITHDRAWN, RECOVERING = 0, 1, 2
+REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE = 1, 2, 3, 4
+
+
+class MarketMaker:
+    """One market maker.  ``share`` is its fraction (ppm) of the configured depth."""
+
+    def __init__(self, sim, account_id: int, cfg, share_ppm: int):
+        self.sim = sim
+        self.account_id = account_id
+        self.cfg = cfg
+        self.share_ppm = share_ppm
+        self.state = QUOTING
+        self.bids: dict[int, int] = {}     # price -> order id
+        self.asks: dict[int, int] = {}
+        self.calm_since: int | None = None
+        self.recover_start = 0
+        self.start_equity: int | None = None
+        ins = sim.instrument
+        qpu = ins.quanta_per_unit
+        inside = [k for k in range(cfg.levels) if cfg.half_spread_bps + k * cfg.spacing_bps <= 100]
+        per_level = int(cfg.depth_1pct * qpu) * share_ppm // 1_000_000 // max(1, len(inside))
+        self.level_notional_q = per_level
+        self.inventory_limit_q = int(cfg.inventory_limit * qpu)
+        self.loss_threshold_q = int(cfg.loss_threshold * qpu)
+        self.refresh_ns = cfg.refresh_ms * 1_000_000
+
+    # ------------------------------------------------------------ triggers
+    def _trigger(self, ts: int) -> int:
+        """The first withdrawal rule that fires now (0 = none)."""
+        cfg, sim = self.cfg, self.sim
+        if cfg.withdraw_on_outage and sim.in_outage(ts):
+            return REASON_OUTAGE
+        if cfg.withdraw_on_adl and self.account_id in sim.exchange.adl_hits:
+            return REASON_ADL
+        if cfg.withdraw_on_volatility and sim.range_bps(cfg.vol_window_s) > cfg.vol_threshold_bps:
+            return REASON_VOLATILITY
+        if cfg.withdraw_on_loss and self.start_equity is not None and self.state != WITHDRAWN:
+            ex = sim.exchange
+            if self.start_equity - ex.cross_equity(ex.accounts[self.account_id]) > \
+                    self.loss_threshold_q:
+                return REASON_LOSS
+        return 0
+
+    # --------------------------------------------------------------- wakeup
+    def wake(self, ts: int) -> None:
+        """Check the rules, move between states, re-quote, schedule the next wakeup."""
+        sim = self.sim
+        ex = sim.exchange
+        if self.start_equity is None and ex.marks[0] is not None:
+            self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
+        reason = self._trigger(ts)
+        if reason:
+            self.calm_since = None
+            if self.state != WITHDRAWN:
+                self.state = WITHDRAWN
+                self._pull(ts)
+                ex.log.append(ts, EventKind.MAKER_WITHDREW, account=self.account_id,
+                              reason=reason)
+            if reason == REASON_ADL:
+                ex.adl_hits.pop(self.account_id, None)   # withdrawn once per ADL hit
+        elif self.state == WITHDRAWN:
+            if self.calm_since is None:
+                self.calm_since = ts
+            elif ts - self.calm_since >= self.cfg.calm_s * 1_000_000_000:
+                self.state = RECOVERING
+                self.recover_start = ts
+                # Losses are measured afresh from re-entry.
+                self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
+        if self.state != WITHDRAWN:
+            self._quote(ts, self._depth_factor_ppm(ts))
+        sim.schedule(ts + self.refresh_ns + sim.latency_ns, sim.PHASE_INPUT, self.wake)
+
+    def _depth_factor_ppm(self, ts: int) -> int:
+        if self.state == QUOTING:
+            return 1_000_000
+        span = self.cfg.recovery_s * 1_000_000_000
+        done = ts - self.recover_start
+        if span == 0 or done >= span:
+            self.state = QUOTING
+            return 1_000_000
+        return max(1, done * 1_000_000 // span)
+
+    # --------------------------------------------------------------- quotes
+    def _pull(self, ts: int) -> None:
+        ex = self.sim.exchange
+        for ladder in (self.bids, self.asks):
+            for oid in ladder.values():
+                ex.cancel(ts, oid)
+            ladder.clear()
+
+    def _quote(self, ts: int, factor_ppm: int) -> None:
+        sim = self.sim
+        ex = sim.exchange
+        ins = sim.instrument
+        t = ins.tick_lot_quanta
+        cfg = self.cfg
+        fair = sim.index_ticks * (10_000 + cfg.basis_bps)        # x 1e4
+        pos = ex.accounts[self.account_id].positions.get(0)
+        inv = ins.notional(ex.marks[0] or sim.index_ticks, pos.size) if pos and pos.size else 0
+        long_full = pos is not None and pos.size > 0 and inv >= self.inventory_limit_q
+        short_full = pos is not None and pos.size < 0 and inv >= self.inventory_limit_q
+        level_q = self.level_notional_q * factor_ppm // 1_000_000
+        for side, ladder, blocked in ((1, self.bids, long_full), (-1, self.asks, short_full)):
+            want = {}
+            if not blocked:
+                for k in range(cfg.levels):
+                    off = cfg.half_spread_bps + k * cfg.spacing_bps
+                    num = fair * (10_000 - side * off)            # x 1e8
+                    price = num // 100_000_000 if side > 0 else -((-num) // 100_000_000)
+                    if price <= 0:
+                        continue
+                    qty = level_q // (price * t)
+                    if qty > 0:
+                        want[price] = qty
+            book = ex.books[0]
+            for price in [p for p in ladder if p not in want]:
+                ex.cancel(ts, ladder.pop(price))
+            for price, qty in want.items():
+                oid = ladder.get(price)
+                if oid is not None:
+                    info = book.order(oid)
+                    if info is not None and 2 * info.qty >= qty:
+                        continue
+                    if info is not None:
+                        ex.cancel(ts, oid)
+                    del ladder[price]
+                r = ex.submit(ts, self.account_id, 0, side, qty, price=price, post_only=True,
+                              stp=STP_EXPIRE_MAKER)
+                if r and r.resting_qty:
+                    ladder[price] = r.order_id

@@ -1,0 +1,57 @@
+"""The notebook API: ``engine.run(scenario, breaker=None, seed=0, scale=1.0)``.
+
+``scenario`` is a bundled name (``"flash-drop"``), a path to a TOML file, or a
+``Scenario``.  Returns a ``RunResult`` with ``.summary`` (dict), ``.timeseries`` and
+``.events`` (pyarrow tables) and ``.save(dir)``.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .config import ConfigError
+from .metrics import build_timeseries, summarize
+from .results import RunResult, events_table
+from .scenario import Scenario, load, scale_scenario
+from .simulation import Simulation
+from .timing import stopwatch
+
+
+def _fraction(scale) -> Fraction:
+    if isinstance(scale, float):
+        return Fraction(repr(scale))
+    try:
+        return Fraction(scale)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--scale: expected a number in (0, 1], got {scale!r}") from None
+
+
+def run(scenario, breaker: str | None = None, seed: int = 0, scale=1,
+        overrides: list[str] = ()) -> RunResult:
+    """Replay ``scenario`` under ``breaker`` with ``seed``; see the module docstring."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed: expected an integer >= 0, got {seed!r}")
+    f = _fraction(scale)
+    if isinstance(scenario, Scenario):
+        if overrides:
+            raise ConfigError("overrides: apply them when loading (engine.scenario.load)")
+        sc = scale_scenario(scenario, f)
+    else:
+        sc = load(str(scenario), list(overrides), f)
+    elapsed = stopwatch()
+    sim = Simulation(sc, breaker=breaker, seed=seed).run()
+    events = sim.log.to_array()
+    wall = elapsed()
+    interval = sc.meta.sample_interval_s * 1_000_000_000
+    table = build_timeseries(sim.sampler, events, interval, baseline_end_ns=sim.baseline_end_ns,
+                             vacuum_fraction=sc.meta.vacuum_fraction)
+    summary = summarize(table, events, scenario=sc.meta.name, breaker=sim.breaker_name,
+                        seed=seed, instrument=sim.instrument, index_start_ticks=sim.index_start,
+                        baseline_end_ns=sim.baseline_end_ns,
+                        insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall)
+    summary["scale"] = float(f)
+    summary["toy"] = sc.meta.toy
+    resolved = sc.resolved()
+    resolved.setdefault("run", {}).update(breaker=sim.breaker_name, seed=seed,
+                                          scale=str(f) if f.denominator != 1 else int(f))
+    return RunResult(summary=summary, timeseries=table, events=events_table(events),
+                     scenario_resolved=resolved)

@@ -1,0 +1,350 @@
+"""Scenarios: what to replay, read from TOML, validated, scaled and overridden.
+
+A scenario file has these tables (every key is optional unless marked required; the bundled
+``replays/*.toml`` are worked examples):
+
+``[scenario]``   name (required), description, toy, sources, duration_s, event_start_s,
+                 sample_interval_s, max_cascade_rounds, vacuum_fraction
+``[venue]``      instrument preset and overrides, waterfall, mark policy, ADL ranking,
+                 insurance fund, fund offload rule
+``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
+                 between points) or ``file`` (CSV ``t_s,price``)
+``[makers]``     the market makers' quoting and withdrawal rules
+``[traders]``    the leveraged population (the liquidation map)
+``[[flows]]``    sell/buy programs: notional per second over a window
+``[[stubs]]``    stale deep resting orders: offset from the start price and notional
+``[frictions]``  windows in which top-ups are blocked, the venue is out, orders are delayed
+``[collateral]`` (optional) a collateral asset held by part of the population
+``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
+
+``--scale F`` multiplies the population, the makers' depth, flows, stubs and the insurance
+fund by F together, so the shape is kept.  ``--set a.b=v`` overrides any key before
+validation (``v`` is parsed as a TOML value, else taken as a string).
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import pathlib
+import tomllib
+from decimal import Decimal
+from fractions import Fraction
+
+import attrs
+
+from .config import (ConfigError, as_plain, boolean, build, decimal, field, fraction, integer,
+                     share, text, window)
+from .instruments import BUNDLED_INSTRUMENTS, WATERFALLS
+
+MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
+ADL_RANKINGS = ("binance", "bitmex", "hyperliquid", "dydx")
+REPLAYS = pathlib.Path(__file__).resolve().parents[1] / "replays"
+
+
+def _texts(where, value):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+@attrs.frozen
+class Meta:
+    name: str = field(text)
+    description: str = field(lambda w, v: text(w, v), default="")
+    toy: bool = field(boolean, default=False)
+    sources: tuple = field(_texts, default=())
+    duration_s: int = field(lambda w, v: integer(w, v, 1, 7 * 86400), default=180)
+    event_start_s: int = field(lambda w, v: integer(w, v, 0), default=30)
+    sample_interval_s: int = field(lambda w, v: integer(w, v, 1, 3600), default=1)
+    max_cascade_rounds: int = field(lambda w, v: integer(w, v, 1, 1000), default=20)
+    vacuum_fraction: Fraction = field(share, default=Fraction(1, 4))
+    step_ms: int = field(lambda w, v: integer(w, v, 1, 60_000), default=100)
+
+
+@attrs.frozen
+class Venue:
+    instrument: str = field(lambda w, v: text(w, v, tuple(BUNDLED_INSTRUMENTS)),
+                            default="binance:BTCUSDT")
+    waterfall: str | None = field(lambda w, v: text(w, v, WATERFALLS), default=None)
+    mark_policy: str = field(lambda w, v: text(w, v, MARK_POLICIES), default="binance")
+    adl_ranking: str = field(lambda w, v: text(w, v, ADL_RANKINGS), default="binance")
+    insurance_fund: Decimal = field(decimal, default=Decimal("1000000"))
+    fund_limit: Fraction = field(lambda w, v: fraction(w, v, Fraction(0)), default=Fraction(1))
+    offload_fraction: Fraction = field(share, default=Fraction(1, 10))
+    offload_band: Fraction = field(share, default=Fraction(1, 100))
+    taker_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
+    maker_fee_ppm: int | None = field(lambda w, v: integer(w, v, -10_000, 100_000), default=None)
+    clearance_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
+
+
+def _path(where, value):
+    if not isinstance(value, list) or len(value) < 1:
+        raise ConfigError(f"{where}: expected a list of [t_s, price] points, got {value!r}")
+    points = []
+    for k, p in enumerate(value):
+        if not isinstance(p, list) or len(p) != 2:
+            raise ConfigError(f"{where}[{k}]: expected [t_s, price], got {p!r}")
+        t = fraction(f"{where}[{k}][0]", p[0], Fraction(0))
+        price = decimal(f"{where}[{k}][1]", p[1], positive=True)
+        if points and t <= points[-1][0]:
+            raise ConfigError(f"{where}[{k}][0]: expected times strictly increasing, got {p[0]!r}")
+        points.append((t, price))
+    return tuple(points)
+
+
+@attrs.frozen
+class Index:
+    start: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("100000"))
+    path: tuple = field(_path, default=())
+    file: str | None = field(text, default=None)
+
+
+@attrs.frozen
+class Makers:
+    count: int = field(lambda w, v: integer(w, v, 0, 1000), default=5)
+    depth_1pct: Decimal = field(decimal, default=Decimal("20000000"))
+    levels: int = field(lambda w, v: integer(w, v, 1, 500), default=25)
+    spacing_bps: int = field(lambda w, v: integer(w, v, 1, 10_000), default=8)
+    half_spread_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=1)
+    refresh_ms: int = field(lambda w, v: integer(w, v, 1, 600_000), default=500)
+    basis_bps: int = field(lambda w, v: integer(w, v, -10_000, 10_000), default=0)
+    capital: Decimal = field(decimal, default=Decimal("50000000"))
+    inventory_limit: Decimal = field(decimal, default=Decimal("10000000"))
+    withdraw_on_volatility: bool = field(boolean, default=True)
+    vol_window_s: int = field(lambda w, v: integer(w, v, 2, 3600), default=10)
+    vol_threshold_bps: int = field(lambda w, v: integer(w, v, 1, 100_000), default=60)
+    withdraw_on_loss: bool = field(boolean, default=True)
+    loss_threshold: Decimal = field(decimal, default=Decimal("2000000"))
+    withdraw_on_adl: bool = field(boolean, default=True)
+    withdraw_on_outage: bool = field(boolean, default=True)
+    calm_s: int = field(lambda w, v: integer(w, v, 1, 86_400), default=60)
+    recovery_s: int = field(lambda w, v: integer(w, v, 0, 86_400), default=300)
+
+
+@attrs.frozen
+class Traders:
+    count: int = field(lambda w, v: integer(w, v, 0, 10_000_000), default=100_000)
+    long_share: Fraction = field(share, default=Fraction(4, 5))
+    leverage_median: Decimal = field(lambda w, v: decimal(w, v, positive=True),
+                                     default=Decimal("10"))
+    leverage_sigma: Decimal = field(decimal, default=Decimal("0.6"))
+    leverage_min: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("1.5"))
+    leverage_max: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("100"))
+    notional_min: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("200"))
+    notional_alpha: Decimal = field(lambda w, v: decimal(w, v, positive=True),
+                                    default=Decimal("1.3"))
+    notional_max: Decimal = field(lambda w, v: decimal(w, v, positive=True),
+                                  default=Decimal("5000000"))
+    entry_spread_pct: Decimal = field(decimal, default=Decimal("2"))
+    isolated_share: Fraction = field(share, default=Fraction(3, 10))
+    stop_loss_share: Fraction = field(share, default=Fraction(1, 10))
+    stop_distance_pct: Decimal = field(lambda w, v: decimal(w, v, positive=True),
+                                       default=Decimal("3"))
+    stop_trigger: str = field(lambda w, v: text(w, v, ("mark", "last")), default="mark")
+    topup_share: Fraction = field(share, default=Fraction(1, 10))
+    collateral_share: Fraction = field(share, default=Fraction(0))
+
+
+@attrs.frozen
+class Flow:
+    kind: str = field(lambda w, v: text(w, v, ("sell", "buy")))
+    window: tuple = field(window)
+    notional_per_s: Decimal = field(lambda w, v: decimal(w, v, positive=True))
+    limit_pct: Decimal = field(decimal, default=Decimal("5"))
+
+
+@attrs.frozen
+class Stub:
+    offset_pct: Decimal = field(lambda w, v: decimal(w, v, non_negative=False))
+    notional: Decimal = field(lambda w, v: decimal(w, v, positive=True))
+
+
+@attrs.frozen
+class Frictions:
+    topup_blocked: tuple | None = field(window, default=None)
+    outage: tuple | None = field(window, default=None)
+    order_latency_ms: int = field(lambda w, v: integer(w, v, 0, 600_000), default=0)
+
+
+@attrs.frozen
+class Collateral:
+    name: str = field(text, default="USDe")
+    source: str = field(lambda w, v: text(w, v, ("index", "book-mid", "book-last", "fixed")),
+                        default="book-mid")
+    haircut_ppm: int = field(lambda w, v: integer(w, v, 0, 1_000_000), default=50_000)
+    depeg_path: tuple = field(_path, default=())
+    book_depth: Decimal = field(decimal, default=Decimal("2000000"))
+    share_of_margin: Fraction = field(share, default=Fraction(1, 2))
+
+
+@attrs.frozen
+class Scenario:
+    meta: Meta
+    venue: Venue
+    index: Index
+    makers: Makers
+    traders: Traders
+    flows: tuple = ()
+    stubs: tuple = ()
+    frictions: Frictions = Frictions()
+    collateral: Collateral | None = None
+    facts: dict = attrs.field(factory=dict)
+    breaker: dict = attrs.field(factory=dict)
+    source_path: str = ""
+
+    def resolved(self) -> dict:
+        """The scenario as a plain dict (written next to a run's outputs)."""
+        out = {"scenario": as_plain(self.meta), "venue": as_plain(self.venue),
+               "index": as_plain(self.index), "makers": as_plain(self.makers),
+               "traders": as_plain(self.traders), "flows": as_plain(list(self.flows)),
+               "stubs": as_plain(list(self.stubs)), "frictions": as_plain(self.frictions)}
+        if self.collateral is not None:
+            out["collateral"] = as_plain(self.collateral)
+        if self.breaker:
+            out["breaker"] = as_plain(self.breaker)
+        if self.facts:
+            out["facts"] = as_plain(self.facts)
+        return out
+
+
+TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "frictions",
+          "collateral", "facts", "breaker"}
+
+
+def from_dict(data: dict, where: str) -> Scenario:
+    """Validate a scenario dict; ``where`` names the file in errors."""
+    unknown = sorted(set(data) - TABLES)
+    if unknown:
+        raise ConfigError(f"{where}: [{unknown[0]}]: unknown table; expected one of "
+                          f"{', '.join(sorted(TABLES))}")
+    if "scenario" not in data:
+        raise ConfigError(f"{where}: [scenario]: missing; a scenario needs at least a name")
+    meta = build(Meta, data["scenario"], f"{where}: scenario")
+    if meta.event_start_s >= meta.duration_s:
+        raise ConfigError(f"{where}: scenario.event_start_s: expected < duration_s "
+                          f"({meta.duration_s}), got {meta.event_start_s}")
+    index = build(Index, data.get("index", {}), f"{where}: index")
+    if index.file is not None:
+        index = attrs.evolve(index, path=_read_index_file(where, index.file))
+    for key in ("flows", "stubs"):
+        if not isinstance(data.get(key, []), list):
+            raise ConfigError(f"{where}: {key}: expected an array of tables ([[{key}]])")
+    collateral = data.get("collateral")
+    for key in ("facts", "breaker"):
+        if not isinstance(data.get(key, {}), dict):
+            raise ConfigError(f"{where}: {key}: expected a table")
+    return Scenario(
+        meta=meta,
+        venue=build(Venue, data.get("venue", {}), f"{where}: venue"),
+        index=index,
+        makers=build(Makers, data.get("makers", {}), f"{where}: makers"),
+        traders=build(Traders, data.get("traders", {}), f"{where}: traders"),
+        flows=tuple(build(Flow, f, f"{where}: flows[{k}]")
+                    for k, f in enumerate(data.get("flows", []))),
+        stubs=tuple(build(Stub, s, f"{where}: stubs[{k}]")
+                    for k, s in enumerate(data.get("stubs", []))),
+        frictions=build(Frictions, data.get("frictions", {}), f"{where}: frictions"),
+        collateral=None if collateral is None else build(Collateral, collateral,
+                                                         f"{where}: collateral"),
+        facts=dict(data.get("facts", {})),
+        breaker=dict(data.get("breaker", {})),
+        source_path=where,
+    )
+
+
+def _read_index_file(where: str, name: str) -> tuple:
+    path = pathlib.Path(name)
+    if not path.is_absolute():
+        base = pathlib.Path(where).parent if pathlib.Path(where).exists() else REPLAYS
+        path = base / path
+    try:
+        with open(path, newline="") as fh:
+            rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")]
+    except OSError as exc:
+        raise ConfigError(f"{where}: index.file: cannot read {path}: {exc.strerror}") from None
+    if rows and rows[0][:2] == ["t_s", "price"]:
+        rows = rows[1:]
+    points = []
+    for k, row in enumerate(rows):
+        if len(row) != 2:
+            raise ConfigError(f"{path}: line {k + 2}: expected 't_s,price', got {','.join(row)!r}")
+        points.append([row[0], row[1]])
+    return _path(f"{path}", points)
+
+
+def bundled_names() -> list[str]:
+    return sorted(p.stem for p in REPLAYS.glob("*.toml"))
+
+
+def load(name_or_path: str, overrides: list[str] = (), scale: Fraction = Fraction(1)) -> Scenario:
+    """Load a bundled scenario by name or a TOML file by path; apply ``--set`` overrides,
+    then validate, then scale.  Raises ``ConfigError`` with one line naming the problem."""
+    path = pathlib.Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = REPLAYS / f"{name_or_path}.toml"
+        if not path.exists():
+            raise ConfigError(f"{name_or_path}: no such scenario; bundled: "
+                              f"{', '.join(bundled_names())} (or give a path to a .toml file)")
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not a text (UTF-8) file") from None
+    for item in overrides:
+        apply_override(data, item)
+    scenario = from_dict(data, where)
+    return scale_scenario(scenario, scale)
+
+
+def apply_override(data: dict, item: str) -> None:
+    """``a.b.c=value`` into ``data`` (value parsed as TOML, else a string)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {item}: expected KEY=VALUE (e.g. traders.count=1000)")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"--set {item}: {part} is not a table")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
+    """Shrink population, depth, flows, stubs and the fund by ``f`` (0 < f <= 1)."""
+    f = Fraction(f)
+    if not 0 < f <= 1:
+        raise ConfigError(f"--scale: expected 0 < F <= 1, got {float(f)}")
+    if f == 1:
+        return s
+    d = Decimal(f.numerator) / Decimal(f.denominator)
+
+    def q(x: Decimal) -> Decimal:
+        return (x * d).quantize(Decimal("0.01"))
+
+    traders = attrs.evolve(s.traders, count=max(1, int(s.traders.count * f)) if s.traders.count
+                           else 0)
+    makers = attrs.evolve(s.makers, depth_1pct=q(s.makers.depth_1pct),
+                          capital=q(s.makers.capital),
+                          inventory_limit=q(s.makers.inventory_limit),
+                          loss_threshold=q(s.makers.loss_threshold))
+    venue = attrs.evolve(s.venue, insurance_fund=q(s.venue.insurance_fund))
+    flows = tuple(attrs.evolve(x, notional_per_s=q(x.notional_per_s)) for x in s.flows)
+    stubs = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.stubs)
+    collateral = s.collateral if s.collateral is None else \
+        attrs.evolve(s.collateral, book_depth=q(s.collateral.book_depth))
+    return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
+                        stubs=stubs, collateral=collateral)
+
+
+def clone(s: Scenario) -> Scenario:
+    return copy.deepcopy(s)

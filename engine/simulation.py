@@ -1,0 +1,306 @@
+"""The closed loop: one ``Simulation`` owns time, ordering, randomness and ids.
+
+Time is ``int`` nanoseconds.  Work is a heap of ``(ts, phase, seq, fn)``: earlier time
+first, then the phase, then arrival order (``seq`` from a counter on the instance), so
+equal timestamps are ordered by an explicit rule.  The one ``numpy.random.Generator`` is
+built from the seed and passed to whatever draws; every id counter lives on the instance
+or its exchange.  Same seed + same scenario = byte-identical event log.
+
+Phases within one timestamp (``Phase``):
+  INPUT     index/oracle update, market makers' quotes, flows, stubs, fund offload
+  BREAKERS  circuit-breaker evaluation (``engine.breakers``; ``none`` does nothing)
+  MARK      the mark policy observes index, best bid/ask and last; the mark is set
+  RISK      the cascade: margin check -> top-ups -> liquidation waterfalls (their orders
+            go through the same book) -> stop orders triggered by the new prices -> the
+            mark is recomputed from the new book at the same timestamp -> check again,
+            until a round liquidates nobody and triggers no stop, or
+            ``max_cascade_rounds`` rounds ran (the rest waits for the next step)
+  SAMPLE    one-second index history for the makers' volatility rule; the time series
+MARK and RISK run every ``step_ms``; SAMPLE every ``sample_interval_s``; flows and the
+fund offload every second; makers every ``refresh_ms`` plus the order latency.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from enum import IntEnum
+from fractions import Fraction
+
+import numpy as np
+from sortedcontainers import SortedList
+
+from orderbook.enums import IOC, MARKET
+
+from .breakers import make_breaker
+from .events import EventKind
+from .exchange import Exchange
+from .insurance import offload
+from .instruments import BUNDLED_INSTRUMENTS
+from .makers import MarketMaker
+from .metrics import Sampler
+from .population import draw_traders
+from .prices import make_mark_policy
+from .waterfalls import run_liquidations
+
+SECOND = 1_000_000_000
+BASIS_ACCOUNT = 2      # the well-capitalised holder of the population's net opposite side
+FLOW_ACCOUNT = 3       # sell/buy programs
+STUB_ACCOUNT = 4       # stale deep resting orders
+FIRST_MAKER = 100
+FIRST_TRADER = 1000
+
+
+class Phase(IntEnum):
+    INPUT = 0
+    BREAKERS = 1
+    MARK = 2
+    RISK = 3
+    SAMPLE = 4
+
+
+def _round_half_even(x: Fraction) -> int:
+    return round(x)
+
+
+class Simulation:
+    """A scenario replayed through one venue.  ``run()`` returns the ``Simulation`` itself;
+    ``engine.run`` wraps it into a ``RunResult``."""
+
+    PHASE_INPUT = Phase.INPUT
+
+    def __init__(self, scenario, breaker: str | None = None, seed: int = 0):
+        self.scenario = scenario
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        meta, venue = scenario.meta, scenario.venue
+        overrides = {k: getattr(venue, k) for k in ("waterfall", "taker_fee_ppm",
+                                                    "maker_fee_ppm", "clearance_fee_ppm")
+                     if getattr(venue, k) is not None}
+        self.instrument = ins = BUNDLED_INSTRUMENTS[venue.instrument](**overrides)
+        qpu = ins.quanta_per_unit
+        self.insurance_fund_start = int(venue.insurance_fund * qpu)
+        self.exchange = Exchange([ins], insurance_fund=self.insurance_fund_start,
+                                 adl_ranking=venue.adl_ranking,
+                                 fund_limit_ppm=int(venue.fund_limit * 1_000_000), rng=self.rng)
+        self.log = self.exchange.log
+        self.breaker = make_breaker(breaker, scenario)
+        self.breaker_name = self.breaker.name
+        self._heap: list = []
+        self._seq = 0
+        self.now = 0
+        self.end_ns = meta.duration_s * SECOND
+        self.step_ns = meta.step_ms * 1_000_000
+        self.baseline_end_ns = meta.event_start_s * SECOND
+        self.latency_ns = 0
+        self.mark_policy = make_mark_policy(venue.mark_policy)
+        self.index_start = _round_half_even(Fraction(scenario.index.start)
+                                            / Fraction(ins.tick_size))
+        self._path = [(int(t * SECOND), Fraction(p) / Fraction(ins.tick_size))
+                      for t, p in scenario.index.path]
+        self.index_ticks = self._index_at(0)
+        self.mids: deque = deque(maxlen=3600)
+        self.sampler = Sampler(ins)
+        self.makers: list[MarketMaker] = []
+        self.topups: set[int] = set()
+        self._long_stops = SortedList()     # (trigger, account): sell when price <= trigger
+        self._short_stops = SortedList()    # (trigger, account): buy when price >= trigger
+        self.events_processed = 0
+        self._setup()
+
+    # ----------------------------------------------------------- scheduling
+    def schedule(self, ts: int, phase: int, fn) -> None:
+        """Queue ``fn(ts)``; scheduling in the past is an error."""
+        if ts < self.now:
+            raise ValueError(f"cannot schedule at {ts} before now ({self.now})")
+        self._seq += 1
+        heapq.heappush(self._heap, (ts, phase, self._seq, fn))
+
+    def run(self) -> "Simulation":
+        heap = self._heap
+        pop = heapq.heappop
+        end = self.end_ns
+        while heap:
+            ts, _, _, fn = pop(heap)
+            if ts > end:
+                break
+            self.now = ts
+            fn(ts)
+        return self
+
+    # ---------------------------------------------------------------- setup
+    def _setup(self) -> None:
+        sc, ex, ins = self.scenario, self.exchange, self.instrument
+        qpu, t = ins.quanta_per_unit, ins.tick_lot_quanta
+        start = self.index_ticks
+        ex.set_mark(0, 0, start)
+        self.mark_policy.observe(0, start, None, None, None)
+        # Makers first, so the population is seeded into a quoted book.
+        m = sc.makers
+        share = 1_000_000 // max(1, m.count)
+        for k in range(m.count):
+            acct_id = FIRST_MAKER + k
+            ex.open_account(0, acct_id, deposit=int(m.capital * qpu) * share // 1_000_000)
+            maker = MarketMaker(self, acct_id, m, share)
+            self.makers.append(maker)
+            self.schedule(0, Phase.INPUT, maker.wake)
+        # The population and its counterparty.
+        pop = draw_traders(sc.traders, ins, start, self.rng, FIRST_TRADER)
+        gross = int(np.abs(pop["size"]).sum())
+        ex.open_account(0, BASIS_ACCOUNT, deposit=max(1, gross) * start * t)
+        rows = zip(pop["id"].tolist(), pop["deposit"].tolist(), pop["size"].tolist(),
+                   pop["entry"].tolist(), pop["isolated"].tolist())
+        ex.seed_positions(0, 0, BASIS_ACCOUNT,
+                          ((a, d, s, e, d if iso else 0) for a, d, s, e, iso in rows))
+        for a, s, stop, top in zip(pop["id"].tolist(), pop["size"].tolist(),
+                                   pop["stop"].tolist(), pop["topup"].tolist()):
+            if stop:
+                (self._long_stops if s > 0 else self._short_stops).add((stop, a))
+            if top:
+                self.topups.add(a)
+        # Flow and stub accounts: deep pockets, never near liquidation.
+        deep = 10**9 * qpu      # one billion quote units: never near liquidation here
+        ex.open_account(0, FLOW_ACCOUNT, deposit=deep)
+        ex.open_account(0, STUB_ACCOUNT, deposit=deep)
+        for stub in sc.stubs:
+            price = max(1, int(start * (1 + Fraction(stub.offset_pct) / 100)))
+            qty = int(stub.notional * qpu) // (price * t)
+            if qty > 0:
+                ex.submit(0, STUB_ACCOUNT, 0, 1 if price < start else -1, qty, price=price)
+        if sc.frictions.order_latency_ms:
+            self.latency_ns = sc.frictions.order_latency_ms * 1_000_000
+        for ts in range(0, self.end_ns + 1, self.step_ns):
+            self.schedule(ts, Phase.INPUT, self._index_step)
+            self.schedule(ts, Phase.BREAKERS, self._breaker_step)
+            self.schedule(ts, Phase.MARK, self._mark_step)
+            self.schedule(ts, Phase.RISK, self._risk_step)
+        for ts in range(0, self.end_ns + 1, SECOND):
+            self.schedule(ts, Phase.INPUT, self._second_step)
+            self.schedule(ts, Phase.SAMPLE, self._mid_step)
+        for ts in range(0, self.end_ns + 1, sc.meta.sample_interval_s * SECOND):
+            self.schedule(ts, Phase.SAMPLE, self._sample_step)
+
+    # ----------------------------------------------------------------- steps
+    def _index_at(self, ts: int) -> int:
+        """The index in ticks: linear between path points, flat outside, half-even."""
+        path = self._path
+        if not path:
+            return self.index_start
+        if ts <= path[0][0]:
+            return _round_half_even(path[0][1]) if path[0][0] == 0 else \
+                _round_half_even(Fraction(self.index_start) + (path[0][1] - self.index_start)
+                                 * Fraction(ts, path[0][0]))
+        for (t0, p0), (t1, p1) in zip(path, path[1:]):
+            if ts <= t1:
+                return _round_half_even(p0 + (p1 - p0) * Fraction(ts - t0, t1 - t0))
+        return _round_half_even(path[-1][1])
+
+    def _index_step(self, ts: int) -> None:
+        self.index_ticks = self._index_at(ts)
+
+    def _breaker_step(self, ts: int) -> None:
+        self.breaker.evaluate(self, ts)
+
+    def _mark_step(self, ts: int) -> None:
+        book = self.exchange.books[0]
+        self.mark_policy.observe(ts, self.index_ticks, book.best_bid(), book.best_ask(),
+                                 book.last_price)
+        mark = self.mark_policy.mark(ts) or self.index_ticks
+        if mark != self.exchange.marks[0]:
+            self.exchange.set_mark(ts, 0, mark)
+
+    def _risk_step(self, ts: int) -> None:
+        ex = self.exchange
+        for _ in range(self.scenario.meta.max_cascade_rounds):
+            self._topup(ts)
+            ran = run_liquidations(ex, ts, 0) if self.breaker.allow_liquidations(self, ts) else 0
+            stopped = self._trigger_stops(ts)
+            if not ran and not stopped:
+                break
+            self._mark_step(ts)
+
+    def _second_step(self, ts: int) -> None:
+        sc, ex, ins = self.scenario, self.exchange, self.instrument
+        t, qpu = ins.tick_lot_quanta, ins.quanta_per_unit
+        secs = Fraction(ts, SECOND)
+        for flow in sc.flows:
+            lo, hi = flow.window
+            if lo <= secs < hi:
+                side = -1 if flow.kind == "sell" else 1
+                ref = self.index_ticks
+                qty = int(flow.notional_per_s * qpu) // (ref * t)
+                limit = max(1, int(ref * (1 - side * Fraction(flow.limit_pct) / 100)))
+                if qty > 0:
+                    ex.submit(ts, FLOW_ACCOUNT, 0, side, qty, price=limit, tif=IOC,
+                              order_type=MARKET)
+        if ex.fund.positions.get(0) is not None and ex.fund.positions[0].size:
+            offload(ex, ts, 0, int(sc.venue.offload_fraction * 1_000_000),
+                    int(sc.venue.offload_band * 1_000_000))
+
+    def _mid_step(self, ts: int) -> None:
+        self.mids.append(self.index_ticks)
+
+    def _sample_step(self, ts: int) -> None:
+        ex = self.exchange
+        self.sampler.sample(ts, ex.books[0], ex, self.index_ticks, self.breaker.halted(self),
+                            open_interest=ex.open_interest[0])
+
+    # ------------------------------------------------------- participants
+    def range_bps(self, window_s: int) -> int:
+        """Realised range of the last ``window_s`` one-second index prices, in basis points.
+
+        Makers watch the reference market (the index), not this venue's book: an emptied
+        book has no mid, and its snap-back when quotes return is not news to a maker."""
+        mids = self.mids
+        if len(mids) < 2:
+            return 0
+        recent = list(mids)[-window_s:]
+        lo = min(recent)
+        return (max(recent) - lo) * 10_000 // max(lo, 1)
+
+    def in_outage(self, ts: int) -> bool:
+        w = self.scenario.frictions.outage
+        return w is not None and w[0] * SECOND <= ts < w[1] * SECOND
+
+    def _topup_blocked(self, ts: int) -> bool:
+        w = self.scenario.frictions.topup_blocked
+        return w is not None and w[0] * SECOND <= ts < w[1] * SECOND
+
+    def _topup(self, ts: int) -> None:
+        """Traders who add margin when called do so once, unless top-ups are blocked."""
+        if not self.topups or self._topup_blocked(ts):
+            return
+        ex = self.exchange
+        for acct_id, inst in ex.liquidatable(0):
+            if acct_id in self.topups:
+                self.topups.discard(acct_id)
+                acct = ex.accounts[acct_id]
+                pos = acct.positions[inst]
+                need = ex.deficit(acct, inst) + ex.maintenance_of(acct, inst) // 2
+                if need > 0:
+                    ex.deposit(ts, acct_id, need)
+                    if pos.isolated:
+                        acct.wallet -= need
+                        pos.margin += need
+
+    def _trigger_stops(self, ts: int) -> int:
+        """Fire stop-loss orders crossed by the trigger price: reduce-only market orders."""
+        ex = self.exchange
+        book = ex.books[0]
+        price = ex.marks[0] if self.scenario.traders.stop_trigger == "mark" else book.last_price
+        if price is None:
+            return 0
+        fired = []
+        longs, shorts = self._long_stops, self._short_stops
+        while longs and longs[-1][0] >= price:
+            fired.append((longs.pop(-1)[1], -1))
+        while shorts and shorts[0][0] <= price:
+            fired.append((shorts.pop(0)[1], 1))
+        for acct_id, side in fired:
+            pos = ex.accounts[acct_id].positions.get(0)
+            if pos is None or not pos.size or (pos.size > 0) == (side > 0):
+                continue
+            self.log.append(ts, EventKind.STOP_TRIGGERED, side=side, account=acct_id,
+                            price=price, qty=abs(pos.size))
+            ex.submit(ts, acct_id, 0, side, abs(pos.size), tif=IOC, order_type=MARKET,
+                      reduce_only=True)
+        return len(fired)

@@ -1,0 +1,379 @@
+"""Liquidation waterfalls: what happens to a deficient position, per venue style.
+
+Every style starts the same way (reference liquidation-mechanics.md section 8 item 3): a
+``MarginCall`` event, then the account's open orders are cancelled (all of them for a cross
+account, the instrument's for an isolated position) and the margin is checked again.  Every
+liquidation order goes through ``Exchange.submit`` -- the same matching as everyone's.  A
+liquidation order whose remainder finds no liquidity within its limit is a *fill failure*:
+a ``LiquidationUnfilled`` event with the unfilled lots and their notional at the mark.
+
+Styles (``Instrument.waterfall``):
+
+``binance`` (section 1.6)
+    One IOC order for the whole position, limit = bankruptcy price (the liquidation price is
+    the stop, the bankruptcy price the limit).  The size of Binance's "single large IOC" is
+    not published: the whole position is **assumed**.  If the account is margin-compliant
+    afterwards the liquidation ends; otherwise the insurance fund takes the remainder over at
+    the bankruptcy price, or, when the fund cannot (empty, or past its position limit), ADL.
+``tiered`` (Bybit / BitMEX / OKX, sections 2-4)
+    While the position is above the lowest risk tier: a FOK order at the bankruptcy price
+    sized to bring the notional (at mark) down to the next lower tier's cap; re-check;
+    repeat.  At the lowest tier, or when a FOK cannot fill: takeover of the whole position
+    (fund, else ADL).
+``hyperliquid`` (section 5)
+    Market orders (protected at ``HL_SLIPPAGE_PPM`` from mark, **assumed**: the docs give no
+    figure); a position over 100k quote gets 20% per order, and after a partial liquidation
+    the account is in a 30 s cooldown during which orders are for the whole position.  No
+    clearance fee.  When equity falls below 2/3 of MM the backstop vault takes the positions
+    and the remaining margin.  A negative account value goes to ADL.
+``dydx`` (section 6)
+    IOC at the fillable price oracle x (1 -/+ ABR x SMMR x MMF); per block at most
+    ``max_portion_ppm`` of the position and ``max_notional`` per account (positions under
+    ``min_notional`` go whole); at most ``max_attempts`` liquidations per block.  The
+    insurance fund takes min(surplus, 1.5% x quote) per fill and pays shortfalls.  An order
+    that fills nothing on an account with negative equity sends the whole position to
+    deleveraging at the bankruptcy price.
+
+After a takeover or ADL closes the position, ``_settle`` clears what the account has left:
+a positive remainder goes to the fund (Binance: "the remaining collateral ... will go to
+the Insurance Fund"), collateral is seized to cover a negative wallet, the fund covers what
+remains negative, and what the fund cannot cover is written off as bad debt.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from orderbook.enums import FOK, IOC, MARKET
+
+from . import adl
+from .events import EventKind
+
+HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
+HL_PARTIAL_ABOVE_QUOTE = 100_000    # section 5: positions larger than 100k USDC ...
+HL_PARTIAL_PPM = 200_000            # ... go 20% at a time
+HL_COOLDOWN_NS = 30 * 10**9         # 30 s cooldown after a partial liquidation
+DYDX = dict(block_ns=10**9, max_portion_ppm=100_000, max_notional_quote=100_000,
+            min_notional_quote=1_000, max_attempts=50, smmr_ppm=1_500_000, ba_ppm=1_000_000,
+            max_fee_ppm=15_000)    # mainnet genesis values, section 6; block time assumed 1 s
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -((-a) // b)
+
+
+def bankruptcy_tick(ex, acct, inst: int) -> int:
+    """Bankruptcy price of ``acct``'s position in ``inst`` in ticks: the mark at which the
+    balance backing it reaches zero, other prices fixed.  Rounded away from the loss (a
+    long's up, a short's down) so that closing at it never leaves the account negative;
+    at least 1 tick.  Reference section 1.5 [D]: long BP = EP - balance / size.  O(positions).
+    """
+    pos = acct.positions[inst]
+    t = ex.instruments[inst].tick_lot_quanta
+    if pos.isolated:
+        balance = pos.margin
+    else:
+        balance = ex.cross_equity(acct) - pos.unrealised(ex.marks[inst], t)
+    num, den = pos.cost * t - balance, pos.size * t
+    bp = _ceil_div(num, den) if pos.size > 0 else num // den
+    return max(bp, 1)
+
+
+def run_liquidations(ex, ts: int, inst: int) -> int:
+    """Liquidate every unit deficient at the current mark of ``inst``; return how many
+    waterfalls ran.  Units are taken in ``Exchange.liquidatable`` order; each is re-checked
+    just before its turn, since earlier liquidations move the book and the fund."""
+    style = ex.instruments[inst].waterfall
+    count = 0
+    for account_id, i in ex.liquidatable(inst):
+        acct = ex.accounts[account_id]
+        pos = acct.positions.get(i)
+        if pos is None or pos.size == 0 or ex.deficit(acct, i) <= 0:
+            continue
+        if style == "dydx" and not _dydx_attempt_allowed(ex, ts):
+            break
+        count += 1
+        _STYLES[style](ex, ts, acct, i)
+    return count
+
+
+def _open(ex, ts, acct, inst) -> bool:
+    """Common first steps: margin call, cancel orders, re-check.  True if still deficient."""
+    deficit = ex.deficit(acct, inst)
+    pos = acct.positions[inst]
+    ex.log.append(ts, EventKind.MARGIN_CALL, side=1 if pos.size > 0 else -1, inst=inst,
+                  account=acct.id, price=ex.marks[inst], qty=abs(pos.size), value=-deficit)
+    ex.cancel_all(ts, acct.id, inst if pos.isolated else None)
+    return ex.deficit(acct, inst) > 0
+
+
+def _send(ex, ts, acct, inst: int, qty: int, limit: int | None, tif: int, order_type: int = 1,
+          fee_ppm=None) -> tuple[int, int]:
+    """Send one liquidation order; log it, its fill and any fill failure.
+
+    Returns (lots filled, their traded value in quantums)."""
+    pos = acct.positions[inst]
+    side = -1 if pos.size > 0 else 1
+    ins = ex.instruments[inst]
+    oid = ex._next_oid
+    ex.log.append(ts, EventKind.LIQUIDATION_ORDER, side=side, inst=inst, account=acct.id,
+                  order_id=oid, price=limit or 0, qty=qty, reason=tif)
+    r = ex.submit(ts, acct.id, inst, side, qty, price=limit, tif=tif, order_type=order_type,
+                  liquidation=True, fee_ppm=fee_ppm)
+    filled = r.filled_qty if r else 0
+    value = 0
+    if filled:
+        value = sum(f.price * f.qty for f in r.fills) * ins.tick_lot_quanta
+        ex.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side, inst=inst, account=acct.id,
+                      order_id=oid, price=r.fills[-1].price, qty=filled, value=value)
+    if filled < qty:
+        unfilled = qty - filled
+        ex.log.append(ts, EventKind.LIQUIDATION_UNFILLED, side=side, inst=inst, account=acct.id,
+                      order_id=oid, price=limit or 0, qty=unfilled,
+                      value=ins.notional(ex.marks[inst], unfilled))
+    return filled, value
+
+
+def _fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
+    """The fund takes a position only while its balance is positive and its net notional
+    stays within ``fund_limit_ppm`` of its margin balance (reference 1.6 item 9)."""
+    fund = ex.fund
+    pos = fund.positions.get(inst)
+    size = pos.size if pos else 0
+    t = ex.instruments[inst].tick_lot_quanta
+    equity = ex.cross_equity(fund) if any(p.size for p in fund.positions.values()) else fund.wallet
+    if equity <= 0:
+        return False
+    after = abs(size) + qty   # conservative: assume the same direction
+    return after * price * t * 1_000_000 <= equity * ex.fund_limit_ppm
+
+
+def _take_over(ex, ts, acct, inst: int) -> None:
+    """Close the whole remaining position at the bankruptcy price: fund first, else ADL."""
+    pos = acct.positions[inst]
+    if not pos.size:
+        return
+    qty = abs(pos.size)
+    bp = bankruptcy_tick(ex, acct, inst)
+    isolated = pos.isolated
+    side = 1 if pos.size > 0 else -1
+    wallet_before = acct.wallet
+    if _fund_can_take(ex, inst, qty, bp):
+        if pos.size > 0:
+            ex.transfer_position(ts, ex.fund.id, acct.id, inst, qty, bp)
+        else:
+            ex.transfer_position(ts, acct.id, ex.fund.id, inst, qty, bp)
+        ex.log.append(ts, EventKind.INSURANCE_TAKEOVER, side=side, inst=inst, account=acct.id, other=ex.fund.id, price=bp, qty=qty,
+                      value=ex.instruments[inst].notional(bp, qty))
+    else:
+        adl.deleverage(ex, ts, acct.id, inst, qty, bp)
+    _settle(ex, ts, acct, inst, isolated, wallet_before)
+
+
+def _settle(ex, ts, acct, inst: int, isolated: bool, wallet_before: int) -> None:
+    """Clear what a closed-out unit has left (see module docstring)."""
+    if isolated:
+        left = acct.wallet - wallet_before     # the isolated margin returned on closing
+        acct.wallet = wallet_before
+    else:
+        if any(p.size and not p.isolated for p in acct.positions.values()):
+            return   # other cross positions still open: settled when the last one closes
+        left = acct.wallet
+        acct.wallet = 0
+    if left < 0 and any(acct.collateral.values()):
+        left += _seize_collateral(ex, ts, acct)
+    if left > 0:
+        ex.fund.wallet += left
+        ex.log.append(ts, EventKind.INSURANCE_RECEIVED, inst=inst, account=acct.id, value=left)
+    elif left < 0:
+        cover = min(-left, max(ex.fund.wallet, 0))
+        if cover:
+            ex.fund.wallet -= cover
+            ex.log.append(ts, EventKind.INSURANCE_PAID, inst=inst, account=acct.id, value=cover)
+        uncovered = -left - cover
+        if uncovered:
+            ex.bad_debt += uncovered
+            ex.log.append(ts, EventKind.BAD_DEBT, inst=inst, account=acct.id, value=uncovered)
+    ex._dirty.add(acct.id)
+    ex._dirty.add(ex.fund.id)
+
+
+def _seize_collateral(ex, ts, acct) -> int:
+    """Move all of an account's collateral to the fund, which pays its haircut value."""
+    value = ex.collateral_value(acct)
+    for asset, amount in sorted(acct.collateral.items()):
+        if amount:
+            ex.fund.collateral[asset] = ex.fund.collateral.get(asset, 0) + amount
+            acct.collateral[asset] = 0
+            ex.log.append(ts, EventKind.COLLATERAL_SEIZED, account=acct.id, other=ex.fund.id,
+                          qty=amount, value=value)
+    ex.fund.wallet -= value
+    return value
+
+
+# ------------------------------------------------------------------ styles
+def liquidate_binance(ex, ts: int, acct, inst: int) -> None:
+    if not _open(ex, ts, acct, inst):
+        return
+    pos = acct.positions[inst]
+    _send(ex, ts, acct, inst, abs(pos.size), bankruptcy_tick(ex, acct, inst), IOC)
+    if pos.size and ex.deficit(acct, inst) > 0:
+        _take_over(ex, ts, acct, inst)
+
+
+def liquidate_tiered(ex, ts: int, acct, inst: int) -> None:
+    if not _open(ex, ts, acct, inst):
+        return
+    pos = acct.positions[inst]
+    ins = ex.instruments[inst]
+    t = ins.tick_lot_quanta
+    table = ins.table_q
+    while pos.size and ex.deficit(acct, inst) > 0:
+        mark = ex.marks[inst]
+        tier = table.index_of_q(abs(pos.size) * mark * t)
+        if tier == 0:
+            break
+        target_q = table.floor_q(tier)            # the lower tier's cap
+        excess = abs(pos.size) * mark * t - target_q
+        qty = min(abs(pos.size), max(1, _ceil_div(excess, mark * t)))
+        if _send(ex, ts, acct, inst, qty, bankruptcy_tick(ex, acct, inst), FOK)[0] < qty:
+            break
+    if pos.size and ex.deficit(acct, inst) > 0:
+        _take_over(ex, ts, acct, inst)
+
+
+def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
+    if not _open(ex, ts, acct, inst):
+        return
+    pos = acct.positions[inst]
+    ins = ex.instruments[inst]
+    mark = ex.marks[inst]
+    mm = ex.maintenance_of(acct, inst) if pos.isolated else ex.cross_maintenance(acct)
+    balance = mm - ex.deficit(acct, inst)
+    if 3 * balance < 2 * mm:
+        _backstop_take_over(ex, ts, acct, inst)
+        return
+    cooldown = ex.style_state.setdefault("hl_cooldown", {})
+    qty = abs(pos.size)
+    in_cooldown = cooldown.get(acct.id, -1) > ts
+    if not in_cooldown and ins.notional(mark, qty) > HL_PARTIAL_ABOVE_QUOTE * ins.quanta_per_unit:
+        qty = max(1, qty * HL_PARTIAL_PPM // 1_000_000)
+        cooldown[acct.id] = ts + HL_COOLDOWN_NS
+    side = -1 if pos.size > 0 else 1
+    limit = max(1, mark * (1_000_000 + side * HL_SLIPPAGE_PPM) // 1_000_000)
+    isolated, wallet_before = pos.isolated, acct.wallet
+    _send(ex, ts, acct, inst, qty, limit, IOC, MARKET)
+    if pos.size:
+        if ex.margin_balance(acct, inst) < 0:
+            _take_over_adl(ex, ts, acct, inst)
+    elif ex.margin_balance(acct, inst) < 0 if not isolated else acct.wallet < wallet_before:
+        _settle(ex, ts, acct, inst, isolated, wallet_before)
+
+
+def _take_over_adl(ex, ts, acct, inst: int) -> None:
+    """Hyperliquid: negative account value goes straight to ADL at the bankruptcy price."""
+    pos = acct.positions[inst]
+    isolated, wallet_before = pos.isolated, acct.wallet
+    adl.deleverage(ex, ts, acct.id, inst, abs(pos.size), bankruptcy_tick(ex, acct, inst))
+    _settle(ex, ts, acct, inst, isolated, wallet_before)
+
+
+def _backstop_take_over(ex, ts, acct, inst: int) -> None:
+    """The liquidator vault takes the position(s) at mark and the margin behind them
+    (cross: every cross position and the cross wallet; isolated: that position)."""
+    pos = acct.positions[inst]
+    units = [inst] if pos.isolated else sorted(i for i, p in acct.positions.items()
+                                               if p.size and not p.isolated)
+    wallet_before = acct.wallet
+    for i in units:
+        p = acct.positions[i]
+        qty, mark = abs(p.size), ex.marks[i]
+        if p.size > 0:
+            ex.transfer_position(ts, ex.backstop.id, acct.id, i, qty, mark)
+        else:
+            ex.transfer_position(ts, acct.id, ex.backstop.id, i, qty, mark)
+        ex.log.append(ts, EventKind.BACKSTOP_TAKEOVER, inst=i, account=acct.id,
+                      other=ex.backstop.id, price=mark, qty=qty,
+                      value=ex.instruments[i].notional(mark, qty))
+    moved = acct.wallet - wallet_before if pos.isolated else acct.wallet
+    if not pos.isolated:
+        for asset, amount in sorted(acct.collateral.items()):
+            if amount:
+                ex.backstop.collateral[asset] = ex.backstop.collateral.get(asset, 0) + amount
+                acct.collateral[asset] = 0
+    acct.wallet -= moved
+    ex.backstop.wallet += moved
+    ex._dirty.add(acct.id)
+    ex._dirty.add(ex.backstop.id)
+
+
+def _dydx_state(ex, ts: int) -> dict:
+    """Per-block counters: liquidation attempts and notional liquidated per account."""
+    state = ex.style_state.setdefault("dydx", {"block": None, "attempts": 0, "notional": {}})
+    block = ts // DYDX["block_ns"]
+    if state["block"] != block:
+        state.update(block=block, attempts=0, notional={})
+    return state
+
+
+def _dydx_attempt_allowed(ex, ts: int) -> bool:
+    state = _dydx_state(ex, ts)
+    if state["attempts"] >= DYDX["max_attempts"]:
+        return False
+    state["attempts"] += 1
+    return True
+
+
+def liquidate_dydx(ex, ts: int, acct, inst: int) -> None:
+    if not _open(ex, ts, acct, inst):
+        return
+    pos = acct.positions[inst]
+    ins = ex.instruments[inst]
+    t, qpu = ins.tick_lot_quanta, ins.quanta_per_unit
+    mark = ex.marks[inst]
+    state = _dydx_state(ex, ts)
+    done = state["notional"].get(acct.id, 0)
+    notional = ins.notional(mark, pos.size)
+    # Size: whole position under the minimum, else the per-block portion and notional caps.
+    if notional <= DYDX["min_notional_quote"] * qpu:
+        qty = abs(pos.size)
+    else:
+        by_portion = max(1, abs(pos.size) * DYDX["max_portion_ppm"] // 1_000_000)
+        room = DYDX["max_notional_quote"] * qpu - done
+        if room <= 0:
+            return
+        qty = min(by_portion, max(1, room // (mark * t)), abs(pos.size))
+    # Fillable price: oracle x (1 -/+ ABR x SMMR x MMF), ABR = clamp(BA x (1 - TNC/TMMR), 0, 1).
+    tmmr = ex.maintenance_of(acct, inst) if pos.isolated else ex.cross_maintenance(acct)
+    tnc = tmmr - ex.deficit(acct, inst)
+    abr = min(max(Fraction(DYDX["ba_ppm"], 10**6) * (1 - Fraction(tnc, tmmr)), 0), 1)
+    mmf = Fraction(ex.maintenance_of(acct, inst), notional) if notional else Fraction(0)
+    spread = abr * Fraction(DYDX["smmr_ppm"], 10**6) * mmf
+    side = -1 if pos.size > 0 else 1
+    exact = mark * (1 + side * spread)
+    limit = max(1, -((-exact.numerator) // exact.denominator) if side < 0 else
+                exact.numerator // exact.denominator)
+    bp = bankruptcy_tick(ex, acct, inst)
+    filled, value = _send(ex, ts, acct, inst, qty, limit, IOC, fee_ppm=0)
+    state["notional"][acct.id] = done + ins.notional(mark, filled)
+    if filled:
+        # Per-fill insurance rule on the slice: delta = quote received - bankruptcy value.
+        bk_value = bp * filled * t
+        delta = (value - bk_value) if side < 0 else (bk_value - value)
+        if delta > 0:
+            fee = min(delta, _ceil_div(value * DYDX["max_fee_ppm"], 10**6))
+            fee = min(fee, max(0, ex.margin_balance(acct, inst)))
+            if fee:
+                ex._pay(acct, inst, -fee)
+                ex.fund.wallet += fee
+                ex.log.append(ts, EventKind.INSURANCE_RECEIVED, inst=inst, account=acct.id,
+                              value=fee)
+    elif pos.size and ex.deficit(acct, inst) > 0 and tnc < 0:
+        _take_over_adl(ex, ts, acct, inst)
+
+
+_STYLES = {
+    "binance": liquidate_binance,
+    "tiered": liquidate_tiered,
+    "hyperliquid": liquidate_hyperliquid,
+    "dydx": liquidate_dydx,
+}
