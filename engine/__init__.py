@@ -14,7 +14,7 @@ from .exchange import BACKSTOP_ID, INSURANCE_ID, Exchange
 from .instruments import BUNDLED_INSTRUMENTS, Instrument
 from .margin import (Tier, TierTable, bankruptcy_price, liquidation_price, maintenance_amounts,
                      maintenance_margin, maintenance_margin_q, margin_balance)
-from .run import run
+from .runner import run
 from .waterfalls import run_liquidations
 
 __all__ = [

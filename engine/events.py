@@ -69,13 +69,21 @@ class EventKind(IntEnum):
 class EventLog:
     """Append-only log; ``to_array()`` gives the numpy structured array.
 
-    Runtime complexity: O(1) per ``append``; O(n) for ``to_array``.
+    ``append`` takes keywords and suits rare events.  Hot paths (order accepted/cancelled,
+    trades) append the whole 13-tuple to ``buffer`` themselves, with ``seq = len(buffer)``,
+    which skips a Python call with keyword parsing (~1 us) per event.
+    Runtime complexity: O(1) per event; O(n) for ``to_array``.
     """
 
     __slots__ = ("_rows",)
 
     def __init__(self) -> None:
         self._rows: list[tuple] = []
+
+    @property
+    def buffer(self) -> list:
+        """The raw row list, for hot paths (see the class docstring)."""
+        return self._rows
 
     def append(self, ts: int, kind: int, side: int = 0, inst: int = 0, account: int = 0,
                other: int = 0, order_id: int = 0, other_id: int = 0, price: int = 0,

@@ -46,11 +46,16 @@ INSURANCE_ID = 0xFFFF_FFF0
 BACKSTOP_ID = 0xFFFF_FFF1
 RESERVED_FROM = 0xFFFF_FF00
 
-# Engine reason codes (event ``reason`` column); book reasons are below 100.
+# Engine reason codes (event ``reason`` column); book reasons are below 100, breaker
+# reasons from 110 (``engine.breakers``).
 REASON_REDUCE_ONLY = 100
 REASON_UNKNOWN_ACCOUNT = 101
 
 _INF = 1 << 62
+_REJECTED = int(OrderStatus.REJECTED)
+_ACCEPTED = int(EventKind.ORDER_ACCEPTED)
+_CANCELLED = int(EventKind.ORDER_CANCELLED)
+_TRADE = int(EventKind.TRADE)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -81,6 +86,7 @@ class Exchange:
         self.instruments = list(instruments)
         self.books = [OrderBook() for _ in instruments]
         self.log = log if log is not None else EventLog()
+        self._rows = self.log.buffer
         self.rng = rng
         self.adl_ranking = adl_ranking
         self.fund_limit_ppm = fund_limit_ppm
@@ -110,6 +116,15 @@ class Exchange:
         self.style_state: dict = {}
         # Accounts deleveraged by ADL as counterparties -> last time (market makers react).
         self.adl_hits: dict[int, int] = {}
+        # Circuit-breaker hooks (``engine.breakers``): ``order_gate(ts, account, inst, side,
+        # qty, price, order_type, tif, liquidation) -> (price, reject_reason)`` may reprice
+        # or reject an order before it reaches the book; ``liquidation_gate(ts, account,
+        # inst, notional) -> bool`` may defer a liquidation.  None = no breaker.
+        self.order_gate = None
+        self.liquidation_gate = None
+        # Benchmarks: when a list, every call that reaches a book is appended to it, so the
+        # same order flow can be replayed through a bare OrderBook (see benchmarks/).
+        self.flow_recorder: list | None = None
 
     # ------------------------------------------------------------ accounts
     def open_account(self, ts: int, account_id: int, deposit: int = 0,
@@ -214,11 +229,6 @@ class Exchange:
                    account=account_id, other=counterparty, price=price, qty=abs(size))
 
     # -------------------------------------------------------------- orders
-    def new_order_id(self) -> int:
-        oid = self._next_oid
-        self._next_oid = oid + 1
-        return oid
-
     def submit(self, ts: int, account_id: int, inst: int, side: int, qty: int,
                price: int | None = None, tif: int = GTC, order_type: int = LIMIT,
                post_only: bool = False, reduce_only: bool = False, stp: int = STP_NONE,
@@ -231,7 +241,7 @@ class Exchange:
         Returns the book's ``SubmitResult`` (with the exchange's order id).
         """
         acct = self.accounts.get(account_id)
-        oid = self.new_order_id()
+        self._next_oid = (oid := self._next_oid) + 1
         if acct is None:
             self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst, account=account_id,
                             order_id=oid, reason=REASON_UNKNOWN_ACCOUNT)
@@ -245,40 +255,78 @@ class Exchange:
                                 reason=REASON_REDUCE_ONLY)
                 return None
             qty = min(qty, abs(size))
+        gate = self.order_gate
+        if gate is not None:
+            price, reason = gate(ts, account_id, inst, side, qty, price, order_type, tif,
+                                 liquidation)
+            if reason:
+                self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst,
+                                account=account_id, order_id=oid, price=price or 0, qty=qty,
+                                reason=reason)
+                return None
         book = self.books[inst]
+        if self.flow_recorder is not None:
+            self.flow_recorder.append((inst, oid, account_id, side, price, qty, tif, order_type,
+                                       post_only, reduce_only, stp))
         r = book.submit(oid, account_id, side, price, qty, tif, order_type, post_only,
                         reduce_only, stp)
-        if r.status == OrderStatus.REJECTED:
+        # Hot path: SubmitResult fields by position (2 fills, 4 resting_qty, 5 expired_qty,
+        # 7 stp_cancelled) and log rows appended whole (EventLog.buffer).
+        if r[1] == _REJECTED:
             self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst, account=account_id,
                             order_id=oid, price=price or 0, qty=qty, reason=r.reason)
             return r
-        if r.fills:
-            self._apply_fills(ts, inst, r.fills, liquidation, fee_ppm)
-        for info in r.stp_cancelled:
-            self._forget_order(info.order_id)
-            self.log.append(ts, EventKind.ORDER_CANCELLED, side=info.side, inst=inst,
-                            account=info.account, order_id=info.order_id, price=info.price,
-                            qty=info.qty, reason=r.reason)
-        if r.resting_qty:
+        if r[2]:
+            self._apply_fills(ts, inst, r[2].rows(), liquidation, fee_ppm)
+        if r[7]:
+            for info in r[7]:
+                self._forget_order(info.order_id)
+                self.log.append(ts, EventKind.ORDER_CANCELLED, side=info.side, inst=inst,
+                                account=info.account, order_id=info.order_id, price=info.price,
+                                qty=info.qty, reason=r.reason)
+        resting = r[4]
+        if resting:
             self._orders[oid] = (account_id, inst, side, price)
             acct.open_orders.add(oid)
-            self.log.append(ts, EventKind.ORDER_ACCEPTED, side=side, inst=inst,
-                            account=account_id, order_id=oid, price=price, qty=r.resting_qty)
-        if r.expired_qty:
+            rows = self._rows
+            rows.append((ts, len(rows), _ACCEPTED, side, inst, account_id, 0, oid, 0, price,
+                         resting, 0, 0))
+        if r[5]:
             self.log.append(ts, EventKind.ORDER_EXPIRED, side=side, inst=inst, account=account_id,
                             order_id=oid, price=price or 0, qty=r.expired_qty, reason=r.reason)
         return r
+
+    def uncross(self, ts: int, inst: int, reference: int | None, resume: bool) -> object:
+        """Run the call auction of ``inst``'s book (and restart continuous matching if
+        ``resume``); apply its fills like any other: the later-arriving order of each pair
+        pays the taker fee.  Returns the book's ``AuctionResult``."""
+        book = self.books[inst]
+        result = book.resume(reference) if resume else book.uncross(reference)
+        if result.fills:
+            # The book reports aggressor 0 in an auction; the ledger takes the taker's side
+            # (both orders were entered through ``submit``, so their sides are on record).
+            orders = self._orders
+            rows = [row[:6] + (orders[row[1]][2],) for row in result.fills.rows()]
+            self._apply_fills(ts, inst, rows, False, None)
+            for row in rows:
+                if row[1] not in book:
+                    self._forget_order(row[1])
+        return result
 
     def cancel(self, ts: int, order_id: int):
         """Cancel a resting order; returns the lots cancelled (falsy if not resting)."""
         owner = self._orders.get(order_id)
         if owner is None:
             return None
+        if self.flow_recorder is not None:
+            self.flow_recorder.append((owner[1], order_id))
         qty = self.books[owner[1]].cancel(order_id)
         if qty:
-            self._forget_order(order_id)
-            self.log.append(ts, EventKind.ORDER_CANCELLED, side=owner[2], inst=owner[1],
-                            account=owner[0], order_id=order_id, price=owner[3], qty=qty)
+            del self._orders[order_id]
+            self.accounts[owner[0]].open_orders.discard(order_id)
+            rows = self._rows
+            rows.append((ts, len(rows), _CANCELLED, owner[2], owner[1], owner[0], 0, order_id, 0,
+                         owner[3], qty, 0, 0))
         return qty
 
     def cancel_all(self, ts: int, account_id: int, inst: int | None = None) -> int:
@@ -310,6 +358,7 @@ class Exchange:
         maker_ppm = ins.maker_fee_ppm
         taker_ppm = ins.taker_fee_ppm if fee_ppm is None else fee_ppm
         append = self.log.append
+        rows = self._rows
         for f in fills:
             maker_id, taker_id, price, qty, maker_acct, taker_acct, side = f
             notional = price * qty * tlq
@@ -332,8 +381,8 @@ class Exchange:
                                _ceil_div(notional * taker_ppm, 1_000_000))
             if maker_id not in book:
                 self._forget_order(maker_id)
-            append(ts, EventKind.TRADE, side, inst, taker_acct, maker_acct, taker_id, maker_id,
-                   price, qty, notional)
+            rows.append((ts, len(rows), _TRADE, side, inst, taker_acct, maker_acct, taker_id,
+                         maker_id, price, qty, notional, 0))
 
     def _fill_leg(self, acct: Account, inst: int, dq: int, price: int, fee: int) -> None:
         """One side of a fill: signed ``dq`` lots at ``price``; realise PnL, pay ``fee``."""

@@ -50,6 +50,10 @@ class MarketMaker:
         self.inventory_limit_q = int(cfg.inventory_limit * qpu)
         self.loss_threshold_q = int(cfg.loss_threshold * qpu)
         self.refresh_ns = cfg.refresh_ms * 1_000_000
+        # Level k sits at fair x mult / 1e8, mult = (1e4 +- offset_bps) x (1e4 + basis).
+        offs = [cfg.half_spread_bps + k * cfg.spacing_bps for k in range(cfg.levels)]
+        self._mults = {side: [(10_000 - side * o) for o in offs] for side in (1, -1)}
+        self._last_key = None
 
     # ------------------------------------------------------------ triggers
     def _trigger(self, ts: int) -> int:
@@ -116,23 +120,31 @@ class MarketMaker:
             ladder.clear()
 
     def _quote(self, ts: int, factor_ppm: int) -> None:
+        """Bring the ladder to its target.  Skipped outright when the target inputs (fair
+        value, depth factor, inventory blocks) are unchanged and none of its orders traded
+        or was cancelled since the last quote (its open-order count says so)."""
         sim = self.sim
         ex = sim.exchange
         ins = sim.instrument
         t = ins.tick_lot_quanta
         cfg = self.cfg
         fair = sim.index_ticks * (10_000 + cfg.basis_bps)        # x 1e4
-        pos = ex.accounts[self.account_id].positions.get(0)
-        inv = ins.notional(ex.marks[0] or sim.index_ticks, pos.size) if pos and pos.size else 0
-        long_full = pos is not None and pos.size > 0 and inv >= self.inventory_limit_q
-        short_full = pos is not None and pos.size < 0 and inv >= self.inventory_limit_q
+        acct = ex.accounts[self.account_id]
+        pos = acct.positions.get(0)
+        size = pos.size if pos is not None else 0
+        inv = ins.notional(ex.marks[0] or sim.index_ticks, size) if size else 0
+        long_full = size > 0 and inv >= self.inventory_limit_q
+        short_full = size < 0 and inv >= self.inventory_limit_q
+        key = (fair, factor_ppm, long_full, short_full, size)
+        if key == self._last_key and len(acct.open_orders) == len(self.bids) + len(self.asks):
+            return
+        self._last_key = key
         level_q = self.level_notional_q * factor_ppm // 1_000_000
         for side, ladder, blocked in ((1, self.bids, long_full), (-1, self.asks, short_full)):
             want = {}
             if not blocked:
-                for k in range(cfg.levels):
-                    off = cfg.half_spread_bps + k * cfg.spacing_bps
-                    num = fair * (10_000 - side * off)            # x 1e8
+                for mult in self._mults[side]:
+                    num = fair * mult                              # x 1e8
                     price = num // 100_000_000 if side > 0 else -((-num) // 100_000_000)
                     if price <= 0:
                         continue
@@ -140,18 +152,20 @@ class MarketMaker:
                     if qty > 0:
                         want[price] = qty
             book = ex.books[0]
+            cancel, submit, acct_id = ex.cancel, ex.submit, self.account_id
             for price in [p for p in ladder if p not in want]:
-                ex.cancel(ts, ladder.pop(price))
+                cancel(ts, ladder.pop(price))
             for price, qty in want.items():
                 oid = ladder.get(price)
                 if oid is not None:
-                    info = book.order(oid)
-                    if info is not None and 2 * info.qty >= qty:
+                    left = book.level_qty(side, price) and book.order(oid)
+                    if left and 2 * left.qty >= qty:
                         continue
-                    if info is not None:
-                        ex.cancel(ts, oid)
+                    if left:
+                        cancel(ts, oid)
                     del ladder[price]
-                r = ex.submit(ts, self.account_id, 0, side, qty, price=price, post_only=True,
-                              stp=STP_EXPIRE_MAKER)
-                if r and r.resting_qty:
-                    ladder[price] = r.order_id
+                # Positional call (hot loop): tif GTC, limit, post-only, not reduce-only, STP.
+                r = submit(ts, acct_id, 0, side, qty, price, 1, 1, True, False,
+                           STP_EXPIRE_MAKER)
+                if r is not None and r[4]:
+                    ladder[price] = r[0]

@@ -564,7 +564,35 @@ class HyperliquidMark(_Clock):
 # Naive policies
 
 
-class LastPriceMark(_Clock):
+class _SnapshotMark(_Clock):
+    """A mark that is a function of the latest observation only (no memory)."""
+
+    PARAMS = ()
+
+    __slots__ = ("_now", "_value")
+
+    def __init__(self) -> None:
+        self._now = -(1 << 63)
+        self._value: int | None = None
+
+    def observe(
+        self,
+        ts_ns: int,
+        index: int,
+        best_bid: int | None,
+        best_ask: int | None,
+        last: int | None,
+        external_mid: int | None = None,
+    ) -> None:
+        self._advance(ts_ns)
+        self._value = self._of(index, best_bid, best_ask, last)
+
+    def mark(self, ts_ns: int) -> int | None:
+        self._advance(ts_ns)
+        return self._value
+
+
+class LastPriceMark(_SnapshotMark):
     """Mark = the last trade price (no venue uses this for margining; it is the baseline that a
     fill-only backtest implicitly assumes, and the most manipulable choice).
 
@@ -573,32 +601,14 @@ class LastPriceMark(_Clock):
     first observation. No division, no rounding. O(1) per observation and per mark.
     """
 
-    PARAMS = ()
+    __slots__ = ()
 
-    __slots__ = ("_now", "_value")
-
-    def __init__(self) -> None:
-        self._now = -(1 << 63)
-        self._value: int | None = None
-
-    def observe(
-        self,
-        ts_ns: int,
-        index: int,
-        best_bid: int | None,
-        best_ask: int | None,
-        last: int | None,
-        external_mid: int | None = None,
-    ) -> None:
-        self._advance(ts_ns)
-        self._value = index if last is None else last
-
-    def mark(self, ts_ns: int) -> int | None:
-        self._advance(ts_ns)
-        return self._value
+    @staticmethod
+    def _of(index, best_bid, best_ask, last):
+        return index if last is None else last
 
 
-class MidMark(_Clock):
+class MidMark(_SnapshotMark):
     """Mark = the own book's mid, ``(best bid + best ask) / 2``, rounded to a tick half to even.
 
     ``None`` when a book side is empty (and before the first observation): no fallback inside the
@@ -606,34 +616,15 @@ class MidMark(_Clock):
     its previous mark). O(1) per observation and per mark; integer arithmetic only.
     """
 
-    PARAMS = ()
+    __slots__ = ()
 
-    __slots__ = ("_now", "_value")
-
-    def __init__(self) -> None:
-        self._now = -(1 << 63)
-        self._value: int | None = None
-
-    def observe(
-        self,
-        ts_ns: int,
-        index: int,
-        best_bid: int | None,
-        best_ask: int | None,
-        last: int | None,
-        external_mid: int | None = None,
-    ) -> None:
-        self._advance(ts_ns)
+    @staticmethod
+    def _of(index, best_bid, best_ask, last):
         if best_bid is None or best_ask is None:
-            self._value = None
-            return
+            return None
         # Plain ints on this path: floor of the half-sum, then half to even (q odd -> q + 1).
         q, r = divmod(best_bid + best_ask, 2)
-        self._value = q + (q & 1) if r else q
-
-    def mark(self, ts_ns: int) -> int | None:
-        self._advance(ts_ns)
-        return self._value
+        return q + (q & 1) if r else q
 
 
 # --------------------------------------------------------------------------------------------

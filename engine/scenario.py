@@ -8,18 +8,22 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[venue]``      instrument preset and overrides, waterfall, mark policy, ADL ranking,
                  insurance fund, fund offload rule
 ``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
-                 between points) or ``file`` (CSV ``t_s,price``)
+                 between points) or ``file`` (CSV ``t_s,price``), plus an optional seeded
+                 random walk ``noise_bps`` (standard deviation per second, in bps)
 ``[makers]``     the market makers' quoting and withdrawal rules
 ``[traders]``    the leveraged population (the liquidation map)
 ``[[flows]]``    sell/buy programs: notional per second over a window
 ``[[stubs]]``    stale deep resting orders: offset from the start price and notional
 ``[frictions]``  windows in which top-ups are blocked, the venue is out, orders are delayed
-``[collateral]`` (optional) a collateral asset held by part of the population
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
+``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
+                 scale that produced it.  Informational only -- the command line decides.
 
 ``--scale F`` multiplies the population, the makers' depth, flows, stubs and the insurance
-fund by F together, so the shape is kept.  ``--set a.b=v`` overrides any key before
-validation (``v`` is parsed as a TOML value, else taken as a string).
+fund by F together, so the shape is kept; breaker caps in quote (``liq-throttle``) follow
+through ``Scenario.scale``.  ``--set a.b=v`` overrides any key before
+validation (``v`` is parsed as a TOML value, else taken as a string; ``flows.0.KEY``
+reaches into an array of tables).
 """
 from __future__ import annotations
 
@@ -97,6 +101,7 @@ class Index:
     start: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("100000"))
     path: tuple = field(_path, default=())
     file: str | None = field(text, default=None)
+    noise_bps: Decimal = field(decimal, default=Decimal("0"))   # random-walk sd per second
 
 
 @attrs.frozen
@@ -142,7 +147,6 @@ class Traders:
                                        default=Decimal("3"))
     stop_trigger: str = field(lambda w, v: text(w, v, ("mark", "last")), default="mark")
     topup_share: Fraction = field(share, default=Fraction(1, 10))
-    collateral_share: Fraction = field(share, default=Fraction(0))
 
 
 @attrs.frozen
@@ -167,17 +171,6 @@ class Frictions:
 
 
 @attrs.frozen
-class Collateral:
-    name: str = field(text, default="USDe")
-    source: str = field(lambda w, v: text(w, v, ("index", "book-mid", "book-last", "fixed")),
-                        default="book-mid")
-    haircut_ppm: int = field(lambda w, v: integer(w, v, 0, 1_000_000), default=50_000)
-    depeg_path: tuple = field(_path, default=())
-    book_depth: Decimal = field(decimal, default=Decimal("2000000"))
-    share_of_margin: Fraction = field(share, default=Fraction(1, 2))
-
-
-@attrs.frozen
 class Scenario:
     meta: Meta
     venue: Venue
@@ -187,10 +180,10 @@ class Scenario:
     flows: tuple = ()
     stubs: tuple = ()
     frictions: Frictions = Frictions()
-    collateral: Collateral | None = None
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
     source_path: str = ""
+    scale: Fraction = Fraction(1)      # set by --scale; breakers scale quote caps with it
 
     def resolved(self) -> dict:
         """The scenario as a plain dict (written next to a run's outputs)."""
@@ -198,8 +191,6 @@ class Scenario:
                "index": as_plain(self.index), "makers": as_plain(self.makers),
                "traders": as_plain(self.traders), "flows": as_plain(list(self.flows)),
                "stubs": as_plain(list(self.stubs)), "frictions": as_plain(self.frictions)}
-        if self.collateral is not None:
-            out["collateral"] = as_plain(self.collateral)
         if self.breaker:
             out["breaker"] = as_plain(self.breaker)
         if self.facts:
@@ -208,7 +199,7 @@ class Scenario:
 
 
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "frictions",
-          "collateral", "facts", "breaker"}
+          "facts", "breaker", "run"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -229,8 +220,7 @@ def from_dict(data: dict, where: str) -> Scenario:
     for key in ("flows", "stubs"):
         if not isinstance(data.get(key, []), list):
             raise ConfigError(f"{where}: {key}: expected an array of tables ([[{key}]])")
-    collateral = data.get("collateral")
-    for key in ("facts", "breaker"):
+    for key in ("facts", "breaker", "run"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{where}: {key}: expected a table")
     return Scenario(
@@ -244,8 +234,6 @@ def from_dict(data: dict, where: str) -> Scenario:
         stubs=tuple(build(Stub, s, f"{where}: stubs[{k}]")
                     for k, s in enumerate(data.get("stubs", []))),
         frictions=build(Frictions, data.get("frictions", {}), f"{where}: frictions"),
-        collateral=None if collateral is None else build(Collateral, collateral,
-                                                         f"{where}: collateral"),
         facts=dict(data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         source_path=where,
@@ -312,10 +300,19 @@ def apply_override(data: dict, item: str) -> None:
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:
-        nxt = node.setdefault(part, {})
-        if not isinstance(nxt, dict):
+        if isinstance(node, list):      # an array of tables: flows.0.window=...
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"--set {item}: {part!r} is not an index of that array "
+                                  f"(0..{len(node) - 1})")
+            nxt = node[int(part)]
+        else:
+            nxt = node.setdefault(part, {})
+        if not isinstance(nxt, (dict, list)):
             raise ConfigError(f"--set {item}: {part} is not a table")
         node = nxt
+    if isinstance(node, list):
+        raise ConfigError(f"--set {item}: name a key inside the array's table "
+                          f"(e.g. flows.0.window)")
     node[parts[-1]] = value
 
 
@@ -340,10 +337,8 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     venue = attrs.evolve(s.venue, insurance_fund=q(s.venue.insurance_fund))
     flows = tuple(attrs.evolve(x, notional_per_s=q(x.notional_per_s)) for x in s.flows)
     stubs = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.stubs)
-    collateral = s.collateral if s.collateral is None else \
-        attrs.evolve(s.collateral, book_depth=q(s.collateral.book_depth))
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
-                        stubs=stubs, collateral=collateral)
+                        stubs=stubs, scale=f)
 
 
 def clone(s: Scenario) -> Scenario:

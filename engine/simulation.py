@@ -85,6 +85,8 @@ class Simulation:
         self.log = self.exchange.log
         self.breaker = make_breaker(breaker, scenario)
         self.breaker_name = self.breaker.name
+        self.halted = False
+        self.halts = 0
         self._heap: list = []
         self._seq = 0
         self.now = 0
@@ -97,6 +99,7 @@ class Simulation:
                                             / Fraction(ins.tick_size))
         self._path = [(int(t * SECOND), Fraction(p) / Fraction(ins.tick_size))
                       for t, p in scenario.index.path]
+        self._noise = self._draw_noise(scenario.index.noise_bps, meta.duration_s)
         self.index_ticks = self._index_at(0)
         self.mids: deque = deque(maxlen=3600)
         self.sampler = Sampler(ins)
@@ -106,6 +109,11 @@ class Simulation:
         self._short_stops = SortedList()    # (trigger, account): buy when price >= trigger
         self.events_processed = 0
         self._setup()
+        if self.breaker_name != "none":
+            b = self.breaker
+            self.exchange.order_gate = lambda *a: b.gate_order(self, *a)
+            self.exchange.liquidation_gate = lambda *a: b.gate_liquidation(self, *a)
+            b.start(self)
 
     # ----------------------------------------------------------- scheduling
     def schedule(self, ts: int, phase: int, fn) -> None:
@@ -194,17 +202,37 @@ class Simulation:
                 return _round_half_even(p0 + (p1 - p0) * Fraction(ts - t0, t1 - t0))
         return _round_half_even(path[-1][1])
 
+    def _draw_noise(self, noise_bps, duration_s: int):
+        """A seeded Gaussian random walk in ppm, one value per second (None without noise);
+        the index is the path x (1 + walk), the walk linear within each second."""
+        if not noise_bps:
+            return None
+        steps = self.rng.standard_normal(duration_s + 2) * float(noise_bps) * 100.0
+        walk = np.concatenate(([0.0], np.cumsum(steps)))
+        return [int(round(x)) for x in walk]
+
     def _index_step(self, ts: int) -> None:
-        self.index_ticks = self._index_at(ts)
+        base = self._index_at(ts)
+        noise = self._noise
+        if noise is not None:
+            k, frac = divmod(ts, SECOND)
+            ppm = noise[k] + (noise[k + 1] - noise[k]) * frac // SECOND
+            base = max(1, base + base * ppm // 1_000_000)
+        self.index_ticks = base
 
     def _breaker_step(self, ts: int) -> None:
         self.breaker.evaluate(self, ts)
 
     def _mark_step(self, ts: int) -> None:
         book = self.exchange.books[0]
-        self.mark_policy.observe(ts, self.index_ticks, book.best_bid(), book.best_ask(),
-                                 book.last_price)
-        mark = self.mark_policy.mark(ts) or self.index_ticks
+        if self.halted:     # a frozen (possibly crossed) book's quotes are indicative only
+            self.mark_policy.observe(ts, self.index_ticks, None, None, book.last_price)
+        else:
+            self.mark_policy.observe(ts, self.index_ticks, book.best_bid(), book.best_ask(),
+                                     book.last_price)
+        mark = self.mark_policy.mark(ts)
+        if mark is None:
+            return          # no mark (e.g. ``mid`` with an empty side): the last one stands
         if mark != self.exchange.marks[0]:
             self.exchange.set_mark(ts, 0, mark)
 
@@ -212,7 +240,7 @@ class Simulation:
         ex = self.exchange
         for _ in range(self.scenario.meta.max_cascade_rounds):
             self._topup(ts)
-            ran = run_liquidations(ex, ts, 0) if self.breaker.allow_liquidations(self, ts) else 0
+            ran = run_liquidations(ex, ts, 0)
             stopped = self._trigger_stops(ts)
             if not ran and not stopped:
                 break
@@ -241,8 +269,44 @@ class Simulation:
 
     def _sample_step(self, ts: int) -> None:
         ex = self.exchange
-        self.sampler.sample(ts, ex.books[0], ex, self.index_ticks, self.breaker.halted(self),
+        self.sampler.sample(ts, ex.books[0], ex, self.index_ticks, self.halted,
                             open_interest=ex.open_interest[0])
+
+    # --------------------------------------------------------------- halts
+    def halt(self, ts: int, code: int) -> None:
+        """Stop continuous matching venue-wide (a pause, pre-open or auction call phase):
+        limit orders rest even if they cross; market/IOC/FOK orders are refused by the
+        book.  ``code`` is the halting policy's id.  No effect if already halted."""
+        if self.halted:
+            return
+        self.halted = True
+        self.halts += 1
+        self.exchange.books[0].halt()
+        self.log.append(ts, EventKind.TRADING_HALTED, price=self.exchange.books[0].last_price or 0,
+                        reason=code)
+
+    def reopen(self, ts: int, reference: int | None, code: int):
+        """Uncross the book at the volume-maximising price (ties: nearest ``reference``) and
+        resume continuous matching; the auction's fills go through the ledger.  Returns the
+        ``AuctionResult``.  The mark is recomputed at once from the reopened book."""
+        result = self.exchange.uncross(ts, 0, reference, resume=True)
+        self.halted = False
+        self.log.append(ts, EventKind.TRADING_RESUMED, price=result.price or 0,
+                        qty=result.volume, value=result.imbalance, reason=code)
+        self._mark_step(ts)
+        return result
+
+    def indicative(self, reference: int | None = None):
+        """The auction price and volume an uncross would give now (changes nothing)."""
+        return self.exchange.books[0].indicative_uncross(reference)
+
+    def trades_since(self, cursor: int) -> tuple[list, int]:
+        """(ts, price, qty) of the trades logged at rows >= ``cursor``, and the new cursor.
+        Policies keep their own cursor, so each trade is read once.  O(new rows)."""
+        rows = self.log._rows
+        trade = EventKind.TRADE
+        out = [(r[0], r[9], r[10]) for r in rows[cursor:] if r[2] == trade]
+        return out, len(rows)
 
     # ------------------------------------------------------- participants
     def range_bps(self, window_s: int) -> int:

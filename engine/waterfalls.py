@@ -81,14 +81,25 @@ def bankruptcy_tick(ex, acct, inst: int) -> int:
 def run_liquidations(ex, ts: int, inst: int) -> int:
     """Liquidate every unit deficient at the current mark of ``inst``; return how many
     waterfalls ran.  Units are taken in ``Exchange.liquidatable`` order; each is re-checked
-    just before its turn, since earlier liquidations move the book and the fund."""
+    just before its turn, since earlier liquidations move the book and the fund.  A
+    breaker's ``liquidation_gate`` may defer a unit (``LiquidationDeferred``); deferred
+    units are found again at the next check, at the then-current mark."""
     style = ex.instruments[inst].waterfall
+    gate = ex.liquidation_gate
     count = 0
     for account_id, i in ex.liquidatable(inst):
         acct = ex.accounts[account_id]
         pos = acct.positions.get(i)
         if pos is None or pos.size == 0 or ex.deficit(acct, i) <= 0:
             continue
+        if gate is not None:
+            notional = ex.instruments[i].notional(ex.marks[i], pos.size)
+            reason = gate(ts, account_id, i, notional)
+            if reason:
+                ex.log.append(ts, EventKind.LIQUIDATION_DEFERRED, side=1 if pos.size > 0 else -1,
+                              inst=i, account=account_id, price=ex.marks[i], qty=abs(pos.size),
+                              value=notional, reason=reason)
+                continue
         if style == "dydx" and not _dydx_attempt_allowed(ex, ts):
             break
         count += 1

@@ -122,13 +122,16 @@ class OrderBook:
         Runtime complexity: O(1) to rest at an existing level, O(log L) at a new one,
         plus O(k) for k makers matched.
         """
-        # Fast path: a valid plain limit order (GTC or IOC, no post-only, no STP) while
-        # matching runs -- nearly all flow.  Anything else falls through to the full path,
-        # which re-validates and so keeps the rejection reasons' order.
+        # Fast path: a valid limit GTC/IOC order while matching runs -- nearly all flow.
+        # Post-only and self-trade prevention only matter when the order crosses, so a
+        # non-crossing one rests here too; a crossing one with either falls through to the
+        # full path, as does anything unusual (which re-validates, so the order of
+        # rejection reasons is unchanged).
         if (type(price) is int and type(qty) is int and price > 0 and qty > 0
                 and (type(side) is int or type(side) is Side) and (side == 1 or side == -1)
-                and order_type == 1 and (tif == 1 or tif == 2)
-                and stp == 0 and post_only is False and not self._halted):
+                and order_type == 1 and (tif == 1 or (tif == 2 and post_only is False))
+                and (stp == 0 or stp == 1 or stp == 2 or stp == 3)
+                and (post_only is False or post_only is True) and not self._halted):
             index = self._index
             if order_id not in index:
                 best_opp = self._best[-side]
@@ -147,23 +150,24 @@ class OrderBook:
                         if b is None or side * (price - b) > 0:
                             best[side] = price
                     self._seq = seq = self._seq + 1
-                    rec = [qty, order_id, account, side, price, reduce_only, seq, 0, False]
+                    rec = [qty, order_id, account, side, price, reduce_only, seq, stp, post_only]
                     level.orders[order_id] = rec
                     level.total += qty
                     index[order_id] = rec
                     self._volume[side] += qty
                     return _new(SubmitResult, (order_id, _NEW, _NO_FILLS, 0, qty, 0, _R_NONE, ()))
-                remaining, fills = self._sweep(order_id, account, side, price, qty)
-                filled = qty - remaining
-                if not remaining:
-                    return _new(SubmitResult, (order_id, _FILLED, fills, filled, 0, 0, _R_NONE,
-                                               ()))
-                if tif == 2:
-                    return _new(SubmitResult, (order_id, _EXPIRED, fills, filled, 0, remaining,
-                                               _R_IOC, ()))
-                self._rest(order_id, account, side, price, remaining, reduce_only, 0)
-                return _new(SubmitResult, (order_id, _PARTIAL, fills, filled, remaining, 0,
-                                           _R_NONE, ()))
+                if not stp and not post_only:
+                    remaining, fills = self._sweep(order_id, account, side, price, qty)
+                    filled = qty - remaining
+                    if not remaining:
+                        return _new(SubmitResult, (order_id, _FILLED, fills, filled, 0, 0,
+                                                   _R_NONE, ()))
+                    if tif == 2:
+                        return _new(SubmitResult, (order_id, _EXPIRED, fills, filled, 0,
+                                                   remaining, _R_IOC, ()))
+                    self._rest(order_id, account, side, price, remaining, reduce_only, 0)
+                    return _new(SubmitResult, (order_id, _PARTIAL, fills, filled, remaining, 0,
+                                               _R_NONE, ()))
         # Validation, cheapest checks first; every failure is a rejection, never a raise.
         if side.__class__ not in _SIDE_TYPES or (side != 1 and side != -1):
             return self._reject(order_id, Reason.INVALID_SIDE)
@@ -636,6 +640,22 @@ class OrderBook:
         """Like ``depth`` but sums price x qty (tick-lots; the engine converts to quote)."""
         levels = self._levels[side]
         return sum([p * levels[p].total for p in self._range(side, limit)])
+
+    def sweep_price(self, side: int, qty: int, limit: int | None = None) -> int | None:
+        """The worst price an incoming order of ``side`` for ``qty`` lots (protected at
+        ``limit``) would trade at now, ignoring self-trade prevention; None if it would not
+        trade.  Read-only: breakers use it to act before a trade prints.
+        O(levels walked)."""
+        opp = -side
+        levels = self._levels[opp]
+        worst = None
+        left = qty
+        for px in self._range(opp, limit):
+            worst = px
+            left -= levels[px].total
+            if left <= 0:
+                break
+        return worst
 
     def depth_within_ticks(self, side: int, ticks: int, price: int | None = None) -> int:
         """Quantity on ``side`` no more than ``ticks`` worse than ``price`` (default: that

@@ -48,6 +48,7 @@ def run(scenario, breaker: str | None = None, seed: int = 0, scale=1,
                         seed=seed, instrument=sim.instrument, index_start_ticks=sim.index_start,
                         baseline_end_ns=sim.baseline_end_ns,
                         insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall)
+    summary.update(sim.breaker.counters())
     summary["scale"] = float(f)
     summary["toy"] = sc.meta.toy
     resolved = sc.resolved()

@@ -1,0 +1,101 @@
+"""Whole-replay throughput (group ``simulation``): the engine end to end against the book
+alone on the same order flow, measured in the same run.
+
+Scenario: ``replays/bench-cascade.toml`` (100k traders; makers re-quoting every 100 ms;
+a 10% fall with a sell program).  The full run (``-m slow``) has over 5M events; the
+default run uses a reduced version (scale 0.1, 120 s) with the same mix.
+
+* engine: ``engine.run`` wall time -- setup, the loop, the time series and the summary;
+  events/s = events in the log / that time.
+* book only: the exact sequence of ``submit``/``cancel`` calls that reached the book
+  (recorded by ``Exchange.flow_recorder`` in a separate, untimed run of the same seed)
+  replayed through a fresh ``OrderBook``.
+* ratio = engine time / book-only time; peak RSS of the process is reported.
+The issue's bars are >= 300k events/s and a ratio <= 2.  Neither is met yet: the reduced run
+measured ~173k events/s and a ratio of ~4.9 (market makers' re-quoting logic and the
+exchange's per-order bookkeeping each cost about as much as the book itself).  The test
+therefore asserts only a regression guard (ratio <= 8) and records both figures in
+``extra_info``; the absolute speed is never asserted (it is a property of the machine).
+"""
+from __future__ import annotations
+
+import resource
+import time
+from fractions import Fraction
+
+import pytest
+
+import engine
+from engine.scenario import load
+from engine.simulation import Simulation
+from orderbook import OrderBook
+
+ISSUE_BAR = 2.0        # the issue's bar for engine / book-only: NOT met yet (see below)
+REGRESSION_GUARD = 8.0 # what this benchmark asserts: measured ~4.9 (reduced) on 2 cores
+REDUCED = dict(scale=Fraction(1, 10), overrides=["scenario.duration_s=120",
+                                                   "scenario.event_start_s=40",
+                                                   'index.path=[[0, "100000"], [40, "100000"], '
+                                                   '[100, "94000"], [120, "95000"]]',
+                                                   "flows.0.window=[40, 100]"])
+FULL = dict(scale=Fraction(1), overrides=[])
+
+
+def recorded_flow(scale, overrides, seed=1):
+    sim = Simulation(load("bench-cascade", overrides, scale), seed=seed)
+    sim.exchange.flow_recorder = flow = []
+    sim.run()
+    return flow, len(sim.log)
+
+
+def replay_book(flow) -> float:
+    """Replay the recorded calls through bare books; return seconds."""
+    books = [OrderBook()]
+    t0 = time.perf_counter()
+    for call in flow:
+        if len(call) == 2:
+            books[call[0]].cancel(call[1])
+        else:
+            inst, oid, acct, side, price, qty, tif, ot, po, ro, stp = call
+            books[inst].submit(oid, acct, side, price, qty, tif, ot, po, ro, stp)
+    return time.perf_counter() - t0
+
+
+def measure(scale, overrides, repeats=3):
+    flow, n_events = recorded_flow(scale, overrides)
+    engine_s, book_s, events = [], [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = engine.run("bench-cascade", seed=1, scale=scale, overrides=overrides)
+        engine_s.append(time.perf_counter() - t0)
+        events = r.summary["events_processed"]
+        book_s.append(replay_book(flow))
+    assert events == n_events, "the recorded run and the timed run differ"
+    return min(engine_s), min(book_s), events, len(flow)
+
+
+def _bench(benchmark, cfg, min_events):
+    engine_s, book_s, events, calls = measure(cfg["scale"], cfg["overrides"])
+    ratio = engine_s / book_s
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    info = {"events": events, "book_calls": calls, "engine_s": round(engine_s, 3),
+            "book_only_s": round(book_s, 3), "events_per_s": round(events / engine_s),
+            "ratio_engine_over_book": round(ratio, 3), "peak_rss_mb": round(peak_mb)}
+    benchmark.extra_info.update(info)
+    print(f"\nbench-cascade: {events:,} events in {engine_s:.2f} s = "
+          f"{events / engine_s:,.0f} events/s; book alone on the same {calls:,} calls "
+          f"{book_s:.2f} s; ratio {ratio:.2f} (issue bar <= {ISSUE_BAR}, not yet met; "
+          f"guard <= {REGRESSION_GUARD}); peak RSS {peak_mb:,.0f} MB")
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    assert events >= min_events
+    assert ratio <= REGRESSION_GUARD
+
+
+@pytest.mark.benchmark(group="simulation")
+def test_engine_cost_over_the_book_alone_stays_within_the_guard_on_a_reduced_cascade(benchmark):
+    _bench(benchmark, REDUCED, 200_000)
+
+
+@pytest.mark.slow
+@pytest.mark.benchmark(group="simulation")
+def test_engine_cost_over_the_book_alone_on_a_5m_event_cascade(benchmark):
+    _bench(benchmark, FULL, 5_000_000)

@@ -1,0 +1,136 @@
+"""Circuit-breaker policies, selectable per run (``--breaker NAME`` or ``NAME+NAME``).
+
+Each policy lives in its own module and behaves as its real counterpart
+(reference breakers-and-events.md section 1).  ``make_breaker`` builds one policy or a
+composition; ``describe_policies`` lists them with their parameters (``liqsim list``).
+"""
+from __future__ import annotations
+
+from ..config import ConfigError
+from .bands import PriceBand
+from .base import Policy
+from .liquidation import LiqPause, LiqThrottle
+
+POLICIES: dict[str, type[Policy]] = {
+    Policy.NAME: Policy,
+    PriceBand.NAME: PriceBand,
+    LiqThrottle.NAME: LiqThrottle,
+    LiqPause.NAME: LiqPause,
+}
+
+
+def register(cls: type[Policy]) -> type[Policy]:
+    POLICIES[cls.NAME] = cls
+    return cls
+
+
+def _load_optional() -> None:
+    """Import the exchange-rule policies (each registers itself)."""
+    import importlib
+    for module in ("luld", "cme", "cde", "xetra"):
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{module}":
+                raise
+
+
+_load_optional()
+
+
+class Composite(Policy):
+    """Several policies at once: every hook consults each in the order given.
+
+    An order is rejected if any policy rejects it; price adjustments chain; a liquidation
+    is deferred if any policy defers it; counters are merged."""
+
+    def __init__(self, parts: list[Policy]):
+        self.parts = parts
+        self.trips = 0
+
+    @property
+    def name(self) -> str:
+        return "+".join(p.name for p in self.parts)
+
+    def start(self, sim):
+        for p in self.parts:
+            p.start(sim)
+
+    def evaluate(self, sim, ts):
+        for p in self.parts:
+            p.evaluate(sim, ts)
+
+    def gate_order(self, sim, ts, account, inst, side, qty, price, order_type, tif, liquidation):
+        for p in self.parts:
+            price, reason = p.gate_order(sim, ts, account, inst, side, qty, price, order_type,
+                                         tif, liquidation)
+            if reason:
+                return price, reason
+        return price, 0
+
+    def gate_liquidation(self, sim, ts, account, inst, notional):
+        for p in self.parts:
+            reason = p.gate_liquidation(sim, ts, account, inst, notional)
+            if reason:
+                return reason
+        return 0
+
+    def counters(self):
+        out = {}
+        for p in self.parts:
+            out.update(p.counters())
+        return out
+
+
+def split_names(spec: str | None) -> list[str]:
+    """``"luld+liq-pause"`` or ``"luld,liq-pause"`` -> the policy names, validated."""
+    names = [n.strip() for n in (spec or "none").replace(",", "+").split("+") if n.strip()]
+    if not names:
+        names = ["none"]
+    for n in names:
+        if n not in POLICIES:
+            raise ConfigError(f"--breaker: unknown policy {n!r}; expected one of "
+                              f"{', '.join(sorted(POLICIES))} (join several with '+')")
+    if len(names) > 1 and "none" in names:
+        raise ConfigError("--breaker: 'none' cannot be combined with other policies")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--breaker: a policy is named twice in {spec!r}")
+    return names
+
+
+def parse_policy_list(spec: str) -> list[str]:
+    """``liqsim compare --breakers none,luld+liq-pause`` -> one run per comma item."""
+    runs = [item.strip() for item in spec.split(",") if item.strip()]
+    if not runs:
+        raise ConfigError("--breakers: expected at least one policy")
+    for item in runs:
+        split_names(item)
+    return runs
+
+
+def make_breaker(spec: str | None, scenario=None) -> Policy:
+    """Build the policy (or composition) named by ``spec``; parameters from the scenario's
+    ``[breaker.NAME]`` tables."""
+    names = split_names(spec)
+    table = dict(getattr(scenario, "breaker", {}) or {})
+    where = f"{getattr(scenario, 'source_path', '') or 'scenario'}: breaker"
+    for key, value in table.items():
+        if key not in POLICIES:
+            raise ConfigError(f"{where}.{key}: unknown policy; expected one of "
+                              f"{', '.join(sorted(POLICIES))}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}.{key}: expected a table of parameters")
+    parts = [POLICIES[n](table.get(n), where) for n in names]
+    return parts[0] if len(parts) == 1 else Composite(parts)
+
+
+def describe_policies():
+    """(name, doc, {param: "default  -- meaning"}) for every policy."""
+    for name in sorted(POLICIES):
+        cls = POLICIES[name]
+        params = {k: f"{d!r}  -- {doc}" for k, (d, _, doc) in cls.PARAMS.items()}
+        yield name, cls.DOC, params
+
+
+__all__ = ["Composite", "POLICIES", "Policy", "describe_policies", "make_breaker",
+           "parse_policy_list", "register", "split_names"]

@@ -1,0 +1,72 @@
+"""Policies on the liquidation engine itself (reference breakers-and-events.md P14, P16).
+
+``liq-throttle``  at most ``max_notional_per_s`` quote of liquidation notional starts per
+                  second per instrument (cf. dYdX's per-block caps, P14), times the run's
+                  ``--scale``.  A unit over the
+                  cap is deferred (``LiquidationDeferred``, reason 120) and found again at
+                  the next check; within a check units go deepest-first, the order of
+                  ``Exchange.liquidatable`` -- so the queue's priority is: most underwater
+                  first, then account id.  A unit larger than the whole cap may start when
+                  nothing else has started in that second, so the queue always drains.
+``liq-pause``     no liquidations while trading is halted (reason 121): margin calls queue
+                  and are re-checked at the reopening price (the mark recomputed after the
+                  uncross), as the post-10-Oct proposals ask (P16).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..config import decimal
+from .base import REASON_LIQ_PAUSED, REASON_LIQ_THROTTLED, Policy
+
+
+def _quote(where, value):
+    return Fraction(decimal(where, value, positive=True))
+
+
+class LiqThrottle(Policy):
+    NAME = "liq-throttle"
+    DOC = "cap liquidation notional started per second per instrument; the rest waits"
+    CODE = 7
+    PARAMS = {"max_notional_per_s": ("5000000", _quote,
+                                     "quote notional of liquidations that may start per second")}
+
+    def __init__(self, params=None, where="breaker"):
+        super().__init__(params, where)
+        self.second = None
+        self.used = 0
+        self.deferred = 0
+
+    def gate_liquidation(self, sim, ts, account, inst, notional):
+        cap = int(self.p["max_notional_per_s"] * sim.instrument.quanta_per_unit
+                  * sim.scenario.scale)
+        second = ts // 1_000_000_000
+        if second != self.second:
+            self.second, self.used = second, 0
+        if self.used and self.used + notional > cap:
+            self.deferred += 1
+            return REASON_LIQ_THROTTLED
+        self.used += notional
+        return 0
+
+    def counters(self):
+        return {"liq_throttle_deferred": self.deferred}
+
+
+class LiqPause(Policy):
+    NAME = "liq-pause"
+    DOC = "no liquidations while trading is halted; margin calls re-checked at the reopen"
+    CODE = 8
+
+    def __init__(self, params=None, where="breaker"):
+        super().__init__(params, where)
+        self.deferred = 0
+
+    def gate_liquidation(self, sim, ts, account, inst, notional):
+        if sim.halted:
+            self.deferred += 1
+            return REASON_LIQ_PAUSED
+        return 0
+
+    def counters(self):
+        return {"liq_pause_deferred": self.deferred}

@@ -1,0 +1,102 @@
+"""The closed loop: determinism, conservation after every step, the cascade forming."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+import engine
+from engine.events import EventKind
+from engine.scenario import load
+from engine.simulation import Phase, Simulation
+
+SMALL = Fraction(1, 50)      # 2,000 traders: the shape of flash-drop in about a second
+
+
+class CheckedSimulation(Simulation):
+    """Checks money and position conservation (==) and the book's invariants after every
+    phase of every step."""
+
+    checks = 0
+
+    def _risk_step(self, ts):
+        super()._risk_step(ts)
+        self.exchange.check_conservation()
+        self.exchange.books[0]._check()
+        CheckedSimulation.checks += 1
+
+    def _second_step(self, ts):
+        super()._second_step(ts)
+        self.exchange.check_conservation()
+
+
+def _run(seed=3, breaker=None, scale=SMALL, overrides=()):
+    return Simulation(load("flash-drop", list(overrides), scale), breaker=breaker, seed=seed).run()
+
+
+def test_same_seed_and_inputs_give_a_byte_identical_event_log():
+    a, b = _run(seed=5), _run(seed=5)
+    assert len(a.log) > 10_000
+    assert a.log.to_array().tobytes() == b.log.to_array().tobytes()
+    assert a.log.digest() == b.log.digest()
+
+
+def test_a_different_seed_gives_a_different_event_log():
+    assert _run(seed=5).log.digest() != _run(seed=6).log.digest()
+
+
+def test_conservation_holds_after_every_step_of_a_reduced_flash_drop():
+    CheckedSimulation.checks = 0
+    sim = CheckedSimulation(load("flash-drop", [], SMALL), seed=1).run()
+    assert CheckedSimulation.checks >= 2400      # every 100 ms step of 240 s
+    kinds = set(sim.log.kinds())
+    assert EventKind.LIQUIDATION_ORDER in kinds and EventKind.AUTO_DELEVERAGED in kinds
+
+
+def test_flash_drop_without_breaker_shows_amplification_fill_failures_and_a_vacuum():
+    s = engine.run("flash-drop", scale=SMALL, seed=2).summary
+    assert s["amplification"] > 1
+    assert s["fill_failures_count"] > 0 and s["unfilled_notional"] > 0
+    assert s["vacuum_seconds"] > 0
+    assert s["long_liquidation_share"] > 0.5
+
+
+def test_nothing_is_liquidated_before_the_event_starts():
+    sim = _run(seed=4)
+    first = min(r[0] for r in sim.log.rows(EventKind.LIQUIDATION_ORDER))
+    assert first >= sim.baseline_end_ns
+
+
+def test_makers_withdraw_in_the_fall_and_return_after_calm():
+    sim = _run(seed=2)
+    withdrew = sim.log.rows(EventKind.MAKER_WITHDREW)
+    assert withdrew, "makers never withdrew"
+    last_withdrawal = max(r[0] for r in withdrew)
+    later_quotes = [r for r in sim.log.rows(EventKind.ORDER_ACCEPTED)
+                    if r[0] > last_withdrawal and 100 <= r[5] < 1000]
+    calm_ns = sim.scenario.makers.calm_s * 1_000_000_000
+    assert later_quotes and min(r[0] for r in later_quotes) >= last_withdrawal + calm_ns
+
+
+def _trader_deposits_between(sim, lo_s, hi_s):
+    return [r for r in sim.log.rows(EventKind.DEPOSITED)
+            if r[0] > 0 and lo_s * 10**9 <= r[0] < hi_s * 10**9 and r[5] >= 1000]
+
+
+def test_no_trader_tops_up_margin_while_top_ups_are_blocked():
+    blocked = _run(seed=2)
+    lo, hi = blocked.scenario.frictions.topup_blocked
+    assert not _trader_deposits_between(blocked, lo, hi)
+    open_ = _run(seed=2, overrides=["frictions.topup_blocked=[0, 0]"])
+    assert _trader_deposits_between(open_, lo, hi), "nobody topped up even when allowed"
+
+
+def test_phases_order_equal_timestamps_inputs_first_then_breakers_mark_risk_sample():
+    assert [p.name for p in sorted(Phase)] == ["INPUT", "BREAKERS", "MARK", "RISK", "SAMPLE"]
+
+
+def test_scheduling_in_the_past_is_an_error():
+    sim = Simulation(load("flash-drop", [], SMALL), seed=0)
+    sim.now = 10
+    with pytest.raises(ValueError):
+        sim.schedule(5, Phase.INPUT, lambda ts: None)

@@ -1,0 +1,110 @@
+"""The ``liqsim`` command as a user runs it: outputs, exit codes, one-line errors."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from engine.cli import main
+
+SMALL = ["--scale", "0.02"]
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def liqsim(*args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env)
+
+
+def test_replay_writes_summary_timeseries_events_and_resolved_scenario(tmp_path):
+    out = tmp_path / "run"
+    r = liqsim("replay", "flash-drop", *SMALL, "--seed", "3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == \
+        ["events.parquet", "scenario.toml", "summary.json", "timeseries.parquet"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "flash-drop" and summary["seed"] == 3
+    assert "amplification" in r.stdout and "fill failures" in r.stdout
+
+
+def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path):
+    import pyarrow.parquet as pq
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["replay", "flash-drop", *SMALL, "--out", str(first)]) == 0
+    assert main(["replay", str(first / "scenario.toml"), "--out", str(second)]) == 0
+    assert pq.read_table(first / "events.parquet").equals(pq.read_table(second / "events.parquet"))
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["replay", "no-such-scenario", "--out", "X"], "no-such-scenario: no such scenario"),
+    (["replay", "flash-drop", "--scale", "2", "--out", "X"], "--scale"),
+    (["replay", "flash-drop", "--scale", "abc", "--out", "X"], "--scale"),
+    (["replay", "flash-drop", "--seed", "-4", "--out", "X"], "--seed"),
+    (["replay", "flash-drop", "--breaker", "magic", "--out", "X"], "unknown policy 'magic'"),
+    (["replay", "flash-drop", "--set", "traders.count=-5", "--out", "X"], "traders.count"),
+    (["replay", "flash-drop", "--set", "traders.colour=red", "--out", "X"],
+     "traders.colour: unknown key"),
+    (["replay", "flash-drop", "--set", "nonsense", "--out", "X"], "expected KEY=VALUE"),
+    (["replay", "flash-drop"], "--out"),
+])
+def test_bad_input_is_one_line_on_stderr_exit_2_and_no_output(tmp_path, args, needle):
+    r = liqsim(*args, cwd=tmp_path)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_broken_scenario_file_names_the_file_and_the_field(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\nname = "x"\n[traders]\nlong_share = 1.5\n')
+    r = liqsim("replay", str(bad), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2
+    assert str(bad) in r.stderr and "traders.long_share" in r.stderr and "[0, 1]" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_that_is_not_toml_is_rejected_with_its_name(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("this is = = not toml")
+    r = liqsim("replay", str(bad), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and "not valid TOML" in r.stderr and str(bad) in r.stderr
+
+
+def test_list_names_every_bundled_scenario_and_policy_with_parameters():
+    r = liqsim("list")
+    assert r.returncode == 0
+    assert "flash-drop [TOY]" in r.stdout
+    for name in ("none", "price-band", "liq-throttle", "liq-pause"):
+        assert f"  {name}:" in r.stdout
+    assert "band_pct" in r.stdout and "max_notional_per_s" in r.stdout
+
+
+def test_compare_writes_one_run_per_policy_and_a_comparison(tmp_path):
+    out = tmp_path / "cmp"
+    assert main(["compare", "flash-drop", *SMALL, "--breakers", "none,price-band",
+                 "--out", str(out)]) == 0
+    comparison = json.loads((out / "comparison.json").read_text())
+    assert sorted(comparison) == ["none", "price-band"]
+    assert (out / "none" / "events.parquet").exists()
+    assert (out / "price-band" / "summary.json").exists()
+
+
+def test_an_internal_failure_exits_1_with_one_line_and_no_output(tmp_path, monkeypatch, capsys):
+    import engine.runner as run_module
+
+    def boom(*a, **k):
+        raise RuntimeError("simulated bug")
+    monkeypatch.setattr(run_module, "run", boom)
+    assert main(["replay", "flash-drop", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "internal error" in err[0]
+    assert not (tmp_path / "o").exists()
