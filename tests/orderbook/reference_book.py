@@ -18,7 +18,8 @@ the crossed range (not only the level prices), applying the rule of
 
 Results are returned as small named tuples whose fields mirror ``orderbook.results`` but
 with plain containers (fills as a ``list`` of 7-tuples, ``stp_cancelled`` as a ``tuple`` of
-6-tuples), so a test compares them with a normalised book result using ``==``.
+``Info``), so a test compares them with a normalised book result using ``==``.  ``cancel``
+returns the quantity the order still had, as the book does.
 """
 from __future__ import annotations
 
@@ -242,12 +243,13 @@ class ReferenceBook:
         return left, fills, tuple(cancelled), stopped
 
     # ---------------------------------------------------------- amendments
-    def cancel(self, order_id) -> Info | Refused:
+    def cancel(self, order_id) -> int | Refused:
+        """Remove a resting order; return the quantity it still had."""
         o = self._find(order_id)
         if o is None:
             return Refused(order_id, Reason.ORDER_NOT_RESTING)
         self.orders.remove(o)
-        return o.info()
+        return o.qty
 
     def reduce(self, order_id, new_qty) -> Info | Refused:
         o = self._find(order_id)
