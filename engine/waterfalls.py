@@ -276,7 +276,11 @@ def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
     if pos.size:
         if ex.margin_balance(acct, inst) < 0:
             _take_over_adl(ex, ts, acct, inst)
-    elif ex.margin_balance(acct, inst) < 0 if not isolated else acct.wallet < wallet_before:
+        return
+    # Closed in the book: whatever is left stays with the trader (section 5), unless it is
+    # negative -- an isolated margin that came back below zero, or a negative cross equity.
+    negative = acct.wallet < wallet_before if isolated else ex.margin_balance(acct, inst) < 0
+    if negative:
         _settle(ex, ts, acct, inst, isolated, wallet_before)
 
 

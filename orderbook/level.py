@@ -20,6 +20,7 @@ R_REDUCE_ONLY = 5
 R_SEQ = 6
 R_STP = 7
 R_POST_ONLY = 8
+R_LEVEL = 9       # the PriceLevel the order rests in (cancel goes straight to it)
 
 
 class PriceLevel:
