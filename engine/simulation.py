@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from enum import IntEnum
 from fractions import Fraction
 
 import numpy as np
@@ -38,6 +37,7 @@ from .insurance import offload
 from .instruments import BUNDLED_INSTRUMENTS
 from .makers import MarketMaker
 from .metrics import Sampler
+from .phases import Phase
 from .population import draw_traders
 from .prices import make_mark_policy
 from .waterfalls import run_liquidations
@@ -48,14 +48,6 @@ FLOW_ACCOUNT = 3       # sell/buy programs
 STUB_ACCOUNT = 4       # stale deep resting orders
 FIRST_MAKER = 100
 FIRST_TRADER = 1000
-
-
-class Phase(IntEnum):
-    INPUT = 0
-    BREAKERS = 1
-    MARK = 2
-    RISK = 3
-    SAMPLE = 4
 
 
 def _round_half_even(x: Fraction) -> int:

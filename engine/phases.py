@@ -1,0 +1,15 @@
+"""The fixed phases of one timestamp, in the order they run (see ``engine.simulation``).
+
+Kept apart from the Simulation so that participants and breaker policies can schedule work
+in a phase without importing the loop."""
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Phase(IntEnum):
+    INPUT = 0
+    BREAKERS = 1
+    MARK = 2
+    RISK = 3
+    SAMPLE = 4

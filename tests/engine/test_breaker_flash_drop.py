@@ -1,0 +1,159 @@
+"""Each policy's mechanics on the ``flash-drop`` toy scenario (1/100 scale), next to ``none``.
+
+The index falls 8% in 60 s; the makers withdraw and the book gaps to a stub bid 12% below
+the start, so the move exceeds every default band.  These tests assert that each policy's
+machinery *happened* -- halts, limit states, trips, deferrals, caps, with the durations its
+rules give -- never that a policy made the outcome "better".  The whole file runs in a few
+seconds (each run ~1 s).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from engine.breakers.base import REASON_LIQ_PAUSED, REASON_LIQ_THROTTLED, REASON_VELOCITY
+from engine.events import EventKind as K
+from engine import run
+from engine.scenario import load
+from engine.simulation import Simulation
+from orderbook.enums import Reason
+
+SCALE = Fraction(1, 100)
+SEED = 1
+SEC = 10**9
+START = 1_000_000          # 100,000 at tick 0.1
+
+
+@pytest.fixture(scope="module")
+def sims():
+    cache = {}
+
+    def get(spec, *overrides):
+        key = (spec, overrides)
+        if key not in cache:
+            sc = load("flash-drop", overrides=list(overrides), scale=SCALE)
+            cache[key] = Simulation(sc, breaker=spec, seed=SEED).run()
+        return cache[key]
+    return get
+
+
+def _windows(sim, col=0):
+    """(halted, resumed or None) for every halt: timestamps (``col=0``) or row numbers
+    (``col=1``, to tell what was logged after the halt within its timestamp)."""
+    halts = [r[col] for r in sim.log.rows(K.TRADING_HALTED)]
+    resumes = [r[col] for r in sim.log.rows(K.TRADING_RESUMED)]
+    return [(h, resumes[i] if i < len(resumes) else None) for i, h in enumerate(halts)]
+
+
+def _halted_rows(sim, kind):
+    """The rows of ``kind`` logged while the venue was halted (after a ``TradingHalted``
+    row, before the next ``TradingResumed``)."""
+    windows = _windows(sim, col=1)
+    return [row for row in sim.log.rows(kind)
+            if any(h < row[1] and (r is None or row[1] < r) for h, r in windows)]
+
+
+def _prices(sim):
+    return [r[9] for r in sim.log.rows(K.TRADE)]
+
+
+def test_the_baseline_moves_beyond_every_default_band(sims):
+    none = sims("none")
+    assert not none.log.rows(K.TRADING_HALTED) and none.halts == 0
+    assert min(_prices(none)) <= START * 88 // 100       # the stub 12% down is hit
+    assert none.log.rows(K.LIQUIDATION_UNFILLED)          # fill failures without breakers
+
+
+def test_price_band_caps_market_orders_at_the_take_bound(sims):
+    sim = sims("price-band")
+    c = sim.breaker.counters()
+    assert c["price_band_market_capped"] > 0
+    assert not sim.log.rows(K.TRADING_HALTED)
+
+
+def test_liq_throttle_defers_liquidations_beyond_the_per_second_cap(sims):
+    sim = sims("liq-throttle")
+    deferred = sim.log.rows(K.LIQUIDATION_DEFERRED)
+    assert deferred and {r[12] for r in deferred} == {REASON_LIQ_THROTTLED}
+    assert sim.breaker.counters()["liq_throttle_deferred"] == len(deferred)
+
+
+def test_luld_enters_a_limit_state_then_a_five_minute_pause(sims):
+    none, sim = sims("none"), sims("luld")
+    c = sim.breaker.counters()
+    assert c["luld_limit_states"] > 0 and c["luld_pauses"] > 0
+    assert c["luld_repriced"] > 0 and c["luld_market_capped"] > 0
+    limit_states = [r for r in sim.log.rows(K.BREAKER_TRIPPED) if r[11] == 1]
+    (halt, *_) = sim.log.rows(K.TRADING_HALTED)
+    assert halt[0] - limit_states[-1][0] >= 15 * SEC          # 15 s in the limit state
+    assert halt[12] == sim.breaker.CODE
+    # The pause is 5 minutes: longer than what is left of this 240 s run.
+    assert sim.halted and not sim.log.rows(K.TRADING_RESUMED)
+    assert min(_prices(sim)) > min(_prices(none))              # no print at the stub
+
+
+def test_cme_dcb_trips_into_a_two_minute_preopen(sims):
+    sim = sims("cme-dcb")
+    c = sim.breaker.counters()
+    assert c["dcb_trips"] > 0 and c["dcb_preopens"] > 0
+    closed = [(h, r) for h, r in _windows(sim) if r is not None]
+    assert closed and all(r - h == 120 * SEC for h, r in closed)
+
+
+def test_halted_book_refuses_liquidation_orders_as_fill_failures(sims):
+    sim = sims("cme-dcb")
+    refused = [r for r in _halted_rows(sim, K.ORDER_REJECTED)
+               if r[12] == Reason.MATCHING_HALTED]
+    unfilled = _halted_rows(sim, K.LIQUIDATION_UNFILLED)
+    assert refused and unfilled
+
+
+def test_liq_pause_defers_liquidations_while_a_halting_policy_halts(sims):
+    for spec in ("cme-dcb+liq-pause", "cde-hourly+liq-pause", "xetra-vi+liq-pause"):
+        sim = sims(spec)
+        deferred = sim.log.rows(K.LIQUIDATION_DEFERRED)
+        assert deferred and sim.breaker.counters()["liq_pause_deferred"] == len(deferred)
+        assert {r[12] for r in deferred} == {REASON_LIQ_PAUSED}
+        assert len(_halted_rows(sim, K.LIQUIDATION_DEFERRED)) == len(deferred)
+        assert not _halted_rows(sim, K.LIQUIDATION_ORDER)
+
+
+def test_liq_pause_alone_never_defers_since_nothing_halts(sims):
+    sim = sims("liq-pause")
+    assert not sim.log.rows(K.LIQUIDATION_DEFERRED) and not sim.log.rows(K.TRADING_HALTED)
+
+
+def test_cme_velocity_cancels_triggering_orders_and_pauses_ten_seconds_when_asked(sims):
+    sim = sims("cme-velocity")
+    c = sim.breaker.counters()
+    assert c["velocity_triggers"] > 0 and c["velocity_cancelled"] > 0
+    assert [r for r in sim.log.rows(K.ORDER_REJECTED) if r[12] == REASON_VELOCITY]
+    assert not sim.log.rows(K.TRADING_HALTED)            # "the market will remain open"
+    paused = sims("cme-velocity", "breaker.cme-velocity.on_immediate=cancel-and-pause")
+    assert paused.breaker.counters()["velocity_pauses"] > 0
+    closed = [(h, r) for h, r in _windows(paused) if r is not None]
+    assert closed and all(r - h == 10 * SEC for h, r in closed)
+
+
+def test_cde_hourly_halts_two_minutes_and_moves_its_reference_to_the_limit(sims):
+    sim = sims("cde-hourly")
+    assert sim.breaker.counters()["cde_halts"] > 0
+    closed = [(h, r) for h, r in _windows(sim) if r is not None]
+    assert closed and all(r - h == 120 * SEC for h, r in closed)
+    assert sim.breaker.ref == START * 90 // 100          # the breached lower limit
+
+
+def test_xetra_vi_auctions_last_two_minutes_plus_a_random_end(sims):
+    sim = sims("xetra-vi")
+    assert sim.breaker.counters()["xetra_vis"] > 0
+    closed = [(h, r) for h, r in _windows(sim) if r is not None]
+    assert closed and all(120 * SEC <= r - h <= 150 * SEC for h, r in closed)
+
+
+def test_policy_counters_reach_the_run_summary():
+    result = run("flash-drop", breaker="cme-dcb+liq-pause", seed=SEED, scale=SCALE)
+    s = result.summary
+    assert s["breaker"] == "cme-dcb+liq-pause"
+    assert s["dcb_preopens"] == s["halts_count"] > 0 and s["liq_pause_deferred"] > 0
+    assert s["halted_seconds"] > 0
