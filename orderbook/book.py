@@ -57,6 +57,7 @@ from .level import (R_ACCOUNT, R_ID, R_LEVEL, R_POST_ONLY, R_PRICE, R_QTY, R_RED
 from .results import AuctionResult, Fills, OrderInfo, Rejection, SubmitResult
 
 _new = tuple.__new__
+_new_list = list.__new__
 
 # Enum members bound once for results (constructing ``OrderStatus(x)`` in a loop is slow).
 _NEW = OrderStatus.NEW
@@ -129,8 +130,7 @@ class OrderBook:
         if (type(price) is int and type(qty) is int and price > 0 and qty > 0
                 and (type(side) is int or type(side) is Side) and (side == 1 or side == -1)
                 and order_type == 1 and (tif == 1 or (tif == 2 and post_only is False))
-                and (stp == 0 or stp == 1 or stp == 2 or stp == 3)
-                and (post_only is False or post_only is True) and not self._halted):
+                and (stp == 0 or stp == 1 or stp == 2 or stp == 3) and not self._halted):
             # A plain int from here on: indexing a list with an IntEnum (Side.BUY) misses
             # CPython's int fast path and cost ~400 instructions per order (callgrind).
             side = 1 if side == 1 else -1
@@ -146,14 +146,14 @@ class OrderBook:
                     level = levels.get(price)
                     if level is None:
                         level = levels[price] = PriceLevel()
+                        level.total = 0
                         insort(self._prices[side], side * price)
                         best = self._best
                         b = best[side]
                         if b is None or side * (price - b) > 0:
                             best[side] = price
-                    self._seq = seq = self._seq + 1
-                    rec = [qty, order_id, account, side, price, reduce_only, seq, stp, post_only, level]
-                    level.orders[order_id] = rec
+                    rec = [qty, order_id, account, side, price, reduce_only, 0, stp, post_only, level]
+                    level[order_id] = rec
                     level.total += qty
                     index[order_id] = rec
                     return _new(SubmitResult, (order_id, _NEW, _NO_FILLS, 0, qty, 0, _R_NONE, ()))
@@ -242,14 +242,18 @@ class OrderBook:
         level = levels.get(price)
         if level is None:
             level = levels[price] = PriceLevel()
+            level.total = 0
             insort(self._prices[side], side * price)
             best = self._best
             b = best[side]
             if b is None or side * (price - b) > 0:
                 best[side] = price
-        self._seq = seq = self._seq + 1
+        if self._halted:        # arrival numbers matter only in an auction (see uncross)
+            self._seq = seq = self._seq + 1
+        else:
+            seq = 0
         rec = [qty, order_id, account, side, price, reduce_only, seq, stp, post_only, level]
-        level.orders[order_id] = rec
+        level[order_id] = rec
         level.total += qty
         self._index[order_id] = rec
 
@@ -261,7 +265,7 @@ class OrderBook:
         levels = self._levels[opp]
         keys = self._prices[opp]
         index = self._index
-        fills = Fills()
+        fills = _new_list(Fills)       # an empty Fills without calling list.__init__
         append = fills.append
         remaining = qty
         px = self._best[opp]
@@ -269,7 +273,7 @@ class OrderBook:
             level = levels[px]
             total = level.total
             if total <= remaining:
-                for rec in level.orders.values():
+                for rec in level.values():
                     oid = rec[1]
                     append((oid, taker_id, px, rec[0], rec[2], account, side))
                     del index[oid]
@@ -283,7 +287,7 @@ class OrderBook:
                 if not remaining or side * (limit - px) < 0:
                     break
                 continue
-            orders = level.orders
+            orders = level
             left = remaining
             done = []
             for rec in orders.values():
@@ -307,7 +311,8 @@ class OrderBook:
             break
         self._best[opp] = px
         if fills:
-            self.last_price = fills[-1][2]
+            # list.__getitem__: Fills indexing would build a Fill (a hot path).
+            self.last_price = list.__getitem__(fills, -1)[2]
         return remaining, fills
 
     def _take(self, taker_id, account, side, limit, qty, stp):
@@ -320,7 +325,7 @@ class OrderBook:
         levels = self._levels[opp]
         prices = self._prices[opp]
         index = self._index
-        fills = Fills()
+        fills = _new_list(Fills)       # an empty Fills without calling list.__init__
         append = fills.append
         stp_cancelled: tuple = ()
         remaining = qty
@@ -329,7 +334,7 @@ class OrderBook:
         px = self._best[opp]
         while px is not None and (limit is None or side * (limit - px) >= 0):
             level = levels[px]
-            orders = level.orders
+            orders = level
             consumed = []
             removed = 0
             for rec in orders.values():
@@ -375,7 +380,8 @@ class OrderBook:
             break
         self._best[opp] = px
         if fills:
-            self.last_price = fills[-1][2]
+            # list.__getitem__: Fills indexing would build a Fill (a hot path).
+            self.last_price = list.__getitem__(fills, -1)[2]
         return remaining, fills, stp_cancelled, stopped
 
     def _fillable(self, account, side, limit, qty, stp) -> int:
@@ -392,7 +398,7 @@ class OrderBook:
             if not stp:
                 available += level.total
             else:
-                for rec in level.orders.values():
+                for rec in level.values():
                     if rec[R_ACCOUNT] == account:
                         if stp == STP_EXPIRE_MAKER:
                             continue
@@ -410,14 +416,14 @@ class OrderBook:
         need them.  Runtime complexity: O(1), or O(log L) plus a memmove when the level
         empties and is not the best.
         """
-        rec = self._index.pop(order_id, None)
-        if rec is None:
+        try:        # zero-cost when the id rests (CPython 3.11); unknown ids are rare
+            rec = self._index.pop(order_id)
+        except (KeyError, TypeError):
             return _new(Rejection, (order_id, Reason.ORDER_NOT_RESTING))
         qty = rec[0]
         level = rec[9]          # R_LEVEL (literal index: hot path)
-        orders = level.orders
-        del orders[order_id]
-        if orders:
+        del level[order_id]
+        if level:
             level.total -= qty
         else:
             side = rec[3]
@@ -507,7 +513,9 @@ class OrderBook:
 
         Buyers are taken highest price first, sellers lowest first, each in time priority,
         until the auction volume is reached.  The order that arrived later is reported as the
-        taker (``aggressor`` 0).  Afterwards the book is not crossed.  The halted flag is
+        taker (``aggressor`` 0).  Only orders entered while halted carry an arrival number
+        (others carry 0): every auction fill pairs at least one of them, because two orders
+        entered during continuous matching that cross each other would already have traded.  Afterwards the book is not crossed.  The halted flag is
         left as it is; ``resume`` uncrosses and restarts continuous matching.
 
         Runtime complexity: O(C log C + k) for C crossed levels and k orders executed.
@@ -516,7 +524,7 @@ class OrderBook:
         price, volume = indication.price, indication.volume
         if price is None or volume == 0:
             return indication
-        fills = Fills()
+        fills = _new_list(Fills)       # an empty Fills without calling list.__init__
         bid_walk = self._auction_walk(1, price)
         ask_walk = self._auction_walk(-1, price)
         bid = next(bid_walk)
@@ -566,7 +574,7 @@ class OrderBook:
         for px in self._range(side, price):
             level = levels.get(px)
             if level is not None:
-                yield from list(level.orders.values())
+                yield from list(level.values())
 
     def _consume(self, rec: list, q: int) -> None:
         """Execute ``q`` lots of a resting order in an auction; unlink it when done."""
@@ -686,12 +694,12 @@ class OrderBook:
         levels = self._levels[side]
         for p in [side * k for k in reversed(self._prices[side])]:
             level = levels[p]
-            yield p, level.total, len(level.orders)
+            yield p, level.total, len(level)
 
     def orders_at(self, side: int, price: int) -> list[OrderInfo]:
         """Resting orders at one price in queue (time-priority) order."""
         level = self._levels[side].get(price)
-        return [] if level is None else [_info(r) for r in level.orders.values()]
+        return [] if level is None else [_info(r) for r in level.values()]
 
     # ------------------------------------------------------------- invariants
     def _check(self) -> None:
@@ -705,9 +713,9 @@ class OrderBook:
             assert self._best[side] == expect_best, \
                 f"side {side}: cached best {self._best[side]} != {expect_best}"
             for p, level in levels.items():
-                assert level.orders, f"side {side}: empty level at {p}"
+                assert len(level), f"side {side}: empty level at {p}"
                 total = 0
-                for oid, rec in level.orders.items():
+                for oid, rec in level.items():
                     assert rec[R_ID] == oid, f"order {oid}: id mismatch"
                     assert rec[R_SIDE] == side and rec[R_PRICE] == p, f"order {oid}: misplaced"
                     assert rec[R_LEVEL] is level, f"order {oid}: points to another level"
