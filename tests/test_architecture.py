@@ -82,3 +82,18 @@ def test_the_guard_itself_catches_a_global_rng_call():
     tree = ast.parse("import numpy as np\nx = np.random.rand(3)\n")
     calls = [_dotted(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)]
     assert ["np", "random", "rand"] in calls
+
+
+def test_every_package_directory_is_installed_by_pyproject():
+    """A non-editable install must ship every subpackage (engine.breakers once was not)."""
+    import tomllib
+
+    from setuptools import find_packages
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    shipped = set(find_packages(where=str(ROOT), include=include))
+    on_disk = {p.parent.relative_to(ROOT).as_posix().replace("/", ".")
+               for pkg in ("orderbook", "engine", "replays")
+               for p in (ROOT / pkg).rglob("__init__.py")}
+    assert on_disk and on_disk <= shipped, f"not installed: {sorted(on_disk - shipped)}"
+    assert "engine.breakers" in shipped
