@@ -82,8 +82,9 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     """Liquidate every unit deficient at the current mark of ``inst``; return how many
     waterfalls ran.  Units are taken in ``Exchange.liquidatable`` order; each is re-checked
     just before its turn, since earlier liquidations move the book and the fund.  A
-    breaker's ``liquidation_gate`` may defer a unit (``LiquidationDeferred``); deferred
-    units are found again at the next check, at the then-current mark."""
+    breaker's ``liquidation_gate`` may defer a unit; deferred units are found again at the
+    next check, at the then-current mark.  ``LiquidationDeferred`` is logged once per
+    episode (the first deferral of a unit until it is next allowed through)."""
     style = ex.instruments[inst].waterfall
     gate = ex.liquidation_gate
     count = 0
@@ -95,11 +96,16 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
         if gate is not None:
             notional = ex.instruments[i].notional(ex.marks[i], pos.size)
             reason = gate(ts, account_id, i, notional)
+            deferred = ex.style_state.setdefault("deferred", set())
             if reason:
-                ex.log.append(ts, EventKind.LIQUIDATION_DEFERRED, side=1 if pos.size > 0 else -1,
-                              inst=i, account=account_id, price=ex.marks[i], qty=abs(pos.size),
-                              value=notional, reason=reason)
+                if (account_id, i) not in deferred:     # logged once per deferral episode
+                    deferred.add((account_id, i))
+                    ex.log.append(ts, EventKind.LIQUIDATION_DEFERRED,
+                                  side=1 if pos.size > 0 else -1, inst=i, account=account_id,
+                                  price=ex.marks[i], qty=abs(pos.size), value=notional,
+                                  reason=reason)
                 continue
+            deferred.discard((account_id, i))
         if style == "dydx" and not _dydx_attempt_allowed(ex, ts):
             break
         count += 1

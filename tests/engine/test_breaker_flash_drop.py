@@ -76,7 +76,8 @@ def test_liq_throttle_defers_liquidations_beyond_the_per_second_cap(sims):
     sim = sims("liq-throttle")
     deferred = sim.log.rows(K.LIQUIDATION_DEFERRED)
     assert deferred and {r[12] for r in deferred} == {REASON_LIQ_THROTTLED}
-    assert sim.breaker.counters()["liq_throttle_deferred"] == len(deferred)
+    # The counter counts every deferral decision; the log one event per episode per account.
+    assert sim.breaker.counters()["liq_throttle_deferred"] >= len(deferred)
 
 
 def test_luld_enters_a_limit_state_then_a_five_minute_pause(sims):
@@ -113,7 +114,9 @@ def test_liq_pause_defers_liquidations_while_a_halting_policy_halts(sims):
     for spec in ("cme-dcb+liq-pause", "cde-hourly+liq-pause", "xetra-vi+liq-pause"):
         sim = sims(spec)
         deferred = sim.log.rows(K.LIQUIDATION_DEFERRED)
-        assert deferred and sim.breaker.counters()["liq_pause_deferred"] == len(deferred)
+        assert deferred and sim.breaker.counters()["liq_pause_deferred"] >= len(deferred)
+        episodes = [(r[5], r[4]) for r in deferred]
+        assert len(episodes) == len(set(episodes)), "a deferral logged twice within one halt"
         assert {r[12] for r in deferred} == {REASON_LIQ_PAUSED}
         assert len(_halted_rows(sim, K.LIQUIDATION_DEFERRED)) == len(deferred)
         assert not _halted_rows(sim, K.LIQUIDATION_ORDER)
