@@ -148,6 +148,17 @@ class _Clock:
             )
         self._now = ts_ns  # type: ignore[attr-defined]
 
+    def _enter(self, ts_ns: int) -> None:
+        """For policies sampled on the one-second grid: advance the clock, then commit the
+        seconds completed before ``ts_ns`` -- or, at the first observation, start the grid at
+        the first whole second at or after it."""
+        self._advance(ts_ns)
+        if self._seen:  # type: ignore[attr-defined]
+            self._commit_before(ts_ns)  # type: ignore[attr-defined]
+        else:
+            self._seen = True
+            self._next_k = -(-ts_ns // NS_PER_S)
+
 
 # --------------------------------------------------------------------------------------------
 # Binance
@@ -305,12 +316,7 @@ class BinanceMark(_Clock):
         external_mid: int | None = None,
     ) -> None:
         """Feed one snapshot (``external_mid`` is ignored). O(1) amortised."""
-        self._advance(ts_ns)
-        if self._seen:
-            self._commit_before(ts_ns)
-        else:
-            self._seen = True
-            self._next_k = -(-ts_ns // NS_PER_S)  # first grid second at or after ts_ns
+        self._enter(ts_ns)
         self._index = index
         self._bid = best_bid
         self._ask = best_ask
@@ -510,12 +516,7 @@ class HyperliquidMark(_Clock):
         external_mid: int | None = None,
     ) -> None:
         """Feed one snapshot; ``index`` is the oracle. O(1) amortised."""
-        self._advance(ts_ns)
-        if self._seen:
-            self._commit_before(ts_ns)
-        else:
-            self._seen = True
-            self._next_k = -(-ts_ns // NS_PER_S)
+        self._enter(ts_ns)
         self._oracle = index
         self._bid = best_bid
         self._ask = best_ask

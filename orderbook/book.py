@@ -141,7 +141,8 @@ class OrderBook:
                     if tif == 2:
                         return _new(SubmitResult, (order_id, _EXPIRED, _NO_FILLS, 0, 0, qty,
                                                    _R_IOC, ()))
-                    # Rest (the body of _rest, inlined).
+                    # Rest: the body of _rest, inlined on purpose (a method call here costs
+                    # ~5% of the order-book benchmark).
                     levels = self._levels[side]
                     level = levels.get(price)
                     if level is None:
