@@ -59,7 +59,18 @@ class CollateralAsset:
         if self.source == "fixed":
             if self.fixed_price is None:
                 raise ValueError(f"{self.name}: source 'fixed' needs fixed_price")
-            object.__setattr__(self, "fixed_price", Fraction(str(self.fixed_price)))
+            v = self.fixed_price
+            if isinstance(v, (bool, float)):
+                raise TypeError(f"{self.name}.fixed_price: expected str, Decimal, int or "
+                                f"Fraction, got {type(v).__name__} {v!r}")
+            try:
+                price = v if isinstance(v, Fraction) else Fraction(str(v))
+            except (ValueError, ZeroDivisionError):
+                raise ValueError(f"{self.name}.fixed_price: expected a finite number > 0, "
+                                 f"got {v!r}") from None
+            if price <= 0:
+                raise ValueError(f"{self.name}.fixed_price: expected > 0, got {v!r}")
+            object.__setattr__(self, "fixed_price", price)
 
     def value_q(self, amount: int, price: Fraction, quanta_per_unit: int) -> int:
         """Haircut value of ``amount`` units at ``price`` (quote units), in quote quantums,

@@ -52,6 +52,28 @@ REASON_REDUCE_ONLY = 100
 REASON_UNKNOWN_ACCOUNT = 101
 
 _INF = 1 << 62
+
+
+def _whole(name: str, value, lo: int = 0) -> int:
+    """An exact int >= ``lo`` (no bool, float or Decimal: money is integer quantums)."""
+    if type(value) is not int or value < lo:
+        raise ValueError(f"{name}: expected an int >= {lo} (integer quantums/lots/ticks), "
+                         f"got {value!r}")
+    return value
+
+
+def _exact_price(name: str, value) -> Fraction:
+    """An exact finite price >= 0 from str/Decimal/int/Fraction (never a float)."""
+    if isinstance(value, (bool, float)):
+        raise TypeError(f"{name}: expected str, Decimal, int or Fraction, got "
+                        f"{type(value).__name__} {value!r}")
+    try:
+        price = value if isinstance(value, Fraction) else Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}") from None
+    if price < 0:
+        raise ValueError(f"{name}: expected >= 0, got {value!r}")
+    return price
 _REJECTED = int(OrderStatus.REJECTED)
 _ACCEPTED = int(EventKind.ORDER_ACCEPTED)
 _CANCELLED = int(EventKind.ORDER_CANCELLED)
@@ -81,8 +103,16 @@ class Exchange:
             raise ValueError(f"instruments: all must share one quote quantum, got {sorted(quanta)}")
         if adl_ranking not in RANKINGS:
             raise ValueError(f"adl_ranking: expected one of {sorted(RANKINGS)}, got {adl_ranking!r}")
-        if insurance_fund < 0 or backstop < 0:
-            raise ValueError("insurance_fund/backstop: expected >= 0")
+        _whole("insurance_fund", insurance_fund)
+        _whole("backstop", backstop)
+        _whole("fund_limit_ppm", fund_limit_ppm)
+        names = [a.name for a in collateral]
+        for asset in collateral:
+            if names.count(asset.name) > 1:
+                raise ValueError(f"collateral: asset {asset.name!r} is listed twice")
+            if asset.book_inst is not None and not 0 <= asset.book_inst < len(instruments):
+                raise ValueError(f"collateral[{asset.name}].book_inst: expected an instrument "
+                                 f"index in [0, {len(instruments) - 1}], got {asset.book_inst}")
         self.instruments = list(instruments)
         self.books = [OrderBook() for _ in instruments]
         self.log = log if log is not None else EventLog()
@@ -134,21 +164,21 @@ class Exchange:
             raise ValueError(f"account_id: expected an int in [1, {RESERVED_FROM}), got {account_id!r}")
         if account_id in self.accounts:
             raise ValueError(f"account_id: {account_id} already exists")
+        _whole("deposit", deposit)
+        for asset, amount in (collateral or {}).items():     # validate all before creating
+            if asset not in self.assets:
+                raise ValueError(f"collateral: unknown asset {asset!r}; known: {sorted(self.assets)}")
+            _whole(f"collateral[{asset}]", amount)
         acct = self.accounts[account_id] = Account(account_id)
         if deposit:
             self.deposit(ts, account_id, deposit)
         for asset, amount in (collateral or {}).items():
-            if asset not in self.assets:
-                raise ValueError(f"collateral: unknown asset {asset!r}; known: {sorted(self.assets)}")
-            if type(amount) is not int or amount < 0:
-                raise ValueError(f"collateral[{asset}]: expected an int >= 0, got {amount!r}")
             acct.collateral[asset] = acct.collateral.get(asset, 0) + amount
         self._dirty.add(account_id)
         return acct
 
     def deposit(self, ts: int, account_id: int, amount: int) -> None:
-        if type(amount) is not int or amount < 0:
-            raise ValueError(f"amount: expected an int >= 0, got {amount!r}")
+        _whole("amount", amount)
         self.accounts[account_id].wallet += amount
         self.net_deposits += amount
         self._dirty.add(account_id)
@@ -176,8 +206,8 @@ class Exchange:
         ``isolated_margin`` = (buyer's, seller's) quantums to move from wallet into the
         isolated margin of a position that is opened isolated (0 = cross).
         """
-        if qty <= 0:
-            raise ValueError(f"qty: expected > 0, got {qty}")
+        _whole("qty", qty, 1)
+        _whole("price", price, 1)
         for acct_id, dq, margin in ((buyer, qty, isolated_margin[0]),
                                     (seller, -qty, isolated_margin[1])):
             acct = self.accounts[acct_id]
@@ -605,7 +635,7 @@ class Exchange:
         """The external index price (quote units, str/Decimal/Fraction) of an asset."""
         if asset not in self.assets:
             raise ValueError(f"asset: unknown {asset!r}; known: {sorted(self.assets)}")
-        self._asset_index[asset] = Fraction(str(price)) if not isinstance(price, Fraction) else price
+        self._asset_index[asset] = _exact_price("price", price)
         self.refresh_asset_prices()
 
     def refresh_asset_prices(self) -> list[str]:

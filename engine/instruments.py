@@ -8,7 +8,7 @@ the trader), rebates round down.
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import attrs
 
@@ -25,7 +25,10 @@ def _decimal(name: str):
     def convert(value) -> Decimal:
         if isinstance(value, (float, bool)):
             raise TypeError(f"{name}: expected str, Decimal or int, got {type(value).__name__}")
-        d = Decimal(value)
+        try:
+            d = Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            raise ValueError(f"{name}: expected a decimal number, got {value!r}") from None
         if not d.is_finite() or d <= 0:
             raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
         return d

@@ -29,10 +29,10 @@ Styles (``Instrument.waterfall``):
 ``dydx`` (section 6)
     IOC at the fillable price oracle x (1 -/+ ABR x SMMR x MMF); per block at most
     ``max_portion_ppm`` of the position and ``max_notional`` per account (positions under
-    ``min_notional`` go whole); at most ``max_attempts`` liquidations per block.  The
-    insurance fund takes min(surplus, 1.5% x quote) per fill and pays shortfalls.  An order
-    that fills nothing on an account with negative equity sends the whole position to
-    deleveraging at the bankruptcy price.
+    ``min_notional`` go whole); at most ``max_attempts`` liquidations per block, the list
+    taken from a seeded pseudo-random offset.  The insurance fund takes min(surplus, 1.5% x
+    quote) per fill and pays a closed position's shortfall.  An account left with negative
+    equity sends its whole position to deleveraging at the bankruptcy price.
 
 After a takeover or ADL closes the position, ``_settle`` clears what the account has left:
 a positive remainder goes to the fund (Binance: "the remaining collateral ... will go to
@@ -65,14 +65,18 @@ def bankruptcy_tick(ex, acct, inst: int) -> int:
     """Bankruptcy price of ``acct``'s position in ``inst`` in ticks: the mark at which the
     balance backing it reaches zero, other prices fixed.  Rounded away from the loss (a
     long's up, a short's down) so that closing at it never leaves the account negative;
-    at least 1 tick.  Reference section 1.5 [D]: long BP = EP - balance / size.  O(positions).
+    at least 1 tick.  Reference section 1.5 [D]: long BP = EP - balance / size, with a cross
+    position's balance net of the other cross positions' maintenance.  O(positions).
     """
     pos = acct.positions[inst]
     t = ex.instruments[inst].tick_lot_quanta
     if pos.isolated:
         balance = pos.margin
     else:
-        balance = ex.cross_equity(acct) - pos.unrealised(ex.marks[inst], t)
+        # Binance's cross formula (section 1.5): WB - TMM1 + UPNL1 -- the other positions
+        # keep their maintenance margin; this one gets only what is left above it.
+        others_mm = ex.cross_maintenance(acct) - ex.maintenance_of(acct, inst)
+        balance = ex.cross_equity(acct) - pos.unrealised(ex.marks[inst], t) - others_mm
     num, den = pos.cost * t - balance, pos.size * t
     bp = _ceil_div(num, den) if pos.size > 0 else num // den
     return max(bp, 1)
@@ -88,7 +92,12 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     style = ex.instruments[inst].waterfall
     gate = ex.liquidation_gate
     count = 0
-    for account_id, i in ex.liquidatable(inst):
+    units = ex.liquidatable(inst)
+    if style == "dydx" and ex.rng is not None and len(units) > 1:
+        # dYdX processes each block's list from a pseudo-random offset (section 6).
+        start = int(ex.rng.integers(len(units)))
+        units = units[start:] + units[:start]
+    for account_id, i in units:
         acct = ex.accounts[account_id]
         pos = acct.positions.get(i)
         if pos is None or pos.size == 0 or ex.deficit(acct, i) <= 0:
@@ -228,13 +237,30 @@ def _seize_collateral(ex, ts, acct) -> int:
 
 
 # ------------------------------------------------------------------ styles
+def _settle_if_negative(ex, ts, acct, inst: int, isolated: bool, wallet_before: int) -> None:
+    """After the book closed a position in full: a negative result is paid back to zero by
+    the fund (reference 1.6 item 3: "If an account becomes bankrupt (negative wallet
+    balance), the Insurance Fund will payout"); a positive one stays with the trader."""
+    if not isolated and acct.wallet < 0 and any(acct.collateral.values()) and \
+            not any(p.size and not p.isolated for p in acct.positions.values()):
+        # Closed out with a negative quote balance: collateral is auto-exchanged to cover it
+        # (Binance multi-assets mode, reference 1.9); the trader keeps any excess.
+        acct.wallet += _seize_collateral(ex, ts, acct)
+    negative = acct.wallet < wallet_before if isolated else ex.margin_balance(acct, inst) < 0
+    if negative:
+        _settle(ex, ts, acct, inst, isolated, wallet_before)
+
+
 def liquidate_binance(ex, ts: int, acct, inst: int) -> None:
     if not _open(ex, ts, acct, inst):
         return
     pos = acct.positions[inst]
+    isolated, wallet_before = pos.isolated, acct.wallet
     _send(ex, ts, acct, inst, abs(pos.size), bankruptcy_tick(ex, acct, inst), IOC)
     if pos.size and ex.deficit(acct, inst) > 0:
         _take_over(ex, ts, acct, inst)
+    elif not pos.size:
+        _settle_if_negative(ex, ts, acct, inst, isolated, wallet_before)
 
 
 def liquidate_tiered(ex, ts: int, acct, inst: int) -> None:
@@ -244,6 +270,7 @@ def liquidate_tiered(ex, ts: int, acct, inst: int) -> None:
     ins = ex.instruments[inst]
     t = ins.tick_lot_quanta
     table = ins.table_q
+    isolated, wallet_before = pos.isolated, acct.wallet
     while pos.size and ex.deficit(acct, inst) > 0:
         mark = ex.marks[inst]
         tier = table.index_of_q(abs(pos.size) * mark * t)
@@ -251,11 +278,14 @@ def liquidate_tiered(ex, ts: int, acct, inst: int) -> None:
             break
         target_q = table.floor_q(tier)            # the lower tier's cap
         excess = abs(pos.size) * mark * t - target_q
-        qty = min(abs(pos.size), max(1, _ceil_div(excess, mark * t)))
+        # Tiers are half-open [floor, cap): the notional must end strictly below the cap.
+        qty = min(abs(pos.size), excess // (mark * t) + 1)
         if _send(ex, ts, acct, inst, qty, bankruptcy_tick(ex, acct, inst), FOK)[0] < qty:
             break
     if pos.size and ex.deficit(acct, inst) > 0:
         _take_over(ex, ts, acct, inst)
+    elif not pos.size:
+        _settle_if_negative(ex, ts, acct, inst, isolated, wallet_before)
 
 
 def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
@@ -278,16 +308,13 @@ def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
     side = -1 if pos.size > 0 else 1
     limit = max(1, mark * (1_000_000 + side * HL_SLIPPAGE_PPM) // 1_000_000)
     isolated, wallet_before = pos.isolated, acct.wallet
-    _send(ex, ts, acct, inst, qty, limit, IOC, MARKET)
+    _send(ex, ts, acct, inst, qty, limit, IOC, MARKET, fee_ppm=0)   # no clearance fee (s. 5)
     if pos.size:
         if ex.margin_balance(acct, inst) < 0:
             _take_over_adl(ex, ts, acct, inst)
         return
-    # Closed in the book: whatever is left stays with the trader (section 5), unless it is
-    # negative -- an isolated margin that came back below zero, or a negative cross equity.
-    negative = acct.wallet < wallet_before if isolated else ex.margin_balance(acct, inst) < 0
-    if negative:
-        _settle(ex, ts, acct, inst, isolated, wallet_before)
+    # Closed in the book: whatever is left stays with the trader (section 5).
+    _settle_if_negative(ex, ts, acct, inst, isolated, wallet_before)
 
 
 def _take_over_adl(ex, ts, acct, inst: int) -> None:
@@ -302,8 +329,9 @@ def _backstop_take_over(ex, ts, acct, inst: int) -> None:
     """The liquidator vault takes the position(s) at mark and the margin behind them
     (cross: every cross position and the cross wallet; isolated: that position)."""
     pos = acct.positions[inst]
-    units = [inst] if pos.isolated else sorted(i for i, p in acct.positions.items()
-                                               if p.size and not p.isolated)
+    isolated = pos.isolated          # read now: closing the position resets the flag
+    units = [inst] if isolated else sorted(i for i, p in acct.positions.items()
+                                           if p.size and not p.isolated)
     wallet_before = acct.wallet
     for i in units:
         p = acct.positions[i]
@@ -315,8 +343,8 @@ def _backstop_take_over(ex, ts, acct, inst: int) -> None:
         ex.log.append(ts, EventKind.BACKSTOP_TAKEOVER, inst=i, account=acct.id,
                       other=ex.backstop.id, price=mark, qty=qty,
                       value=ex.instruments[i].notional(mark, qty))
-    moved = acct.wallet - wallet_before if pos.isolated else acct.wallet
-    if not pos.isolated:
+    moved = acct.wallet - wallet_before if isolated else acct.wallet
+    if not isolated:
         for asset, amount in sorted(acct.collateral.items()):
             if amount:
                 ex.backstop.collateral[asset] = ex.backstop.collateral.get(asset, 0) + amount
@@ -374,6 +402,7 @@ def liquidate_dydx(ex, ts: int, acct, inst: int) -> None:
     limit = max(1, -((-exact.numerator) // exact.denominator) if side < 0 else
                 exact.numerator // exact.denominator)
     bp = bankruptcy_tick(ex, acct, inst)
+    isolated, wallet_before = pos.isolated, acct.wallet
     filled, value = _send(ex, ts, acct, inst, qty, limit, IOC, fee_ppm=0)
     state["notional"][acct.id] = done + ins.notional(mark, filled)
     if filled:
@@ -388,7 +417,13 @@ def liquidate_dydx(ex, ts: int, acct, inst: int) -> None:
                 ex.fund.wallet += fee
                 ex.log.append(ts, EventKind.INSURANCE_RECEIVED, inst=inst, account=acct.id,
                               value=fee)
-    elif pos.size and ex.deficit(acct, inst) > 0 and tnc < 0:
+    if not pos.size:
+        # A shortfall on the closing fills is the fund's to pay (section 6: "if <= 0 the
+        # fund pays"); what it cannot pay is bad debt.
+        _settle_if_negative(ex, ts, acct, inst, isolated, wallet_before)
+    elif ex.deficit(acct, inst) > 0 and ex.margin_balance(acct, inst) < 0:
+        # Negative equity: "deleveraging occurs immediately without using the insurance
+        # fund" -- the whole position, at the bankruptcy price.
         _take_over_adl(ex, ts, acct, inst)
 
 
