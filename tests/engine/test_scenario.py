@@ -1,0 +1,100 @@
+"""Scenario files: loading, overrides, scaling, and errors that name the file and field."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from engine.config import ConfigError
+from engine.scenario import apply_override, bundled_names, load
+from engine.simulation import Simulation
+
+MINIMAL = '''
+[scenario]
+name = "mini"
+duration_s = 20
+event_start_s = 5
+[traders]
+count = 50
+[makers]
+count = 1
+'''
+
+
+def test_every_bundled_scenario_loads_and_validates():
+    for name in bundled_names():
+        assert load(name).meta.name == name
+
+
+def test_index_path_can_come_from_a_csv_file_next_to_the_scenario(tmp_path):
+    (tmp_path / "path.csv").write_text("t_s,price\n0,100000\n10,95000\n20,96000\n")
+    f = tmp_path / "s.toml"
+    f.write_text(MINIMAL + '[index]\nstart = "100000"\nfile = "path.csv"\n')
+    sc = load(str(f))
+    assert [(int(t), str(p)) for t, p in sc.index.path] == \
+        [(0, "100000"), (10, "95000"), (20, "96000")]
+    sim = Simulation(sc, seed=1)
+    assert sim._index_at(10 * 10**9) == 950_000        # ticks of 0.1
+    assert sim._index_at(5 * 10**9) == 975_000         # linear between points
+
+
+def test_a_bad_line_in_the_index_file_names_the_file_and_the_line(tmp_path):
+    (tmp_path / "path.csv").write_text("t_s,price\n0,100000\n10,abc\n")
+    f = tmp_path / "s.toml"
+    f.write_text(MINIMAL + '[index]\nfile = "path.csv"\n')
+    with pytest.raises(ConfigError, match=r"path\.csv.*\[1\]\[1\].*decimal"):
+        load(str(f))
+
+
+def test_a_missing_index_file_is_a_config_error_naming_it(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(MINIMAL + '[index]\nfile = "nowhere.csv"\n')
+    with pytest.raises(ConfigError, match="index.file: cannot read .*nowhere.csv"):
+        load(str(f))
+
+
+def test_index_times_must_increase(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(MINIMAL + '[index]\npath = [[0, "100"], [0, "99"]]\n')
+    with pytest.raises(ConfigError, match=r"index.path\[1\]\[0\]: expected times strictly increasing"):
+        load(str(f))
+
+
+def test_event_start_must_come_before_the_end(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(MINIMAL.replace("event_start_s = 5", "event_start_s = 20"))
+    with pytest.raises(ConfigError, match="event_start_s: expected < duration_s"):
+        load(str(f))
+
+
+def test_unknown_tables_and_keys_are_rejected_with_the_choices(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(MINIMAL + "[weather]\nrain = 1\n")
+    with pytest.raises(ConfigError, match=r"\[weather\]: unknown table; expected one of"):
+        load(str(f))
+
+
+def test_set_reaches_into_arrays_of_tables_and_rejects_bad_indexes():
+    data = {"flows": [{"kind": "sell"}]}
+    apply_override(data, "flows.0.notional_per_s=\"5\"")
+    assert data["flows"][0]["notional_per_s"] == "5"
+    with pytest.raises(ConfigError, match="not an index"):
+        apply_override(data, "flows.3.kind=\"buy\"")
+
+
+def test_scale_shrinks_population_depth_flows_and_fund_together():
+    full, tenth = load("flash-drop"), load("flash-drop", scale=Fraction(1, 10))
+    assert tenth.traders.count == full.traders.count // 10
+    assert tenth.makers.depth_1pct * 10 == full.makers.depth_1pct
+    assert tenth.venue.insurance_fund * 10 == full.venue.insurance_fund
+    assert tenth.flows[0].notional_per_s * 10 == full.flows[0].notional_per_s
+    assert tenth.scale == Fraction(1, 10) and tenth.makers.levels == full.makers.levels
+
+
+def test_the_resolved_scenario_round_trips(tmp_path):
+    import tomli_w
+    sc = load("flash-drop", ["traders.count=123"], Fraction(1, 2))
+    f = tmp_path / "r.toml"
+    f.write_bytes(tomli_w.dumps(sc.resolved()).encode())
+    again = load(str(f))
+    assert again.traders == sc.traders and again.index == sc.index and again.flows == sc.flows
