@@ -31,8 +31,9 @@ Styles (``Instrument.waterfall``):
     ``max_portion_ppm`` of the position and ``max_notional`` per account (positions under
     ``min_notional`` go whole); at most ``max_attempts`` liquidations per block, the list
     taken from a seeded pseudo-random offset.  The insurance fund takes min(surplus, 1.5% x
-    quote) per fill and pays a closed position's shortfall.  An account left with negative
-    equity sends its whole position to deleveraging at the bankruptcy price.
+    quote) per fill and pays a closed position's shortfall.  An order that fills nothing on an
+    account with negative equity sends the whole position to deleveraging at the bankruptcy
+    price.
 
 After a takeover or ADL closes the position, ``_settle`` clears what the account has left:
 a positive remainder goes to the fund (Binance: "the remaining collateral ... will go to
@@ -421,9 +422,9 @@ def liquidate_dydx(ex, ts: int, acct, inst: int) -> None:
         # A shortfall on the closing fills is the fund's to pay (section 6: "if <= 0 the
         # fund pays"); what it cannot pay is bad debt.
         _settle_if_negative(ex, ts, acct, inst, isolated, wallet_before)
-    elif ex.deficit(acct, inst) > 0 and ex.margin_balance(acct, inst) < 0:
-        # Negative equity: "deleveraging occurs immediately without using the insurance
-        # fund" -- the whole position, at the bankruptcy price.
+    elif not filled and ex.margin_balance(acct, inst) < 0:
+        # An order that filled nothing makes the account a deleveraging candidate; with
+        # negative equity the whole position is deleveraged at once, at the bankruptcy price.
         _take_over_adl(ex, ts, acct, inst)
 
 
