@@ -26,6 +26,7 @@ deleverage for the k counterparties it walks.
 from __future__ import annotations
 
 from .events import EventKind
+from .exchange import RESERVED_FROM
 
 RANKINGS = ("binance", "bitmex", "hyperliquid", "dydx")
 
@@ -83,7 +84,6 @@ def queue(ex, ts: int, inst: int, bankrupt_side: int) -> list:
 
 
 def _rank(ex, inst: int, bankrupt_side: int) -> list[int]:
-    from .exchange import RESERVED_FROM
     holders = sorted(ex.holders[inst][-bankrupt_side])
     traders = [h for h in holders if h < RESERVED_FROM]
     venue = [h for h in holders if h >= RESERVED_FROM]
@@ -97,22 +97,28 @@ def _rank(ex, inst: int, bankrupt_side: int) -> list[int]:
     return traders + venue
 
 
-def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int) -> int:
+def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int,
+               settle=None) -> int:
     """Close ``qty`` lots of ``account_id``'s position in ``inst`` against the ADL queue at
-    ``price``; return the lots closed (all of them unless the queue is empty)."""
+    ``price``; return the lots closed (all of them unless the queue is empty).
+
+    ``settle(ex, ts, acct, inst, isolated, wallet_before)`` is called for each counterparty
+    the closing leaves flat in ``inst`` with a negative result (an underwater holder far down
+    the queue), so that the fund clears it like any bankrupt account."""
     pos = ex.accounts[account_id].positions[inst]
     side = 1 if pos.size > 0 else -1
     left = qty
     for fresh in (False, True):
         if fresh:     # the snapshot ran out: holders that appeared since are ranked now
             ex.style_state.get("adl_queue", {}).clear()
-        left = _walk(ex, ts, account_id, inst, side, left, price)
+        left = _walk(ex, ts, account_id, inst, side, left, price, settle)
         if not left:
             break
     return qty - left
 
 
-def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: int) -> int:
+def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: int,
+          settle) -> int:
     """Deleverage against the cached queue; return the lots still to close."""
     entry = queue(ex, ts, inst, side)
     ranked = entry[0]
@@ -131,6 +137,7 @@ def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: 
         take = min(left, abs(theirs.size))
         ex.cancel_all(ts, other, inst)
         ex.adl_hits[other] = ts
+        isolated, wallet_before = theirs.isolated, ex.accounts[other].wallet
         if side > 0:   # bankrupt long sells to a short
             ex.transfer_position(ts, other, account_id, inst, take, price)
         else:
@@ -139,4 +146,6 @@ def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: 
                       other=other, price=price, qty=take,
                       value=ex.instruments[inst].notional(price, take))
         left -= take
+        if settle is not None and not theirs.size and other < RESERVED_FROM:
+            settle(ex, ts, ex.accounts[other], inst, isolated, wallet_before)
     return left

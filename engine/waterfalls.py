@@ -192,7 +192,7 @@ def _take_over(ex, ts, acct, inst: int) -> None:
         ex.log.append(ts, EventKind.INSURANCE_TAKEOVER, side=side, inst=inst, account=acct.id, other=ex.fund.id, price=bp, qty=qty,
                       value=ex.instruments[inst].notional(bp, qty))
     else:
-        adl.deleverage(ex, ts, acct.id, inst, qty, bp)
+        adl.deleverage(ex, ts, acct.id, inst, qty, bp, _settle_if_negative)
     _settle(ex, ts, acct, inst, isolated, wallet_before)
 
 
@@ -322,7 +322,8 @@ def _take_over_adl(ex, ts, acct, inst: int) -> None:
     """Hyperliquid: negative account value goes straight to ADL at the bankruptcy price."""
     pos = acct.positions[inst]
     isolated, wallet_before = pos.isolated, acct.wallet
-    adl.deleverage(ex, ts, acct.id, inst, abs(pos.size), bankruptcy_tick(ex, acct, inst))
+    adl.deleverage(ex, ts, acct.id, inst, abs(pos.size), bankruptcy_tick(ex, acct, inst),
+                   _settle_if_negative)
     _settle(ex, ts, acct, inst, isolated, wallet_before)
 
 
