@@ -64,23 +64,30 @@ def _ceil_div(a: int, b: int) -> int:
 
 def bankruptcy_tick(ex, acct, inst: int) -> int:
     """Bankruptcy price of ``acct``'s position in ``inst`` in ticks: the mark at which the
-    balance backing it reaches zero, other prices fixed.  Rounded away from the loss (a
-    long's up, a short's down) so that closing at it never leaves the account negative;
-    at least 1 tick.  Reference section 1.5 [D]: long BP = EP - balance / size, with a cross
-    position's balance net of the other cross positions' maintenance.  O(positions).
+    equity backing it reaches zero, other prices fixed.
+
+    Isolated: the position's margin backs it (reference 1.5 [D]: long BP = EP - margin /
+    size).  Cross: the account's equity is shared in proportion to maintenance margin --
+    the position gets TNC x MM_i / TMMR (dYdX's partial-close rule, reference 6), so a
+    solvent account's position is closed no further than its own maintenance per lot from
+    the mark, and never on the gain side of it; with one position this is the whole equity.
+    Rounded away from the loss (a long's up, a short's down); at least 1 tick.
+    O(positions).
     """
     pos = acct.positions[inst]
     t = ex.instruments[inst].tick_lot_quanta
+    mark = ex.marks[inst]
     if pos.isolated:
-        balance = pos.margin
+        equity = Fraction(pos.margin + pos.unrealised(mark, t))
     else:
-        # Binance's cross formula (section 1.5): WB - TMM1 + UPNL1 -- the other positions
-        # keep their maintenance margin; this one gets only what is left above it.
-        others_mm = ex.cross_maintenance(acct) - ex.maintenance_of(acct, inst)
-        balance = ex.cross_equity(acct) - pos.unrealised(ex.marks[inst], t) - others_mm
-    num, den = pos.cost * t - balance, pos.size * t
-    bp = _ceil_div(num, den) if pos.size > 0 else num // den
-    return max(bp, 1)
+        equity = Fraction(ex.cross_equity(acct))
+        total_mm = ex.cross_maintenance(acct)
+        own_mm = ex.maintenance_of(acct, inst)
+        if total_mm and own_mm != total_mm:
+            equity = equity * own_mm / total_mm
+    bp = mark - equity / (pos.size * t)
+    tick = -((-bp.numerator) // bp.denominator) if pos.size > 0 else bp.numerator // bp.denominator
+    return max(tick, 1)
 
 
 def run_liquidations(ex, ts: int, inst: int) -> int:

@@ -155,10 +155,17 @@ def ladder(ex: Exchange, ts: int, account: int, inst: int, side: int, start: int
         post(ex, ts, account, inst, side, start - side * k * step, qty)
 
 
+class _Kit(SimpleNamespace):
+    """The ``eng`` namespace; a short repr keeps hypothesis' falsifying examples readable."""
+
+    def __repr__(self) -> str:
+        return "eng"
+
+
 @pytest.fixture(scope="session")
 def eng():
     """Namespace of the factories and checks above (see module docstring)."""
-    return SimpleNamespace(
+    return _Kit(
         Q=Q, MARK=MARK, SMALL_TIERS=SMALL_TIERS, ONE_TIER=ONE_TIER, Row=Row,
         EventKind=EventKind, CollateralAsset=CollateralAsset, Decimal=Decimal,
         instrument=instrument, exchange=exchange, rows=rows, total=total,

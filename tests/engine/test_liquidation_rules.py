@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from engine import adl, insurance
@@ -31,6 +31,8 @@ from orderbook.enums import FOK, IOC
 Q = 1000
 MARK = 100_000
 SEC = 10**9
+# No "explain" phase: it re-runs a failing example many times (slow with an exchange).
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 MAKER = 900          # deep-pocketed counterparty of every seeded position
 BIDDER = 901         # owner of extra resting bids
 
@@ -78,7 +80,8 @@ def _table(ppms, name):
     return TierTable.from_rows(rows, name=name)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, phases=PHASES,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(lo=st.lists(MMR_PPM, min_size=4, max_size=4).map(sorted),
        bumps=st.lists(st.integers(0, 100_000), min_size=4, max_size=4),
        deposit=st.integers(0, 50_000), size=st.integers(-3_000, 3_000).filter(bool),
@@ -149,7 +152,8 @@ def _deeper_world(eng, accounts, bids, extra, mark, fund):
     return ex
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, phases=PHASES,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(accounts=st.lists(st.tuples(st.integers(50, 5_000), st.integers(1, 800), st.booleans()),
                          min_size=1, max_size=5),
        bids=st.lists(st.tuples(st.integers(0, 20_000), st.integers(1, 300)), max_size=8),
@@ -192,7 +196,8 @@ def test_deeper_book_can_fail_more_over_a_path_when_a_partial_fill_restores_comp
     assert totals == [29_127_681, 16_083_972 + 13_120_000]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, phases=PHASES,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(longs=st.lists(st.tuples(st.integers(10, 3_000), st.integers(1, 50), st.booleans()),
                       min_size=1, max_size=4),
        shorts=st.lists(st.tuples(st.integers(1, 2_000), st.integers(10, 100)),
@@ -358,30 +363,71 @@ def test_binance_liquidation_never_leaves_a_negative_wallet(eng):
     assert acct.wallet >= 0, f"wallet {acct.wallet} after the liquidation"
 
 
-def test_bankruptcy_price_of_one_cross_position_does_not_spend_the_whole_account(eng):
+@pytest.mark.parametrize("wallet", [4_500, 4_400, 3_000, 100])
+def test_bankruptcy_price_of_one_cross_position_stays_within_its_maintenance_of_the_mark(
+        eng, wallet):
     """Cross account, two instruments: long 1 lot of inst 0 and 1,015 lots of inst 1, both
-    @ 100,000, wallet 4,500 quote.  MM = 1 + (10,150 - 5,650) = 4,501 quote > 4,500: deficient
-    by 1 quote, not bankrupt (equity 4,500 > 0).  Empty books, empty fund: inst 0's lot is
-    closed by ADL at its bankruptcy price.
+    @ 100,000 = the mark, ``wallet`` quote and nothing else.  MM = 1 + (10,150 - 5,650) =
+    4,501 quote > wallet: deficient, but solvent (equity = wallet > 0).  Empty books, empty
+    fund: inst 0's lot is closed by ADL at its bankruptcy price.
 
-    ``bankruptcy_tick`` gives that one lot the whole account equity (reference 1.5's
-    "other prices fixed" without the other positions' maintenance), so its bankruptcy price
-    is 100,000 - 4,500,000 -> 1 tick: the counterparty buys at 0.001% of the mark.  Any
-    allocation that keeps the account's equity for its other positions -- Binance's cross
-    formula reserves the other contracts' MM (TMM1, reference 1.5); dYdX gives a slice
-    TNC x MM_slice / TMMR (reference 6) -- puts it within that lot's own maintenance of the
-    mark: >= 100,000 - MM(1 lot)/1 = 99,000."""
+    A solvent account's position is closed between the mark and the mark less that
+    position's own maintenance per lot (here 100,000 - 1,000 = 99,000): the account gives up
+    at most the maintenance it owed, and gains nothing at the expense of the counterparty.
+    dYdX's partial-close rule (reference 6) does exactly this -- the slice gets TNC x
+    MM_slice / TMMR of the equity.  Two other allocations fail:
+    - the whole equity to this position (the engine before 677ed30): BP = 100,000 - 4,500,000
+      -> 1 tick, the counterparty buys at 0.001% of the mark;
+    - the equity minus the other positions' maintenance (Binance's TMM1 of the *liquidation*
+      price formula, reference 1.5; the engine since 677ed30): with wallet 4,400 the lot's
+      balance is 4,400 - 4,500 = -100 quote, BP = 200,000 -- twice the mark -- and with 100
+      quote, 4,500,000: the counterparty pays 4,400 quote to a solvent account."""
     ex = _exchange(eng, "binance", fund=0, n_inst=2, marks=(MARK, MARK))
-    ex.open_account(0, 1, deposit=4_500 * Q)
+    ex.open_account(0, 1, deposit=wallet * Q)
     ex.transfer_position(0, 1, MAKER, 0, 1, MARK)
     ex.transfer_position(0, 1, MAKER, 1, 1_015, MARK)
     acct = ex.accounts[1]
-    assert ex.deficit(acct, 0) == 1_000 and ex.cross_equity(acct) == 4_500_000
+    assert ex.deficit(acct, 0) == 4_501_000 - wallet * Q > 0 and ex.cross_equity(acct) > 0
     start = _liquidate(eng, ex, SEC, MARK, inst=0)
     closes = (eng.rows(ex, K.AUTO_DELEVERAGED, start, account=1, inst=0)
               + eng.rows(ex, K.INSURANCE_TAKEOVER, start, account=1, inst=0))
     assert closes, "inst 0 was not closed"
-    assert min(r.price for r in closes) >= 99_000, [r.price for r in closes]
+    assert all(99_000 <= r.price <= MARK for r in closes), [r.price for r in closes]
+
+
+@settings(max_examples=200, deadline=None, phases=PHASES,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.tuples(st.integers(-1_500, 1_500).filter(bool),
+                       st.integers(-1_500, 1_500).filter(bool)),
+       wallet_pct=st.integers(0, 99), style=st.sampled_from(["binance", "tiered"]),
+       fund=st.sampled_from([0, 10**6]))
+def test_a_solvent_cross_account_is_closed_between_its_maintenance_bound_and_the_mark(
+        eng, sizes, wallet_pct, style, fund):
+    """Property behind the test above: two cross positions opened at the mark, a wallet of
+    0-99% of the total maintenance (deficient, solvent), empty books.  Every takeover or
+    ADL of position i happens within MM_i / |size_i| of the mark on the loss side, and never
+    beyond the mark on the gain side."""
+    ex = _exchange(eng, style, fund=fund, n_inst=2, marks=(MARK, MARK))
+    tables = [ins.table_q for ins in ex.instruments]
+    mms = [maintenance_margin_q(abs(n) * MARK, tables[i]) for i, n in enumerate(sizes)]
+    ex.open_account(0, 1, deposit=sum(mms) * wallet_pct // 100)
+    for i, n in enumerate(sizes):
+        buyer, seller = (1, MAKER) if n > 0 else (MAKER, 1)
+        ex.transfer_position(0, buyer, seller, i, abs(n), MARK)
+    start = len(ex.log)
+    for i in (0, 1):
+        run_liquidations(ex, SEC, i)
+        ex.check_conservation()
+    closes = (eng.rows(ex, K.AUTO_DELEVERAGED, start, account=1)
+              + eng.rows(ex, K.INSURANCE_TAKEOVER, start, account=1))
+    assert closes
+    for r in closes:
+        n = sizes[r.inst]
+        per_lot = _ceil_div(mms[r.inst], abs(n))
+        if n > 0:
+            assert MARK - per_lot <= r.price <= MARK, (r, per_lot)
+        else:
+            assert MARK <= r.price <= MARK + per_lot, (r, per_lot)
 
 
 @pytest.mark.parametrize("fund_quote, limit_ppm, expect", [
@@ -687,10 +733,12 @@ def test_dydx_takes_at_most_10_percent_of_a_position_per_block(eng):
 
 def test_dydx_liquidates_at_most_100k_quote_per_account_per_block(eng):
     """max_notional_liquidated $100,000 per subaccount per block: long 20,000 lots (2M
-    quote): 10% would be 2,000 lots (200k), capped at 1,000 lots (100k).  A second check in
-    the same block sends nothing (margin call only); the next block sends 1,000 more."""
+    quote) @ 110,000 with 300,000 quote; oracle 100,000: TNC 100,000 < TMMR 194,350 and
+    solvent (so no deleveraging).  10% would be 2,000 lots (200k), capped at 1,000 lots
+    (100k).  A second check in the same block sends nothing (margin call only); the next
+    block sends 1,000 more (TNC ~100,000 < TMMR 184,350: still deficient)."""
     ex = _dydx(eng)
-    _long(ex, 1, 20_000, 200_000 * Q, price=110_000)
+    _long(ex, 1, 20_000, 300_000 * Q, price=110_000)
     for k in range(100):
         eng.post(ex, 0, BIDDER, 0, 1, MARK - k, 1_000)
     s1 = _liquidate(eng, ex, SEC, MARK)
