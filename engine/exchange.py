@@ -80,7 +80,8 @@ _CANCELLED = int(EventKind.ORDER_CANCELLED)
 _TRADE = int(EventKind.TRADE)
 
 
-def _ceil_div(a: int, b: int) -> int:
+def ceil_div(a: int, b: int) -> int:
+    """ceil(a / b) for ints, b > 0 (requirements and fees round up)."""
     return -((-a) // b)
 
 
@@ -392,14 +393,14 @@ class Exchange:
         for f in fills:
             maker_id, taker_id, price, qty, maker_acct, taker_acct, side = f
             notional = price * qty * tlq
-            maker_fee = (_ceil_div(notional * maker_ppm, 1_000_000) if maker_ppm >= 0
+            maker_fee = (ceil_div(notional * maker_ppm, 1_000_000) if maker_ppm >= 0
                          else -((notional * -maker_ppm) // 1_000_000))
             self._fill_leg(accounts[maker_acct], inst, -side * qty, price, maker_fee)
             taker = accounts[taker_acct]
             if liquidation:
                 self._fill_leg(taker, inst, side * qty, price, 0)
                 rate = ins.clearance_fee_ppm if fee_ppm is None else fee_ppm
-                fee = min(_ceil_div(notional * rate, 1_000_000),
+                fee = min(ceil_div(notional * rate, 1_000_000),
                           max(0, self.margin_balance(taker, inst)))
                 if fee:
                     self._pay(taker, inst, -fee)
@@ -408,7 +409,7 @@ class Exchange:
                            order_id=taker_id, value=fee)
             else:
                 self._fill_leg(taker, inst, side * qty, price,
-                               _ceil_div(notional * taker_ppm, 1_000_000))
+                               ceil_div(notional * taker_ppm, 1_000_000))
             if maker_id not in book:
                 self._forget_order(maker_id)
             rows.append((ts, len(rows), _TRADE, side, inst, taker_acct, maker_acct, taker_id,
@@ -537,7 +538,7 @@ class Exchange:
             num = den * (cost * t - balance) - cum_num
             dnm = den * size * t - n * t * mmr_num
             if size > 0:
-                m = _ceil_div(num, dnm) - 1 if dnm > 0 else (_INF if num > 0 else -1)
+                m = ceil_div(num, dnm) - 1 if dnm > 0 else (_INF if num > 0 else -1)
             else:
                 m = num // dnm + 1
             m = max(m, -1)

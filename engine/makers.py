@@ -23,6 +23,7 @@ from __future__ import annotations
 from orderbook.enums import STP_EXPIRE_MAKER
 
 from .events import EventKind
+from .phases import Phase
 
 QUOTING, WITHDRAWN, RECOVERING = 0, 1, 2
 REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE = 1, 2, 3, 4
@@ -99,7 +100,7 @@ class MarketMaker:
                 self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
         if self.state != WITHDRAWN:
             self._quote(ts, self._depth_factor_ppm(ts))
-        sim.schedule(ts + self.refresh_ns + sim.latency_ns, sim.PHASE_INPUT, self.wake)
+        sim.schedule(ts + self.refresh_ns + sim.latency_ns, Phase.INPUT, self.wake)
 
     def _depth_factor_ppm(self, ts: int) -> int:
         if self.state == QUOTING:

@@ -58,8 +58,6 @@ class Simulation:
     """A scenario replayed through one venue.  ``run()`` returns the ``Simulation`` itself;
     ``engine.run`` wraps it into a ``RunResult``."""
 
-    PHASE_INPUT = Phase.INPUT
-
     def __init__(self, scenario, breaker: str | None = None, seed: int = 0):
         self.scenario = scenario
         self.seed = seed
@@ -78,7 +76,7 @@ class Simulation:
         self.breaker = make_breaker(breaker, scenario)
         self.breaker_name = self.breaker.name
         self.halted = False
-        self.halts = 0
+        self.halts = 0          # halts started (tests and policies read it)
         self._heap: list = []
         self._seq = 0
         self.now = 0
@@ -99,7 +97,6 @@ class Simulation:
         self.topups: set[int] = set()
         self._long_stops = SortedList()     # (trigger, account): sell when price <= trigger
         self._short_stops = SortedList()    # (trigger, account): buy when price >= trigger
-        self.events_processed = 0
         self._setup()
         if self.breaker_name != "none":
             b = self.breaker

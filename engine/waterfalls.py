@@ -48,6 +48,7 @@ from orderbook.enums import FOK, IOC, MARKET
 
 from . import adl
 from .events import EventKind
+from .exchange import ceil_div
 
 HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
 HL_PARTIAL_ABOVE_QUOTE = 100_000    # section 5: positions larger than 100k USDC ...
@@ -56,10 +57,6 @@ HL_COOLDOWN_NS = 30 * 10**9         # 30 s cooldown after a partial liquidation
 DYDX = dict(block_ns=10**9, max_portion_ppm=100_000, max_notional_quote=100_000,
             min_notional_quote=1_000, max_attempts=50, smmr_ppm=1_500_000, ba_ppm=1_000_000,
             max_fee_ppm=15_000)    # mainnet genesis values, section 6; block time assumed 1 s
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -((-a) // b)
 
 
 def bankruptcy_tick(ex, acct, inst: int) -> int:
@@ -419,7 +416,7 @@ def liquidate_dydx(ex, ts: int, acct, inst: int) -> None:
         bk_value = bp * filled * t
         delta = (value - bk_value) if side < 0 else (bk_value - value)
         if delta > 0:
-            fee = min(delta, _ceil_div(value * DYDX["max_fee_ppm"], 10**6))
+            fee = min(delta, ceil_div(value * DYDX["max_fee_ppm"], 10**6))
             fee = min(fee, max(0, ex.margin_balance(acct, inst)))
             if fee:
                 ex._pay(acct, inst, -fee)

@@ -16,7 +16,7 @@ Band edges round inward to whole ticks (a buy band down, a sell band up).
 """
 from __future__ import annotations
 
-from .base import REASON_PRICE_BAND, Policy, choice, pct
+from .base import REASON_PRICE_BAND, Policy, ceil_f, choice, floor_f, pct
 
 
 def _flag(where, value):
@@ -50,15 +50,13 @@ class PriceBand(Policy):
             return price, 0
         if order_type == 2:    # market: the take bound becomes (or tightens) its protection
             bound = mark * (1 + side * self.p["take_bound_pct"])
-            edge = bound.numerator // bound.denominator if side > 0 else \
-                -((-bound.numerator) // bound.denominator)
+            edge = floor_f(bound) if side > 0 else ceil_f(bound)
             if price is None or side * (price - edge) > 0:
                 self.capped += 1
                 return max(edge, 1), 0
             return price, 0
         band = mark * (1 + side * self.p["band_pct"])
-        edge = band.numerator // band.denominator if side > 0 else \
-            -((-band.numerator) // band.denominator)
+        edge = floor_f(band) if side > 0 else ceil_f(band)
         if side * (price - edge) > 0:
             if self.p["mode"] == "reject":
                 self.rejected += 1

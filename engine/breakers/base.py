@@ -44,6 +44,24 @@ def seconds(where: str, value) -> int:
     return int(Fraction(decimal(where, value)) * 1_000_000_000)
 
 
+def positive_pct(where: str, value) -> Fraction:
+    """A percentage > 0 as an exact fraction of 1."""
+    f = pct(where, value)
+    if f <= 0:
+        raise ConfigError(f"{where}: expected a percentage > 0, got {value!r}")
+    return f
+
+
+def floor_f(x: Fraction) -> int:
+    """Largest int <= x (exact; for band edges in ticks)."""
+    return x.numerator // x.denominator
+
+
+def ceil_f(x: Fraction) -> int:
+    """Smallest int >= x (exact)."""
+    return -((-x.numerator) // x.denominator)
+
+
 def whole(where: str, value) -> int:
     return integer(where, value, 0)
 

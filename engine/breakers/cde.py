@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from . import register
 from .base import seconds
-from .cme import BreachHalt, _ceil, _floor, _positive_pct
+from .base import ceil_f, floor_f, positive_pct
+from .cme import BreachHalt
 
 
 @register
@@ -50,7 +51,7 @@ class CoinbaseHourly(BreachHalt):
            "entry allowed), uncross; the breached limit is the reference for the hour")
     CODE = 5
     PARAMS = {
-        "band_pct": (10, _positive_pct, "price fluctuation limit around the hourly reference"),
+        "band_pct": (10, positive_pct, "price fluctuation limit around the hourly reference"),
         "halt_s": (120, seconds, "halt (order entry, no matching) after a breach, then uncross"),
         "period_s": (3600, seconds, "reference recalculated every period (on the hour)"),
     }
@@ -68,8 +69,8 @@ class CoinbaseHourly(BreachHalt):
     def _set_ref(self, ref: int) -> None:
         b = self.p["band_pct"]
         self.ref = ref
-        self.lo = max(1, _ceil(ref * (1 - b)))
-        self.hi = _floor(ref * (1 + b))
+        self.lo = max(1, ceil_f(ref * (1 - b)))
+        self.hi = floor_f(ref * (1 + b))
 
     def _roll(self, sim, ts):
         hour = ts // self.p["period_s"]

@@ -46,25 +46,10 @@ from orderbook.enums import FOK, GTC, MARKET
 
 from ..phases import Phase
 from . import register
-from .base import REASON_VELOCITY, Policy, choice, pct, seconds, whole
+from .base import (REASON_VELOCITY, Policy, choice, floor_f, positive_pct,
+                   seconds, whole)
 
 PHASE_BREAKERS = Phase.BREAKERS
-
-
-def _floor(x) -> int:
-    return x.numerator // x.denominator
-
-
-def _ceil(x) -> int:
-    return -((-x.numerator) // x.denominator)
-
-
-def _positive_pct(where, value):
-    from ..config import ConfigError
-    f = pct(where, value)
-    if f <= 0:
-        raise ConfigError(f"{where}: expected a percentage > 0, got {value!r}")
-    return f
 
 
 class RollingRange:
@@ -275,7 +260,7 @@ class DynamicCircuitBreaker(BreachHalt):
            "(3.5% of settle) -> 2-minute pre-open, uncross, window restarts")
     CODE = 3
     PARAMS = {
-        "variant_pct": ("3.5", _positive_pct,
+        "variant_pct": ("3.5", positive_pct,
                         "variant = start price ('previous settle') x this %, "
                         "rounded down to a tick"),
         "window_s": (3600, seconds, "rolling look-back window of trade prices"),
@@ -293,7 +278,7 @@ class DynamicCircuitBreaker(BreachHalt):
 
     def start(self, sim):
         settle = sim.exchange.marks[0]
-        self.variant = _floor(settle * self.p["variant_pct"])
+        self.variant = floor_f(settle * self.p["variant_pct"])
         self.anchor = settle
         self.cursor = len(sim.log)
 

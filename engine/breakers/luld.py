@@ -10,7 +10,7 @@ from orderbook.enums import MARKET
 
 from . import register
 from .base import REASON_LULD_BAND, Policy, choice, pct, seconds
-from .cme import _ceil, _floor, _positive_pct
+from .base import ceil_f, floor_f, positive_pct
 
 CONT, LIMIT_STATE, PAUSE = 0, 1, 2
 
@@ -82,7 +82,7 @@ class LimitUpLimitDown(Policy):
            "the band 15 s -> 5-minute pause, reopening auction inside a collar, else extend")
     CODE = 2
     PARAMS = {
-        "band_pct": (5, _positive_pct,
+        "band_pct": (5, positive_pct,
                      "band around the reference: 5 Tier 1, 10 Tier 2, 20 low-priced"),
         "limit_state_s": (15, seconds, "a limit state not cleared within this -> trading pause"),
         "pause_s": (300, seconds, "trading pause length"),
@@ -123,13 +123,13 @@ class LimitUpLimitDown(Policy):
     def _set_reference(self, ref: int) -> None:
         b = self.p["band_pct"]
         self.ref = ref
-        self.lower = max(1, _ceil(ref * (1 - b)))
-        self.upper = _floor(ref * (1 + b))
+        self.lower = max(1, ceil_f(ref * (1 - b)))
+        self.upper = floor_f(ref * (1 + b))
 
     def collar(self) -> tuple[int, int]:
         """The auction collar after the extensions so far (assumed; see class docstring)."""
         w = self.p["band_pct"] + self.pause_extensions * self.p["collar_step_pct"]
-        return max(1, _ceil(self.ref * (1 - w))), _floor(self.ref * (1 + w))
+        return max(1, ceil_f(self.ref * (1 - w))), floor_f(self.ref * (1 + w))
 
     def start(self, sim):
         self._set_reference(sim.exchange.marks[0])

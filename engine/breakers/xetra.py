@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from . import register
 from .base import REASON_XETRA_VI, seconds
-from .cme import BreachHalt, _ceil, _floor, _positive_pct
+from .base import ceil_f, floor_f, positive_pct
+from .cme import BreachHalt
 
 
 @register
@@ -61,8 +62,8 @@ class XetraVolatilityInterruption(BreachHalt):
     REJECT_FOK = True
     FOK_REASON = REASON_XETRA_VI
     PARAMS = {
-        "dynamic_pct": (2, _positive_pct, "dynamic corridor around the last price (assumed)"),
-        "static_pct": (5, _positive_pct,
+        "dynamic_pct": (2, positive_pct, "dynamic corridor around the last price (assumed)"),
+        "static_pct": (5, positive_pct,
                        "static corridor around the last auction price / start price (assumed)"),
         "min_auction_s": (120, seconds, "minimum length of the VI auction's call phase"),
         "random_end_s": (30, seconds, "random end of the call phase: up to this much longer"),
@@ -81,8 +82,8 @@ class XetraVolatilityInterruption(BreachHalt):
         d, s = self.p["dynamic_pct"], self.p["static_pct"]
         last = sim.exchange.books[0].last_price or self.static_ref
         ref = self.static_ref
-        lo = max(_ceil(last * (1 - d)), _ceil(ref * (1 - s)), 1)
-        hi = min(_floor(last * (1 + d)), _floor(ref * (1 + s)))
+        lo = max(ceil_f(last * (1 - d)), ceil_f(ref * (1 - s)), 1)
+        hi = min(floor_f(last * (1 + d)), floor_f(ref * (1 + s)))
         return lo, hi
 
     def halt_length(self, sim, ts):
