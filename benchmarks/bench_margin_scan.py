@@ -31,7 +31,7 @@ MAX_RATIO = 3.0
 def build(n_accounts: int, seed: int = 7) -> Exchange:
     ins = binance_btcusdt()
     ex = Exchange([ins])
-    ex.open_account(0, 1, deposit=ins.quanta("100000000000"))
+    ex.open_account(0, 1, deposit=ins.quanta("50000000000"))   # < 2**63 quantums
     rng = np.random.default_rng(seed)
     start = ins.ticks("100000")
     ex.set_mark(0, 0, start)

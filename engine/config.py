@@ -24,6 +24,12 @@ def _fail(where: str, expected: str, got) -> ConfigError:
     return ConfigError(f"{where}: expected {expected}, got {got!r}")
 
 
+MAX_AMOUNT = Decimal(10) ** 12
+"""The largest money amount or price a scenario may give, in quote units (one trillion).
+Inside, amounts are int64 quantums (the event log's columns): at the bundled instruments'
+quantum of 1e-6 this keeps every amount below 1e18 < 2**63."""
+
+
 def decimal(where: str, value, *, positive: bool = False, non_negative: bool = True) -> Decimal:
     """A finite decimal from str/int/float (float via its repr)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
@@ -42,6 +48,14 @@ def decimal(where: str, value, *, positive: bool = False, non_negative: bool = T
         raise _fail(where, "a number > 0", value)
     if non_negative and d < 0:
         raise _fail(where, "a number >= 0", value)
+    return d
+
+
+def amount(where: str, value, *, positive: bool = False) -> Decimal:
+    """A money amount or price in quote units: ``decimal``, at most ``MAX_AMOUNT``."""
+    d = decimal(where, value, positive=positive)
+    if d > MAX_AMOUNT:
+        raise _fail(where, f"an amount <= {MAX_AMOUNT:,} (quote units)", value)
     return d
 
 

@@ -1,7 +1,7 @@
 """The event log: everything that happens, as rows of one fixed integer dtype.
 
-Rows are appended as plain tuples (about 12 ns each, see the reference's measured costs)
-and converted to a numpy structured array once, on ``to_array()``.  ``seq`` is the row
+Rows are packed into one ``bytearray`` as they happen (``ROW``, the dtype's exact byte
+layout) and viewed as a numpy structured array on ``to_array()``.  ``seq`` is the row
 number, so the log is totally ordered; with the same seed and inputs the array is
 byte-identical (``digest()`` hashes it).
 
@@ -23,6 +23,7 @@ Columns (all integers; units in the names of the engine's quantities):
 from __future__ import annotations
 
 import hashlib
+import struct
 from enum import IntEnum
 
 import numpy as np
@@ -66,49 +67,70 @@ class EventKind(IntEnum):
     STOP_TRIGGERED = 27
 
 
+#: One log row packed exactly as ``EVENT_DTYPE`` laid out little-endian with no padding
+#: (``seq`` is written as 0 and filled in from the row number by ``to_array``).
+ROW = struct.Struct("<qQBbHIIQQqqqH")
+_LE_DTYPE = EVENT_DTYPE.newbyteorder("<")
+_KIND_OFFSET = EVENT_DTYPE.fields["kind"][1]
+assert ROW.size == EVENT_DTYPE.itemsize, "ROW must mirror EVENT_DTYPE field by field"
+
+
 class EventLog:
-    """Append-only log; ``to_array()`` gives the numpy structured array.
+    """Append-only log of packed rows; ``to_array()`` gives the numpy structured array.
+
+    Each row is 70 bytes in one ``bytearray`` (``ROW.pack``): about 80 ns to append and no
+    Python object per event, so a 7M-event run holds ~0.5 GB instead of ~2 GB of tuples
+    and ``to_array`` is one ``frombuffer`` + copy instead of a per-row conversion
+    (measured ~0.45 us/row for a list of tuples).  Out-of-range values (a negative id,
+    an amount beyond int64) raise ``struct.error`` when appended, not later.
 
     ``append`` takes keywords and suits rare events.  Hot paths (order accepted/cancelled,
-    trades) append the whole 13-tuple to ``buffer`` themselves, with ``seq = len(buffer)``,
-    which skips a Python call with keyword parsing (~1 us) per event.
-    Runtime complexity: O(1) per event; O(n) for ``to_array``.
+    trades) do ``buffer += ROW.pack(ts, 0, kind, ...)`` themselves, which skips a Python
+    call with keyword parsing per event.
+    Complexity: O(1) amortised per event; O(n) for ``to_array`` and ``rows``.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_buf",)
 
     def __init__(self) -> None:
-        self._rows: list[tuple] = []
+        self._buf = bytearray()
 
     @property
-    def buffer(self) -> list:
-        """The raw row list, for hot paths (see the class docstring)."""
-        return self._rows
+    def buffer(self) -> bytearray:
+        """The packed rows, for hot paths (see the class docstring)."""
+        return self._buf
 
     def append(self, ts: int, kind: int, side: int = 0, inst: int = 0, account: int = 0,
                other: int = 0, order_id: int = 0, other_id: int = 0, price: int = 0,
                qty: int = 0, value: int = 0, reason: int = 0) -> None:
-        rows = self._rows
-        rows.append((ts, len(rows), kind, side, inst, account, other, order_id, other_id, price,
-                     qty, value, reason))
+        self._buf += _pack(ts, 0, kind, side, inst, account, other, order_id, other_id,
+                           price, qty, value, reason)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._buf) // _SIZE
 
-    def kinds(self) -> list[int]:
-        """The kind of each row so far (cheap; for tests and counters)."""
-        return [r[2] for r in self._rows]
+    def kinds(self, start: int = 0) -> list[int]:
+        """The kind of each row from row ``start`` on (cheap: one strided byte slice)."""
+        return list(self._buf[start * _SIZE + _KIND_OFFSET::_SIZE])
 
-    def rows(self, kind: int | None = None) -> list[tuple]:
-        """Rows as tuples, optionally of one kind."""
-        if kind is None:
-            return list(self._rows)
-        return [r for r in self._rows if r[2] == kind]
+    def rows(self, kind: int | None = None, start: int = 0) -> list[tuple]:
+        """Rows from ``start`` on as 13-tuples in ``EVENT_DTYPE`` order, optionally of one
+        kind."""
+        out = [(r[0], i, *r[2:]) for i, r in
+               enumerate(ROW.iter_unpack(memoryview(self._buf)[start * _SIZE:]), start)]
+        return out if kind is None else [r for r in out if r[2] == kind]
 
-    def to_array(self) -> np.ndarray:
-        return np.array(self._rows, dtype=EVENT_DTYPE) if self._rows else \
-            np.zeros(0, dtype=EVENT_DTYPE)
+    def to_array(self, start: int = 0) -> np.ndarray:
+        """Rows from ``start`` on as an ``EVENT_DTYPE`` array (a copy; ``seq`` filled in)."""
+        with memoryview(self._buf) as mv:
+            arr = np.frombuffer(mv[start * _SIZE:], dtype=_LE_DTYPE).astype(EVENT_DTYPE)
+        arr["seq"] = np.arange(start, start + len(arr), dtype=np.uint64)
+        return arr
 
     def digest(self) -> str:
         """SHA-256 of the log's bytes: equal logs give equal digests."""
         return hashlib.sha256(self.to_array().tobytes()).hexdigest()
+
+
+_pack = ROW.pack
+_SIZE = ROW.size

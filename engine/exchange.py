@@ -34,11 +34,11 @@ from fractions import Fraction
 from sortedcontainers import SortedList
 
 from orderbook import OrderBook, OrderStatus
-from orderbook.enums import GTC, LIMIT, STP_NONE
+from orderbook.enums import GTC, LIMIT, STP_EXPIRE_MAKER, STP_NONE
 
 from .accounts import Account
 from .collateral import CollateralAsset
-from .events import EventKind, EventLog
+from .events import ROW, EventKind, EventLog
 from .instruments import Instrument
 from .tiers import maintenance_margin_q
 
@@ -54,11 +54,15 @@ REASON_UNKNOWN_ACCOUNT = 101
 _INF = 1 << 62
 
 
+_INT64_MAX = (1 << 63) - 1
+
+
 def _whole(name: str, value, lo: int = 0) -> int:
-    """An exact int >= ``lo`` (no bool, float or Decimal: money is integer quantums)."""
-    if type(value) is not int or value < lo:
-        raise ValueError(f"{name}: expected an int >= {lo} (integer quantums/lots/ticks), "
-                         f"got {value!r}")
+    """An exact int in [``lo``, 2**63) (no bool, float or Decimal: money is integer
+    quantums; every amount must fit the event log's int64 columns)."""
+    if type(value) is not int or not lo <= value <= _INT64_MAX:
+        raise ValueError(f"{name}: expected an int in [{lo}, 2**63) (integer "
+                         f"quantums/lots/ticks), got {value!r}")
     return value
 
 
@@ -75,9 +79,11 @@ def _exact_price(name: str, value) -> Fraction:
         raise ValueError(f"{name}: expected >= 0, got {value!r}")
     return price
 _REJECTED = int(OrderStatus.REJECTED)
+_NEW = int(OrderStatus.NEW)
 _ACCEPTED = int(EventKind.ORDER_ACCEPTED)
 _CANCELLED = int(EventKind.ORDER_CANCELLED)
 _TRADE = int(EventKind.TRADE)
+_pack = ROW.pack
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -117,7 +123,7 @@ class Exchange:
         self.instruments = list(instruments)
         self.books = [OrderBook() for _ in instruments]
         self.log = log if log is not None else EventLog()
-        self._rows = self.log.buffer
+        self._buf = self.log.buffer
         self.rng = rng
         self.adl_ranking = adl_ranking
         self.fund_limit_ppm = fund_limit_ppm
@@ -295,18 +301,25 @@ class Exchange:
                                 account=account_id, order_id=oid, price=price or 0, qty=qty,
                                 reason=reason)
                 return None
-        book = self.books[inst]
         if self.flow_recorder is not None:
             self.flow_recorder.append((inst, oid, account_id, side, price, qty, tif, order_type,
                                        post_only, reduce_only, stp))
-        r = book.submit(oid, account_id, side, price, qty, tif, order_type, post_only,
-                        reduce_only, stp)
+        r = self.books[inst].submit(oid, account_id, side, price, qty, tif, order_type,
+                                    post_only, reduce_only, stp)
+        self._record(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm)
+        return r
+
+    def _record(self, ts: int, acct: Account, inst: int, oid: int, side: int, price, qty: int,
+                r, liquidation: bool, fee_ppm) -> None:
+        """Apply what the book did with an order: fills to the ledger, self-trade
+        cancellations, the resting part on record, and their log rows."""
         # Hot path: SubmitResult fields by position (2 fills, 4 resting_qty, 5 expired_qty,
-        # 7 stp_cancelled) and log rows appended whole (EventLog.buffer).
+        # 7 stp_cancelled) and log rows packed straight into EventLog.buffer.
+        account_id = acct.id
         if r[1] == _REJECTED:
             self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst, account=account_id,
                             order_id=oid, price=price or 0, qty=qty, reason=r.reason)
-            return r
+            return
         if r[2]:
             self._apply_fills(ts, inst, r[2].rows(), liquidation, fee_ppm)
         if r[7]:
@@ -319,13 +332,81 @@ class Exchange:
         if resting:
             self._orders[oid] = (account_id, inst, side, price)
             acct.open_orders.add(oid)
-            rows = self._rows
-            rows.append((ts, len(rows), _ACCEPTED, side, inst, account_id, 0, oid, 0, price,
-                         resting, 0, 0))
+            self._buf += _pack(ts, 0, _ACCEPTED, side, inst, account_id, 0, oid, 0, price,
+                               resting, 0, 0)
         if r[5]:
             self.log.append(ts, EventKind.ORDER_EXPIRED, side=side, inst=inst, account=account_id,
                             order_id=oid, price=price or 0, qty=r.expired_qty, reason=r.reason)
-        return r
+
+    def mass_quote(self, ts: int, account_id: int, inst: int, side: int, cancel_ids,
+                   quotes, stp: int = STP_EXPIRE_MAKER) -> dict[int, int]:
+        """A market maker's re-quote of one side in one message (Deribit's
+        ``private/mass_quote``, CME's Mass Quote): cancel the account's own orders
+        ``cancel_ids``, then place each ``(price, qty)`` of ``quotes`` as a post-only GTC
+        limit order, in that order.
+
+        Every order is still an order: each passes the breaker gate and the book and is
+        logged exactly as if sent alone, so the log equals that of ``cancel``/``submit``
+        called one by one (tests/engine/test_mass_quote.py checks byte equality).  The
+        saving is the per-call overhead and handling the usual outcome -- the quote rests
+        untouched -- inline.  An id that is not resting, or is another account's, is
+        skipped.  Returns ``{price: order id}`` for the quotes now resting.
+        O(cancels + quotes) book calls.
+        """
+        acct = self.accounts.get(account_id)
+        if acct is None or self.order_gate is not None:
+            # Rare: let ``cancel``/``submit`` log the rejections and consult the gate.
+            for oid in cancel_ids:
+                owner = self._orders.get(oid)
+                if owner is not None and owner[0] == account_id:
+                    self.cancel(ts, oid)
+            placed = {}
+            for price, qty in quotes:
+                r = self.submit(ts, account_id, inst, side, qty, price, GTC, LIMIT, True,
+                                False, stp)
+                if r is not None and r[4]:
+                    placed[price] = r[0]
+            return placed
+        orders = self._orders
+        book = self.books[inst]
+        rec = self.flow_recorder
+        open_orders = acct.open_orders
+        buf = self._buf
+        bcancel = book.cancel
+        for oid in cancel_ids:
+            owner = orders.get(oid)
+            if owner is None or owner[0] != account_id:
+                continue
+            if rec is not None:
+                rec.append((inst, oid))
+            qty = bcancel(oid)
+            if qty:
+                del orders[oid]
+                open_orders.discard(oid)
+                buf += _pack(ts, 0, _CANCELLED, owner[2], inst, account_id, 0, oid, 0,
+                             owner[3], qty, 0, 0)
+        bsubmit = book.submit
+        placed = {}
+        oid = self._next_oid
+        if rec is not None:
+            rec += [(inst, oid + k, account_id, side, price, qty, GTC, LIMIT, True, False, stp)
+                    for k, (price, qty) in enumerate(quotes)]
+        for price, qty in quotes:
+            r = bsubmit(oid, account_id, side, price, qty, GTC, LIMIT, True, False, stp)
+            if r[1] == _NEW and not r[7]:
+                orders[oid] = (account_id, inst, side, price)
+                open_orders.add(oid)
+                buf += _pack(ts, 0, _ACCEPTED, side, inst, account_id, 0, oid, 0, price,
+                             qty, 0, 0)
+                placed[price] = oid
+            else:
+                self._next_oid = oid + 1
+                self._record(ts, acct, inst, oid, side, price, qty, r, False, None)
+                if r[4]:
+                    placed[price] = oid
+            oid += 1
+        self._next_oid = oid
+        return placed
 
     def uncross(self, ts: int, inst: int, reference: int | None, resume: bool) -> object:
         """Run the call auction of ``inst``'s book (and restart continuous matching if
@@ -355,9 +436,8 @@ class Exchange:
         if qty:
             del self._orders[order_id]
             self.accounts[owner[0]].open_orders.discard(order_id)
-            rows = self._rows
-            rows.append((ts, len(rows), _CANCELLED, owner[2], owner[1], owner[0], 0, order_id, 0,
-                         owner[3], qty, 0, 0))
+            self._buf += _pack(ts, 0, _CANCELLED, owner[2], owner[1], owner[0], 0, order_id, 0,
+                               owner[3], qty, 0, 0)
         return qty
 
     def cancel_all(self, ts: int, account_id: int, inst: int | None = None) -> int:
@@ -389,7 +469,7 @@ class Exchange:
         maker_ppm = ins.maker_fee_ppm
         taker_ppm = ins.taker_fee_ppm if fee_ppm is None else fee_ppm
         append = self.log.append
-        rows = self._rows
+        buf = self._buf
         for f in fills:
             maker_id, taker_id, price, qty, maker_acct, taker_acct, side = f
             notional = price * qty * tlq
@@ -412,8 +492,8 @@ class Exchange:
                                ceil_div(notional * taker_ppm, 1_000_000))
             if maker_id not in book:
                 self._forget_order(maker_id)
-            rows.append((ts, len(rows), _TRADE, side, inst, taker_acct, maker_acct, taker_id,
-                         maker_id, price, qty, notional, 0))
+            buf += _pack(ts, 0, _TRADE, side, inst, taker_acct, maker_acct, taker_id, maker_id,
+                         price, qty, notional, 0)
 
     def _fill_leg(self, acct: Account, inst: int, dq: int, price: int, fee: int) -> None:
         """One side of a fill: signed ``dq`` lots at ``price``; realise PnL, pay ``fee``."""

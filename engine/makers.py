@@ -141,32 +141,33 @@ class MarketMaker:
             return
         self._last_key = key
         level_q = self.level_notional_q * factor_ppm // 1_000_000
-        for side, ladder, blocked in ((1, self.bids, long_full), (-1, self.asks, short_full)):
+        resting_qty = ex.books[0].resting_qty
+        for side, blocked in ((1, long_full), (-1, short_full)):
+            ladder = self.bids if side > 0 else self.asks
             want = {}
             if not blocked:
+                unit = 100_000_000 * side        # round bids down, asks up (away from fair)
+                per = level_q // t
                 for mult in self._mults[side]:
-                    num = fair * mult                              # x 1e8
-                    price = num // 100_000_000 if side > 0 else -((-num) // 100_000_000)
-                    if price <= 0:
-                        continue
-                    qty = level_q // (price * t)
-                    if qty > 0:
-                        want[price] = qty
-            book = ex.books[0]
-            cancel, submit, acct_id = ex.cancel, ex.submit, self.account_id
-            for price in [p for p in ladder if p not in want]:
-                cancel(ts, ladder.pop(price))
-            for price, qty in want.items():
-                oid = ladder.get(price)
-                if oid is not None:
-                    left = book.level_qty(side, price) and book.order(oid)
-                    if left and 2 * left.qty >= qty:
-                        continue
-                    if left:
-                        cancel(ts, oid)
-                    del ladder[price]
-                # Positional call (hot loop): tif GTC, limit, post-only, not reduce-only, STP.
-                r = submit(ts, acct_id, 0, side, qty, price, 1, 1, True, False,
-                           STP_EXPIRE_MAKER)
-                if r is not None and r[4]:
-                    ladder[price] = r[0]
+                    price = side * ((fair * mult) // unit)
+                    if price > 0:
+                        qty = per // price
+                        if qty > 0:
+                            want[price] = qty
+            # Keep an order at a wanted price with at least half its size (queue
+            # position); cancel the rest, then place what is missing -- one mass quote.
+            keep, cancel = {}, []
+            for price, oid in ladder.items():
+                qty = want.get(price)
+                if qty is not None and 2 * resting_qty(oid) >= qty:
+                    keep[price] = oid
+                else:
+                    cancel.append(oid)
+            quotes = [(p, q) for p, q in want.items() if p not in keep] if keep else \
+                list(want.items())
+            keep.update(ex.mass_quote(ts, self.account_id, 0, side, cancel, quotes,
+                                      STP_EXPIRE_MAKER))
+            if side > 0:
+                self.bids = keep
+            else:
+                self.asks = keep

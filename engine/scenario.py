@@ -36,8 +36,8 @@ from fractions import Fraction
 
 import attrs
 
-from .config import (ConfigError, as_plain, boolean, build, decimal, field, fraction, integer,
-                     share, text, window)
+from .config import (ConfigError, amount, as_plain, boolean, build, decimal, field, fraction,
+                     integer, share, text, window)
 from .instruments import BUNDLED_INSTRUMENTS, WATERFALLS
 
 MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
@@ -72,7 +72,7 @@ class Venue:
     waterfall: str | None = field(lambda w, v: text(w, v, WATERFALLS), default=None)
     mark_policy: str = field(lambda w, v: text(w, v, MARK_POLICIES), default="binance")
     adl_ranking: str = field(lambda w, v: text(w, v, ADL_RANKINGS), default="binance")
-    insurance_fund: Decimal = field(decimal, default=Decimal("1000000"))
+    insurance_fund: Decimal = field(amount, default=Decimal("1000000"))
     fund_limit: Fraction = field(lambda w, v: fraction(w, v, Fraction(0)), default=Fraction(1))
     offload_fraction: Fraction = field(share, default=Fraction(1, 10))
     offload_band: Fraction = field(share, default=Fraction(1, 100))
@@ -89,7 +89,7 @@ def _path(where, value):
         if not isinstance(p, list) or len(p) != 2:
             raise ConfigError(f"{where}[{k}]: expected [t_s, price], got {p!r}")
         t = fraction(f"{where}[{k}][0]", p[0], Fraction(0))
-        price = decimal(f"{where}[{k}][1]", p[1], positive=True)
+        price = amount(f"{where}[{k}][1]", p[1], positive=True)
         if points and t <= points[-1][0]:
             raise ConfigError(f"{where}[{k}][0]: expected times strictly increasing, got {p[0]!r}")
         points.append((t, price))
@@ -98,7 +98,7 @@ def _path(where, value):
 
 @attrs.frozen
 class Index:
-    start: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("100000"))
+    start: Decimal = field(lambda w, v: amount(w, v, positive=True), default=Decimal("100000"))
     path: tuple = field(_path, default=())
     file: str | None = field(text, default=None)
     noise_bps: Decimal = field(decimal, default=Decimal("0"))   # random-walk sd per second
@@ -107,19 +107,19 @@ class Index:
 @attrs.frozen
 class Makers:
     count: int = field(lambda w, v: integer(w, v, 0, 1000), default=5)
-    depth_1pct: Decimal = field(decimal, default=Decimal("20000000"))
+    depth_1pct: Decimal = field(amount, default=Decimal("20000000"))
     levels: int = field(lambda w, v: integer(w, v, 1, 500), default=25)
     spacing_bps: int = field(lambda w, v: integer(w, v, 1, 10_000), default=8)
     half_spread_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=1)
     refresh_ms: int = field(lambda w, v: integer(w, v, 1, 600_000), default=500)
     basis_bps: int = field(lambda w, v: integer(w, v, -10_000, 10_000), default=0)
-    capital: Decimal = field(decimal, default=Decimal("50000000"))
-    inventory_limit: Decimal = field(decimal, default=Decimal("10000000"))
+    capital: Decimal = field(amount, default=Decimal("50000000"))
+    inventory_limit: Decimal = field(amount, default=Decimal("10000000"))
     withdraw_on_volatility: bool = field(boolean, default=True)
     vol_window_s: int = field(lambda w, v: integer(w, v, 2, 3600), default=10)
     vol_threshold_bps: int = field(lambda w, v: integer(w, v, 1, 100_000), default=60)
     withdraw_on_loss: bool = field(boolean, default=True)
-    loss_threshold: Decimal = field(decimal, default=Decimal("2000000"))
+    loss_threshold: Decimal = field(amount, default=Decimal("2000000"))
     withdraw_on_adl: bool = field(boolean, default=True)
     withdraw_on_outage: bool = field(boolean, default=True)
     calm_s: int = field(lambda w, v: integer(w, v, 1, 86_400), default=60)
@@ -135,10 +135,10 @@ class Traders:
     leverage_sigma: Decimal = field(decimal, default=Decimal("0.6"))
     leverage_min: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("1.5"))
     leverage_max: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("100"))
-    notional_min: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("200"))
+    notional_min: Decimal = field(lambda w, v: amount(w, v, positive=True), default=Decimal("200"))
     notional_alpha: Decimal = field(lambda w, v: decimal(w, v, positive=True),
                                     default=Decimal("1.3"))
-    notional_max: Decimal = field(lambda w, v: decimal(w, v, positive=True),
+    notional_max: Decimal = field(lambda w, v: amount(w, v, positive=True),
                                   default=Decimal("5000000"))
     entry_spread_pct: Decimal = field(decimal, default=Decimal("2"))
     isolated_share: Fraction = field(share, default=Fraction(3, 10))
@@ -153,14 +153,14 @@ class Traders:
 class Flow:
     kind: str = field(lambda w, v: text(w, v, ("sell", "buy")))
     window: tuple = field(window)
-    notional_per_s: Decimal = field(lambda w, v: decimal(w, v, positive=True))
+    notional_per_s: Decimal = field(lambda w, v: amount(w, v, positive=True))
     limit_pct: Decimal = field(decimal, default=Decimal("5"))
 
 
 @attrs.frozen
 class Stub:
     offset_pct: Decimal = field(lambda w, v: decimal(w, v, non_negative=False))
-    notional: Decimal = field(lambda w, v: decimal(w, v, positive=True))
+    notional: Decimal = field(lambda w, v: amount(w, v, positive=True))
 
 
 @attrs.frozen

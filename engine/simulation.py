@@ -31,6 +31,7 @@ from sortedcontainers import SortedList
 from orderbook.enums import IOC, MARKET
 
 from .breakers import make_breaker
+from .config import ConfigError
 from .events import EventKind
 from .exchange import Exchange
 from .insurance import offload
@@ -143,7 +144,12 @@ class Simulation:
         # The population and its counterparty.
         pop = draw_traders(sc.traders, ins, start, self.rng, FIRST_TRADER)
         gross = int(np.abs(pop["size"]).sum())
-        ex.open_account(0, BASIS_ACCOUNT, deposit=max(1, gross) * start * t)
+        basis = max(1, gross) * start * t
+        if basis >= 1 << 63:
+            raise ConfigError(f"{sc.meta.name}: traders: the population's gross notional "
+                              f"({basis * ins.quote_quantum:,.0f} quote units) does not fit "
+                              f"the engine's int64 quantums; use fewer or smaller traders")
+        ex.open_account(0, BASIS_ACCOUNT, deposit=basis)
         rows = zip(pop["id"].tolist(), pop["deposit"].tolist(), pop["size"].tolist(),
                    pop["entry"].tolist(), pop["isolated"].tolist())
         ex.seed_positions(0, 0, BASIS_ACCOUNT,
@@ -292,10 +298,13 @@ class Simulation:
     def trades_since(self, cursor: int) -> tuple[list, int]:
         """(ts, price, qty) of the trades logged at rows >= ``cursor``, and the new cursor.
         Policies keep their own cursor, so each trade is read once.  O(new rows)."""
-        rows = self.log._rows
-        trade = EventKind.TRADE
-        out = [(r[0], r[9], r[10]) for r in rows[cursor:] if r[2] == trade]
-        return out, len(rows)
+        log = self.log
+        end = len(log)
+        if end == cursor:
+            return [], end
+        new = log.to_array(cursor)
+        new = new[new["kind"] == EventKind.TRADE]
+        return list(zip(new["ts"].tolist(), new["price"].tolist(), new["qty"].tolist())), end
 
     # ------------------------------------------------------- participants
     def range_bps(self, window_s: int) -> int:

@@ -607,6 +607,12 @@ class OrderBook:
         rec = self._index.get(order_id)
         return None if rec is None else _info(rec)
 
+    def resting_qty(self, order_id: int) -> int:
+        """Lots still resting for this order id (0 if it is not resting).  O(1), and no
+        object is built: the cheap form of ``order(order_id).qty`` for hot loops."""
+        rec = self._index.get(order_id)
+        return 0 if rec is None else rec[0]
+
     def volume(self, side: int) -> int:
         """Total resting quantity on one side, in lots.  O(L): summed from the levels'
         cached totals (a per-side running total cost ~3% of the order path and is read

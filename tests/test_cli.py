@@ -52,6 +52,11 @@ def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path):
     (["replay", "flash-drop", "--set", "traders.colour=red", "--out", "X"],
      "traders.colour: unknown key"),
     (["replay", "flash-drop", "--set", "nonsense", "--out", "X"], "expected KEY=VALUE"),
+    (["replay", "flash-drop", "--set", "venue.insurance_fund=1e15", "--out", "X"],
+     "venue.insurance_fund: expected an amount <="),
+    (["replay", "flash-drop", "--scale", "0.01", "--set", "traders.count=1000000", "--set",
+      "traders.notional_max=1e12", "--set", "traders.notional_alpha=0.1", "--out", "X"],
+     "gross notional"),
     (["replay", "flash-drop"], "--out"),
 ])
 def test_bad_input_is_one_line_on_stderr_exit_2_and_no_output(tmp_path, args, needle):

@@ -74,14 +74,13 @@ class CheckedSimulation(Simulation):
         if not self.halted:
             bb, ba = book.best_bid(), book.best_ask()
             assert bb is None or ba is None or bb < ba, f"{ts}: crossed while trading"
-        rows = self.log._rows
         # Money moves only through the ledger, which logs what it does: check when it did,
         # and at the first step of every halt.
         if (self.halted and not self._was_halted) or \
-                any(r[2] in LEDGER for r in rows[self._checked:]):
+                any(k in LEDGER for k in self.log.kinds(self._checked)):
             self._conserved()
         self._was_halted = self.halted
-        self._checked = len(rows)
+        self._checked = len(self.log)
 
     def reopen(self, ts, reference, code):
         result = super().reopen(ts, reference, code)

@@ -100,7 +100,7 @@ def test_higher_mmr_never_liquidates_later(eng, lo, bumps, deposit, size, entry,
     for ppms, name in ((lo, "lo"), (hi, "hi")):
         ins = binance_btcusdt(tiers=_table(ppms, name))
         ex = Exchange([ins], insurance_fund=0)
-        ex.open_account(0, MAKER, deposit=10**12 * ins.quanta_per_unit)
+        ex.open_account(0, MAKER, deposit=10**9 * ins.quanta_per_unit)
         ex.open_account(0, 1, deposit=deposit * ins.quanta_per_unit)
         buyer, seller = (1, MAKER) if size > 0 else (MAKER, 1)
         margin = deposit * ins.quanta_per_unit if isolated else 0
@@ -132,7 +132,7 @@ def test_higher_mmr_liquidates_strictly_earlier_in_a_known_case(eng):
     for mmr in ("0.004", "0.01"):
         ins = binance_btcusdt(tiers=TierTable.from_rows([("0", None, mmr, 100)]))
         ex = Exchange([ins])
-        ex.open_account(0, MAKER, deposit=10**12 * ins.quanta_per_unit)
+        ex.open_account(0, MAKER, deposit=10**9 * ins.quanta_per_unit)
         ex.open_account(0, 1, deposit=1000 * ins.quanta_per_unit)
         ex.transfer_position(0, 1, MAKER, 0, 1000, ins.ticks("100000"))
         ex.set_mark(0, 0, ins.ticks("99500"))

@@ -269,8 +269,8 @@ def test_duplicate_account_id_is_refused():
     assert ex.accounts[7].wallet == 5
 
 
-@pytest.mark.parametrize("amount", [-5, 1.5, NAN, INF, Decimal("3"), "10"])
-def test_negative_or_non_int_deposit_is_refused(amount):
+@pytest.mark.parametrize("amount", [-5, 1.5, NAN, INF, Decimal("3"), "10", 1 << 63])
+def test_negative_non_int_or_beyond_int64_deposit_is_refused(amount):
     ex = _ex()
     ex.open_account(0, 7)
     with pytest.raises(ValueError, match="amount"):
