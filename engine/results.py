@@ -103,8 +103,12 @@ def write_toml(data: dict, path: pathlib.Path) -> None:
     path.write_text(tomli_w.dumps(_toml_ready(data)))
 
 
-def _events_converter(value):
-    return events_table(value) if isinstance(value, np.ndarray) else value
+def _is_events(instance, attribute, value) -> None:
+    if isinstance(value, pa.Table):
+        return
+    if not isinstance(value, np.ndarray) or value.dtype != EVENT_DTYPE:
+        raise TypeError("events: expected a pyarrow Table or a numpy EVENT_DTYPE array, got "
+                        f"{type(value).__name__}")
 
 
 @attrs.frozen(eq=False)
@@ -112,15 +116,32 @@ class RunResult:
     """Everything one run produced.
 
     ``summary``: ``engine.metrics.summarize``'s dict; ``timeseries``: the integer time series;
-    ``events``: the event log as a table (a numpy ``EVENT_DTYPE`` array is converted with
-    ``events_table``); ``scenario_resolved``: the scenario as run, defaults filled in.
+    ``events``: the event log as a pyarrow table -- given as a numpy ``EVENT_DTYPE`` array, it
+    is converted (``events_table``) on first access and cached, so a run whose caller reads
+    only the summary never pays for the columnar copy (~1 s for a 7M-event log);
+    ``scenario_resolved``: the scenario as run, defaults filled in.
     """
 
     summary: dict = attrs.field(validator=attrs.validators.instance_of(dict))
     timeseries: pa.Table = attrs.field(validator=attrs.validators.instance_of(pa.Table))
-    events: pa.Table = attrs.field(converter=_events_converter,
-                                   validator=attrs.validators.instance_of(pa.Table))
+    _events: object = attrs.field(alias="events", validator=_is_events)
     scenario_resolved: dict = attrs.field(validator=attrs.validators.instance_of(dict))
+    _cache: dict = attrs.field(factory=dict, init=False, repr=False)
+
+    @property
+    def events(self) -> pa.Table:
+        table = self._cache.get("events")
+        if table is None:
+            raw = self._events
+            table = self._cache["events"] = raw if isinstance(raw, pa.Table) else \
+                events_table(raw)
+        return table
+
+    @property
+    def events_array(self) -> np.ndarray:
+        """The event log as a numpy ``EVENT_DTYPE`` array (no copy when run made it)."""
+        raw = self._events
+        return raw if isinstance(raw, np.ndarray) else events_array(raw)
 
     def to_pandas(self) -> dict:
         """``{"timeseries": DataFrame, "events": DataFrame}`` (events with a ``kind_name``

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 from .config import ConfigError
 from .metrics import build_timeseries, summarize
-from .results import RunResult, events_table
+from .results import RunResult
 from .scenario import Scenario, load, scale_scenario
 from .simulation import Simulation
 from .timing import stopwatch
@@ -39,7 +39,7 @@ def run(scenario, breaker: str | None = None, seed: int = 0, scale=1,
         sc = load(str(scenario), list(overrides), f)
     elapsed = stopwatch()
     sim = Simulation(sc, breaker=breaker, seed=seed).run()
-    events = sim.log.to_array()
+    events = sim.log.to_array(copy=False)
     wall = elapsed()
     interval = sc.meta.sample_interval_s * 1_000_000_000
     table = build_timeseries(sim.sampler, events, interval, baseline_end_ns=sim.baseline_end_ns,
@@ -54,5 +54,5 @@ def run(scenario, breaker: str | None = None, seed: int = 0, scale=1,
     resolved = sc.resolved()
     resolved.setdefault("run", {}).update(breaker=sim.breaker_name, seed=seed,
                                           scale=str(f) if f.denominator != 1 else int(f))
-    return RunResult(summary=summary, timeseries=table, events=events_table(events),
+    return RunResult(summary=summary, timeseries=table, events=events,
                      scenario_resolved=resolved)

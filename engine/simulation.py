@@ -93,6 +93,7 @@ class Simulation:
         self._noise = self._draw_noise(scenario.index.noise_bps, meta.duration_s)
         self.index_ticks = self._index_at(0)
         self.mids: deque = deque(maxlen=3600)
+        self._ranges: dict[int, int] = {}     # window_s -> range_bps, until the next mid
         self.sampler = Sampler(ins)
         self.makers: list[MarketMaker] = []
         self.topups: set[int] = set()
@@ -261,6 +262,7 @@ class Simulation:
 
     def _mid_step(self, ts: int) -> None:
         self.mids.append(self.index_ticks)
+        self._ranges.clear()
 
     def _sample_step(self, ts: int) -> None:
         ex = self.exchange
@@ -312,12 +314,16 @@ class Simulation:
 
         Makers watch the reference market (the index), not this venue's book: an emptied
         book has no mid, and its snap-back when quotes return is not news to a maker."""
+        cached = self._ranges.get(window_s)
+        if cached is not None:          # mids change once a second; makers ask ten times
+            return cached
         mids = self.mids
         if len(mids) < 2:
             return 0
-        recent = list(mids)[-window_s:]
+        recent = [mids[-k] for k in range(1, min(window_s, len(mids)) + 1)]
         lo = min(recent)
-        return (max(recent) - lo) * 10_000 // max(lo, 1)
+        out = self._ranges[window_s] = (max(recent) - lo) * 10_000 // max(lo, 1)
+        return out
 
     def in_outage(self, ts: int) -> bool:
         w = self.scenario.frictions.outage

@@ -50,6 +50,15 @@ def result(eng):
     return RunResult(summary, table, arr, scenario)
 
 
+def test_run_result_events_are_the_logs_table_built_once_on_first_read(result):
+    arr = result.events_array
+    first = result.events
+    assert first is result.events                       # cached, not rebuilt
+    assert first.equals(events_table(arr))
+    with pytest.raises(TypeError, match="events"):
+        RunResult(result.summary, result.timeseries, arr["ts"].copy(), {})
+
+
 def test_events_table_round_trips_every_column_and_dtype():
     arr = log_array()
     table = events_table(arr)
