@@ -6,16 +6,21 @@ a 10% fall with a sell program).  The full run (``-m slow``) has over 5M events;
 default run uses a reduced version (scale 0.1, 120 s) with the same mix.
 
 * engine: ``engine.run`` wall time -- setup, the loop, the time series and the summary;
-  events/s = events in the log / that time.
+  events/s = events in the log / that time.  The result's ``events`` Arrow table is built
+  lazily on first read (``RunResult``), so it is not in this time; the numpy log is.
 * book only: the exact sequence of ``submit``/``cancel`` calls that reached the book
   (recorded by ``Exchange.flow_recorder`` in a separate, untimed run of the same seed)
   replayed through a fresh ``OrderBook``.
-* ratio = engine time / book-only time; peak RSS of the process is reported.
-The issue's bars are >= 300k events/s and a ratio <= 2.  Neither is met yet: the reduced run
-measured ~173k events/s and a ratio of ~4.9 (market makers' re-quoting logic and the
-exchange's per-order bookkeeping each cost about as much as the book itself).  The test
-therefore asserts only a regression guard (ratio <= 8) and records both figures in
-``extra_info``; the absolute speed is never asserted (it is a property of the machine).
+* ratio = engine time / book-only time; peak RSS of the process is reported (it includes
+  the recorded flow, ~1 GB of tuples in the full run).
+The issue's bars are >= 300k events/s and a ratio <= 2.  Measured on 2 cores (2026-11-25):
+reduced run ~680k events/s, ratio ~3.0; full run (7.16M events) ~530k events/s, ratio
+~3.9.  The events/s bar is met; the ratio bar is not.  Where the rest goes: per book call
+the makers' quote arithmetic, the exchange's order bookkeeping and the packed log row cost
+about as much as the book's own work, and at full scale the risk step (margin checks,
+re-indexing accounts after fills, liquidation waterfalls) is ~25% of the loop.  The test
+asserts a regression guard (ratio <= 5) and records both figures in ``extra_info``; the
+absolute speed is never asserted (it is a property of the machine).
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ from engine.simulation import Simulation
 from orderbook import OrderBook
 
 ISSUE_BAR = 2.0        # the issue's bar for engine / book-only: NOT met yet (see below)
-REGRESSION_GUARD = 8.0 # what this benchmark asserts: measured ~4.9 (reduced) on 2 cores
+REGRESSION_GUARD = 5.0 # what this benchmark asserts: measured ~3.0 (reduced), ~3.9 (full)
 REDUCED = dict(scale=Fraction(1, 10), overrides=["scenario.duration_s=120",
                                                    "scenario.event_start_s=40",
                                                    'index.path=[[0, "100000"], [40, "100000"], '
@@ -83,7 +88,7 @@ def _bench(benchmark, cfg, min_events):
     benchmark.extra_info.update(info)
     print(f"\nbench-cascade: {events:,} events in {engine_s:.2f} s = "
           f"{events / engine_s:,.0f} events/s; book alone on the same {calls:,} calls "
-          f"{book_s:.2f} s; ratio {ratio:.2f} (issue bar <= {ISSUE_BAR}, not yet met; "
+          f"{book_s:.2f} s; ratio {ratio:.2f} (issue bar <= {ISSUE_BAR}; "
           f"guard <= {REGRESSION_GUARD}); peak RSS {peak_mb:,.0f} MB")
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     assert events >= min_events
