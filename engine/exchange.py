@@ -293,7 +293,9 @@ class Exchange:
                 return None
             qty = min(qty, abs(size))
         gate = self.order_gate
-        if gate is not None:
+        if gate is not None and not (post_only and self._would_take(inst, side, price)):
+            # A post-only order that would take is the book's to reject: it never trades,
+            # so a breaker must not read it as a trade about to happen (and halt on it).
             price, reason = gate(ts, account_id, inst, side, qty, price, order_type, tif,
                                  liquidation)
             if reason:
@@ -308,6 +310,15 @@ class Exchange:
                                     post_only, reduce_only, stp)
         self._record(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm)
         return r
+
+    def _would_take(self, inst: int, side: int, price) -> bool:
+        """Whether a limit order at ``price`` would cross ``inst``'s book now (never while
+        matching is halted).  O(1)."""
+        book = self.books[inst]
+        if book.halted or type(price) is not int:
+            return False
+        opp = book.best_ask() if side > 0 else book.best_bid()
+        return opp is not None and side * (price - opp) >= 0
 
     def _record(self, ts: int, acct: Account, inst: int, oid: int, side: int, price, qty: int,
                 r, liquidation: bool, fee_ppm) -> None:

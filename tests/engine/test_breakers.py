@@ -373,6 +373,16 @@ def test_dcb_order_meeting_a_best_price_already_beyond_the_limit_halts_before_ma
     assert r.resting_qty == 1
 
 
+def test_a_post_only_order_that_would_take_beyond_the_limit_is_rejected_and_halts_nothing(eng):
+    v = _dcb(eng)
+    v.submit(SEC, MM, 1, 5, price=95_000)          # a bid already beyond the 96,500 limit
+    r = v.exchange.submit(2 * SEC, TAKER, 0, -1, 1, price=95_000, post_only=True)
+    assert r.status.name == "REJECTED" and r.reason == Reason.POST_ONLY_WOULD_TAKE
+    assert not v.halted and not v.rows(K.BREAKER_TRIPPED)
+    placed = v.exchange.mass_quote(2 * SEC, TAKER, 0, -1, [], [(95_000, 1), (101_000, 1)])
+    assert list(placed) == [101_000] and not v.halted
+
+
 def test_dcb_limits_are_the_window_range_minus_and_plus_the_variant(eng):
     v = _dcb(eng)
     v.trade(2 * SEC, 102_000)
