@@ -159,6 +159,8 @@ class Exchange:
         # inst, notional) -> bool`` may defer a liquidation.  None = no breaker.
         self.order_gate = None
         self.liquidation_gate = None
+        # ``liquidation_pause(ts, inst, units) -> reason``: defers a whole round at once.
+        self.liquidation_pause = None
         # Benchmarks: when a list, every call that reaches a book is appended to it, so the
         # same order flow can be replayed through a bare OrderBook (see benchmarks/).
         self.flow_recorder: list | None = None

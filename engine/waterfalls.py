@@ -93,38 +93,64 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     just before its turn, since earlier liquidations move the book and the fund.  A
     breaker's ``liquidation_gate`` may defer a unit; deferred units are found again at the
     next check, at the then-current mark.  ``LiquidationDeferred`` is logged once per
-    episode (the first deferral of a unit until it is next allowed through)."""
+    episode (the first deferral of a unit until it is next allowed through).  A breaker's
+    ``liquidation_pause`` defers the whole round at once (``Policy.pauses_liquidations``)."""
     style = ex.instruments[inst].waterfall
     gate = ex.liquidation_gate
     count = 0
     units = ex.liquidatable(inst)
+    if not units:
+        return 0
     if style == "dydx" and ex.rng is not None and len(units) > 1:
         # dYdX processes each block's list from a pseudo-random offset (section 6).
         start = int(ex.rng.integers(len(units)))
         units = units[start:] + units[:start]
+    pause = ex.liquidation_pause
+    if pause is not None:
+        # A blanket pause (liq-pause while halted): nothing moves between the listing and
+        # each unit's turn, so every listed unit is still deficient -- defer them all.
+        reason = pause(ts, inst, len(units))
+        if reason:
+            for account_id, i in units:
+                _defer(ex, ts, account_id, i, reason)
+            return 0
     for account_id, i in units:
         acct = ex.accounts[account_id]
         pos = acct.positions.get(i)
         if pos is None or pos.size == 0 or ex.deficit(acct, i) <= 0:
             continue
+        if pause is not None:       # a waterfall may halt trading mid-round (an auction)
+            reason = pause(ts, i, 1)
+            if reason:
+                _defer(ex, ts, account_id, i, reason)
+                continue
         if gate is not None:
             notional = ex.instruments[i].notional(ex.marks[i], pos.size)
             reason = gate(ts, account_id, i, notional)
-            deferred = ex.style_state.setdefault("deferred", set())
             if reason:
-                if (account_id, i) not in deferred:     # logged once per deferral episode
-                    deferred.add((account_id, i))
-                    ex.log.append(ts, EventKind.LIQUIDATION_DEFERRED,
-                                  side=1 if pos.size > 0 else -1, inst=i, account=account_id,
-                                  price=ex.marks[i], qty=abs(pos.size), value=notional,
-                                  reason=reason)
+                _defer(ex, ts, account_id, i, reason, notional)
                 continue
-            deferred.discard((account_id, i))
+            ex.style_state.setdefault("deferred", set()).discard((account_id, i))
         if style == "dydx" and not _dydx_attempt_allowed(ex, ts):
             break
         count += 1
         _STYLES[style](ex, ts, acct, i)
     return count
+
+
+def _defer(ex, ts: int, account_id: int, inst: int, reason: int, notional=None) -> None:
+    """Log ``LiquidationDeferred`` for a unit, once per episode (its first deferral until
+    it is next allowed through)."""
+    deferred = ex.style_state.setdefault("deferred", set())
+    if (account_id, inst) in deferred:
+        return
+    deferred.add((account_id, inst))
+    pos = ex.accounts[account_id].positions[inst]
+    if notional is None:
+        notional = ex.instruments[inst].notional(ex.marks[inst], pos.size)
+    ex.log.append(ts, EventKind.LIQUIDATION_DEFERRED, side=1 if pos.size > 0 else -1,
+                  inst=inst, account=account_id, price=ex.marks[inst], qty=abs(pos.size),
+                  value=notional, reason=reason)
 
 
 def _open(ex, ts, acct, inst) -> bool:

@@ -75,6 +75,13 @@ class Composite(Policy):
                 return reason
         return 0
 
+    def pauses_liquidations(self, sim, ts, inst, units):
+        for p in self.parts:
+            reason = p.pauses_liquidations(sim, ts, inst, units)
+            if reason:
+                return reason
+        return 0
+
     def counters(self):
         out = {}
         for p in self.parts:

@@ -105,6 +105,16 @@ class Policy:
     def gate_liquidation(self, sim, ts: int, account: int, inst: int, notional: int) -> int:
         return 0
 
+    def pauses_liquidations(self, sim, ts: int, inst: int, units: int) -> int:
+        """A blanket deferral of every liquidation of ``inst`` this round: its reason, or 0.
+
+        Asked once per round, before any unit's ``gate_liquidation``, with the number of
+        deficient ``units`` it would defer (for counters).  A pause decides for all of them
+        at once -- a halt can leave tens of thousands of margin calls queued, re-listed
+        every step -- and per-unit gates (a throttle's budget) never see liquidations that
+        could not start anyway."""
+        return 0
+
     def counters(self) -> dict:
         return {}
 

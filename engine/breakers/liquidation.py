@@ -62,9 +62,9 @@ class LiqPause(Policy):
         super().__init__(params, where)
         self.deferred = 0
 
-    def gate_liquidation(self, sim, ts, account, inst, notional):
+    def pauses_liquidations(self, sim, ts, inst, units):
         if sim.halted:
-            self.deferred += 1
+            self.deferred += units
             return REASON_LIQ_PAUSED
         return 0
 

@@ -56,6 +56,7 @@ class Venue:
         b = self.breaker
         self.exchange.order_gate = lambda *a: b.gate_order(self, *a)
         self.exchange.liquidation_gate = lambda *a: b.gate_liquidation(self, *a)
+        self.exchange.liquidation_pause = lambda *a: b.pauses_liquidations(self, *a)
         b.start(self)
 
     @property
