@@ -5,7 +5,8 @@ Each maker owns a cross account and quotes ``levels`` prices per side around its
 Depth is configured as quote notional within 1% of mid per side (``depth_1pct``, for all
 makers together): the levels inside 1% share it equally and every level beyond carries the
 same size, so depth keeps growing linearly with distance.  A maker re-quotes every
-``refresh_ms`` (plus the scenario's order latency): orders at prices no longer wanted are
+``refresh_ms``; its messages reach the book after the scenario's order latency, priced off
+the index it saw when it decided.  Orders at prices no longer wanted are
 cancelled, missing or depleted levels (< half their size) are re-placed, the rest keep
 their queue position.  Past ``inventory_limit`` it stops quoting the side that would add.
 
@@ -85,7 +86,7 @@ class MarketMaker:
             self.calm_since = None
             if self.state != WITHDRAWN:
                 self.state = WITHDRAWN
-                self._pull(ts)
+                sim.send(ts, self._pull)
                 ex.log.append(ts, EventKind.MAKER_WITHDREW, account=self.account_id,
                               reason=reason)
             if reason == REASON_ADL:
@@ -99,8 +100,9 @@ class MarketMaker:
                 # Losses are measured afresh from re-entry.
                 self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
         if self.state != WITHDRAWN:
-            self._quote(ts, self._depth_factor_ppm(ts))
-        sim.schedule(ts + self.refresh_ns + sim.latency_ns, Phase.INPUT, self.wake)
+            factor, fair = self._depth_factor_ppm(ts), sim.index_ticks
+            sim.send(ts, lambda t: self._quote(t, factor, fair))
+        sim.schedule(ts + self.refresh_ns, Phase.INPUT, self.wake)
 
     def _depth_factor_ppm(self, ts: int) -> int:
         if self.state == QUOTING:
@@ -120,16 +122,18 @@ class MarketMaker:
                 ex.cancel(ts, oid)
             ladder.clear()
 
-    def _quote(self, ts: int, factor_ppm: int) -> None:
-        """Bring the ladder to its target.  Skipped outright when the target inputs (fair
-        value, depth factor, inventory blocks) are unchanged and none of its orders traded
-        or was cancelled since the last quote (its open-order count says so)."""
+    def _quote(self, ts: int, factor_ppm: int, index_ticks: int) -> None:
+        """Bring the ladder to its target around ``index_ticks`` (the index when the maker
+        decided: with order latency it is stale on arrival).  Skipped outright when the
+        target inputs (fair value, depth factor, inventory blocks) are unchanged and none
+        of its orders traded or was cancelled since the last quote (its open-order count
+        says so)."""
         sim = self.sim
         ex = sim.exchange
         ins = sim.instrument
         t = ins.tick_lot_quanta
         cfg = self.cfg
-        fair = sim.index_ticks * (10_000 + cfg.basis_bps)        # x 1e4
+        fair = index_ticks * (10_000 + cfg.basis_bps)        # x 1e4
         acct = ex.accounts[self.account_id]
         pos = acct.positions.get(0)
         size = pos.size if pos is not None else 0

@@ -17,7 +17,9 @@ Phases within one timestamp (``Phase``):
             ``max_cascade_rounds`` rounds ran (the rest waits for the next step)
   SAMPLE    one-second index history for the makers' volatility rule; the time series
 MARK and RISK run every ``step_ms``; SAMPLE every ``sample_interval_s``; flows and the
-fund offload every second; makers every ``refresh_ms`` plus the order latency.
+fund offload every second; makers every ``refresh_ms``.  Participants' orders (makers'
+quotes and cancels, flows, triggered stops) reach the venue ``frictions.order_latency_ms``
+after they were decided (``send``); the venue's own liquidation orders never wait.
 """
 from __future__ import annotations
 
@@ -114,6 +116,17 @@ class Simulation:
             raise ValueError(f"cannot schedule at {ts} before now ({self.now})")
         self._seq += 1
         heapq.heappush(self._heap, (ts, phase, self._seq, fn))
+
+    def send(self, ts: int, fn) -> None:
+        """A participant's message decided at ``ts``: it reaches the venue (``fn`` runs)
+        after the scenario's ``frictions.order_latency_ms``, as an INPUT at that time; at
+        once without latency.  Everything ``fn`` uses was decided at ``ts`` (prices, sizes);
+        the venue applies its own rules (reduce-only, breakers, the book) on arrival.
+        Liquidation orders are the venue's own and never wait."""
+        if self.latency_ns:
+            self.schedule(ts + self.latency_ns, Phase.INPUT, fn)
+        else:
+            fn(ts)
 
     def run(self) -> "Simulation":
         heap = self._heap
@@ -255,8 +268,9 @@ class Simulation:
                 qty = int(flow.notional_per_s * qpu) // (ref * t)
                 limit = max(1, int(ref * (1 - side * Fraction(flow.limit_pct) / 100)))
                 if qty > 0:
-                    ex.submit(ts, FLOW_ACCOUNT, 0, side, qty, price=limit, tif=IOC,
-                              order_type=MARKET)
+                    self.send(ts, lambda t, side=side, qty=qty, limit=limit: ex.submit(
+                        t, FLOW_ACCOUNT, 0, side, qty, price=limit, tif=IOC,
+                        order_type=MARKET))
         if ex.fund.positions.get(0) is not None and ex.fund.positions[0].size:
             offload(ex, ts, 0, int(sc.venue.offload_fraction * 1_000_000),
                     int(sc.venue.offload_band * 1_000_000))
@@ -370,6 +384,6 @@ class Simulation:
                 continue
             self.log.append(ts, EventKind.STOP_TRIGGERED, side=side, account=acct_id,
                             price=price, qty=abs(pos.size))
-            ex.submit(ts, acct_id, 0, side, abs(pos.size), tif=IOC, order_type=MARKET,
-                      reduce_only=True)
+            self.send(ts, lambda t, a=acct_id, side=side, q=abs(pos.size): ex.submit(
+                t, a, 0, side, q, tif=IOC, order_type=MARKET, reduce_only=True))
         return len(fired)

@@ -100,3 +100,27 @@ def test_scheduling_in_the_past_is_an_error():
     sim.now = 10
     with pytest.raises(ValueError):
         sim.schedule(5, Phase.INPUT, lambda ts: None)
+
+
+def test_participants_orders_reach_the_book_after_the_order_latency_and_liquidations_do_not_wait():
+    from engine.simulation import FIRST_MAKER, FLOW_ACCOUNT
+    sim = _run(seed=4, overrides=["frictions.order_latency_ms=250",
+                                  "traders.stop_loss_share=0.3"])
+    rows = sim.log.rows()
+    ms = 1_000_000
+    orders = {EventKind.ORDER_ACCEPTED, EventKind.ORDER_EXPIRED, EventKind.ORDER_REJECTED}
+    flow = [r for r in rows if r[5] == FLOW_ACCOUNT and r[2] in orders]
+    assert flow and all(r[0] % (1000 * ms) == 250 * ms for r in flow)   # decided on the second
+    maker = [r for r in rows if FIRST_MAKER <= r[5] < FIRST_MAKER + 100
+             and r[2] == EventKind.ORDER_ACCEPTED]
+    refresh = sim.scenario.makers.refresh_ms * ms
+    assert maker and all((r[0] - 250 * ms) % refresh == 0 for r in maker)
+    stops = [r for r in rows if r[2] == EventKind.STOP_TRIGGERED]
+    assert stops
+    first = {}
+    for r in rows:
+        if r[2] in orders | {EventKind.TRADE} and r[5] in {s[5] for s in stops[:50]}:
+            first.setdefault(r[5], r[0])
+    assert first and all(first[s[5]] == s[0] + 250 * ms for s in stops[:50] if s[5] in first)
+    liq = [r for r in rows if r[2] == EventKind.LIQUIDATION_ORDER]
+    assert liq and any(r[0] % (100 * ms) == 0 for r in liq)           # on the risk step itself
