@@ -33,7 +33,7 @@ from fractions import Fraction
 
 from sortedcontainers import SortedList
 
-from orderbook import OrderBook, OrderStatus
+from orderbook import OrderBook, OrderStatus, Reason
 from orderbook.enums import GTC, LIMIT, STP_EXPIRE_MAKER, STP_NONE
 
 from .accounts import Account
@@ -52,9 +52,18 @@ REASON_REDUCE_ONLY = 100
 REASON_UNKNOWN_ACCOUNT = 101
 
 _INF = 1 << 62
-
-
 _INT64_MAX = (1 << 63) - 1
+
+
+def _loggable(x) -> int:
+    """``x`` if it is an int that fits the log's int64 columns, else 0: what a rejection
+    row records of a junk argument (the argument itself is the reason's subject)."""
+    return x if type(x) is int and -_INT64_MAX <= x <= _INT64_MAX else 0
+
+
+def _side(side) -> int:
+    """A side for a log row: +1/-1 as given, 0 for anything else."""
+    return 1 if side == 1 else -1 if side == -1 else 0
 
 
 def _whole(name: str, value, lo: int = 0) -> int:
@@ -78,6 +87,8 @@ def _exact_price(name: str, value) -> Fraction:
     if price < 0:
         raise ValueError(f"{name}: expected >= 0, got {value!r}")
     return price
+
+
 _REJECTED = int(OrderStatus.REJECTED)
 _NEW = int(OrderStatus.NEW)
 _ACCEPTED = int(EventKind.ORDER_ACCEPTED)
@@ -282,28 +293,41 @@ class Exchange:
         acct = self.accounts.get(account_id)
         self._next_oid = (oid := self._next_oid) + 1
         if acct is None:
-            self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst, account=account_id,
-                            order_id=oid, reason=REASON_UNKNOWN_ACCOUNT)
+            self.log.append(ts, EventKind.ORDER_REJECTED, side=_side(side), inst=inst,
+                            account=_loggable(account_id), order_id=oid,
+                            reason=REASON_UNKNOWN_ACCOUNT)
+            return None
+        # Ints beyond int64 would rest in the book and break the log: refuse them here.
+        # (Other bad values -- wrong types, <= 0 -- are the book's to reject, with its reason.)
+        if type(qty) is int and qty > _INT64_MAX or type(price) is int and price > _INT64_MAX:
+            self.log.append(ts, EventKind.ORDER_REJECTED, side=_side(side), inst=inst,
+                            account=account_id, order_id=oid,
+                            reason=Reason.INVALID_QUANTITY if _loggable(qty) != qty
+                            else Reason.INVALID_PRICE)
             return None
         if reduce_only:
             pos = acct.positions.get(inst)
             size = pos.size if pos else 0
             if size == 0 or (size > 0) == (side > 0):
-                self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst,
-                                account=account_id, order_id=oid, qty=qty,
+                self.log.append(ts, EventKind.ORDER_REJECTED, side=_side(side), inst=inst,
+                                account=account_id, order_id=oid, qty=_loggable(qty),
                                 reason=REASON_REDUCE_ONLY)
                 return None
-            qty = min(qty, abs(size))
+            if type(qty) is int:
+                qty = min(qty, abs(size))
         gate = self.order_gate
-        if gate is not None and not (post_only and self._would_take(inst, side, price)):
+        # Malformed orders skip the gate: the book rejects them with the reason.
+        if gate is not None and type(qty) is int and (price is None or type(price) is int) \
+                and (side == 1 or side == -1) \
+                and not (post_only and self._would_take(inst, side, price)):
             # A post-only order that would take is the book's to reject: it never trades,
             # so a breaker must not read it as a trade about to happen (and halt on it).
             price, reason = gate(ts, account_id, inst, side, qty, price, order_type, tif,
                                  liquidation)
             if reason:
                 self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst,
-                                account=account_id, order_id=oid, price=price or 0, qty=qty,
-                                reason=reason)
+                                account=account_id, order_id=oid, price=_loggable(price),
+                                qty=qty, reason=reason)
                 return None
         if self.flow_recorder is not None:
             self.flow_recorder.append((inst, oid, account_id, side, price, qty, tif, order_type,
@@ -330,8 +354,9 @@ class Exchange:
         # 7 stp_cancelled) and log rows packed straight into EventLog.buffer.
         account_id = acct.id
         if r[1] == _REJECTED:
-            self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst, account=account_id,
-                            order_id=oid, price=price or 0, qty=qty, reason=r.reason)
+            self.log.append(ts, EventKind.ORDER_REJECTED, side=_side(side), inst=inst,
+                            account=account_id, order_id=oid, price=_loggable(price),
+                            qty=_loggable(qty), reason=r.reason)
             return
         if r[2]:
             self._apply_fills(ts, inst, r[2].rows(), liquidation, fee_ppm)
@@ -349,7 +374,8 @@ class Exchange:
                                resting, 0, 0)
         if r[5]:
             self.log.append(ts, EventKind.ORDER_EXPIRED, side=side, inst=inst, account=account_id,
-                            order_id=oid, price=price or 0, qty=r.expired_qty, reason=r.reason)
+                            order_id=oid, price=_loggable(price), qty=r.expired_qty,
+                            reason=r.reason)
 
     def mass_quote(self, ts: int, account_id: int, inst: int, side: int, cancel_ids,
                    quotes, stp: int = STP_EXPIRE_MAKER) -> dict[int, int]:
@@ -362,12 +388,15 @@ class Exchange:
         logged exactly as if sent alone, so the log equals that of ``cancel``/``submit``
         called one by one (tests/engine/test_mass_quote.py checks byte equality).  The
         saving is the per-call overhead and handling the usual outcome -- the quote rests
-        untouched -- inline.  An id that is not resting, or is another account's, is
+        untouched -- inline (quotes of anything but ints in (0, 2**63) take the one-by-one
+        path, which rejects them).  An id that is not resting, or is another account's, is
         skipped.  Returns ``{price: order id}`` for the quotes now resting.
         O(cancels + quotes) book calls.
         """
         acct = self.accounts.get(account_id)
-        if acct is None or self.order_gate is not None:
+        if acct is None or self.order_gate is not None or not all(
+                type(p) is int and type(q) is int and 0 < p <= _INT64_MAX and 0 < q <= _INT64_MAX
+                for p, q in quotes):
             # Rare: let ``cancel``/``submit`` log the rejections and consult the gate.
             for oid in cancel_ids:
                 owner = self._orders.get(oid)

@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from engine.collateral import CollateralAsset
+from engine.events import EventKind
 from engine.exchange import BACKSTOP_ID, INSURANCE_ID, RESERVED_FROM, Exchange
 from engine.instruments import binance_btcusdt
 from engine.tier_tables import BINANCE_BTCUSDT_2025_08_19
@@ -353,3 +354,27 @@ def test_position_transfer_needs_positive_int_quantity_and_price():
               "qty" if q in (0, -1, 1.5) else "price")
              for q, p in ((0, 100), (-1, 100), (1, 0), (1, -100), (1.5, 100), (1, 100.0))]
     assert _refused(cases) == []
+
+
+JUNK_ORDERS = [dict(qty=5, price=1.5), dict(qty=2.5, price=100), dict(qty=5, price="100"),
+               dict(qty=-3, price=100), dict(qty=5, price=10**30), dict(qty=10**30, price=5),
+               dict(qty=5, price=100, side="x"), dict(qty="5", price=100, reduce_only=True),
+               dict(qty=5, price=float("nan"))]
+
+
+@pytest.mark.parametrize("with_gate", [False, True])
+def test_a_malformed_order_is_logged_as_rejected_and_never_raises(with_gate):
+    ex = _ex()
+    ex.open_account(0, 7, deposit=10**12)
+    ex.set_mark(0, 0, 1_000_000)
+    if with_gate:       # a breaker that would do arithmetic on the price
+        ex.order_gate = lambda ts, a, i, side, qty, price, *rest: (price + 0 * side * qty, 0)
+    for order in JUNK_ORDERS:
+        order = dict(order)
+        side = order.pop("side", 1)
+        n = len(ex.log)
+        r = ex.submit(0, 7, 0, side, order.pop("qty"), **order)
+        assert not r, order
+        assert ex.log.kinds(n) == [EventKind.ORDER_REJECTED], order
+    assert ex.mass_quote(0, 7, 0, 1, [], [(10**30, 1), (1.5, 2), (100, "x")]) == {}
+    assert len(ex.log.to_array()) == len(ex.log) and len(ex.books[0]) == 0
