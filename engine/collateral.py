@@ -33,6 +33,22 @@ def _unit(value) -> Decimal:
     return d
 
 
+def exact_price(name: str, value, positive: bool = False) -> Fraction:
+    """An exact finite price (quote units) from str/Decimal/int/Fraction, never a float;
+    >= 0, or > 0 if ``positive``.  Raises naming ``name``."""
+    if isinstance(value, (bool, float)):
+        raise TypeError(f"{name}: expected str, Decimal, int or Fraction, got "
+                        f"{type(value).__name__} {value!r}")
+    bound = "> 0" if positive else ">= 0"
+    try:
+        price = value if isinstance(value, Fraction) else Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{name}: expected a finite number {bound}, got {value!r}") from None
+    if price < 0 or positive and price == 0:
+        raise ValueError(f"{name}: expected {bound}, got {value!r}")
+    return price
+
+
 @attrs.frozen
 class CollateralAsset:
     """A collateral asset.  ``unit`` is the size of one integer amount (e.g. 1e-8 USDe).
@@ -59,17 +75,7 @@ class CollateralAsset:
         if self.source == "fixed":
             if self.fixed_price is None:
                 raise ValueError(f"{self.name}: source 'fixed' needs fixed_price")
-            v = self.fixed_price
-            if isinstance(v, (bool, float)):
-                raise TypeError(f"{self.name}.fixed_price: expected str, Decimal, int or "
-                                f"Fraction, got {type(v).__name__} {v!r}")
-            try:
-                price = v if isinstance(v, Fraction) else Fraction(str(v))
-            except (ValueError, ZeroDivisionError):
-                raise ValueError(f"{self.name}.fixed_price: expected a finite number > 0, "
-                                 f"got {v!r}") from None
-            if price <= 0:
-                raise ValueError(f"{self.name}.fixed_price: expected > 0, got {v!r}")
+            price = exact_price(f"{self.name}.fixed_price", self.fixed_price, positive=True)
             object.__setattr__(self, "fixed_price", price)
 
     def value_q(self, amount: int, price: Fraction, quanta_per_unit: int) -> int:

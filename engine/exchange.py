@@ -37,7 +37,7 @@ from orderbook import OrderBook, OrderStatus, Reason
 from orderbook.enums import GTC, LIMIT, STP_EXPIRE_MAKER, STP_NONE
 
 from .accounts import Account
-from .collateral import CollateralAsset
+from .collateral import CollateralAsset, exact_price
 from .events import ROW, EventKind, EventLog
 from .instruments import Instrument
 from .tiers import maintenance_margin_q
@@ -73,20 +73,6 @@ def _whole(name: str, value, lo: int = 0) -> int:
         raise ValueError(f"{name}: expected an int in [{lo}, 2**63) (integer "
                          f"quantums/lots/ticks), got {value!r}")
     return value
-
-
-def _exact_price(name: str, value) -> Fraction:
-    """An exact finite price >= 0 from str/Decimal/int/Fraction (never a float)."""
-    if isinstance(value, (bool, float)):
-        raise TypeError(f"{name}: expected str, Decimal, int or Fraction, got "
-                        f"{type(value).__name__} {value!r}")
-    try:
-        price = value if isinstance(value, Fraction) else Fraction(str(value))
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}") from None
-    if price < 0:
-        raise ValueError(f"{name}: expected >= 0, got {value!r}")
-    return price
 
 
 _REJECTED = int(OrderStatus.REJECTED)
@@ -758,7 +744,7 @@ class Exchange:
         """The external index price (quote units, str/Decimal/Fraction) of an asset."""
         if asset not in self.assets:
             raise ValueError(f"asset: unknown {asset!r}; known: {sorted(self.assets)}")
-        self._asset_index[asset] = _exact_price("price", price)
+        self._asset_index[asset] = exact_price("price", price)
         self.refresh_asset_prices()
 
     def refresh_asset_prices(self) -> list[str]:
