@@ -38,7 +38,7 @@ from orderbook.enums import GTC, LIMIT, STP_EXPIRE_MAKER, STP_NONE
 
 from .accounts import Account
 from .collateral import CollateralAsset, exact_price
-from .events import ROW, EventKind, EventLog
+from .events import ORDER_ROW, ROW, EventKind, EventLog
 from .instruments import Instrument
 from .tiers import maintenance_margin_q
 
@@ -52,6 +52,7 @@ REASON_REDUCE_ONLY = 100
 REASON_UNKNOWN_ACCOUNT = 101
 
 _INF = 1 << 62
+_BULK_REINDEX = 1024     # dirty accounts from which the index is refreshed as one batch
 _INT64_MAX = (1 << 63) - 1
 
 
@@ -80,7 +81,9 @@ _NEW = int(OrderStatus.NEW)
 _ACCEPTED = int(EventKind.ORDER_ACCEPTED)
 _CANCELLED = int(EventKind.ORDER_CANCELLED)
 _TRADE = int(EventKind.TRADE)
+_NEW_STATUS = OrderStatus.NEW
 _pack = ROW.pack
+_pack_order = ORDER_ROW.pack
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -356,15 +359,14 @@ class Exchange:
         if resting:
             self._orders[oid] = (account_id, inst, side, price)
             acct.open_orders.add(oid)
-            self._buf += _pack(ts, 0, _ACCEPTED, side, inst, account_id, 0, oid, 0, price,
-                               resting, 0, 0)
+            self._buf += _pack_order(ts, _ACCEPTED, side, inst, account_id, oid, price, resting)
         if r[5]:
             self.log.append(ts, EventKind.ORDER_EXPIRED, side=side, inst=inst, account=account_id,
                             order_id=oid, price=_loggable(price), qty=r.expired_qty,
                             reason=r.reason)
 
     def mass_quote(self, ts: int, account_id: int, inst: int, side: int, cancel_ids,
-                   quotes, stp: int = STP_EXPIRE_MAKER) -> dict[int, int]:
+                   quotes, stp: int = STP_EXPIRE_MAKER, validated: bool = False) -> dict[int, int]:
         """A market maker's re-quote of one side in one message (Deribit's
         ``private/mass_quote``, CME's Mass Quote): cancel the account's own orders
         ``cancel_ids``, then place each ``(price, qty)`` of ``quotes`` as a post-only GTC
@@ -374,15 +376,16 @@ class Exchange:
         logged exactly as if sent alone, so the log equals that of ``cancel``/``submit``
         called one by one (tests/engine/test_mass_quote.py checks byte equality).  The
         saving is the per-call overhead and handling the usual outcome -- the quote rests
-        untouched -- inline (quotes of anything but ints in (0, 2**63) take the one-by-one
-        path, which rejects them).  An id that is not resting, or is another account's, is
-        skipped.  Returns ``{price: order id}`` for the quotes now resting.
-        O(cancels + quotes) book calls.
+        untouched -- inline.  Quotes of anything but ints in (0, 2**63) take the one-by-one
+        path, which rejects them; ``validated=True`` is the caller's promise that they are
+        such ints (the makers build them so) and skips that scan.  An id that is not
+        resting, or is another account's, is skipped.  Returns ``{price: order id}`` for
+        the quotes now resting.  O(cancels + quotes) book calls.
         """
         acct = self.accounts.get(account_id)
-        if acct is None or self.order_gate is not None or not all(
+        if acct is None or self.order_gate is not None or not (validated or all(
                 type(p) is int and type(q) is int and 0 < p <= _INT64_MAX and 0 < q <= _INT64_MAX
-                for p, q in quotes):
+                for p, q in quotes)):
             # Rare: let ``cancel``/``submit`` log the rejections and consult the gate.
             for oid in cancel_ids:
                 owner = self._orders.get(oid)
@@ -398,22 +401,25 @@ class Exchange:
         orders = self._orders
         book = self.books[inst]
         rec = self.flow_recorder
-        open_orders = acct.open_orders
         buf = self._buf
-        bcancel = book.cancel
-        for oid in cancel_ids:
-            owner = orders.get(oid)
-            if owner is None or owner[0] != account_id:
-                continue
-            if rec is not None:
-                rec.append((inst, oid))
-            qty = bcancel(oid)
-            if qty:
-                del orders[oid]
-                open_orders.discard(oid)
-                buf += _pack(ts, 0, _CANCELLED, owner[2], inst, account_id, 0, oid, 0,
-                             owner[3], qty, 0, 0)
+        if cancel_ids:
+            get = orders.get
+            bcancel = book.cancel
+            discard = acct.open_orders.discard
+            for oid in cancel_ids:
+                owner = get(oid)
+                if owner is None or owner[0] != account_id:
+                    continue
+                if rec is not None:
+                    rec.append((inst, oid))
+                qty = bcancel(oid)
+                if qty:
+                    del orders[oid]
+                    discard(oid)
+                    buf += _pack_order(ts, _CANCELLED, owner[2], inst, account_id, oid,
+                                       owner[3], qty)
         bsubmit = book.submit
+        add = acct.open_orders.add
         placed = {}
         oid = self._next_oid
         if rec is not None:
@@ -421,11 +427,12 @@ class Exchange:
                     for k, (price, qty) in enumerate(quotes)]
         for price, qty in quotes:
             r = bsubmit(oid, account_id, side, price, qty, GTC, LIMIT, True, False, stp)
-            if r[1] == _NEW and not r[7]:
+            # A post-only order that comes back NEW rested whole without crossing, so no
+            # self-trade prevention cancelled anything: the whole outcome is this row.
+            if r[1] is _NEW_STATUS:
                 orders[oid] = (account_id, inst, side, price)
-                open_orders.add(oid)
-                buf += _pack(ts, 0, _ACCEPTED, side, inst, account_id, 0, oid, 0, price,
-                             qty, 0, 0)
+                add(oid)
+                buf += _pack_order(ts, _ACCEPTED, side, inst, account_id, oid, price, qty)
                 placed[price] = oid
             else:
                 self._next_oid = oid + 1
@@ -464,8 +471,8 @@ class Exchange:
         if qty:
             del self._orders[order_id]
             self.accounts[owner[0]].open_orders.discard(order_id)
-            self._buf += _pack(ts, 0, _CANCELLED, owner[2], owner[1], owner[0], 0, order_id, 0,
-                               owner[3], qty, 0, 0)
+            self._buf += _pack_order(ts, _CANCELLED, owner[2], owner[1], owner[0], order_id,
+                                     owner[3], qty)
         return qty
 
     def cancel_all(self, ts: int, account_id: int, inst: int | None = None) -> int:
@@ -673,15 +680,28 @@ class Exchange:
 
     def _reindex(self, account_id: int) -> None:
         """Re-key one account's entries in the liquidation index.  O(positions log n)."""
-        acct = self.accounts.get(account_id)
-        for key in [k for k in self._keys if k[0] == account_id] if acct is None else \
-                [(account_id, i) for i in range(len(self.instruments))]:
-            entry = self._keys.pop(key, None)
+        self._unindex(account_id)
+        for inst, entry in self._entries(account_id):
+            (self._longs if entry[0] > 0 else self._shorts)[inst].add(entry[1])
+            self._keys[(account_id, inst)] = entry
+
+    def _unindex(self, account_id: int) -> None:
+        """Drop every index entry of ``account_id`` (sorted lists, keys, complex sets)."""
+        keys = self._keys
+        for key in [k for k in keys if k[0] == account_id] if account_id not in self.accounts \
+                else [(account_id, i) for i in range(len(self.instruments))]:
+            entry = keys.pop(key, None)
             if entry is not None:
                 (self._longs if entry[0] > 0 else self._shorts)[key[1]].remove(entry[1])
             self._complex[key[1]].discard(account_id)
+
+    def _entries(self, account_id: int) -> list[tuple[int, tuple]]:
+        """The index entries ``(inst, (sign, (trigger, account)))`` an account should have;
+        puts complex cross accounts into ``_complex`` on the way."""
+        acct = self.accounts.get(account_id)
         if acct is None or account_id >= RESERVED_FROM:
-            return
+            return []
+        out = []
         cross = [i for i, p in acct.positions.items() if p.size and not p.isolated]
         simple_cross = len(cross) == 1 and not any(acct.collateral.values())
         for i, pos in acct.positions.items():
@@ -695,17 +715,30 @@ class Exchange:
                 self._complex[i].add(account_id)
                 continue
             trig = self._trigger(balance, pos.size, pos.cost, i)
-            if trig < 0:
-                continue   # a long that no positive mark can liquidate
-            entry = (1 if pos.size > 0 else -1, (trig, account_id))
-            (self._longs if pos.size > 0 else self._shorts)[i].add(entry[1])
-            self._keys[(account_id, i)] = entry
+            if trig >= 0:       # else a long that no positive mark can liquidate
+                out.append((i, (1 if pos.size > 0 else -1, (trig, account_id))))
+        return out
 
     def _refresh_index(self) -> None:
+        """Re-key every account changed since the last check.  Many at once (seeding a
+        population) go in as one batch per sorted list: ``SortedList.update`` sorts a
+        large batch once instead of inserting it one key at a time (100k seeded traders:
+        ~0.3 s less).  The index ends the same either way."""
         dirty = sorted(self._dirty)
         self._dirty.clear()
+        if len(dirty) < _BULK_REINDEX:
+            for account_id in dirty:
+                self._reindex(account_id)
+            return
+        keys = self._keys
+        batch: dict[tuple[int, int], list] = {}
         for account_id in dirty:
-            self._reindex(account_id)
+            self._unindex(account_id)
+            for inst, entry in self._entries(account_id):
+                batch.setdefault((entry[0], inst), []).append(entry[1])
+                keys[(account_id, inst)] = entry
+        for (sign, inst), items in batch.items():
+            (self._longs if sign > 0 else self._shorts)[inst].update(items)
 
     def liquidatable(self, inst: int) -> list[tuple[int, int]]:
         """(account, inst) units that are deficient at the current mark of ``inst``.

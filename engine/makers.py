@@ -144,33 +144,38 @@ class MarketMaker:
         if key == self._last_key and len(acct.open_orders) == len(self.bids) + len(self.asks):
             return
         self._last_key = key
-        level_q = self.level_notional_q * factor_ppm // 1_000_000
-        resting_qty = ex.books[0].resting_qty
+        per = self.level_notional_q * factor_ppm // 1_000_000 // t    # lots x ticks
         for side, blocked in ((1, long_full), (-1, short_full)):
             ladder = self.bids if side > 0 else self.asks
-            want = {}
-            if not blocked:
+            if blocked:
+                want = {}
+            else:
                 unit = 100_000_000 * side        # round bids down, asks up (away from fair)
-                per = level_q // t
-                for mult in self._mults[side]:
-                    price = side * ((fair * mult) // unit)
-                    if price > 0:
-                        qty = per // price
-                        if qty > 0:
-                            want[price] = qty
-            # Keep an order at a wanted price with at least half its size (queue
-            # position); cancel the rest, then place what is missing -- one mass quote.
-            keep, cancel = {}, []
-            for price, oid in ladder.items():
-                qty = want.get(price)
-                if qty is not None and 2 * resting_qty(oid) >= qty:
-                    keep[price] = oid
-                else:
-                    cancel.append(oid)
-            quotes = [(p, q) for p, q in want.items() if p not in keep] if keep else \
-                list(want.items())
-            keep.update(ex.mass_quote(ts, self.account_id, 0, side, cancel, quotes,
-                                      STP_EXPIRE_MAKER))
+                want = {price: qty for mult in self._mults[side]
+                        if (price := side * ((fair * mult) // unit)) > 0
+                        and (qty := per // price) > 0}
+            if ladder.keys().isdisjoint(want):
+                # The usual case (fair moved): nothing rests at a wanted price.
+                keep, cancel, quotes = {}, list(ladder.values()), list(want.items())
+            else:
+                # Keep an order at a wanted price with at least half its size (queue
+                # position); cancel the rest, then place what is missing.
+                resting_qty = ex.books[0].resting_qty
+                keep, cancel = {}, []
+                for price, oid in ladder.items():
+                    qty = want.get(price)
+                    if qty is not None and 2 * resting_qty(oid) >= qty:
+                        keep[price] = oid
+                    else:
+                        cancel.append(oid)
+                quotes = [(p, q) for p, q in want.items() if p not in keep]
+            # One mass quote per side; the ladder is built from positive int ticks and lots.
+            placed = ex.mass_quote(ts, self.account_id, 0, side, cancel, quotes,
+                                   STP_EXPIRE_MAKER, validated=True)
+            if keep:
+                keep.update(placed)
+            else:
+                keep = placed
             if side > 0:
                 self.bids = keep
             else:

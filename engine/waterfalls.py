@@ -74,16 +74,21 @@ def bankruptcy_tick(ex, acct, inst: int) -> int:
     pos = acct.positions[inst]
     t = ex.instruments[inst].tick_lot_quanta
     mark = ex.marks[inst]
+    share_num = share_den = 1          # the position's share of the equity
     if pos.isolated:
-        equity = Fraction(pos.margin + pos.unrealised(mark, t))
+        equity = pos.margin + pos.unrealised(mark, t)
     else:
-        equity = Fraction(ex.cross_equity(acct))
+        equity = ex.cross_equity(acct)
         total_mm = ex.cross_maintenance(acct)
         own_mm = ex.maintenance_of(acct, inst)
         if total_mm and own_mm != total_mm:
-            equity = equity * own_mm / total_mm
-    bp = mark - equity / (pos.size * t)
-    tick = -((-bp.numerator) // bp.denominator) if pos.size > 0 else bp.numerator // bp.denominator
+            share_num, share_den = own_mm, total_mm
+    # BP = mark - equity x share / (size x t), in integers: with D = share_den x |size| x t
+    # > 0, a long's ceil(mark - N/D) is mark - floor(N/D) and a short's floor(mark + N/D)
+    # is mark + floor(N/D), N = equity x share_num (a test checks it against Fractions).
+    den = share_den * abs(pos.size) * t
+    num = equity * share_num
+    tick = mark - num // den if pos.size > 0 else mark + num // den
     return max(tick, 1)
 
 

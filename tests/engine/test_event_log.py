@@ -5,8 +5,10 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from engine.events import EVENT_DTYPE, EventKind, EventLog
+from engine.events import EVENT_DTYPE, ORDER_ROW, ROW, EventKind, EventLog
 
 BIG = (1 << 63) - 1
 
@@ -67,3 +69,14 @@ def test_equal_logs_have_equal_digests_and_different_logs_do_not():
     assert a.digest() == b.digest()
     b.append(9, EventKind.WITHDREW, value=1)
     assert a.digest() != b.digest()
+
+
+@settings(max_examples=200, deadline=None)
+@given(ts=st.integers(0, 2**63 - 1), kind=st.sampled_from([1, 4]), side=st.sampled_from([1, -1]),
+       inst=st.integers(0, 2**16 - 1), account=st.integers(0, 2**32 - 1),
+       order_id=st.integers(0, 2**64 - 1), price=st.integers(-2**63, 2**63 - 1),
+       qty=st.integers(-2**63, 2**63 - 1))
+def test_the_short_order_row_packs_the_same_bytes_as_the_full_row(ts, kind, side, inst, account,
+                                                                  order_id, price, qty):
+    full = ROW.pack(ts, 0, kind, side, inst, account, 0, order_id, 0, price, qty, 0, 0)
+    assert ORDER_ROW.pack(ts, kind, side, inst, account, order_id, price, qty) == full

@@ -12,6 +12,7 @@ amounts 0, 50, 650, 5,650 quote).  Expected figures are worked out by hand in th
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -255,6 +256,47 @@ def test_liquidation_first_cancels_open_orders_cross_all_isolated_only_its_instr
     left = ex.accounts[2].open_orders
     assert [i for i in (0, 1) for o in left if ex.books[i].order(o) is not None] == [1]
     assert eng.rows(ex, K.MARGIN_CALL, account=1) and eng.rows(ex, K.MARGIN_CALL, account=2)
+
+
+def _bankruptcy_tick_by_fractions(ex, acct, inst):
+    """The bankruptcy price as the reference states it, in exact fractions."""
+    pos = acct.positions[inst]
+    t = ex.instruments[inst].tick_lot_quanta
+    mark = ex.marks[inst]
+    if pos.isolated:
+        equity = Fraction(pos.margin + pos.unrealised(mark, t))
+    else:
+        equity = Fraction(ex.cross_equity(acct))
+        total_mm, own_mm = ex.cross_maintenance(acct), ex.maintenance_of(acct, inst)
+        if total_mm and own_mm != total_mm:
+            equity = equity * own_mm / total_mm
+    bp = mark - equity / (pos.size * t)
+    return max(math.ceil(bp) if pos.size > 0 else math.floor(bp), 1)
+
+
+@settings(max_examples=300, deadline=None, phases=PHASES)
+@given(deposit=st.integers(0, 200_000), sizes=st.lists(st.integers(-3_000, 3_000), min_size=2,
+                                                      max_size=2),
+       entries=st.lists(st.integers(80_000, 120_000), min_size=2, max_size=2),
+       marks=st.lists(st.integers(1, 200_000), min_size=2, max_size=2),
+       isolated=st.booleans())
+def test_bankruptcy_tick_in_integers_equals_the_exact_fraction_formula(eng, deposit, sizes,
+                                                                       entries, marks,
+                                                                       isolated):
+    ex = _exchange(eng, "binance", n_inst=2)
+    ex.open_account(0, 1, deposit=deposit * Q)
+    for inst, (size, entry) in enumerate(zip(sizes, entries)):
+        if size:
+            buyer, seller = (1, MAKER) if size > 0 else (MAKER, 1)
+            iso = deposit * Q // 2 if isolated and inst == 0 else 0
+            ex.transfer_position(0, buyer, seller, inst, abs(size), entry,
+                                 isolated_margin=(iso, 0) if size > 0 else (0, iso))
+    for inst, mark in enumerate(marks):
+        ex.set_mark(SEC, inst, mark)
+    acct = ex.accounts[1]
+    for inst, size in enumerate(sizes):
+        if size:
+            assert bankruptcy_tick(ex, acct, inst) == _bankruptcy_tick_by_fractions(ex, acct, inst)
 
 
 # ======================================================================= binance
