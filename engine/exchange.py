@@ -81,6 +81,8 @@ _NEW = int(OrderStatus.NEW)
 _ACCEPTED = int(EventKind.ORDER_ACCEPTED)
 _CANCELLED = int(EventKind.ORDER_CANCELLED)
 _TRADE = int(EventKind.TRADE)
+_DEPOSITED = int(EventKind.DEPOSITED)
+_TRANSFERRED = int(EventKind.POSITION_TRANSFERRED)
 _NEW_STATUS = OrderStatus.NEW
 _pack = ROW.pack
 _pack_order = ORDER_ROW.pack
@@ -180,7 +182,7 @@ class Exchange:
             _whole(f"collateral[{asset}]", amount)
         acct = self.accounts[account_id] = Account(account_id)
         if deposit:
-            self.deposit(ts, account_id, deposit)
+            self._credit(ts, acct, deposit)
         for asset, amount in (collateral or {}).items():
             acct.collateral[asset] = acct.collateral.get(asset, 0) + amount
         self._dirty.add(account_id)
@@ -188,10 +190,14 @@ class Exchange:
 
     def deposit(self, ts: int, account_id: int, amount: int) -> None:
         _whole("amount", amount)
-        self.accounts[account_id].wallet += amount
+        self._credit(ts, self.accounts[account_id], amount)
+
+    def _credit(self, ts: int, acct: Account, amount: int) -> None:
+        """A validated external deposit: wallet, net deposits, index, log row."""
+        acct.wallet += amount
         self.net_deposits += amount
-        self._dirty.add(account_id)
-        self.log.append(ts, EventKind.DEPOSITED, account=account_id, value=amount)
+        self._dirty.add(acct.id)
+        self._buf += _pack(ts, 0, _DEPOSITED, 0, 0, acct.id, 0, 0, 0, 0, 0, amount, 0)
 
     def withdraw(self, ts: int, account_id: int, amount: int) -> bool:
         """Withdraw if the wallet covers it and the account stays above maintenance."""
@@ -245,7 +251,6 @@ class Exchange:
         cp_pos = cp.position(inst)
         if cp_pos.isolated:
             raise ValueError(f"counterparty {counterparty}: position must be cross")
-        append = self.log.append
         dirty = self._dirty
         for account_id, deposit, size, price, iso in rows:
             acct = self.open_account(ts, account_id, deposit)
@@ -264,8 +269,8 @@ class Exchange:
             self._track_holder(account_id, inst, 0, size)
             self._fill_leg(cp, inst, -size, price, 0)
             dirty.add(account_id)
-            append(ts, EventKind.POSITION_TRANSFERRED, side=1 if size > 0 else -1, inst=inst,
-                   account=account_id, other=counterparty, price=price, qty=abs(size))
+            self._buf += _pack(ts, 0, _TRANSFERRED, 1 if size > 0 else -1, inst, account_id,
+                               counterparty, 0, 0, price, abs(size), 0, 0)
 
     # -------------------------------------------------------------- orders
     def submit(self, ts: int, account_id: int, inst: int, side: int, qty: int,
@@ -402,10 +407,10 @@ class Exchange:
         book = self.books[inst]
         rec = self.flow_recorder
         buf = self._buf
+        open_orders = acct.open_orders
         if cancel_ids:
             get = orders.get
             bcancel = book.cancel
-            discard = acct.open_orders.discard
             for oid in cancel_ids:
                 owner = get(oid)
                 if owner is None or owner[0] != account_id:
@@ -415,13 +420,14 @@ class Exchange:
                 qty = bcancel(oid)
                 if qty:
                     del orders[oid]
-                    discard(oid)
                     buf += _pack_order(ts, _CANCELLED, owner[2], inst, account_id, oid,
                                        owner[3], qty)
+            # One C-level pass: every id of this account in ``_orders`` rested and is now
+            # cancelled; the others were never in its set.
+            open_orders.difference_update(cancel_ids)
         bsubmit = book.submit
-        add = acct.open_orders.add
         placed = {}
-        oid = self._next_oid
+        oid = first = self._next_oid
         if rec is not None:
             rec += [(inst, oid + k, account_id, side, price, qty, GTC, LIMIT, True, False, stp)
                     for k, (price, qty) in enumerate(quotes)]
@@ -431,7 +437,6 @@ class Exchange:
             # self-trade prevention cancelled anything: the whole outcome is this row.
             if r[1] is _NEW_STATUS:
                 orders[oid] = (account_id, inst, side, price)
-                add(oid)
                 buf += _pack_order(ts, _ACCEPTED, side, inst, account_id, oid, price, qty)
                 placed[price] = oid
             else:
@@ -440,6 +445,8 @@ class Exchange:
                 if r[4]:
                     placed[price] = oid
             oid += 1
+        # The ids of this call still resting (C-level; a price may repeat in ``quotes``).
+        open_orders |= orders.keys() & range(first, oid)
         self._next_oid = oid
         return placed
 

@@ -30,6 +30,26 @@ QUOTING, WITHDRAWN, RECOVERING = 0, 1, 2
 REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE = 1, 2, 3, 4
 
 
+def level_factors(side: int, first_bps: int, spacing_bps: int, levels: int) -> list[int]:
+    """Level k's price factor x 1e4: ``1e4 - side x (first_bps + k x spacing_bps)``."""
+    return [10_000 - side * (first_bps + k * spacing_bps) for k in range(levels)]
+
+
+def quote_ladder(fair: int, side: int, factors: list[int], per: int) -> dict[int, int]:
+    """One side's wanted quotes ``{price: qty}`` (ticks: lots).
+
+    Level k sits at ``fair x factors[k] / 1e8`` ticks (``fair`` is the fair value x 1e4,
+    ``factors`` from ``level_factors``), rounded away from fair -- bids down, asks up --
+    and carries ``per // price`` lots (equal notional per level); a level whose price or
+    size would be <= 0 is left out, and a price two levels round to is kept once, in level
+    order.  O(levels).  (A ``map``-over-``range`` version in C measured slower than this
+    comprehension for 40 levels.)
+    """
+    unit = 100_000_000 * side
+    return {price: qty for factor in factors
+            if (price := side * ((fair * factor) // unit)) > 0 and (qty := per // price) > 0}
+
+
 class MarketMaker:
     """One market maker.  ``share`` is its fraction (ppm) of the configured depth."""
 
@@ -52,9 +72,8 @@ class MarketMaker:
         self.inventory_limit_q = int(cfg.inventory_limit * qpu)
         self.loss_threshold_q = int(cfg.loss_threshold * qpu)
         self.refresh_ns = cfg.refresh_ms * 1_000_000
-        # Level k sits at fair x mult / 1e8, mult = (1e4 +- offset_bps) x (1e4 + basis).
-        offs = [cfg.half_spread_bps + k * cfg.spacing_bps for k in range(cfg.levels)]
-        self._mults = {side: [(10_000 - side * o) for o in offs] for side in (1, -1)}
+        self._factors = {side: level_factors(side, cfg.half_spread_bps, cfg.spacing_bps,
+                                             cfg.levels) for side in (1, -1)}
         self._last_key = None
 
     # ------------------------------------------------------------ triggers
@@ -147,13 +166,7 @@ class MarketMaker:
         per = self.level_notional_q * factor_ppm // 1_000_000 // t    # lots x ticks
         for side, blocked in ((1, long_full), (-1, short_full)):
             ladder = self.bids if side > 0 else self.asks
-            if blocked:
-                want = {}
-            else:
-                unit = 100_000_000 * side        # round bids down, asks up (away from fair)
-                want = {price: qty for mult in self._mults[side]
-                        if (price := side * ((fair * mult) // unit)) > 0
-                        and (qty := per // price) > 0}
+            want = {} if blocked else quote_ladder(fair, side, self._factors[side], per)
             if ladder.keys().isdisjoint(want):
                 # The usual case (fair moved): nothing rests at a wanted price.
                 keep, cancel, quotes = {}, list(ladder.values()), list(want.items())

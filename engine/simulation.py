@@ -23,6 +23,7 @@ after they were decided (``send``); the venue's own liquidation orders never wai
 """
 from __future__ import annotations
 
+import gc
 import heapq
 from collections import deque
 from fractions import Fraction
@@ -129,15 +130,25 @@ class Simulation:
             fn(ts)
 
     def run(self) -> "Simulation":
+        """Run the queue to the end of the scenario.
+
+        The objects built by the set-up (a population of accounts and positions) live for
+        the whole run; ``gc.freeze()`` keeps the cyclic collector from traversing them on
+        every full collection (~4% of a 100k-trader run), and ``gc.unfreeze()`` hands
+        them back afterwards.  Results do not depend on it."""
         heap = self._heap
         pop = heapq.heappop
         end = self.end_ns
-        while heap:
-            ts, _, _, fn = pop(heap)
-            if ts > end:
-                break
-            self.now = ts
-            fn(ts)
+        gc.freeze()
+        try:
+            while heap:
+                ts, _, _, fn = pop(heap)
+                if ts > end:
+                    break
+                self.now = ts
+                fn(ts)
+        finally:
+            gc.unfreeze()
         return self
 
     # ---------------------------------------------------------------- setup
