@@ -96,6 +96,7 @@ SUMMARY_ROWS = (
     ("liquidation_fill_ratio", "liquidation fill ratio"),
     ("fill_failures_count", "fill failures"),
     ("unfilled_notional", "unfilled notional (quote)"),
+    ("liquidations_deferred", "liquidations deferred by a breaker"),
     ("vacuum_seconds", "liquidity-vacuum seconds"),
     ("min_depth_1pct_ratio", "worst depth within 1% / baseline"),
     ("max_spread_bps", "max spread (bps)"),

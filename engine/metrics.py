@@ -215,7 +215,8 @@ takeovers, ADL and trades count their events, ``*_notional`` sums their ``value`
 _AGGREGATE_KINDS = np.array(sorted({k for _, ks, _ in AGGREGATES for k in ks}), dtype=np.uint8)
 _SUMMARY_KINDS = np.array(sorted({int(_K.TRADE), _LIQ_ORDER, _LIQ_FILLED, _LIQ_UNFILLED,
                                   int(_K.INSURANCE_TAKEOVER), int(_K.BACKSTOP_TAKEOVER),
-                                  int(_K.AUTO_DELEVERAGED), int(_K.TRADING_HALTED)}),
+                                  int(_K.AUTO_DELEVERAGED), int(_K.TRADING_HALTED),
+                                  int(_K.LIQUIDATION_DEFERRED)}),
                           dtype=np.uint8)
 
 
@@ -427,6 +428,9 @@ SUMMARY_KEYS = {
     "liquidation_fill_ratio": "ratio float (6 dp): filled / (filled + unfilled) notional; "
                               "null if none",
     "fill_failures_count": "int: LIQUIDATION_UNFILLED events",
+    "liquidations_deferred": "int: LIQUIDATION_DEFERRED events -- deferral episodes (a unit's "
+                             "first deferral by a breaker until it is next allowed through), "
+                             "whatever the policy",
     "unfilled_notional": "quote float: value of LIQUIDATION_UNFILLED (remainder at mark)",
     "insurance_takeovers": "int: INSURANCE_TAKEOVER events",
     "backstop_takeovers": "int: BACKSTOP_TAKEOVER events",
@@ -595,6 +599,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "peak_minute_liquidation_share": _round(peak, 6),
         "liquidation_fill_ratio": _round(Fraction(filled, liq_total) if liq_total else None, 6),
         "fill_failures_count": int(np.count_nonzero(kind == _LIQ_UNFILLED)),
+        "liquidations_deferred": int(np.count_nonzero(kind == int(_K.LIQUIDATION_DEFERRED))),
         "unfilled_notional": _money(unfilled, instrument),
         "insurance_takeovers": int(np.count_nonzero(kind == int(_K.INSURANCE_TAKEOVER))),
         "backstop_takeovers": int(np.count_nonzero(kind == int(_K.BACKSTOP_TAKEOVER))),

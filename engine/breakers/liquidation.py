@@ -11,6 +11,11 @@
 ``liq-pause``     no liquidations while trading is halted (reason 121): margin calls queue
                   and are re-checked at the reopening price (the mark recomputed after the
                   uncross), as the post-10-Oct proposals ask (P16).
+
+Counters (run summary): ``liq_throttle_deferred_checks`` / ``liq_pause_deferred_checks``
+count unit-checks turned away -- a unit that waits through n margin checks counts n, so
+they measure how long the queue was held, not how many liquidations waited.  The number
+of deferral episodes is the summary's ``liquidations_deferred`` (from the event log).
 """
 from __future__ import annotations
 
@@ -50,7 +55,7 @@ class LiqThrottle(Policy):
         return 0
 
     def counters(self):
-        return {"liq_throttle_deferred": self.deferred}
+        return {"liq_throttle_deferred_checks": self.deferred}
 
 
 class LiqPause(Policy):
@@ -69,4 +74,4 @@ class LiqPause(Policy):
         return 0
 
     def counters(self):
-        return {"liq_pause_deferred": self.deferred}
+        return {"liq_pause_deferred_checks": self.deferred}

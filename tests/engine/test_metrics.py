@@ -300,6 +300,15 @@ def test_vacuum_seconds_and_min_depth_ratio(ins):
     assert s["depth_baseline_1pct"] == 2.0                    # 2000 quantums = 2 quote
 
 
+def test_liquidations_deferred_counts_deferral_episodes_of_the_instrument(ins):
+    events = [ev(S, K.LIQUIDATION_DEFERRED, account=5, reason=121),
+              ev(S, K.LIQUIDATION_DEFERRED, account=6, reason=120),
+              ev(S, K.LIQUIDATION_DEFERRED, inst=1, account=7, reason=121),
+              ev(2 * S, K.LIQUIDATION_ORDER, account=5)]
+    table, arr = series(ins, [0, S, 2 * S], events)
+    assert summary_of(ins, table, arr)["liquidations_deferred"] == 2
+
+
 def test_halts_count_and_halted_seconds(ins):
     samples = [dict(ts=0), dict(ts=S, halted=1), dict(ts=2 * S, halted=1), dict(ts=3 * S)]
     events = [ev(S, K.TRADING_HALTED), ev(3 * S, K.TRADING_RESUMED)]
