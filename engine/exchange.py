@@ -485,6 +485,8 @@ class Exchange:
     def cancel_all(self, ts: int, account_id: int, inst: int | None = None) -> int:
         """Cancel an account's resting orders (in one instrument or all); return how many."""
         acct = self.accounts[account_id]
+        if not acct.open_orders:
+            return 0            # the usual case for a trader being liquidated or ADL'd
         ids = sorted(oid for oid in acct.open_orders
                      if inst is None or self._orders[oid][1] == inst)
         for oid in ids:
@@ -596,7 +598,7 @@ class Exchange:
 
     def cross_equity(self, acct: Account) -> int:
         """Cross margin balance: wallet + collateral value + uPnL of cross positions at mark."""
-        eq = acct.wallet + self.collateral_value(acct)
+        eq = acct.wallet + self.collateral_value(acct) if acct.collateral else acct.wallet
         for i, pos in acct.positions.items():
             if pos.size and not pos.isolated:
                 eq += pos.unrealised(self.marks[i], self.instruments[i].tick_lot_quanta)

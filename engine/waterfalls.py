@@ -184,9 +184,10 @@ def _send(ex, ts, acct, inst: int, qty: int, limit: int | None, tif: int, order_
     filled = r.filled_qty if r else 0
     value = 0
     if filled:
-        value = sum(f.price * f.qty for f in r.fills) * ins.tick_lot_quanta
+        rows = list(r.fills.rows())     # (maker_id, taker_id, price, qty, ...)
+        value = sum(row[2] * row[3] for row in rows) * ins.tick_lot_quanta
         ex.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side, inst=inst, account=acct.id,
-                      order_id=oid, price=r.fills[-1].price, qty=filled, value=value)
+                      order_id=oid, price=rows[-1][2], qty=filled, value=value)
     if filled < qty:
         unfilled = qty - filled
         ex.log.append(ts, EventKind.LIQUIDATION_UNFILLED, side=side, inst=inst, account=acct.id,
