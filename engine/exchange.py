@@ -150,6 +150,7 @@ class Exchange:
         self._shorts = [SortedList() for _ in instruments]
         self._keys: dict[tuple[int, int], tuple] = {}     # (account, inst) -> index entry
         self._complex: list[set[int]] = [set() for _ in instruments]
+        self._listing: dict[int, tuple] = {}   # inst -> (mark, units): see liquidatable
         self._dirty: set[int] = set()
         # Per-style state (cooldowns, per-block caps), owned by engine.waterfalls.
         self.style_state: dict = {}
@@ -689,6 +690,7 @@ class Exchange:
 
     def _reindex(self, account_id: int) -> None:
         """Re-key one account's entries in the liquidation index.  O(positions log n)."""
+        self._listing.clear()
         self._unindex(account_id)
         for inst, entry in self._entries(account_id):
             (self._longs if entry[0] > 0 else self._shorts)[inst].add(entry[1])
@@ -733,6 +735,9 @@ class Exchange:
         population) go in as one batch per sorted list: ``SortedList.update`` sorts a
         large batch once instead of inserting it one key at a time (100k seeded traders:
         ~0.3 s less).  The index ends the same either way."""
+        if not self._dirty:
+            return
+        self._listing.clear()
         dirty = sorted(self._dirty)
         self._dirty.clear()
         if len(dirty) < _BULK_REINDEX:
@@ -754,22 +759,29 @@ class Exchange:
 
         Order (assumed; the venues do not publish one): the deepest trigger first -- longs
         by highest trigger tick, shorts by lowest -- then complex accounts; ties by account
-        id.  O(log n + k) plus the complex accounts holding ``inst``.
+        id.  O(log n + k log k) plus the complex accounts holding ``inst``.  The listing is
+        kept until the mark or an account changes (a risk step lists twice: top-ups, then
+        liquidations; a halt with liq-pause lists the same queue every step), unless
+        complex accounts hold ``inst`` (their deficits depend on other prices too).
         """
         self._refresh_index()
         mark = self.marks[inst]
         if mark is None:
             return []
-        out = []
-        longs = self._longs[inst]
-        for trig, acct in reversed(list(longs.irange((mark, -1), None))):
-            out.append((trig - mark, acct))
-        shorts = self._shorts[inst]
-        for trig, acct in shorts.irange(None, (mark, _INF)):
-            out.append((mark - trig, acct))
-        out.sort(key=lambda x: (-x[0], x[1]))
+        complex_ = self._complex[inst]
+        cached = self._listing.get(inst)
+        if cached is not None and cached[0] == mark and not complex_:
+            return list(cached[1])
+        # (-depth, account): a long is ``trig - mark`` deep, a short ``mark - trig``; one
+        # tuple sort gives deepest first, then account id (an account is long or short).
+        out = [(mark - trig, acct) for trig, acct in self._longs[inst].irange((mark, -1), None)]
+        out += [(trig - mark, acct) for trig, acct in self._shorts[inst].irange(None, (mark, _INF))]
+        out.sort()
         units = [(acct, inst) for _, acct in out]
-        for acct_id in sorted(self._complex[inst]):
+        if not complex_:
+            self._listing[inst] = (mark, units)
+            return list(units)
+        for acct_id in sorted(complex_):
             if self.cross_deficit(self.accounts[acct_id]) > 0:
                 units.append((acct_id, inst))
         return units

@@ -116,8 +116,10 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
         # each unit's turn, so every listed unit is still deficient -- defer them all.
         reason = pause(ts, inst, len(units))
         if reason:
-            for account_id, i in units:
-                _defer(ex, ts, account_id, i, reason)
+            deferred = ex.style_state.get("deferred", ())
+            for unit in units:
+                if unit not in deferred:        # else already logged in this episode
+                    _defer(ex, ts, unit[0], unit[1], reason)
             return 0
     for account_id, i in units:
         acct = ex.accounts[account_id]

@@ -299,6 +299,23 @@ def test_bankruptcy_tick_in_integers_equals_the_exact_fraction_formula(eng, depo
             assert bankruptcy_tick(ex, acct, inst) == _bankruptcy_tick_by_fractions(ex, acct, inst)
 
 
+def test_the_liquidation_listing_follows_account_changes_at_an_unchanged_mark(eng):
+    """The listing is reused while nothing changes; a deposit, a new position or a caller
+    editing the returned list must not leave a stale queue behind."""
+    ex = _exchange(eng, "binance")
+    _long(ex, 1, 10, 50 * Q, isolated=False)
+    _long(ex, 2, 10, 50 * Q, isolated=False)
+    ex.set_mark(SEC, 0, 95_000)
+    for _ in range(3):                              # a fresh listing, then reused ones
+        got = ex.liquidatable(0)
+        assert got == [(1, 0), (2, 0)]
+        got.clear()                                 # the caller's copy, not the cache
+    ex.deposit(SEC, 1, 10**6 * Q)                   # account 1 is safe now
+    assert ex.liquidatable(0) == [(2, 0)]
+    _long(ex, 3, 10, 1 * Q)                         # thinner margin: the deepest now
+    assert ex.liquidatable(0) == [(3, 0), (2, 0)]
+
+
 # ======================================================================= binance
 def test_binance_liquidation_order_is_one_ioc_for_the_whole_position_at_the_bankruptcy_price(eng):
     """Isolated long 10 lots @ 100,000 with 50 quote: BP = 100,000 - 50,000/10 = 95,000
