@@ -197,6 +197,7 @@ AGGREGATES = (
     ("liquidations_filled_notional", (_LIQ_FILLED,), "value"),
     ("liquidations_unfilled_notional", (_LIQ_UNFILLED,), "value"),
     ("fill_failures", (_LIQ_UNFILLED,), "count"),
+    ("liquidations_deferred", (int(_K.LIQUIDATION_DEFERRED),), "count"),
     ("insurance_takeovers", (int(_K.INSURANCE_TAKEOVER),), "count"),
     ("backstop_takeovers", (int(_K.BACKSTOP_TAKEOVER),), "count"),
     ("adl_count", (int(_K.AUTO_DELEVERAGED),), "count"),
@@ -210,7 +211,9 @@ AGGREGATES = (
 ``liquidations_notional`` is the notional the engine tried to liquidate through the book: the
 traded value of the filled parts (``LIQUIDATION_FILLED``) plus the unfilled remainders at the
 mark (``LIQUIDATION_UNFILLED``), quantums; ``fill_failures`` counts ``LIQUIDATION_UNFILLED``;
-takeovers, ADL and trades count their events, ``*_notional`` sums their ``value``.
+``liquidations_deferred`` counts deferral episodes that began in the interval (a breaker held
+a liquidation back: ``LIQUIDATION_DEFERRED``); takeovers, ADL and trades count their events,
+``*_notional`` sums their ``value``.
 """
 _AGGREGATE_KINDS = np.array(sorted({k for _, ks, _ in AGGREGATES for k in ks}), dtype=np.uint8)
 _SUMMARY_KINDS = np.array(sorted({int(_K.TRADE), _LIQ_ORDER, _LIQ_FILLED, _LIQ_UNFILLED,

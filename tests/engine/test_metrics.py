@@ -137,7 +137,8 @@ def test_interval_aggregates_bucket_events_by_ts_floor_interval(ins):
         ev(0, K.LIQUIDATION_UNFILLED, side=-1, value=300),
         ev(S - 1, K.TRADE, value=50), ev(S, K.TRADE, value=60), ev(S, K.TRADE, value=70),
         ev(2 * S + 5, K.AUTO_DELEVERAGED, value=40), ev(2 * S + 6, K.INSURANCE_TAKEOVER),
-        ev(2 * S + 7, K.BACKSTOP_TAKEOVER),
+        ev(2 * S + 7, K.BACKSTOP_TAKEOVER), ev(S + 1, K.LIQUIDATION_DEFERRED, reason=121),
+        ev(S + 2, K.LIQUIDATION_DEFERRED, reason=121),
     ]
     table, _ = series(ins, [0, S, 2 * S], events)
     c = table.to_pydict()
@@ -147,6 +148,7 @@ def test_interval_aggregates_bucket_events_by_ts_floor_interval(ins):
     assert c["liquidations_filled_notional"] == [700, 0, 0]
     assert c["liquidations_unfilled_notional"] == [300, 0, 0]
     assert c["fill_failures"] == [1, 0, 0]
+    assert c["liquidations_deferred"] == [0, 2, 0]
     assert c["trades"] == [1, 2, 0] and c["volume_notional"] == [50, 130, 0]
     assert c["adl_count"] == [0, 0, 1] and c["adl_notional"] == [0, 0, 40]
     assert c["insurance_takeovers"] == [0, 0, 1] and c["backstop_takeovers"] == [0, 0, 1]
