@@ -6,10 +6,10 @@ Groups
     ``orderbook-workload-ratio``  both engines interleaved in one process, best of
                                   ``COMPARE_REPEATS`` each, in CPU time of this process;
                                   records ops/s and the ratio book/reference in
-                                  ``extra_info``.  The issue's bar is 1.2; measured so far
-                                  1.13-1.18 (2 cores, another process on the other core),
-                                  so the bar is NOT met yet and the test asserts only a
-                                  regression guard, ``ratio >= MIN_RATIO`` (1.1).
+                                  ``extra_info``.  The issue's bar is 1.2; measured on
+                                  2026-11-25 (2 cores, 7 runs) 1.18-1.22, median 1.21:
+                                  met in most runs, not in all, so the test asserts only
+                                  a regression guard, ``ratio >= MIN_RATIO`` (1.1).
 
 The workload is generated and turned into plain tuples before any timing.  The timed loop
 is what a user would write: ``book.submit(order_id=..., account=..., side=..., price=...,
@@ -38,7 +38,7 @@ SMALL_N = 5_000        # exactness check (fill by fill, plus the book's own inva
 ROUNDS = 5
 COMPARE_REPEATS = 7
 ISSUE_BAR = 1.2        # the issue's bar: OrderBook ops/s >= 1.2 x the plain reference's
-MIN_RATIO = 1.1        # asserted: a regression guard (measured 1.13-1.18 CPU time, see below)
+MIN_RATIO = 1.1        # asserted: a regression guard (measured 1.18-1.22 CPU time, see above)
 
 
 @functools.lru_cache(maxsize=None)
