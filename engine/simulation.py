@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import heapq
 from collections import deque
+from contextlib import contextmanager
 from fractions import Fraction
 
 import numpy as np
@@ -56,6 +57,22 @@ FIRST_TRADER = 1000
 
 def _round_half_even(x: Fraction) -> int:
     return round(x)
+
+
+@contextmanager
+def _cyclic_gc_paused():
+    """Pause the cyclic garbage collector (and restore its state after).  Building a
+    population of 100k accounts otherwise triggers full collections that traverse the
+    growing population again and again: ~0.3 s of a 100k-trader set-up (measured
+    1.35 s -> 1.04 s with the first index).  Reference counting still frees everything
+    acyclic meanwhile; nothing in the set-up depends on collection."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Simulation:
@@ -102,7 +119,9 @@ class Simulation:
         self.topups: set[int] = set()
         self._long_stops = SortedList()     # (trigger, account): sell when price <= trigger
         self._short_stops = SortedList()    # (trigger, account): buy when price >= trigger
-        self._setup()
+        with _cyclic_gc_paused():
+            self._setup()
+            self.exchange.refresh_index()       # index the population now, GC paused
         if self.breaker_name != "none":
             b = self.breaker
             self.exchange.order_gate = lambda *a: b.gate_order(self, *a)
