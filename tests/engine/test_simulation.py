@@ -1,6 +1,8 @@
 """The closed loop: determinism, conservation after every step, the cascade forming."""
 from __future__ import annotations
 
+import gc
+import weakref
 from fractions import Fraction
 
 import pytest
@@ -124,3 +126,16 @@ def test_participants_orders_reach_the_book_after_the_order_latency_and_liquidat
     assert first and all(first[s[5]] == s[0] + 250 * ms for s in stops[:50] if s[5] in first)
     liq = [r for r in rows if r[2] == EventKind.LIQUIDATION_ORDER]
     assert liq and any(r[0] % (100 * ms) == 0 for r in liq)           # on the risk step itself
+
+
+def test_a_finished_simulation_is_freed_before_the_next_one_is_built_and_gc_is_restored():
+    """A Simulation is a reference cycle; the set-up pauses the cyclic collector and the run
+    freezes what it built, so the previous run's garbage must be collected first or
+    consecutive runs (sweeps, benchmarks, notebooks) would pile up."""
+    first = _run(scale=Fraction(1, 200))
+    gone = weakref.ref(first)
+    del first
+    assert gc.isenabled()
+    Simulation(load("flash-drop", [], Fraction(1, 200)), seed=3).run()
+    assert gone() is None
+    assert gc.isenabled() and gc.get_freeze_count() == 0
