@@ -316,6 +316,32 @@ def test_the_liquidation_listing_follows_account_changes_at_an_unchanged_mark(en
     assert ex.liquidatable(0) == [(3, 0), (2, 0)]
 
 
+def test_a_bulk_index_refresh_ends_exactly_as_one_account_at_a_time(eng):
+    """Seeding >= _BULK_REINDEX accounts goes into the index as one batch per sorted list;
+    the index (lists, keys, complex sets) and the listing equal per-account re-keying."""
+    rng = np.random.default_rng(11)
+    n = 1_500
+    sizes = rng.integers(-40, 41, n)
+    rows = [(10_000 + k, int(d) * Q, int(s), int(e), int(d) * Q // 2 if iso else 0)
+            for k, (d, s, e, iso) in enumerate(zip(rng.integers(1, 500, n), sizes,
+                                                   rng.integers(90_000, 110_000, n),
+                                                   rng.random(n) < 0.3))]
+    bulk, single = _exchange(eng), _exchange(eng)
+    for ex in (bulk, single):
+        ex.seed_positions(0, 0, MAKER, rows)
+    bulk.refresh_index()                           # one batch
+    for account_id in sorted(single._dirty):       # one at a time
+        single._reindex(account_id)
+    single._dirty.clear()
+    assert list(bulk._longs[0]) == list(single._longs[0]) and len(bulk._longs[0]) > 100
+    assert list(bulk._shorts[0]) == list(single._shorts[0]) and len(bulk._shorts[0]) > 100
+    assert bulk._keys == single._keys and bulk._complex == single._complex
+    for mark in (80_000, 95_000, 100_000, 105_000, 120_000):
+        bulk.set_mark(SEC, 0, mark)
+        single.set_mark(SEC, 0, mark)
+        assert bulk.liquidatable(0) == single.liquidatable(0)
+
+
 # ======================================================================= binance
 def test_binance_liquidation_order_is_one_ioc_for_the_whole_position_at_the_bankruptcy_price(eng):
     """Isolated long 10 lots @ 100,000 with 50 quote: BP = 100,000 - 50,000/10 = 95,000
