@@ -7,9 +7,11 @@ Groups
                                   ``COMPARE_REPEATS`` each, in CPU time of this process;
                                   records ops/s and the ratio book/reference in
                                   ``extra_info``.  The issue's bar is 1.2; measured on
-                                  2026-11-25 (2 cores, 7 runs) 1.18-1.22, median 1.21:
-                                  met in most runs, not in all, so the test asserts only
-                                  a regression guard, ``ratio >= MIN_RATIO`` (1.1).
+                                  2026-11-25 (2 cores, 9 runs) 1.23-1.28, median 1.27,
+                                  since resting records became GC-untracked tuples
+                                  (before: 1.18-1.22).  The test asserts a regression
+                                  guard, ``ratio >= MIN_RATIO`` (1.15), with room for a
+                                  noisy CI machine; the bar is checked by running it.
 
 The workload is generated and turned into plain tuples before any timing.  The timed loop
 is what a user would write: ``book.submit(order_id=..., account=..., side=..., price=...,
@@ -38,7 +40,7 @@ SMALL_N = 5_000        # exactness check (fill by fill, plus the book's own inva
 ROUNDS = 5
 COMPARE_REPEATS = 7
 ISSUE_BAR = 1.2        # the issue's bar: OrderBook ops/s >= 1.2 x the plain reference's
-MIN_RATIO = 1.1        # asserted: a regression guard (measured 1.18-1.22 CPU time, see above)
+MIN_RATIO = 1.15       # asserted: a regression guard (measured 1.23-1.28 CPU time, see above)
 
 
 @functools.lru_cache(maxsize=None)

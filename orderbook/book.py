@@ -42,7 +42,9 @@ Performance
     The hot methods follow the sortedcontainers style: attributes bound to locals once,
     plain ints instead of enum members, tuples built with ``tuple.__new__``.  Per-side state
     lives in 3-element lists indexed by the signed side (``x[1]`` bids, ``x[-1]`` asks) so
-    one code path serves both sides.
+    one code path serves both sides.  Resting records are immutable tuples of ints, which
+    the cyclic GC stops tracking (``orderbook.level``): a partial fill or a reduction
+    replaces the record under its key instead of mutating it.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ from .auction import find_uncross_price
 from .enums import (FOK, GTC, IOC, LIMIT, MARKET, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER,
                     STP_NONE,
                     OrderStatus, Reason, Side)
-from .level import (R_ACCOUNT, R_ID, R_LEVEL, R_POST_ONLY, R_PRICE, R_QTY, R_REDUCE_ONLY, R_SEQ,
+from .level import (R_ACCOUNT, R_ID, R_POST_ONLY, R_PRICE, R_QTY, R_REDUCE_ONLY, R_SEQ,
                     R_SIDE, R_STP, PriceLevel)
 from .results import AuctionResult, Fills, OrderInfo, Rejection, SubmitResult
 
@@ -153,7 +155,7 @@ class OrderBook:
                         b = best[side]
                         if b is None or side * (price - b) > 0:
                             best[side] = price
-                    rec = [qty, order_id, account, side, price, reduce_only, 0, stp, post_only, level]
+                    rec = (qty, order_id, account, side, price, reduce_only, 0, stp, post_only)
                     level[order_id] = rec
                     level.total += qty
                     index[order_id] = rec
@@ -253,7 +255,7 @@ class OrderBook:
             self._seq = seq = self._seq + 1
         else:
             seq = 0
-        rec = [qty, order_id, account, side, price, reduce_only, seq, stp, post_only, level]
+        rec = (qty, order_id, account, side, price, reduce_only, seq, stp, post_only)
         level[order_id] = rec
         level.total += qty
         self._index[order_id] = rec
@@ -302,7 +304,9 @@ class OrderBook:
                         break
                 else:
                     append((oid, taker_id, px, left, rec[2], account, side))
-                    rec[0] = q - left
+                    # Records are immutable: the rest of the order replaces it in place
+                    # (same key, so the same queue position).
+                    orders[oid] = index[oid] = (q - left,) + rec[1:]
                     break
             for oid in done:
                 del orders[oid]
@@ -359,7 +363,7 @@ class OrderBook:
                 else:
                     append((rec[R_ID], taker_id, px, remaining, rec[R_ACCOUNT], account,
                             side))
-                    rec[R_QTY] = q - remaining
+                    orders[rec[R_ID]] = index[rec[R_ID]] = (q - remaining,) + rec[1:]
                     removed += remaining
                     remaining = 0
                     break
@@ -422,14 +426,15 @@ class OrderBook:
         except (KeyError, TypeError):
             return _new(Rejection, (order_id, Reason.ORDER_NOT_RESTING))
         qty = rec[0]
-        level = rec[9]          # R_LEVEL (literal index: hot path)
+        side = rec[3]
+        price = rec[4]
+        levels = self._levels[side]
+        level = levels[price]
         del level[order_id]
         if level:
             level.total -= qty
         else:
-            side = rec[3]
-            price = rec[4]
-            del self._levels[side][price]
+            del levels[price]
             prices = self._prices[side]
             if self._best[side] == price:
                 prices.pop()
@@ -449,8 +454,9 @@ class OrderBook:
         delta = rec[R_QTY] - new_qty
         if delta <= 0:
             return _new(Rejection, (order_id, Reason.NOT_A_REDUCTION))
-        rec[R_QTY] = new_qty
-        rec[R_LEVEL].total -= delta
+        level = self._levels[rec[R_SIDE]][rec[R_PRICE]]
+        level[order_id] = self._index[order_id] = rec = (new_qty,) + rec[1:]
+        level.total -= delta
         return _info(rec)
 
     def replace(self, order_id: int, price: int | None = None,
@@ -530,24 +536,27 @@ class OrderBook:
         ask_walk = self._auction_walk(-1, price)
         bid = next(bid_walk)
         ask = next(ask_walk)
+        bid_left, ask_left = bid[R_QTY], ask[R_QTY]     # records are immutable snapshots
         left = volume
         while True:
-            q = min(bid[R_QTY], ask[R_QTY], left)
+            q = min(bid_left, ask_left, left)
             if bid[R_SEQ] > ask[R_SEQ]:
                 taker, maker = bid, ask
             else:
                 taker, maker = ask, bid
             fills.append((maker[R_ID], taker[R_ID], price, q, maker[R_ACCOUNT],
                           taker[R_ACCOUNT], 0))
-            self._consume(bid, q)
-            self._consume(ask, q)
+            bid_left = self._consume(bid, bid_left, q)
+            ask_left = self._consume(ask, ask_left, q)
             left -= q
             if not left:
                 break
-            if not bid[R_QTY]:
+            if not bid_left:
                 bid = next(bid_walk)
-            if not ask[R_QTY]:
+                bid_left = bid[R_QTY]
+            if not ask_left:
                 ask = next(ask_walk)
+                ask_left = ask[R_QTY]
         self.last_price = price
         return _new(AuctionResult, (price, volume, indication.imbalance, fills))
 
@@ -577,14 +586,17 @@ class OrderBook:
             if level is not None:
                 yield from list(level.values())
 
-    def _consume(self, rec: list, q: int) -> None:
-        """Execute ``q`` lots of a resting order in an auction; unlink it when done."""
-        if q == rec[R_QTY]:
-            self.cancel(rec[R_ID])
-            rec[R_QTY] = 0
-        else:
-            rec[R_QTY] -= q
-            rec[R_LEVEL].total -= q
+    def _consume(self, rec: tuple, have: int, q: int) -> int:
+        """Execute ``q`` of the ``have`` lots a resting order still has in an auction;
+        unlink it when done.  Returns the lots it has left."""
+        oid = rec[R_ID]
+        if q == have:
+            self.cancel(oid)
+            return 0
+        level = self._levels[rec[R_SIDE]][rec[R_PRICE]]
+        level[oid] = self._index[oid] = (have - q,) + rec[1:]
+        level.total -= q
+        return have - q
 
     # ---------------------------------------------------------------- queries
     def __len__(self) -> int:
@@ -725,7 +737,7 @@ class OrderBook:
                 for oid, rec in level.items():
                     assert rec[R_ID] == oid, f"order {oid}: id mismatch"
                     assert rec[R_SIDE] == side and rec[R_PRICE] == p, f"order {oid}: misplaced"
-                    assert rec[R_LEVEL] is level, f"order {oid}: points to another level"
+                    assert type(rec) is tuple, f"order {oid}: record is not an immutable tuple"
                     assert type(rec[R_QTY]) is int and rec[R_QTY] > 0, f"order {oid}: qty"
                     assert oid not in seen, f"order {oid}: in two levels"
                     seen[oid] = rec

@@ -330,3 +330,24 @@ def test_to_units_rejects_malformed_or_non_positive_input(value, step):
 def test_to_units_names_the_quantity_in_its_error():
     with pytest.raises(ValueError, match="price"):
         to_units("1.05", "0.1", what="price")
+
+
+def test_resting_records_hold_no_containers_so_the_cyclic_gc_stops_tracking_them():
+    """Resting orders are tuples of ints: after a collection the GC never traverses them
+    again -- also after a partial fill or a reduction replaced the record."""
+    import gc
+
+    from orderbook import OrderBook, TimeInForce
+
+    book = OrderBook()
+    for oid in range(1, 201):
+        book.submit(order_id=oid, account=oid % 7, side=BUY if oid % 2 else SELL,
+                    price=100 - oid % 5 if oid % 2 else 101 + oid % 5, qty=3)
+    book.submit(order_id=500, account=9, side=SELL, price=100, qty=2, tif=TimeInForce.IOC)
+    book.reduce(2, 1)
+    gc.collect()
+    records = list(book._index.values())
+    assert records and all(type(r) is tuple for r in records)
+    assert not any(gc.is_tracked(r) for r in records)
+    assert book.order(2).qty == 1 and book.order(5).qty == 1   # reduced; partly filled
+    book._check()
