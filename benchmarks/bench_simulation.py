@@ -16,16 +16,17 @@ default run uses a reduced version (scale 0.1, 120 s) with the same mix.
 The issue's bars are >= 300k events/s and a ratio <= 2. Measured on 2 cores (2026-11-25,
 after the second round of overhead cuts): reduced run ~760k events/s, ratio 2.7-2.9; full
 run (7.16M events) 10.9-12.4 s = 580-655k events/s, ratio 3.2-3.6 (runs on this VM vary by
-~10%; the best: 10.94 s vs 3.40 s = 3.21; the last: 11.28 s vs 3.51 s = 3.22). The events/s bar is met; the ratio bar is not.
-Where the rest goes (py-spy on the full run): the makers' re-quotes are ~2/3 of the
-engine's time (7.5 of 11 s), and of that the book is about half -- the rest is the ladder
-arithmetic, the exchange's order map and one packed log row per order (struct packing
-alone ~180 ns a row, ~14% of the reduced run); the risk step (margin checks, re-keying
-accounts after fills, waterfalls) is ~15%; set-up of 100k traders and the first
-liquidation index ~1.1 s. Inside the engine the book itself also runs ~30% slower than in
-the bare replay (reduced run, same calls timed the same way: cache effects of a bigger
-heap, we think). The test asserts a regression guard (ratio <= 5) and records both figures
-in ``extra_info``; the absolute speed is never asserted (it is a property of the machine).
+~10%; the best: 10.94 s vs 3.40 s = 3.21; the last: 11.28 s vs 3.51 s = 3.22). The
+events/s bar is met; the ratio bar is not. Where the rest goes (py-spy on the full run):
+the makers' re-quotes are ~2/3 of the engine's time (7.5 of 11 s), and of that the book is
+about half -- the rest is the ladder arithmetic, the exchange's order map and one packed
+log row per order (struct packing alone ~180 ns a row, ~14% of the reduced run); the risk
+step (margin checks, re-keying accounts after fills, waterfalls) is ~15%; set-up of 100k
+traders and the first liquidation index ~1.1 s. Inside the engine the book itself also
+runs ~30% slower than in the bare replay (reduced run, same calls timed the same way:
+cache effects of a bigger heap, we think). The test asserts a regression guard (ratio <=
+5) and records both figures in ``extra_info``; the absolute speed is never asserted (it is
+a property of the machine).
 """
 from __future__ import annotations
 
