@@ -22,11 +22,11 @@ the makers' re-quotes are ~2/3 of the engine's time (7.5 of 11 s), and of that t
 about half -- the rest is the ladder arithmetic, the exchange's order map and one packed
 log row per order (struct packing alone ~180 ns a row, ~14% of the reduced run); the risk
 step (margin checks, re-keying accounts after fills, waterfalls) is ~15%; set-up of 100k
-traders and the first liquidation index ~1.1 s. Inside the engine the book itself also
-runs ~30% slower than in the bare replay (reduced run, same calls timed the same way:
-cache effects of a bigger heap, we think). The test asserts a regression guard (ratio <=
-5) and records both figures in ``extra_info``; the absolute speed is never asserted (it is
-a property of the machine).
+traders and the first liquidation index ~1.1 s. Inside the engine the same book calls run
+~7% slower than in the bare replay (reduced run, each call timed; ~30% before the book's
+records became GC-untracked tuples). The test asserts a regression guard (ratio <= 5) and
+records both figures in ``extra_info``; the absolute speed is never asserted (it is a
+property of the machine).
 """
 from __future__ import annotations
 
