@@ -451,13 +451,19 @@ class OrderBook:
             return _new(Rejection, (order_id, Reason.ORDER_NOT_RESTING))
         if type(new_qty) is not int or new_qty <= 0:
             return _new(Rejection, (order_id, Reason.INVALID_QUANTITY))
-        delta = rec[R_QTY] - new_qty
-        if delta <= 0:
+        if new_qty >= rec[R_QTY]:
             return _new(Rejection, (order_id, Reason.NOT_A_REDUCTION))
+        return _info(self._shrink(order_id, new_qty))
+
+    def _shrink(self, order_id: int, qty: int) -> tuple:
+        """Store resting order ``order_id`` with the smaller quantity ``qty`` (> 0): a new
+        record under the same key keeps its queue position; the level total follows.
+        Returns the new record.  O(1)."""
+        rec = self._index[order_id]
         level = self._levels[rec[R_SIDE]][rec[R_PRICE]]
-        level[order_id] = self._index[order_id] = rec = (new_qty,) + rec[1:]
-        level.total -= delta
-        return _info(rec)
+        level.total -= rec[R_QTY] - qty
+        level[order_id] = self._index[order_id] = rec = (qty,) + rec[1:]
+        return rec
 
     def replace(self, order_id: int, price: int | None = None,
                 qty: int | None = None) -> SubmitResult | Rejection:
@@ -589,13 +595,10 @@ class OrderBook:
     def _consume(self, rec: tuple, have: int, q: int) -> int:
         """Execute ``q`` of the ``have`` lots a resting order still has in an auction;
         unlink it when done.  Returns the lots it has left."""
-        oid = rec[R_ID]
         if q == have:
-            self.cancel(oid)
+            self.cancel(rec[R_ID])
             return 0
-        level = self._levels[rec[R_SIDE]][rec[R_PRICE]]
-        level[oid] = self._index[oid] = (have - q,) + rec[1:]
-        level.total -= q
+        self._shrink(rec[R_ID], have - q)
         return have - q
 
     # ---------------------------------------------------------------- queries
