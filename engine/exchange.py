@@ -77,7 +77,6 @@ def _whole(name: str, value, lo: int = 0) -> int:
 
 
 _REJECTED = int(OrderStatus.REJECTED)
-_NEW = int(OrderStatus.NEW)
 _ACCEPTED = int(EventKind.ORDER_ACCEPTED)
 _CANCELLED = int(EventKind.ORDER_CANCELLED)
 _TRADE = int(EventKind.TRADE)

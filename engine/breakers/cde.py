@@ -8,8 +8,7 @@ halt right after it; an uncross at the end).
 from __future__ import annotations
 
 from . import register
-from .base import seconds
-from .base import ceil_f, floor_f, positive_pct
+from .base import ceil_f, floor_f, positive_pct, seconds
 from .cme import BreachHalt
 
 

@@ -9,8 +9,8 @@ from fractions import Fraction
 from orderbook.enums import MARKET
 
 from . import register
-from .base import REASON_LULD_BAND, Policy, choice, pct, seconds
-from .base import ceil_f, floor_f, positive_pct
+from .base import (REASON_LULD_BAND, Policy, ceil_f, choice, floor_f, pct, positive_pct,
+                   seconds)
 
 CONT, LIMIT_STATE, PAUSE = 0, 1, 2
 

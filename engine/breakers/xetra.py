@@ -6,8 +6,7 @@ Uses the corridor-and-halt machinery of ``engine.breakers.cme`` (``BreachHalt``)
 from __future__ import annotations
 
 from . import register
-from .base import REASON_XETRA_VI, seconds
-from .base import ceil_f, floor_f, positive_pct
+from .base import REASON_XETRA_VI, ceil_f, floor_f, positive_pct, seconds
 from .cme import BreachHalt
 
 
