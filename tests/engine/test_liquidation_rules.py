@@ -749,24 +749,15 @@ def test_hyperliquid_backstop_not_used_at_two_thirds_of_maintenance_or_above(eng
     assert eng.rows(ex, K.LIQUIDATION_FILLED, start, account=1)
 
 
-def test_hyperliquid_charges_no_clearance_fee(eng):
-    """Reference 5: "no clearance fee" -- the bundled instrument."""
-    ex, ins = _hl(eng)
-    _hl_long(ex, ins, 1, "2", 4_000)
-    for k in range(50):
-        ex.submit(0, BIDDER, 0, 1, ins.lots("0.1"), price=99_000 - k)
-    fund_before = ex.fund.wallet
-    start = _liquidate(eng, ex, SEC, 99_000)
-    assert eng.rows(ex, K.LIQUIDATION_FILLED, start, account=1)
-    assert not eng.rows(ex, K.INSURANCE_RECEIVED, start)
-    assert ex.fund.wallet == fund_before
-
-
-def test_hyperliquid_style_charges_no_clearance_fee_whatever_the_instrument_field_says(eng):
-    """The ``hyperliquid`` waterfall promises "No clearance fee" (engine.waterfalls).  An
-    instrument with ``waterfall="hyperliquid"`` and the default ``clearance_fee_ppm``
-    (12,500) must not pay one either; the ``dydx`` style already passes ``fee_ppm=0``."""
-    ex, ins = _hl(eng, clearance_fee_ppm=12_500)
+@pytest.mark.parametrize("fee_field", [{}, {"clearance_fee_ppm": 12_500}],
+                         ids=["bundled-instrument", "fee-field-set"])
+def test_hyperliquid_style_charges_no_clearance_fee_whatever_the_instrument_field_says(
+        eng, fee_field):
+    """Reference 5: "no clearance fee".  The ``hyperliquid`` waterfall promises it
+    (engine.waterfalls) for the bundled instrument and also for one with
+    ``waterfall="hyperliquid"`` and the default ``clearance_fee_ppm`` (12,500); the
+    ``dydx`` style already passes ``fee_ppm=0``."""
+    ex, ins = _hl(eng, **fee_field)
     _hl_long(ex, ins, 1, "2", 4_000)
     for k in range(50):
         ex.submit(0, BIDDER, 0, 1, ins.lots("0.1"), price=99_000 - k)

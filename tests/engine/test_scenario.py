@@ -26,6 +26,14 @@ def test_every_bundled_scenario_loads_and_validates():
         assert load(name).meta.name == name
 
 
+def _rejected(tmp_path, text: str, match: str) -> None:
+    """Loading ``text`` as a scenario file fails with a ConfigError matching ``match``."""
+    f = tmp_path / "s.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load(str(f))
+
+
 def test_index_path_can_come_from_a_csv_file_next_to_the_scenario(tmp_path):
     (tmp_path / "path.csv").write_text("t_s,price\n0,100000\n10,95000\n20,96000\n")
     f = tmp_path / "s.toml"
@@ -40,38 +48,28 @@ def test_index_path_can_come_from_a_csv_file_next_to_the_scenario(tmp_path):
 
 def test_a_bad_line_in_the_index_file_names_the_file_and_the_line(tmp_path):
     (tmp_path / "path.csv").write_text("t_s,price\n0,100000\n10,abc\n")
-    f = tmp_path / "s.toml"
-    f.write_text(MINIMAL + '[index]\nfile = "path.csv"\n')
-    with pytest.raises(ConfigError, match=r"path\.csv.*\[1\]\[1\].*decimal"):
-        load(str(f))
+    _rejected(tmp_path, MINIMAL + '[index]\nfile = "path.csv"\n',
+              r"path\.csv.*\[1\]\[1\].*decimal")
 
 
 def test_a_missing_index_file_is_a_config_error_naming_it(tmp_path):
-    f = tmp_path / "s.toml"
-    f.write_text(MINIMAL + '[index]\nfile = "nowhere.csv"\n')
-    with pytest.raises(ConfigError, match="index.file: cannot read .*nowhere.csv"):
-        load(str(f))
+    _rejected(tmp_path, MINIMAL + '[index]\nfile = "nowhere.csv"\n',
+              "index.file: cannot read .*nowhere.csv")
 
 
 def test_index_times_must_increase(tmp_path):
-    f = tmp_path / "s.toml"
-    f.write_text(MINIMAL + '[index]\npath = [[0, "100"], [0, "99"]]\n')
-    with pytest.raises(ConfigError, match=r"index.path\[1\]\[0\]: expected times strictly increasing"):
-        load(str(f))
+    _rejected(tmp_path, MINIMAL + '[index]\npath = [[0, "100"], [0, "99"]]\n',
+              r"index.path\[1\]\[0\]: expected times strictly increasing")
 
 
 def test_event_start_must_come_before_the_end(tmp_path):
-    f = tmp_path / "s.toml"
-    f.write_text(MINIMAL.replace("event_start_s = 5", "event_start_s = 20"))
-    with pytest.raises(ConfigError, match="event_start_s: expected < duration_s"):
-        load(str(f))
+    _rejected(tmp_path, MINIMAL.replace("event_start_s = 5", "event_start_s = 20"),
+              "event_start_s: expected < duration_s")
 
 
 def test_unknown_tables_and_keys_are_rejected_with_the_choices(tmp_path):
-    f = tmp_path / "s.toml"
-    f.write_text(MINIMAL + "[weather]\nrain = 1\n")
-    with pytest.raises(ConfigError, match=r"\[weather\]: unknown table; expected one of"):
-        load(str(f))
+    _rejected(tmp_path, MINIMAL + "[weather]\nrain = 1\n",
+              r"\[weather\]: unknown table; expected one of")
 
 
 def test_set_reaches_into_arrays_of_tables_and_rejects_bad_indexes():
