@@ -40,6 +40,7 @@ from .accounts import Account
 from .collateral import CollateralAsset, exact_price
 from .events import ORDER_ROW, ROW, EventKind, EventLog
 from .instruments import Instrument
+from .rounding import ceil_div
 from .tiers import maintenance_margin_q
 
 INSURANCE_ID = 0xFFFF_FFF0
@@ -85,11 +86,6 @@ _TRANSFERRED = int(EventKind.POSITION_TRANSFERRED)
 _NEW_STATUS = OrderStatus.NEW
 _pack = ROW.pack
 _pack_order = ORDER_ROW.pack
-
-
-def ceil_div(a: int, b: int) -> int:
-    """ceil(a / b) for ints, b > 0 (requirements and fees round up)."""
-    return -((-a) // b)
 
 
 class Exchange:

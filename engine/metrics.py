@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from .events import EVENT_DTYPE, EventKind
 from .instruments import Instrument
+from .rounding import ceil_f
 
 DEFAULT_BANDS_PPM = (5_000, 10_000, 20_000, 50_000)
 VACUUM_BAND_PPM = 10_000            # the vacuum and ``min_depth_1pct_ratio`` use the 1% band
@@ -332,7 +333,7 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
     depth1 = cols[bid1] + cols[ask1]
     if baseline is not None:
         t = fraction * baseline
-        threshold = -((-t.numerator) // t.denominator)        # ceil: depth < t <=> depth < ceil(t)
+        threshold = ceil_f(t)        # depth < t <=> depth < ceil(t)
         cols["vacuum"] = (depth1 < threshold).astype(np.int8)
     else:
         cols["vacuum"] = np.zeros(n, dtype=np.int8)

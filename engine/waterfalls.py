@@ -48,7 +48,7 @@ from orderbook.enums import FOK, IOC, MARKET
 
 from . import adl
 from .events import EventKind
-from .exchange import ceil_div
+from .rounding import ceil_div, ceil_f, floor_f
 
 HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
 HL_PARTIAL_ABOVE_QUOTE = 100_000    # section 5: positions larger than 100k USDC ...
@@ -439,8 +439,7 @@ def liquidate_dydx(ex, ts: int, acct, inst: int) -> None:
     spread = abr * Fraction(DYDX["smmr_ppm"], 10**6) * mmf
     side = -1 if pos.size > 0 else 1
     exact = mark * (1 + side * spread)
-    limit = max(1, -((-exact.numerator) // exact.denominator) if side < 0 else
-                exact.numerator // exact.denominator)
+    limit = max(1, ceil_f(exact) if side < 0 else floor_f(exact))
     bp = bankruptcy_tick(ex, acct, inst)
     isolated, wallet_before = pos.isolated, acct.wallet
     filled, value = _send(ex, ts, acct, inst, qty, limit, IOC, fee_ppm=0)

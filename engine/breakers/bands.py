@@ -16,7 +16,8 @@ Band edges round inward to whole ticks (a buy band down, a sell band up).
 """
 from __future__ import annotations
 
-from .base import REASON_PRICE_BAND, Policy, ceil_f, choice, floor_f, pct
+from ..rounding import ceil_f, floor_f
+from .base import REASON_PRICE_BAND, Policy, choice, pct
 
 
 def _flag(where, value):

@@ -52,16 +52,6 @@ def positive_pct(where: str, value) -> Fraction:
     return f
 
 
-def floor_f(x: Fraction) -> int:
-    """Largest int <= x (exact; for band edges in ticks)."""
-    return x.numerator // x.denominator
-
-
-def ceil_f(x: Fraction) -> int:
-    """Smallest int >= x (exact)."""
-    return -((-x.numerator) // x.denominator)
-
-
 def whole(where: str, value) -> int:
     return integer(where, value, 0)
 

@@ -7,8 +7,9 @@ halt right after it; an uncross at the end).
 """
 from __future__ import annotations
 
+from ..rounding import ceil_f, floor_f
 from . import register
-from .base import ceil_f, floor_f, positive_pct, seconds
+from .base import positive_pct, seconds
 from .cme import BreachHalt
 
 

@@ -45,9 +45,9 @@ from collections import deque
 from orderbook.enums import FOK, GTC, MARKET
 
 from ..phases import Phase
+from ..rounding import floor_f
 from . import register
-from .base import (REASON_VELOCITY, Policy, choice, floor_f, positive_pct,
-                   seconds, whole)
+from .base import REASON_VELOCITY, Policy, choice, positive_pct, seconds, whole
 
 PHASE_BREAKERS = Phase.BREAKERS
 

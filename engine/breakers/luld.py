@@ -8,9 +8,9 @@ from fractions import Fraction
 
 from orderbook.enums import MARKET
 
+from ..rounding import ceil_f, floor_f
 from . import register
-from .base import (REASON_LULD_BAND, Policy, ceil_f, choice, floor_f, pct, positive_pct,
-                   seconds)
+from .base import REASON_LULD_BAND, Policy, choice, pct, positive_pct, seconds
 
 CONT, LIMIT_STATE, PAUSE = 0, 1, 2
 

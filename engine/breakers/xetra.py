@@ -5,8 +5,9 @@ Uses the corridor-and-halt machinery of ``engine.breakers.cme`` (``BreachHalt``)
 """
 from __future__ import annotations
 
+from ..rounding import ceil_f, floor_f
 from . import register
-from .base import REASON_XETRA_VI, ceil_f, floor_f, positive_pct, seconds
+from .base import REASON_XETRA_VI, positive_pct, seconds
 from .cme import BreachHalt
 
 

@@ -1,0 +1,21 @@
+"""Exact integer rounding of ratios: the engine's one home for ``ceil`` and ``floor`` of
+ints and ``Fraction``s (no float ever).  Requirements, fees and band edges round against
+the trader or inward; each caller says which by choosing the function.  All O(1)."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+
+def ceil_div(a: int, b: int) -> int:
+    """ceil(a / b) for ints, b > 0 (requirements and fees round up)."""
+    return -((-a) // b)
+
+
+def floor_f(x: Fraction) -> int:
+    """Largest int <= x (exact; e.g. a buy band's edge in ticks)."""
+    return x.numerator // x.denominator
+
+
+def ceil_f(x: Fraction) -> int:
+    """Smallest int >= x (exact)."""
+    return -((-x.numerator) // x.denominator)
