@@ -17,20 +17,33 @@ from typing import Iterator
 
 @contextmanager
 def atomic_dir(target: str | os.PathLike) -> Iterator[pathlib.Path]:
-    """Yield a temporary directory; on success move its files into ``target``.
+    """Yield a temporary directory; on success move its entries into ``target``.
 
-    Files are staged next to ``target`` and each is renamed into place only after the
+    Entries are staged next to ``target`` and each is renamed into place only after the
     block finished without an exception; on error the staging directory is removed and
-    ``target`` is left as it was.
+    ``target`` is left as it was.  An entry replaces what ``target`` already holds under
+    its name -- a file atomically (``os.replace``); a directory (one run of a comparison)
+    by moving the old one into the stage first, since ``os.replace`` cannot overwrite a
+    non-empty directory -- so re-running into the same ``--out`` works.  Other entries of
+    ``target`` are kept.  O(entries) renames, plus deleting what was replaced.
     """
     target = pathlib.Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:      # name the user's path, not our temporary one
+        raise OSError(exc.errno, f"cannot write output there ({exc.strerror})",
+                      str(target)) from None
     try:
         yield stage
         target.mkdir(parents=True, exist_ok=True)
-        for item in sorted(stage.iterdir()):
-            os.replace(item, target / item.name)
+        replaced = stage / ".replaced"
+        for item in sorted(p for p in stage.iterdir() if p != replaced):
+            dest = target / item.name
+            if dest.is_dir() and not dest.is_symlink() or item.is_dir() and dest.exists():
+                replaced.mkdir(exist_ok=True)
+                os.replace(dest, replaced / item.name)
+            os.replace(item, dest)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

@@ -58,6 +58,8 @@ def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path):
       "traders.notional_max=1e12", "--set", "traders.notional_alpha=0.1", "--out", "X"],
      "gross notional"),
     (["replay", "flash-drop"], "--out"),
+    (["compare", "flash-drop", "--breakers", "none,luld,none", "--out", "X"],
+     "'none' is listed twice"),
 ])
 def test_bad_input_is_one_line_on_stderr_exit_2_and_no_output(tmp_path, args, needle):
     r = liqsim(*args, cwd=tmp_path)
@@ -101,6 +103,28 @@ def test_compare_writes_one_run_per_policy_and_a_comparison(tmp_path):
     assert sorted(comparison) == ["none", "price-band"]
     assert (out / "none" / "events.parquet").exists()
     assert (out / "price-band" / "summary.json").exists()
+
+
+def test_compare_into_an_existing_output_replaces_its_runs(tmp_path):
+    out = tmp_path / "cmp"
+    args = ["compare", "flash-drop", *SMALL, "--breakers", "none,price-band", "--out", str(out)]
+    assert main(args) == 0
+    (out / "notes.txt").write_text("mine")
+    assert main([*args, "--seed", "5"]) == 0, "a second run into the same --out must work"
+    assert json.loads((out / "comparison.json").read_text())["none"]["seed"] == 5
+    for name in ("none", "price-band"):
+        assert json.loads((out / name / "summary.json").read_text())["seed"] == 5
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp"], "no staging left behind"
+
+
+def test_an_unwritable_out_names_the_out_path(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = liqsim("replay", "flash-drop", *SMALL, "--out", str(blocker / "run"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{blocker / 'run'}: cannot write output there" in lines[0], lines
 
 
 def test_an_internal_failure_exits_1_with_one_line_and_no_output(tmp_path, monkeypatch, capsys):

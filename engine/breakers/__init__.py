@@ -106,12 +106,17 @@ def split_names(spec: str | None) -> list[str]:
 
 
 def parse_policy_list(spec: str) -> list[str]:
-    """``liqsim compare --breakers none,luld+liq-pause`` -> one run per comma item."""
+    """``liqsim compare --breakers none,luld+liq-pause`` -> one run per comma item, each
+    a valid policy and none repeated (a run's directory and its key in comparison.json
+    are its name).  O(items^2) for a handful of items."""
     runs = [item.strip() for item in spec.split(",") if item.strip()]
     if not runs:
         raise ConfigError("--breakers: expected at least one policy")
-    for item in runs:
+    for k, item in enumerate(runs):
         split_names(item)
+        if item in runs[:k]:
+            raise ConfigError(f"--breakers: '{item}' is listed twice; expected each policy "
+                              f"once (one run per comma item)")
     return runs
 
 
