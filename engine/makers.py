@@ -6,9 +6,9 @@ Depth is configured as quote notional within 1% of mid per side (``depth_1pct``,
 makers together): the levels inside 1% share it equally and every level beyond carries the
 same size, so depth keeps growing linearly with distance.  A maker re-quotes every
 ``refresh_ms``; its messages reach the book after the scenario's order latency, priced off
-the index it saw when it decided.  Orders at prices no longer wanted are
-cancelled, missing or depleted levels (< half their size) are re-placed, the rest keep
-their queue position.  Past ``inventory_limit`` it stops quoting the side that would add.
+the index it saw and blocked by the inventory it held when it decided.  Orders at prices no
+longer wanted are cancelled, missing or depleted levels (< half their size) are re-placed,
+the rest keep their queue position.  Past ``inventory_limit`` it stops quoting the side that would add.
 
 Withdrawal rules, each switchable (reference breakers-and-events.md section 3, facts 1, 7,
 12): realised range of the one-second index over ``vol_window_s`` above
@@ -120,8 +120,24 @@ class MarketMaker:
                 self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
         if self.state != WITHDRAWN:
             factor, fair = self._depth_factor_ppm(ts), sim.index_ticks
-            sim.send(ts, lambda t: self._quote(t, factor, fair))
+            size, long_full, short_full = self._inventory()
+            sim.send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full))
         sim.schedule(ts + self.refresh_ns, Phase.INPUT, self.wake)
+
+    def _inventory(self) -> tuple[int, bool, bool]:
+        """(position in lots, long side full, short side full) now: a side is full when
+        the position's notional at the mark (the index before the first mark) is at or
+        past ``inventory_limit``.  Read when the maker decides, so a quote in flight does
+        not know of fills that happen while it travels.  O(1)."""
+        sim = self.sim
+        ex = sim.exchange
+        pos = ex.accounts[self.account_id].positions.get(0)
+        size = pos.size if pos is not None else 0
+        if not size:
+            return 0, False, False
+        full = sim.instrument.notional(ex.marks[0] or sim.index_ticks, size) \
+            >= self.inventory_limit_q
+        return size, full and size > 0, full and size < 0
 
     def _depth_factor_ppm(self, ts: int) -> int:
         if self.state == QUOTING:
@@ -141,24 +157,20 @@ class MarketMaker:
                 ex.cancel(ts, oid)
             ladder.clear()
 
-    def _quote(self, ts: int, factor_ppm: int, index_ticks: int) -> None:
-        """Bring the ladder to its target around ``index_ticks`` (the index when the maker
-        decided: with order latency it is stale on arrival).  Skipped outright when the
-        target inputs (fair value, depth factor, inventory blocks) are unchanged and none
-        of its orders traded or was cancelled since the last quote (its open-order count
-        says so)."""
+    def _quote(self, ts: int, factor_ppm: int, index_ticks: int, size: int, long_full: bool,
+               short_full: bool) -> None:
+        """Bring the ladder to its target around ``index_ticks`` with the inventory blocks
+        ``long_full``/``short_full`` -- all as the maker saw them when it decided (with
+        order latency they are stale on arrival; ``size`` is its position then).  Skipped
+        outright when the target inputs (fair value, depth factor, inventory) are unchanged
+        and none of its orders traded or was cancelled since the last quote (its
+        open-order count says so)."""
         sim = self.sim
         ex = sim.exchange
-        ins = sim.instrument
-        t = ins.tick_lot_quanta
+        t = sim.instrument.tick_lot_quanta
         cfg = self.cfg
         fair = index_ticks * (10_000 + cfg.basis_bps)        # x 1e4
         acct = ex.accounts[self.account_id]
-        pos = acct.positions.get(0)
-        size = pos.size if pos is not None else 0
-        inv = ins.notional(ex.marks[0] or sim.index_ticks, size) if size else 0
-        long_full = size > 0 and inv >= self.inventory_limit_q
-        short_full = size < 0 and inv >= self.inventory_limit_q
         key = (fair, factor_ppm, long_full, short_full, size)
         if key == self._last_key and len(acct.open_orders) == len(self.bids) + len(self.asks):
             return

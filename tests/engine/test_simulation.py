@@ -139,3 +139,51 @@ def test_a_finished_simulation_is_freed_before_the_next_one_is_built_and_gc_is_r
     Simulation(load("flash-drop", [], Fraction(1, 200)), seed=3).run()
     assert gone() is None
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def _maker_with_latency(latency_ms=250):
+    """A flash-drop simulation with nothing queued, and its first maker."""
+    sim = Simulation(load("flash-drop", [f"frictions.order_latency_ms={latency_ms}"], SMALL),
+                     seed=1)
+    sim._heap.clear()
+    return sim, sim.makers[0]
+
+
+def _deliver(sim, ts):
+    """Run what is queued at exactly ``ts`` (a message in flight), nothing else."""
+    due = [e for e in sim._heap if e[0] == ts]
+    sim._heap[:] = [e for e in sim._heap if e[0] != ts]
+    for e in sorted(due):
+        e[3](ts)
+
+
+def _fill_past_limit(sim, maker, side):
+    from engine.simulation import FLOW_ACCOUNT
+    ex, ins = sim.exchange, sim.instrument
+    lots = maker.inventory_limit_q // (sim.index_ticks * ins.tick_lot_quanta) + 10
+    buyer, seller = (maker.account_id, FLOW_ACCOUNT) if side > 0 else \
+        (FLOW_ACCOUNT, maker.account_id)
+    ex.transfer_position(0, buyer, seller, 0, lots, sim.index_ticks)
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_a_maker_past_its_inventory_limit_stops_quoting_the_side_that_adds(side):
+    sim, maker = _maker_with_latency(0)
+    _fill_past_limit(sim, maker, side)
+    maker.wake(0)
+    adding, reducing = (maker.bids, maker.asks) if side > 0 else (maker.asks, maker.bids)
+    assert not adding and len(reducing) == sim.scenario.makers.levels
+
+
+def test_a_maker_decides_inventory_blocks_when_it_decides_not_when_its_quote_arrives():
+    ms = 1_000_000
+    sim, maker = _maker_with_latency(250)
+    maker.wake(0)                          # flat when it decides: both sides wanted
+    _fill_past_limit(sim, maker, 1)        # filled long past its limit while in flight
+    _deliver(sim, 250 * ms)
+    levels = sim.scenario.makers.levels
+    assert len(maker.bids) == levels and len(maker.asks) == levels
+    maker.wake(300 * ms)                   # the next decision knows of the fill
+    _deliver(sim, 550 * ms)
+    assert not maker.bids and len(maker.asks) == levels
+    sim.exchange.check_conservation()
