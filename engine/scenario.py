@@ -14,14 +14,16 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[traders]``    the leveraged population (the liquidation map)
 ``[[flows]]``    sell/buy programs: notional per second over a window
 ``[[stubs]]``    stale deep resting orders: offset from the start price and notional
+``[[shocks]]``   macro shocks: at ``at_s`` the index gaps by ``index_pct`` (kept from then
+                 on) and an optional one-off market order of ``notional`` hits the book
 ``[frictions]``  windows in which top-ups are blocked, the venue is out, orders are delayed
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
                  scale that produced it.  Informational only -- the command line decides.
 
-``--scale F`` multiplies the population, the makers' depth, flows, stubs and the insurance
-fund by F together, so the shape is kept; breaker caps in quote (``liq-throttle``) follow
-through ``Scenario.scale``.  ``--set a.b=v`` overrides any key before
+``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders and
+the insurance fund by F together, so the shape is kept; breaker caps in quote
+(``liq-throttle``) follow through ``Scenario.scale``.  ``--set a.b=v`` overrides any key before
 validation (``v`` is parsed as a TOML value, else taken as a string; ``flows.0.KEY``
 reaches into an array of tables).
 """
@@ -157,10 +159,31 @@ class Flow:
     limit_pct: Decimal = field(decimal, default=Decimal("5"))
 
 
+def _above_minus_100(where: str, value) -> Decimal:
+    """A percentage move > -100 (a price cannot fall to zero or below)."""
+    d = decimal(where, value, non_negative=False)
+    if d <= -100:
+        raise ConfigError(f"{where}: expected a percentage > -100, got {value!r}")
+    return d
+
+
 @attrs.frozen
 class Stub:
-    offset_pct: Decimal = field(lambda w, v: decimal(w, v, non_negative=False))
+    offset_pct: Decimal = field(_above_minus_100)
     notional: Decimal = field(lambda w, v: amount(w, v, positive=True))
+
+
+@attrs.frozen
+class Shock:
+    """A macro shock (a headline): at ``at_s`` the index gaps by ``index_pct`` -- the
+    path from then on is multiplied by ``1 + index_pct/100`` -- and, if ``notional`` > 0,
+    one market order of that quote notional (``kind`` sell/buy, worst price ``limit_pct``
+    from the index) hits the book at the same instant."""
+    at_s: int = field(lambda w, v: integer(w, v, 0))
+    index_pct: Decimal = field(_above_minus_100, default=Decimal("0"))
+    kind: str = field(lambda w, v: text(w, v, ("sell", "buy")), default="sell")
+    notional: Decimal = field(amount, default=Decimal("0"))
+    limit_pct: Decimal = field(decimal, default=Decimal("5"))
 
 
 @attrs.frozen
@@ -179,6 +202,7 @@ class Scenario:
     traders: Traders
     flows: tuple = ()
     stubs: tuple = ()
+    shocks: tuple = ()
     frictions: Frictions = Frictions()
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
@@ -190,7 +214,8 @@ class Scenario:
         out = {"scenario": as_plain(self.meta), "venue": as_plain(self.venue),
                "index": as_plain(self.index), "makers": as_plain(self.makers),
                "traders": as_plain(self.traders), "flows": as_plain(list(self.flows)),
-               "stubs": as_plain(list(self.stubs)), "frictions": as_plain(self.frictions)}
+               "stubs": as_plain(list(self.stubs)), "shocks": as_plain(list(self.shocks)),
+               "frictions": as_plain(self.frictions)}
         if self.breaker:
             out["breaker"] = as_plain(self.breaker)
         if self.facts:
@@ -198,8 +223,8 @@ class Scenario:
         return out
 
 
-TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "frictions",
-          "facts", "breaker", "run"}
+TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
+          "frictions", "facts", "breaker", "run"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -217,7 +242,7 @@ def from_dict(data: dict, where: str) -> Scenario:
     index = build(Index, data.get("index", {}), f"{where}: index")
     if index.file is not None:
         index = attrs.evolve(index, path=_read_index_file(where, index.file))
-    for key in ("flows", "stubs"):
+    for key in ("flows", "stubs", "shocks"):
         if not isinstance(data.get(key, []), list):
             raise ConfigError(f"{where}: {key}: expected an array of tables ([[{key}]])")
     for key in ("facts", "breaker", "run"):
@@ -233,11 +258,27 @@ def from_dict(data: dict, where: str) -> Scenario:
                     for k, f in enumerate(data.get("flows", []))),
         stubs=tuple(build(Stub, s, f"{where}: stubs[{k}]")
                     for k, s in enumerate(data.get("stubs", []))),
+        shocks=_shocks(where, data.get("shocks", []), meta.duration_s),
         frictions=build(Frictions, data.get("frictions", {}), f"{where}: frictions"),
         facts=dict(data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         source_path=where,
     )
+
+
+def _shocks(where: str, tables: list, duration_s: int) -> tuple:
+    """The ``[[shocks]]``, each inside the run and at its own second."""
+    shocks = tuple(build(Shock, t, f"{where}: shocks[{k}]") for k, t in enumerate(tables))
+    seen = set()
+    for k, shock in enumerate(shocks):
+        if shock.at_s >= duration_s:
+            raise ConfigError(f"{where}: shocks[{k}].at_s: expected < duration_s "
+                              f"({duration_s}), got {shock.at_s}")
+        if shock.at_s in seen:
+            raise ConfigError(f"{where}: shocks[{k}].at_s: expected one shock per second, "
+                              f"got {shock.at_s} twice")
+        seen.add(shock.at_s)
+    return shocks
 
 
 def _read_index_file(where: str, name: str) -> tuple:
@@ -337,8 +378,9 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     venue = attrs.evolve(s.venue, insurance_fund=q(s.venue.insurance_fund))
     flows = tuple(attrs.evolve(x, notional_per_s=q(x.notional_per_s)) for x in s.flows)
     stubs = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.stubs)
+    shocks = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.shocks)
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
-                        stubs=stubs, scale=f)
+                        stubs=stubs, shocks=shocks, scale=f)
 
 
 def clone(s: Scenario) -> Scenario:

@@ -7,7 +7,7 @@ built from the seed and passed to whatever draws; every id counter lives on the 
 or its exchange.  Same seed + same scenario = byte-identical event log.
 
 Phases within one timestamp (``Phase``):
-  INPUT     index/oracle update, market makers' quotes, flows, stubs, fund offload
+  INPUT     index/oracle update, market makers' quotes, flows, shocks, fund offload
   BREAKERS  circuit-breaker evaluation (``engine.breakers``; ``none`` does nothing)
   MARK      the mark policy observes index, best bid/ask and last; the mark is set
   RISK      the cascade: margin check -> top-ups -> liquidation waterfalls (their orders
@@ -117,6 +117,11 @@ class Simulation:
                                             / Fraction(ins.tick_size))
         self._path = [(int(t * SECOND), Fraction(p) / Fraction(ins.tick_size))
                       for t, p in scenario.index.path]
+        self._shock_factors = []            # (from ns, the product of the gaps so far)
+        factor = Fraction(1)
+        for shock in sorted(scenario.shocks, key=lambda x: x.at_s):
+            factor *= 1 + Fraction(shock.index_pct) / 100
+            self._shock_factors.append((shock.at_s * SECOND, factor))
         self._noise = self._draw_noise(scenario.index.noise_bps, meta.duration_s)
         self.index_ticks = self._index_at(0)
         self.mids: deque = deque(maxlen=3600)
@@ -233,21 +238,33 @@ class Simulation:
             self.schedule(ts, Phase.SAMPLE, self._mid_step)
         for ts in range(0, self.end_ns + 1, sc.meta.sample_interval_s * SECOND):
             self.schedule(ts, Phase.SAMPLE, self._sample_step)
+        for shock in sc.shocks:     # after the steps: at its instant it runs after them
+            self.schedule(shock.at_s * SECOND, Phase.INPUT,
+                          lambda ts, shock=shock: self._shock_step(ts, shock))
 
     # ----------------------------------------------------------------- steps
     def _index_at(self, ts: int) -> int:
-        """The index in ticks: linear between path points, flat outside, half-even."""
+        """The index in ticks: the path (linear between points, flat outside) times the
+        gaps of the shocks at or before ``ts``, rounded half-even.  O(points + shocks)."""
+        value = self._path_at(ts)
+        for at, factor in reversed(self._shock_factors):
+            if at <= ts:
+                value *= factor
+                break
+        return _round_half_even(value)
+
+    def _path_at(self, ts: int) -> Fraction:
         path = self._path
         if not path:
-            return self.index_start
+            return Fraction(self.index_start)
         if ts <= path[0][0]:
-            return _round_half_even(path[0][1]) if path[0][0] == 0 else \
-                _round_half_even(Fraction(self.index_start) + (path[0][1] - self.index_start)
-                                 * Fraction(ts, path[0][0]))
+            return path[0][1] if path[0][0] == 0 else \
+                Fraction(self.index_start) + (path[0][1] - self.index_start) \
+                * Fraction(ts, path[0][0])
         for (t0, p0), (t1, p1) in zip(path, path[1:]):
             if ts <= t1:
-                return _round_half_even(p0 + (p1 - p0) * Fraction(ts - t0, t1 - t0))
-        return _round_half_even(path[-1][1])
+                return p0 + (p1 - p0) * Fraction(ts - t0, t1 - t0)
+        return path[-1][1]
 
     def _draw_noise(self, noise_bps, duration_s: int):
         """A seeded Gaussian random walk in ppm, one value per second (None without noise);
@@ -294,23 +311,34 @@ class Simulation:
             self._mark_step(ts)
 
     def _second_step(self, ts: int) -> None:
-        sc, ex, ins = self.scenario, self.exchange, self.instrument
-        t, qpu = ins.tick_lot_quanta, ins.quanta_per_unit
+        sc, ex = self.scenario, self.exchange
         secs = Fraction(ts, SECOND)
         for flow in sc.flows:
             lo, hi = flow.window
             if lo <= secs < hi:
-                side = -1 if flow.kind == "sell" else 1
-                ref = self.index_ticks
-                qty = int(flow.notional_per_s * qpu) // (ref * t)
-                limit = max(1, int(ref * (1 - side * Fraction(flow.limit_pct) / 100)))
-                if qty > 0:
-                    self.send(ts, lambda t, side=side, qty=qty, limit=limit: ex.submit(
-                        t, FLOW_ACCOUNT, 0, side, qty, price=limit, tif=IOC,
-                        order_type=MARKET))
+                self._program_order(ts, flow.kind, flow.notional_per_s, flow.limit_pct)
         if ex.fund.positions.get(0) is not None and ex.fund.positions[0].size:
             offload(ex, ts, 0, int(sc.venue.offload_fraction * 1_000_000),
                     int(sc.venue.offload_band * 1_000_000))
+
+    def _program_order(self, ts: int, kind: str, notional, limit_pct) -> None:
+        """One exogenous market order (a flow's second, a shock's burst): ``notional``
+        quote units at the index, IOC, no worse than ``limit_pct`` from the index."""
+        ex, ins = self.exchange, self.instrument
+        side = -1 if kind == "sell" else 1
+        ref = self.index_ticks
+        qty = int(notional * ins.quanta_per_unit) // (ref * ins.tick_lot_quanta)
+        limit = max(1, int(ref * (1 - side * Fraction(limit_pct) / 100)))
+        if qty > 0:
+            self.send(ts, lambda t: ex.submit(t, FLOW_ACCOUNT, 0, side, qty, price=limit,
+                                              tif=IOC, order_type=MARKET))
+
+    def _shock_step(self, ts: int, shock) -> None:
+        """A macro shock's instant: the index gaps now (not at the next step) and its
+        one-off market order, if any, is sent at the new index."""
+        self._index_step(ts)
+        if shock.notional:
+            self._program_order(ts, shock.kind, shock.notional, shock.limit_pct)
 
     def _mid_step(self, ts: int) -> None:
         self.mids.append(self.index_ticks)
