@@ -12,6 +12,7 @@ written atomically (``engine.atomic``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from fractions import Fraction
 
@@ -199,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"liqsim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of stdout went away (``liqsim ... | head``): the files are written
+        # before the table is printed, so nothing is lost; stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         where = exc.filename or getattr(args, "out", "")
         print(f"liqsim: error: {where}: {exc.strerror or exc}", file=sys.stderr)

@@ -127,6 +127,18 @@ def test_an_unwritable_out_names_the_out_path(tmp_path):
     assert len(lines) == 1 and f"{blocker / 'run'}: cannot write output there" in lines[0], lines
 
 
+def test_a_closed_stdout_pipe_is_not_an_error(tmp_path):
+    """``liqsim replay ... | head -1``: the files are written; no error line, exit 0."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "replay", "flash-drop",
+                             *SMALL, "--out", str(tmp_path / "run")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()                 # the reader is gone before anything is printed
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0 and err == ""
+    assert (tmp_path / "run" / "summary.json").exists()
+
+
 def test_an_internal_failure_exits_1_with_one_line_and_no_output(tmp_path, monkeypatch, capsys):
     import engine.runner as run_module
 
