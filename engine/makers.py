@@ -2,9 +2,11 @@
 
 Each maker owns a cross account and quotes ``levels`` prices per side around its fair value
 ``index x (1 + basis)``: level k sits ``half_spread + k x spacing`` basis points from fair.
-Depth is configured as quote notional within 1% of mid per side (``depth_1pct``, for all
-makers together): the levels inside 1% share it equally and every level beyond carries the
-same size, so depth keeps growing linearly with distance.  A maker re-quotes every
+Depth is a profile of cumulative quote notional per side within each band's distance from
+fair (``depth_bands = [[0.5, X], [1, Y], ...]``, for all makers together; ``depth_1pct = Y``
+means ``[[1, Y]]``): the levels of a band (beyond the band before, within its edge) share
+its increment equally, and every level beyond the last band carries the last band's size,
+so depth keeps growing linearly with distance.  A maker re-quotes every
 ``refresh_ms``; its messages reach the book after the scenario's order latency, priced off
 the index it saw and blocked by the inventory it held when it decided.  Orders at prices no
 longer wanted are cancelled, missing or depleted levels (< half their size) are re-placed,
@@ -35,18 +37,40 @@ def level_factors(side: int, first_bps: int, spacing_bps: int, levels: int) -> l
     return [10_000 - side * (first_bps + k * spacing_bps) for k in range(levels)]
 
 
-def quote_ladder(fair: int, side: int, factors: list[int], per: int) -> dict[int, int]:
+def level_notionals(distances_bps: list[int], bands: list[tuple[int, int]]) -> list[int]:
+    """Each level's notional from a depth profile: ``bands`` are ``(edge_bps, cumulative
+    notional)`` with both increasing; the levels at distance <= the first edge share its
+    notional, those in (edge_i-1, edge_i] share the increment, and levels beyond the last
+    edge carry the last band's per-level notional (floor division throughout).  A band with
+    no level adds nothing (the scenario loader rejects such profiles).  O(levels x bands).
+    """
+    out, lo, prev = [0] * len(distances_bps), -1, 0
+    per = 0
+    for edge, cumulative in bands:
+        members = [k for k, d in enumerate(distances_bps) if lo < d <= edge]
+        if members:
+            per = (cumulative - prev) // len(members)
+            for k in members:
+                out[k] = per
+        lo, prev = edge, cumulative
+    for k, d in enumerate(distances_bps):
+        if d > lo:
+            out[k] = per
+    return out
+
+
+def quote_ladder(fair: int, side: int, factors: list[int], pers: list[int]) -> dict[int, int]:
     """One side's wanted quotes ``{price: qty}`` (ticks: lots).
 
     Level k sits at ``fair x factors[k] / 1e8`` ticks (``fair`` is the fair value x 1e4,
     ``factors`` from ``level_factors``), rounded away from fair -- bids down, asks up --
-    and carries ``per // price`` lots (equal notional per level); a level whose price or
-    size would be <= 0 is left out, and a price two levels round to is kept once, in level
-    order.  O(levels).  (A ``map``-over-``range`` version in C measured slower than this
-    comprehension for 40 levels.)
+    and carries ``pers[k] // price`` lots (``pers[k]`` its notional in lots x ticks); a
+    level whose price or size would be <= 0 is left out, and a price two levels round to
+    is kept once, in level order.  O(levels).  (A ``map``-over-``range`` version in C
+    measured slower than this comprehension for 40 levels.)
     """
     unit = 100_000_000 * side
-    return {price: qty for factor in factors
+    return {price: qty for factor, per in zip(factors, pers)
             if (price := side * ((fair * factor) // unit)) > 0 and (qty := per // price) > 0}
 
 
@@ -66,9 +90,11 @@ class MarketMaker:
         self.start_equity: int | None = None
         ins = sim.instrument
         qpu = ins.quanta_per_unit
-        inside = [k for k in range(cfg.levels) if cfg.half_spread_bps + k * cfg.spacing_bps <= 100]
-        per_level = int(cfg.depth_1pct * qpu) * share_ppm // 1_000_000 // max(1, len(inside))
-        self.level_notional_q = per_level
+        distances = [cfg.half_spread_bps + k * cfg.spacing_bps for k in range(cfg.levels)]
+        bands = [(pct * 100, int(notional * qpu) * share_ppm // 1_000_000)
+                 for pct, notional in cfg.depth_bands]
+        self.level_notional_q = level_notionals(distances, bands)
+        self._pers: tuple[int, list[int]] | None = None    # (depth factor, lots x ticks)
         self.inventory_limit_q = int(cfg.inventory_limit * qpu)
         self.loss_threshold_q = int(cfg.loss_threshold * qpu)
         self.refresh_ns = cfg.refresh_ms * 1_000_000
@@ -175,10 +201,13 @@ class MarketMaker:
         if key == self._last_key and len(acct.open_orders) == len(self.bids) + len(self.asks):
             return
         self._last_key = key
-        per = self.level_notional_q * factor_ppm // 1_000_000 // t    # lots x ticks
+        if self._pers is None or self._pers[0] != factor_ppm:
+            self._pers = (factor_ppm, [q * factor_ppm // 1_000_000 // t
+                                       for q in self.level_notional_q])
+        pers = self._pers[1]                                  # lots x ticks, per level
         for side, blocked in ((1, long_full), (-1, short_full)):
             ladder = self.bids if side > 0 else self.asks
-            want = {} if blocked else quote_ladder(fair, side, self._factors[side], per)
+            want = {} if blocked else quote_ladder(fair, side, self._factors[side], pers)
             if ladder.keys().isdisjoint(want):
                 # The usual case (fair moved): nothing rests at a wanted price.
                 keep, cancel, quotes = {}, list(ladder.values()), list(want.items())

@@ -106,10 +106,37 @@ class Index:
     noise_bps: Decimal = field(decimal, default=Decimal("0"))   # random-walk sd per second
 
 
+def _depth_bands(where: str, value) -> tuple:
+    """``[[pct, notional], ...]``: cumulative quote notional within ``pct``% of fair per
+    side, both strictly increasing; pct in (0, 100]."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"{where}: expected a non-empty list of [pct, notional] pairs, "
+                          f"got {value!r}")
+    bands = []
+    for k, item in enumerate(value):
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise ConfigError(f"{where}[{k}]: expected [pct, notional], got {item!r}")
+        pct = fraction(f"{where}[{k}][0]", item[0], Fraction(0), Fraction(100))
+        notional = amount(f"{where}[{k}][1]", item[1], positive=True)
+        if pct == 0:
+            raise ConfigError(f"{where}[{k}][0]: expected a percentage > 0, got {item[0]!r}")
+        if bands and (pct <= bands[-1][0] or notional <= bands[-1][1]):
+            raise ConfigError(f"{where}[{k}]: expected pct and notional both larger than "
+                              f"the band before (cumulative depth), got {item!r}")
+        bands.append((pct, notional))
+    return tuple(bands)
+
+
+DEFAULT_DEPTH_1PCT = Decimal("20000000")
+
+
 @attrs.frozen
 class Makers:
+    """``depth_bands`` is the depth profile; ``depth_1pct = X`` is shorthand for
+    ``depth_bands = [[1, X]]`` (a loaded scenario always holds the bands)."""
     count: int = field(lambda w, v: integer(w, v, 0, 1000), default=5)
-    depth_1pct: Decimal = field(amount, default=Decimal("20000000"))
+    depth_1pct: Decimal | None = field(amount, default=None)
+    depth_bands: tuple | None = field(_depth_bands, default=None)
     levels: int = field(lambda w, v: integer(w, v, 1, 500), default=25)
     spacing_bps: int = field(lambda w, v: integer(w, v, 1, 10_000), default=8)
     half_spread_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=1)
@@ -252,7 +279,7 @@ def from_dict(data: dict, where: str) -> Scenario:
         meta=meta,
         venue=build(Venue, data.get("venue", {}), f"{where}: venue"),
         index=index,
-        makers=build(Makers, data.get("makers", {}), f"{where}: makers"),
+        makers=_makers(where, data.get("makers", {})),
         traders=build(Traders, data.get("traders", {}), f"{where}: traders"),
         flows=tuple(build(Flow, f, f"{where}: flows[{k}]")
                     for k, f in enumerate(data.get("flows", []))),
@@ -264,6 +291,28 @@ def from_dict(data: dict, where: str) -> Scenario:
         breaker=dict(data.get("breaker", {})),
         source_path=where,
     )
+
+
+def _makers(where: str, table) -> Makers:
+    """The makers with their depth profile resolved to bands, each band holding at least
+    one quote level (level k sits ``half_spread_bps + k x spacing_bps`` from fair)."""
+    makers = build(Makers, table, f"{where}: makers")
+    if makers.depth_1pct is not None and makers.depth_bands is not None:
+        raise ConfigError(f"{where}: makers.depth_1pct: give depth_1pct or depth_bands, "
+                          f"not both")
+    given = makers.depth_bands or ((Fraction(1), makers.depth_1pct or DEFAULT_DEPTH_1PCT),)
+    lo = Fraction(-1)
+    for k, (pct, _) in enumerate(given):
+        if not any(lo < makers.half_spread_bps + j * makers.spacing_bps <= pct * 100
+                   for j in range(makers.levels)):
+            name = f"depth_bands[{k}]" if makers.depth_bands else "depth_1pct"
+            raise ConfigError(
+                f"{where}: makers.{name}: no quote level within {float(pct):g}% of fair "
+                f"beyond the band before (levels sit at half_spread_bps {makers.half_spread_bps}"
+                f" + k x spacing_bps {makers.spacing_bps}, k < levels {makers.levels}); "
+                f"widen the band or change the ladder")
+        lo = pct * 100
+    return attrs.evolve(makers, depth_1pct=None, depth_bands=given)
 
 
 def _shocks(where: str, tables: list, duration_s: int) -> tuple:
@@ -329,8 +378,13 @@ def load(name_or_path: str, overrides: list[str] = (), scale: Fraction = Fractio
     return scale_scenario(scenario, scale)
 
 
+#: Keys that are two spellings of one setting: overriding one drops the other.
+SPELLINGS = {("makers", "depth_1pct"): "depth_bands", ("makers", "depth_bands"): "depth_1pct"}
+
+
 def apply_override(data: dict, item: str) -> None:
-    """``a.b.c=value`` into ``data`` (value parsed as TOML, else a string)."""
+    """``a.b.c=value`` into ``data`` (value parsed as TOML, else a string); a key with
+    another spelling (``SPELLINGS``) replaces it."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {item}: expected KEY=VALUE (e.g. traders.count=1000)")
@@ -355,6 +409,9 @@ def apply_override(data: dict, item: str) -> None:
         raise ConfigError(f"--set {item}: name a key inside the array's table "
                           f"(e.g. flows.0.window)")
     node[parts[-1]] = value
+    other = SPELLINGS.get(tuple(parts))
+    if other is not None:       # one setting, two spellings: --set replaces the setting
+        node.pop(other, None)
 
 
 def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
@@ -371,7 +428,8 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
 
     traders = attrs.evolve(s.traders, count=max(1, int(s.traders.count * f)) if s.traders.count
                            else 0)
-    makers = attrs.evolve(s.makers, depth_1pct=q(s.makers.depth_1pct),
+    makers = attrs.evolve(s.makers,
+                          depth_bands=tuple((p, q(n)) for p, n in s.makers.depth_bands),
                           capital=q(s.makers.capital),
                           inventory_limit=q(s.makers.inventory_limit),
                           loss_threshold=q(s.makers.loss_threshold))

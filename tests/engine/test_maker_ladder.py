@@ -1,10 +1,13 @@
 """A maker's ladder is the documented per-level formula: prices, sizes and order."""
 from __future__ import annotations
 
+from fractions import Fraction
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.makers import level_factors, quote_ladder
+from engine.makers import level_factors, level_notionals, quote_ladder
+from engine.rounding import ceil_f
 
 
 def _by_level(fair, side, first_bps, spacing_bps, levels, per):
@@ -27,14 +30,56 @@ def _by_level(fair, side, first_bps, spacing_bps, levels, per):
 def test_quote_ladder_equals_the_per_level_formula_in_prices_sizes_and_order(
         index, basis, side, first, spacing, levels, per):
     fair = index * (10_000 + basis)
-    got = quote_ladder(fair, side, level_factors(side, first, spacing, levels), per)
+    got = quote_ladder(fair, side, level_factors(side, first, spacing, levels),
+                       [per] * levels)
     want = _by_level(fair, side, first, spacing, levels, per)
     assert list(got.items()) == list(want.items())
 
 
 def test_bids_round_down_and_asks_round_up_away_from_fair():
     fair = 100_003 * 10_000          # index 100,003 ticks, no basis
-    bids = quote_ladder(fair, 1, level_factors(1, 1, 5, 3), 10**12)
-    asks = quote_ladder(fair, -1, level_factors(-1, 1, 5, 3), 10**12)
+    bids = quote_ladder(fair, 1, level_factors(1, 1, 5, 3), [10**12] * 3)
+    asks = quote_ladder(fair, -1, level_factors(-1, 1, 5, 3), [10**12] * 3)
     assert list(bids) == [99_992, 99_942, 99_892]      # 100,003 x 0.9999 = 99,992.9997
     assert list(asks) == [100_014, 100_064, 100_114]   # 100,003 x 1.0001 = 100,013.0003
+
+
+def test_level_notionals_split_each_band_increment_among_its_levels():
+    distances = [1, 6, 11, 16, 21, 26]              # bps from fair
+    got = level_notionals(distances, [(10, 1_000), (Fraction(45, 2), 4_000)])
+    # <= 10 bps: 2 levels share 1,000; (10, 22.5]: 3 levels share 3,000; beyond: the last.
+    assert got == [500, 500, 1_000, 1_000, 1_000, 1_000]
+
+
+@given(first=st.integers(0, 200), spacing=st.integers(1, 60), levels=st.integers(1, 60),
+       notional=st.integers(1, 10**15))
+def test_one_band_at_one_percent_gives_every_level_the_same_share(first, spacing, levels,
+                                                                 notional):
+    """``depth_1pct`` (one band at 100 bps): the levels inside share it equally and every
+    level beyond carries the same size -- the profile before bands existed."""
+    distances = [first + k * spacing for k in range(levels)]
+    inside = sum(d <= 100 for d in distances)
+    got = level_notionals(distances, [(100, notional)])
+    assert got == [notional // inside if inside else 0] * levels
+
+
+def test_makers_quote_the_configured_depth_within_each_band():
+    from engine.scenario import load
+    from engine.simulation import Simulation
+    sim = Simulation(load("flash-drop", ["index.noise_bps=0",
+                                         'makers.depth_bands=[[0.5, "4000000"], '
+                                         '[1, "10000000"], [2, "16000000"]]'],
+                          Fraction(1, 50)), seed=1)
+    for maker in sim.makers:
+        maker.wake(0)
+    ins, book = sim.instrument, sim.exchange.books[0]
+    fair = sim.index_ticks
+    levels = sim.scenario.makers.levels * len(sim.makers)
+    for pct, target in ((Fraction(1, 2), 4_000_000), (1, 10_000_000), (2, 16_000_000)):
+        edge = ceil_f(fair * (1 - Fraction(pct) / 100))       # the lowest bid inside
+        lots_ticks = book.depth_notional(1, edge)
+        quote = Fraction(lots_ticks * ins.tick_lot_quanta, ins.quanta_per_unit)
+        target = Fraction(target, 50)       # the scale
+        # Each level rounds down to whole lots: at most one lot's notional short.
+        assert target - levels * Fraction(fair * ins.tick_lot_quanta, ins.quanta_per_unit) \
+            < quote <= target, (pct, float(quote), float(target))

@@ -83,7 +83,8 @@ def test_set_reaches_into_arrays_of_tables_and_rejects_bad_indexes():
 def test_scale_shrinks_population_depth_flows_and_fund_together():
     full, tenth = load("flash-drop"), load("flash-drop", scale=Fraction(1, 10))
     assert tenth.traders.count == full.traders.count // 10
-    assert tenth.makers.depth_1pct * 10 == full.makers.depth_1pct
+    assert [n * 10 for _, n in tenth.makers.depth_bands] == \
+        [n for _, n in full.makers.depth_bands]
     assert tenth.venue.insurance_fund * 10 == full.venue.insurance_fund
     assert tenth.flows[0].notional_per_s * 10 == full.flows[0].notional_per_s
     assert tenth.scale == Fraction(1, 10) and tenth.makers.levels == full.makers.levels
@@ -96,3 +97,26 @@ def test_the_resolved_scenario_round_trips(tmp_path):
     f.write_bytes(tomli_w.dumps(sc.resolved()).encode())
     again = load(str(f))
     assert again.traders == sc.traders and again.index == sc.index and again.flows == sc.flows
+
+
+@pytest.mark.parametrize("makers,match", [
+    ('depth_1pct = "1000"\ndepth_bands = [[1, "1000"]]', "give depth_1pct or depth_bands"),
+    ('depth_bands = [[1, "1000"], [0.5, "2000"]]', r"depth_bands\[1\]: expected pct and "
+                                                     "notional both larger"),
+    ('depth_bands = [[1, "1000"], [2, "1000"]]', r"depth_bands\[1\]: expected pct and"),
+    ('depth_bands = [[0, "1000"]]', r"depth_bands\[0\]\[0\]: expected a percentage > 0"),
+    ('depth_bands = [[150, "1000"]]', r"depth_bands\[0\]\[0\]: expected a number in"),
+    ('depth_bands = []', "depth_bands: expected a non-empty list"),
+    ('depth_bands = [[1, "1000"], [1.02, "2000"]]', r"depth_bands\[1\]: no quote level "
+                                                      r"within 1.02% of fair"),
+    ('half_spread_bps = 150\ndepth_1pct = "1000"', "depth_1pct: no quote level within 1%"),
+])
+def test_a_depth_profile_must_be_cumulative_and_reach_a_level_in_every_band(tmp_path, makers,
+                                                                             match):
+    _rejected(tmp_path, MINIMAL + makers + "\n", match)
+
+
+def test_set_of_one_depth_spelling_replaces_the_other():
+    sc = load("flash-drop", ['makers.depth_bands=[[0.5, "1000000"], [1, "3000000"]]'])
+    assert sc.makers.depth_bands == ((Fraction(1, 2), 1_000_000), (1, 3_000_000))
+    assert load("flash-drop", ['makers.depth_1pct="7000"']).makers.depth_bands == ((1, 7000),)
