@@ -74,10 +74,48 @@ def quote_ladder(fair: int, side: int, factors: list[int], pers: list[int]) -> d
             if (price := side * ((fair * factor) // unit)) > 0 and (qty := per // price) > 0}
 
 
-class MarketMaker:
-    """One market maker.  ``share`` is its fraction (ppm) of the configured depth."""
+class LadderMemo:
+    """The latest ladder of each shape, shared by the makers of one simulation.
 
-    def __init__(self, sim, account_id: int, cfg, share_ppm: int):
+    A ladder is a pure function of its shape (level price factors and notionals), the fair
+    value and the depth factor; makers configured alike see the same index at the same
+    instant, so the first to quote computes it and the others reuse it (five makers: one
+    ``quote_ladder`` call instead of five).  Results are the same with or without it.
+    Keeps one entry per (shape, side): O(shapes) memory; a lookup is O(1).
+    """
+
+    __slots__ = ("_shapes", "_last")
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple, int] = {}
+        self._last: dict[int, tuple] = {}
+
+    def shape_id(self, factors: dict[int, list[int]], notionals: list[int]) -> int:
+        """A small int naming a ladder shape; equal shapes get equal ids."""
+        key = (tuple(factors[1]), tuple(factors[-1]), tuple(notionals))
+        return self._shapes.setdefault(key, len(self._shapes))
+
+    def quotes(self, shape: int, side: int, fair: int, factor_ppm: int, factors: list[int],
+               pers: list[int]) -> tuple[dict[int, int], list[tuple[int, int]]]:
+        """``(want, list(want.items()))`` of ``quote_ladder(fair, side, factors, pers)``
+        for a maker of ``shape`` at depth factor ``factor_ppm`` (which ``pers`` reflects).
+        Callers must not mutate what they get."""
+        key = 2 * shape + (side > 0)
+        hit = self._last.get(key)
+        if hit is not None and hit[0] == fair and hit[1] == factor_ppm:
+            return hit[2], hit[3]
+        want = quote_ladder(fair, side, factors, pers)
+        items = list(want.items())
+        self._last[key] = (fair, factor_ppm, want, items)
+        return want, items
+
+
+class MarketMaker:
+    """One market maker.  ``share`` is its fraction (ppm) of the configured depth;
+    ``memo`` is the simulation's shared ``LadderMemo`` (a private one if None)."""
+
+    def __init__(self, sim, account_id: int, cfg, share_ppm: int,
+                 memo: LadderMemo | None = None):
         self.sim = sim
         self.account_id = account_id
         self.cfg = cfg
@@ -101,6 +139,8 @@ class MarketMaker:
         self._factors = {side: level_factors(side, cfg.half_spread_bps, cfg.spacing_bps,
                                              cfg.levels) for side in (1, -1)}
         self._last_key = None
+        self._memo = memo if memo is not None else LadderMemo()
+        self._shape = self._memo.shape_id(self._factors, self.level_notional_q)
 
     # ------------------------------------------------------------ triggers
     def _trigger(self, ts: int) -> int:
@@ -205,12 +245,17 @@ class MarketMaker:
             self._pers = (factor_ppm, [q * factor_ppm // 1_000_000 // t
                                        for q in self.level_notional_q])
         pers = self._pers[1]                                  # lots x ticks, per level
+        memo, shape = self._memo, self._shape
         for side, blocked in ((1, long_full), (-1, short_full)):
             ladder = self.bids if side > 0 else self.asks
-            want = {} if blocked else quote_ladder(fair, side, self._factors[side], pers)
+            if blocked:
+                want, items = {}, []
+            else:
+                want, items = memo.quotes(shape, side, fair, factor_ppm, self._factors[side],
+                                          pers)
             if ladder.keys().isdisjoint(want):
                 # The usual case (fair moved): nothing rests at a wanted price.
-                keep, cancel, quotes = {}, list(ladder.values()), list(want.items())
+                keep, cancel, quotes = {}, list(ladder.values()), items
             else:
                 # Keep an order at a wanted price with at least half its size (queue
                 # position); cancel the rest, then place what is missing.

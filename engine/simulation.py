@@ -40,7 +40,7 @@ from .events import EventKind
 from .exchange import Exchange
 from .insurance import offload
 from .instruments import BUNDLED_INSTRUMENTS
-from .makers import MarketMaker
+from .makers import LadderMemo, MarketMaker
 from .metrics import Sampler
 from .phases import Phase
 from .population import draw_traders
@@ -192,10 +192,11 @@ class Simulation:
         # Makers first, so the population is seeded into a quoted book.
         m = sc.makers
         share = 1_000_000 // max(1, m.count)
+        memo = LadderMemo()
         for k in range(m.count):
             acct_id = FIRST_MAKER + k
             ex.open_account(0, acct_id, deposit=int(m.capital * qpu) * share // 1_000_000)
-            maker = MarketMaker(self, acct_id, m, share)
+            maker = MarketMaker(self, acct_id, m, share, memo)
             self.makers.append(maker)
             self.schedule(0, Phase.INPUT, maker.wake)
         # The population and its counterparty.

@@ -83,3 +83,24 @@ def test_makers_quote_the_configured_depth_within_each_band():
         # Each level rounds down to whole lots: at most one lot's notional short.
         assert target - levels * Fraction(fair * ins.tick_lot_quanta, ins.quanta_per_unit) \
             < quote <= target, (pct, float(quote), float(target))
+
+
+@settings(max_examples=200, deadline=None)
+@given(calls=st.lists(st.tuples(st.integers(0, 2), st.sampled_from([1, -1]),
+                                st.integers(99_990, 100_010), st.sampled_from([500_000, 10**6])),
+                      max_size=30))
+def test_a_shared_ladder_memo_returns_what_each_maker_would_compute_itself(calls):
+    from engine.makers import LadderMemo
+    memo = LadderMemo()
+    shapes = []
+    for k in range(3):     # shapes 0 and 2 are alike: they must share one id
+        factors = {s: level_factors(s, 1 + (k == 1), 5, 8) for s in (1, -1)}
+        notionals = [10**12 * (1 + j) for j in range(8)]
+        shapes.append((memo.shape_id(factors, notionals), factors, notionals))
+    assert shapes[0][0] == shapes[2][0] != shapes[1][0]
+    for k, side, index, factor in calls:
+        shape, factors, notionals = shapes[k]
+        pers = [q * factor // 1_000_000 for q in notionals]
+        want, items = memo.quotes(shape, side, index * 10_000, factor, factors[side], pers)
+        expect = quote_ladder(index * 10_000, side, factors[side], pers)
+        assert want == expect and items == list(expect.items())
