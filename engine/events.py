@@ -75,6 +75,9 @@ ROW = struct.Struct("<qQBbHIIQQqqqH")
 #: the hottest logging path (makers' quotes): ``(ts, kind, side, inst, account, order_id,
 #: price, qty)``.  Same bytes as ``ROW`` with those zeros (tests/engine/test_event_log.py).
 ORDER_ROW = struct.Struct("<q8xBbHI4xQ8xqq10x")
+_ORDER_FORMAT = ORDER_ROW.format[1:]
+_BATCH = 64                    # rows per struct call in ``order_rows`` (bounds its cache)
+_batch_structs: dict[int, struct.Struct] = {}
 _LE_DTYPE = EVENT_DTYPE.newbyteorder("<")
 _KIND_OFFSET = EVENT_DTYPE.fields["kind"][1]
 assert ROW.size == EVENT_DTYPE.itemsize, "ROW must mirror EVENT_DTYPE field by field"
@@ -149,6 +152,28 @@ class EventLog:
     def digest(self) -> str:
         """SHA-256 of the log's bytes: equal logs give equal digests."""
         return hashlib.sha256(self.to_array().tobytes()).hexdigest()
+
+
+def order_rows(ts: int, kind: int, side: int, inst: int, account: int, order_ids, prices,
+               qtys) -> bytes:
+    """``ORDER_ROW`` rows for several orders of one account, side and instant, in one
+    ``struct`` call per 64 rows: the same bytes as packing them one at a time (tests/engine/
+    test_event_log.py), ~110 instead of ~165 ns a row (a market maker's mass quote logs
+    ~40 at once).  ``order_ids``, ``prices`` and ``qtys`` are equal-length sequences.
+    O(rows)."""
+    n = len(prices)
+    if n > _BATCH:
+        return b"".join(order_rows(ts, kind, side, inst, account, order_ids[k:k + _BATCH],
+                                   prices[k:k + _BATCH], qtys[k:k + _BATCH])
+                        for k in range(0, n, _BATCH))
+    packer = _batch_structs.get(n)
+    if packer is None:
+        packer = _batch_structs[n] = struct.Struct("<" + _ORDER_FORMAT * n)
+    args = [ts, kind, side, inst, account, 0, 0, 0] * n
+    args[5::8] = order_ids
+    args[6::8] = prices
+    args[7::8] = qtys
+    return packer.pack(*args)
 
 
 _pack = ROW.pack

@@ -38,7 +38,7 @@ from orderbook.enums import GTC, LIMIT, STP_EXPIRE_MAKER, STP_NONE
 
 from .accounts import Account
 from .collateral import CollateralAsset, exact_price
-from .events import ORDER_ROW, ROW, EventKind, EventLog
+from .events import ORDER_ROW, ROW, EventKind, EventLog, order_rows
 from .instruments import Instrument
 from .rounding import ceil_div
 from .tiers import maintenance_margin_q
@@ -384,6 +384,8 @@ class Exchange:
         the quotes now resting.  O(cancels + quotes) book calls.
         """
         acct = self.accounts.get(account_id)
+        if type(quotes) is not list:
+            quotes = list(quotes)
         if acct is None or self.order_gate is not None or not (validated or all(
                 type(p) is int and type(q) is int and 0 < p <= _INT64_MAX and 0 < q <= _INT64_MAX
                 for p, q in quotes)):
@@ -427,24 +429,40 @@ class Exchange:
         if rec is not None:
             rec += [(inst, oid + k, account_id, side, price, qty, GTC, LIMIT, True, False, stp)
                     for k, (price, qty) in enumerate(quotes)]
+        run = first        # the quotes from id ``run`` to ``oid`` rested whole: rows owed
         for price, qty in quotes:
             r = bsubmit(oid, account_id, side, price, qty, GTC, LIMIT, True, False, stp)
             # A post-only order that comes back NEW rested whole without crossing, so no
-            # self-trade prevention cancelled anything: the whole outcome is this row.
+            # self-trade prevention cancelled anything: the whole outcome is one accepted
+            # row, packed with the rest of its run (``order_rows``).
             if r[1] is _NEW_STATUS:
                 orders[oid] = (account_id, inst, side, price)
-                buf += _pack_order(ts, _ACCEPTED, side, inst, account_id, oid, price, qty)
                 placed[price] = oid
             else:
+                if run < oid:
+                    buf += self._accepted_rows(ts, side, inst, account_id, run, oid,
+                                               quotes[run - first:oid - first])
+                run = oid + 1
                 self._next_oid = oid + 1
                 self._record(ts, acct, inst, oid, side, price, qty, r, False, None)
                 if r[4]:
                     placed[price] = oid
             oid += 1
+        if run < oid:
+            buf += self._accepted_rows(ts, side, inst, account_id, run, oid,
+                                       quotes[run - first:] if run > first else quotes)
         # The ids of this call still resting (C-level; a price may repeat in ``quotes``).
         open_orders |= orders.keys() & range(first, oid)
         self._next_oid = oid
         return placed
+
+    @staticmethod
+    def _accepted_rows(ts: int, side: int, inst: int, account_id: int, first: int, end: int,
+                       quotes) -> bytes:
+        """``OrderAccepted`` rows of orders ``first``..``end - 1`` resting whole at
+        ``quotes`` (``(price, qty)`` pairs, in id order)."""
+        prices, qtys = zip(*quotes)
+        return order_rows(ts, _ACCEPTED, side, inst, account_id, range(first, end), prices, qtys)
 
     def uncross(self, ts: int, inst: int, reference: int | None, resume: bool) -> object:
         """Run the call auction of ``inst``'s book (and restart continuous matching if

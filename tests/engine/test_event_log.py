@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.events import EVENT_DTYPE, ORDER_ROW, ROW, EventKind, EventLog
+from engine.events import EVENT_DTYPE, ORDER_ROW, ROW, EventKind, EventLog, order_rows
 
 BIG = (1 << 63) - 1
 
@@ -80,3 +80,19 @@ def test_the_short_order_row_packs_the_same_bytes_as_the_full_row(ts, kind, side
                                                                   order_id, price, qty):
     full = ROW.pack(ts, 0, kind, side, inst, account, 0, order_id, 0, price, qty, 0, 0)
     assert ORDER_ROW.pack(ts, kind, side, inst, account, order_id, price, qty) == full
+
+
+@settings(max_examples=100, deadline=None)
+@given(ts=st.integers(0, 2**63 - 1), side=st.sampled_from([1, -1]),
+       account=st.integers(0, 2**32 - 1), first=st.integers(0, 2**63),
+       orders=st.lists(st.tuples(st.integers(1, 2**63 - 1), st.integers(1, 2**63 - 1)),
+                       max_size=150))
+def test_batched_order_rows_are_the_bytes_of_the_rows_packed_one_by_one(ts, side, account, first,
+                                                                      orders):
+    ids = range(first, first + len(orders))
+    prices = [p for p, _ in orders]
+    qtys = [q for _, q in orders]
+    one_by_one = b"".join(ORDER_ROW.pack(ts, EventKind.ORDER_ACCEPTED, side, 0, account, i, p, q)
+                          for i, p, q in zip(ids, prices, qtys))
+    assert order_rows(ts, EventKind.ORDER_ACCEPTED, side, 0, account, ids, prices, qtys) \
+        == one_by_one
