@@ -445,7 +445,10 @@ SUMMARY_KEYS = {
     "vacuum_seconds": "seconds float (3 dp): time-series rows with vacuum = 1 x interval",
     "min_depth_1pct_ratio": "ratio float (6 dp): min over rows at ts >= baseline_end_ns of "
                             "depth within 1% (both sides) / baseline; null without a baseline",
-    "max_spread_bps": "basis points float: widest sampled spread; null if never two-sided",
+    "max_spread_bps": "basis points float: widest sampled spread; null if never two-sided "
+                      "(a side with no orders has no spread: see one_sided_seconds)",
+    "one_sided_seconds": "seconds float (3 dp): time-series rows whose book had no bid or no "
+                         "ask (or neither) x interval",
     "insurance_fund_start": "quote float: insurance fund wallet at the start (argument)",
     "insurance_fund_min": "quote float: min of the start and every sampled fund wallet",
     "insurance_fund_end": "quote float: fund wallet in the last row (start if no row)",
@@ -613,6 +616,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "vacuum_seconds": seconds(col["vacuum"]),
         "min_depth_1pct_ratio": _round(min_depth_ratio, 6),
         "max_spread_bps": float(int(spreads.max())) / 100 if spreads.size else None,
+        "one_sided_seconds": seconds((col["best_bid"] < 0) | (col["best_ask"] < 0)),
         "insurance_fund_start": _money(insurance_fund_start, instrument),
         "insurance_fund_min": _money(fund_min, instrument),
         "insurance_fund_end": _money(fund_end, instrument),

@@ -336,6 +336,14 @@ def test_max_spread_is_in_basis_points(ins):
     assert summary_of(ins, table, arr)["max_spread_bps"] == 12.34
 
 
+def test_a_book_with_an_empty_side_counts_as_one_sided_and_has_no_spread(ins):
+    samples = [dict(ts=0, spread=200), dict(ts=S, ask=-1), dict(ts=2 * S, bid=-1, ask=-1),
+               dict(ts=3 * S, bid=-1), dict(ts=4 * S, spread=300)]
+    s = summary_of(ins, *series(ins, samples))
+    assert s["one_sided_seconds"] == 3.0
+    assert s["max_spread_bps"] == 3.0
+
+
 def test_summary_has_every_documented_key(ins):
     table, arr = series(ins, [0, S], [ev(0, K.TRADE, price=100)])
     s = summary_of(ins, table, arr)
