@@ -45,6 +45,7 @@ from .metrics import Sampler
 from .phases import Phase
 from .population import draw_traders
 from .prices import make_mark_policy
+from .rounding import ceil_f, floor_f
 from .waterfalls import run_liquidations
 
 SECOND = 1_000_000_000
@@ -324,12 +325,16 @@ class Simulation:
 
     def _program_order(self, ts: int, kind: str, notional, limit_pct) -> None:
         """One exogenous market order (a flow's second, a shock's burst): ``notional``
-        quote units at the index, IOC, no worse than ``limit_pct`` from the index."""
+        quote units at the index, IOC, no worse than ``limit_pct`` from the index -- a sell
+        trades down to ``index x (1 - limit_pct/100)`` at the lowest, a buy up to ``index x
+        (1 + limit_pct/100)`` at the highest, each rounded toward the index (at least 1
+        tick)."""
         ex, ins = self.exchange, self.instrument
         side = -1 if kind == "sell" else 1
         ref = self.index_ticks
         qty = int(notional * ins.quanta_per_unit) // (ref * ins.tick_lot_quanta)
-        limit = max(1, int(ref * (1 - side * Fraction(limit_pct) / 100)))
+        worst = ref * (1 + side * Fraction(limit_pct) / 100)
+        limit = max(1, floor_f(worst) if side > 0 else ceil_f(worst))
         if qty > 0:
             self.send(ts, lambda t: ex.submit(t, FLOW_ACCOUNT, 0, side, qty, price=limit,
                                               tif=IOC, order_type=MARKET))

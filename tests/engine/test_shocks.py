@@ -51,8 +51,9 @@ def test_a_shock_order_hits_the_book_at_its_instant_with_its_notional():
     expired = sum(r[10] for r in mine if r[2] == EventKind.ORDER_EXPIRED)
     assert traded > 0 and traded + expired == qty
     assert all(r[3] == -1 for r in mine)
-    limit = int(index * (1 - Fraction(2, 100)))
+    limit = -((-index * 98) // 100)                    # ceil(index x 0.98): below the index
     assert min(r[9] for r in mine if r[2] == EventKind.TRADE) >= limit
+    assert all(r[9] == limit for r in mine if r[2] == EventKind.ORDER_EXPIRED)
     sim.exchange.check_conservation()
 
 

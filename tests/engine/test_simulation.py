@@ -10,7 +10,7 @@ import pytest
 import engine
 from engine.events import EventKind
 from engine.scenario import load
-from engine.simulation import Phase, Simulation
+from engine.simulation import FLOW_ACCOUNT, Phase, Simulation
 
 SMALL = Fraction(1, 50)      # 2,000 traders: the shape of flash-drop in about a second
 
@@ -61,6 +61,28 @@ def test_flash_drop_without_breaker_shows_amplification_fill_failures_and_a_vacu
     assert s["fill_failures_count"] > 0 and s["unfilled_notional"] > 0
     assert s["vacuum_seconds"] > 0
     assert s["long_liquidation_share"] > 0.5
+
+
+@pytest.mark.parametrize("kind", ["sell", "buy"])
+def test_a_program_trades_through_the_book_and_never_beyond_its_limit_from_the_index(kind):
+    """A sell program's worst price is below the index, a buy's above (a sell limited
+    above the index would never trade)."""
+    flows = f'flows=[{{kind="{kind}", window=[60, 120], notional_per_s="300000", limit_pct=3}}]'
+    sim = _run(seed=2, overrides=[flows])
+    side = -1 if kind == "sell" else 1
+    mine = [r for r in sim.log.rows() if r[5] == FLOW_ACCOUNT]
+    trades = [r for r in mine if r[2] == EventKind.TRADE]
+    assert trades, "the program never traded"
+    for r in trades:
+        assert r[3] == side
+        index = sim._index_at(r[0])
+        if side < 0:
+            assert r[9] >= -((-index * 97) // 100)        # ceil(index x 0.97)
+        else:
+            assert r[9] <= index * 103 // 100              # floor(index x 1.03)
+    for r in mine:
+        if r[2] == EventKind.ORDER_EXPIRED:              # the remainder, at the order's limit
+            assert side * (r[9] - sim._index_at(r[0])) > 0
 
 
 def test_nothing_is_liquidated_before_the_event_starts():
