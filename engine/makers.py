@@ -13,8 +13,10 @@ longer wanted are cancelled, missing or depleted levels (< half their size) are 
 the rest keep their queue position.  Past ``inventory_limit`` it stops quoting the side that would add.
 
 Withdrawal rules, each switchable (reference breakers-and-events.md section 3, facts 1, 7,
-12): realised range of the one-second index over ``vol_window_s`` above
-``vol_threshold_bps``; loss since start above ``loss_threshold``; its position ADL'd
+12): realised range of a one-second price over ``vol_window_s`` above
+``vol_threshold_bps`` -- the index (the reference market, the default), or with
+``vol_source = "last"`` / ``"mark"`` this venue's own last trade or mark price
+(``Simulation.range_bps``); loss since start above ``loss_threshold``; its position ADL'd
 ("hedge ADL'd": the maker is left unhedged); a venue outage window.  Withdrawing cancels
 every quote (``MakerWithdrew``).  Re-entry needs ``calm_s`` seconds without a trigger;
 depth then comes back linearly over ``recovery_s`` -- slower than price ("liquidity

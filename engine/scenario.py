@@ -44,6 +44,7 @@ from .instruments import BUNDLED_INSTRUMENTS, WATERFALLS
 
 MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
 ADL_RANKINGS = ("binance", "bitmex", "hyperliquid", "dydx")
+VOL_SOURCES = ("index", "last", "mark")    # what the makers' volatility rule watches
 REPLAYS = pathlib.Path(__file__).resolve().parents[1] / "replays"
 
 
@@ -145,6 +146,8 @@ class Makers:
     capital: Decimal = field(amount, default=Decimal("50000000"))
     inventory_limit: Decimal = field(amount, default=Decimal("10000000"))
     withdraw_on_volatility: bool = field(boolean, default=True)
+    # The volatility rule watches the index (other venues) or this venue's last or mark.
+    vol_source: str = field(lambda w, v: text(w, v, VOL_SOURCES), default="index")
     vol_window_s: int = field(lambda w, v: integer(w, v, 2, 3600), default=10)
     vol_threshold_bps: int = field(lambda w, v: integer(w, v, 1, 100_000), default=60)
     withdraw_on_loss: bool = field(boolean, default=True)

@@ -15,7 +15,7 @@ Phases within one timestamp (``Phase``):
             mark is recomputed from the new book at the same timestamp -> check again,
             until a round liquidates nobody and triggers no stop, or
             ``max_cascade_rounds`` rounds ran (the rest waits for the next step)
-  SAMPLE    one-second index history for the makers' volatility rule; the time series
+  SAMPLE    one-second price history for the makers' volatility rule; the time series
 MARK and RISK run every ``step_ms``; SAMPLE every ``sample_interval_s``; flows and the
 fund offload every second; makers every ``refresh_ms``.  Participants' orders (makers'
 quotes and cancels, flows, triggered stops) reach the venue ``frictions.order_latency_ms``
@@ -125,8 +125,9 @@ class Simulation:
             self._shock_factors.append((shock.at_s * SECOND, factor))
         self._noise = self._draw_noise(scenario.index.noise_bps, meta.duration_s)
         self.index_ticks = self._index_at(0)
-        self.mids: deque = deque(maxlen=3600)
-        self._ranges: dict[int, int] = {}     # window_s -> range_bps, until the next mid
+        # One price a second for the makers' volatility rule (``makers.vol_source``).
+        self.vol_prices: deque = deque(maxlen=3600)
+        self._ranges: dict[int, int] = {}     # window_s -> range_bps, until the next sample
         self.sampler = Sampler(ins)
         self.makers: list[MarketMaker] = []
         self.topups: set[int] = set()
@@ -237,7 +238,7 @@ class Simulation:
             self.schedule(ts, Phase.RISK, self._risk_step)
         for ts in range(0, self.end_ns + 1, SECOND):
             self.schedule(ts, Phase.INPUT, self._second_step)
-            self.schedule(ts, Phase.SAMPLE, self._mid_step)
+            self.schedule(ts, Phase.SAMPLE, self._vol_step)
         for ts in range(0, self.end_ns + 1, sc.meta.sample_interval_s * SECOND):
             self.schedule(ts, Phase.SAMPLE, self._sample_step)
         for shock in sc.shocks:     # after the steps: at its instant it runs after them
@@ -346,8 +347,17 @@ class Simulation:
         if shock.notional:
             self._program_order(ts, shock.kind, shock.notional, shock.limit_pct)
 
-    def _mid_step(self, ts: int) -> None:
-        self.mids.append(self.index_ticks)
+    def _vol_step(self, ts: int) -> None:
+        """This second's price for the makers' volatility rule: the index, this venue's
+        last trade or its mark (``makers.vol_source``); the index until the venue has
+        one."""
+        source = self.scenario.makers.vol_source
+        price = None
+        if source == "last":
+            price = self.exchange.books[0].last_price
+        elif source == "mark":
+            price = self.exchange.marks[0]
+        self.vol_prices.append(self.index_ticks if price is None else price)
         self._ranges.clear()
 
     def _sample_step(self, ts: int) -> None:
@@ -396,17 +406,21 @@ class Simulation:
 
     # ------------------------------------------------------- participants
     def range_bps(self, window_s: int) -> int:
-        """Realised range of the last ``window_s`` one-second index prices, in basis points.
+        """Realised range (max - min) / min of the last ``window_s`` one-second prices of
+        ``makers.vol_source``, in basis points (rounded down).
 
-        Makers watch the reference market (the index), not this venue's book: an emptied
-        book has no mid, and its snap-back when quotes return is not news to a maker."""
+        ``index`` (the default): makers watch the reference market -- other venues -- so
+        they withdraw on the scripted move whatever this venue does, and no breaker here
+        can keep them.  ``last`` / ``mark``: they watch this venue's own trades or mark, so
+        its cascade (and a halt that freezes it) decides.  Never the book's mid: an emptied
+        book has none, and its snap-back when quotes return is not news to a maker."""
         cached = self._ranges.get(window_s)
-        if cached is not None:          # mids change once a second; makers ask ten times
+        if cached is not None:          # samples change once a second; makers ask ten times
             return cached
-        mids = self.mids
-        if len(mids) < 2:
+        prices = self.vol_prices
+        if len(prices) < 2:
             return 0
-        recent = [mids[-k] for k in range(1, min(window_s, len(mids)) + 1)]
+        recent = [prices[-k] for k in range(1, min(window_s, len(prices)) + 1)]
         lo = min(recent)
         out = self._ranges[window_s] = (max(recent) - lo) * 10_000 // max(lo, 1)
         return out

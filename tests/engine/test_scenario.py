@@ -72,6 +72,13 @@ def test_unknown_tables_and_keys_are_rejected_with_the_choices(tmp_path):
               r"\[weather\]: unknown table; expected one of")
 
 
+def test_makers_watch_the_index_or_the_venues_last_or_mark_price_and_nothing_else(tmp_path):
+    assert load("flash-drop").makers.vol_source == "index"
+    assert load("flash-drop", ['makers.vol_source="last"']).makers.vol_source == "last"
+    _rejected(tmp_path, MINIMAL + 'vol_source = "mid"\n',
+              r"makers\.vol_source: expected one of index, last, mark")
+
+
 def test_set_reaches_into_arrays_of_tables_and_rejects_bad_indexes():
     data = {"flows": [{"kind": "sell"}]}
     apply_override(data, "flows.0.notional_per_s=\"5\"")

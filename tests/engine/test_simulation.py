@@ -10,7 +10,8 @@ import pytest
 import engine
 from engine.events import EventKind
 from engine.scenario import load
-from engine.simulation import FLOW_ACCOUNT, Phase, Simulation
+from engine.makers import REASON_VOLATILITY
+from engine.simulation import FLOW_ACCOUNT, SECOND, Phase, Simulation
 
 SMALL = Fraction(1, 50)      # 2,000 traders: the shape of flash-drop in about a second
 
@@ -83,6 +84,23 @@ def test_a_program_trades_through_the_book_and_never_beyond_its_limit_from_the_i
     for r in mine:
         if r[2] == EventKind.ORDER_EXPIRED:              # the remainder, at the order's limit
             assert side * (r[9] - sim._index_at(r[0])) > 0
+
+
+def test_makers_watching_the_venues_last_price_withdraw_on_a_crash_the_index_never_saw():
+    """A sell burst crashes this venue while the index stays flat: makers that watch the
+    index (the default) keep quoting; makers that watch the venue's last price withdraw
+    for volatility in the seconds after it."""
+    venue_only = ['index.path=[[0, "100000"], [240, "100000"]]', "flows=[]",
+                  'shocks=[{at_s=100, kind="sell", notional="40000000", limit_pct=6}]']
+    for source, withdraws in (("index", False), ("last", True)):
+        sim = _run(seed=2, overrides=[*venue_only, f'makers.vol_source="{source}"'])
+        lowest = min(r[9] for r in sim.log.rows(EventKind.TRADE))
+        assert lowest < sim.index_start * 98 // 100          # the venue fell > 2%
+        on_volatility = [r[0] for r in sim.log.rows(EventKind.MAKER_WITHDREW)
+                         if r[12] == REASON_VOLATILITY]
+        assert bool(on_volatility) == withdraws, source
+        if withdraws:
+            assert 100 * SECOND <= min(on_volatility) < 102 * SECOND
 
 
 def test_nothing_is_liquidated_before_the_event_starts():
