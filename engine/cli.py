@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     replay = sub.add_parser("replay", help="replay a scenario; writes summary.json, "
-                            "timeseries.parquet, events.parquet and scenario.toml to --out")
+                            "timeseries.parquet, events.parquet, scenario.toml and "
+                            "timeline.png to --out")
     replay.add_argument("scenario", help="a bundled scenario name (see 'liqsim list') or a "
                         "path to a .toml file")
     replay.add_argument("--breaker", default="none",
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", required=True, help="output directory")
 
     compare = sub.add_parser("compare", help="replay one scenario under several breaker "
-                             "policies; writes one run per policy and comparison.json")
+                             "policies; writes one run per policy, comparison.json and "
+                             "comparison.png")
     compare.add_argument("scenario")
     compare.add_argument("--breakers", default="none",
                          help="comma-separated policies; '+' composes, e.g. none,luld+liq-pause")
@@ -142,7 +144,8 @@ def _cmd_replay(args) -> int:
                  overrides=args.overrides)
     result.save(args.out)
     print_table([result.summary])
-    print(f"wrote {args.out}/summary.json, timeseries.parquet, events.parquet, scenario.toml")
+    print(f"wrote {args.out}/summary.json, timeseries.parquet, events.parquet, scenario.toml, "
+          f"timeline.png")
     return 0
 
 
@@ -152,12 +155,17 @@ def _cmd_compare(args) -> int:
     names = parse_policy_list(args.breakers)
     results = [run(args.scenario, breaker=name, seed=args.seed, scale=args.scale,
                    overrides=args.overrides) for name in names]
+    from .charts import comparison_chart
     with atomic_dir(args.out) as stage:
         for name, result in zip(names, results):
             result.save(stage / name.replace("+", "_"))
         write_json(stage / "comparison.json", {r.summary["breaker"]: r.summary for r in results})
+        s0 = results[0].summary
+        comparison_chart([(r.summary["breaker"], r.timeseries) for r in results],
+                         f"{s0['scenario']}  seed {s0['seed']}  scale {s0.get('scale', 1)}",
+                         stage / "comparison.png")
     print_table([r.summary for r in results])
-    print(f"wrote {args.out}/comparison.json and one directory per policy")
+    print(f"wrote {args.out}/comparison.json, comparison.png and one directory per policy")
     return 0
 
 

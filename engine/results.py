@@ -7,6 +7,9 @@
   events.parquet      the event log, one column per ``EVENT_DTYPE`` field with its integer
                       type; the schema metadata ``kinds`` maps each kind value to its name
   scenario.toml       the scenario as resolved for the run (TOML has no null: None is dropped)
+  timeline.png        the run second by second (``engine.charts.run_chart``): prices with
+                      halts and vacuums, depth within 1% / baseline, liquidations filled and
+                      unfilled, insurance fund and ADL (``save(dir, chart=False)`` skips it)
 
 Determinism: equal data give byte-identical files.  Parquet is written with fixed options
 (``_PARQUET_OPTIONS``); its footer holds ``created_by = parquet-cpp-arrow version X`` and the
@@ -155,10 +158,18 @@ class RunResult:
         events["kind_name"] = [names.get(int(k), str(k)) for k in events["kind"]]
         return {"timeseries": self.timeseries.to_pandas(), "events": events}
 
-    def save(self, directory) -> pathlib.Path:
-        """Write summary.json, timeseries.parquet, events.parquet and scenario.toml into
-        ``directory``, all or nothing: on any failure no new file appears there.  Returns the
-        directory.  Equal results give byte-identical files (module docstring)."""
+    def title(self) -> str:
+        """One line naming the run: scenario, breaker, seed, scale."""
+        s = self.summary
+        toy = " (TOY)" if s.get("toy") else ""
+        return (f"{s['scenario']}{toy}  breaker {s['breaker']}  seed {s['seed']}  "
+                f"scale {s.get('scale', 1)}")
+
+    def save(self, directory, chart: bool = True) -> pathlib.Path:
+        """Write summary.json, timeseries.parquet, events.parquet, scenario.toml and (unless
+        ``chart`` is False) timeline.png into ``directory``, all or nothing: on any failure
+        no new file appears there.  Returns the directory.  Equal results give byte-identical
+        data files (module docstring)."""
         # Validate before writing: NaN/inf are not JSON; bad scenario values are not TOML.
         json.dumps(self.summary, allow_nan=False, sort_keys=True)
         _toml_ready(self.scenario_resolved)
@@ -168,4 +179,7 @@ class RunResult:
             write_parquet(self.timeseries, stage / "timeseries.parquet")
             write_parquet(self.events, stage / "events.parquet")
             write_toml(self.scenario_resolved, stage / "scenario.toml")
+            if chart:
+                from .charts import run_chart
+                run_chart(self.timeseries, self.title(), stage / "timeline.png")
         return target

@@ -28,7 +28,7 @@ def test_replay_writes_summary_timeseries_events_and_resolved_scenario(tmp_path)
     r = liqsim("replay", "flash-drop", *SMALL, "--seed", "3", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == \
-        ["events.parquet", "scenario.toml", "summary.json", "timeseries.parquet"]
+        ["events.parquet", "scenario.toml", "summary.json", "timeline.png", "timeseries.parquet"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "flash-drop" and summary["seed"] == 3
     assert "amplification" in r.stdout and "fill failures" in r.stdout
@@ -103,6 +103,7 @@ def test_compare_writes_one_run_per_policy_and_a_comparison(tmp_path):
     assert sorted(comparison) == ["none", "price-band"]
     assert (out / "none" / "events.parquet").exists()
     assert (out / "price-band" / "summary.json").exists()
+    assert (out / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_compare_into_an_existing_output_replaces_its_runs(tmp_path):

@@ -17,7 +17,7 @@ from engine.metrics import Sampler, build_timeseries, summarize
 from engine.results import RunResult, events_array, events_table, kind_names
 
 S = 1_000_000_000
-FILES = ["events.parquet", "scenario.toml", "summary.json", "timeseries.parquet"]
+FILES = ["events.parquet", "scenario.toml", "summary.json", "timeline.png", "timeseries.parquet"]
 
 
 def log_array() -> np.ndarray:
@@ -83,7 +83,7 @@ def test_events_parquet_carries_kind_names_in_schema_metadata(result, tmp_path):
     assert table.column("kind").type == pa.uint8()
 
 
-def test_save_writes_the_four_files(result, tmp_path):
+def test_save_writes_the_four_data_files_and_a_timeline_chart(result, tmp_path):
     out = result.save(tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == FILES
     text = (out / "summary.json").read_text()
@@ -91,6 +91,12 @@ def test_save_writes_the_four_files(result, tmp_path):
     ts = pq.read_table(out / "timeseries.parquet")
     assert ts.equals(result.timeseries)
     assert ts.schema.metadata == result.timeseries.schema.metadata
+    assert (out / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_without_a_chart_writes_only_the_data_files(result, tmp_path):
+    out = result.save(tmp_path / "run", chart=False)
+    assert sorted(p.name for p in out.iterdir()) == sorted(set(FILES) - {"timeline.png"})
 
 
 def test_scenario_toml_drops_none_and_writes_exact_numbers_as_strings(result, tmp_path):
