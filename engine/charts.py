@@ -16,9 +16,9 @@ charted again later.  Panels, sharing the time axis (seconds):
   backstops   insurance fund and the cumulative ADL notional
 
 Rendered by matplotlib's Agg renderer into PNG (a bare ``Figure``: no pyplot state, no
-backend switch, safe in a notebook); the files carry no
-timestamp, so equal time series give equal images with the same matplotlib.  Drawing
-costs O(rows) per line, well under a second for a few thousand rows.
+backend switch, safe in a notebook); the files carry no timestamp, so equal time series
+give equal images with the same matplotlib.  Drawing costs O(rows) per line, well under a
+second for a few thousand rows.
 """
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def run_figure(table: pa.Table, title: str):
     _shade(price, t, s["vacuum"], s["interval"], "grey", "liquidity vacuum")
     _shade(price, t, s["halted"], s["interval"], "tab:orange", "halted")
     price.legend(loc="lower left", fontsize=8, ncol=4)
-    depth.plot(t, s["depth_ratio"], color="tab:purple", lw=1.2)
+    depth.plot(t, s["depth_ratio"], color="tab:purple", lw=1.2, label="bid + ask")
     depth.axhline(s["vacuum_fraction"], color="grey", ls=":", lw=1, label="vacuum threshold")
     depth.legend(loc="upper right", fontsize=8)
     width = s["interval"]
