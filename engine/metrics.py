@@ -416,7 +416,8 @@ SUMMARY_KEYS = {
                  "sampled best bid); null if neither",
     "book_drawdown_pct": "percent float (4 dp): (start_price - min_price) / start_price x 100; "
                          "positive = fall",
-    "index_start_price": "quote float: index_start_ticks (else the last pre-event sampled index)",
+    "index_start_price": "quote float: the index at the event start, baseline_end_ns "
+                         "(index_start_ticks; else the last pre-event sampled index)",
     "index_min_price": "quote float: lowest sampled index at ts >= baseline_end_ns",
     "index_drawdown_pct": "percent float (4 dp): index start -> index min",
     "amplification": "float (6 dp): book_drawdown_pct / index_drawdown_pct; null when the "
@@ -494,8 +495,9 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     ``table`` comes from ``build_timeseries`` (its metadata gives the interval and the depth
     baseline), ``events`` is the whole log (EVENT_DTYPE); events of instrument ``inst``
     (default: the table's) are counted, except ``BAD_DEBT`` and ``events_processed``, which
-    are venue-wide.  ``baseline_end_ns`` is the event start.  ``index_start_ticks`` and
-    ``insurance_fund_start`` (quantums) are the values at the start.  Keys and units:
+    are venue-wide.  ``baseline_end_ns`` is the event start.  ``index_start_ticks`` is the
+    index at that instant (the index drawdown, like the book's, is measured from the event
+    start) and ``insurance_fund_start`` (quantums) the fund at the run's start.  Keys and units:
     ``SUMMARY_KEYS``.  Deterministic: only ``wall_seconds`` and ``events_per_second`` depend
     on the machine.  Runtime complexity: O(rows + events + liquidation events).
     """

@@ -45,7 +45,8 @@ def run(scenario, breaker: str | None = None, seed: int = 0, scale=1,
     table = build_timeseries(sim.sampler, events, interval, baseline_end_ns=sim.baseline_end_ns,
                              vacuum_fraction=sc.meta.vacuum_fraction)
     summary = summarize(table, events, scenario=sc.meta.name, breaker=sim.breaker_name,
-                        seed=seed, instrument=sim.instrument, index_start_ticks=sim.index_start,
+                        seed=seed, instrument=sim.instrument,
+                        index_start_ticks=sim.index_at(sim.baseline_end_ns),
                         baseline_end_ns=sim.baseline_end_ns,
                         insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall)
     summary.update(sim.breaker.counters())

@@ -278,14 +278,19 @@ class Simulation:
         walk = np.concatenate(([0.0], np.cumsum(steps)))
         return [int(round(x)) for x in walk]
 
-    def _index_step(self, ts: int) -> None:
+    def index_at(self, ts: int) -> int:
+        """The index in ticks at ``ts``, as the simulation sets it: the path with its
+        shocks (``_index_at``) times the seeded random walk, if any.  Changes nothing."""
         base = self._index_at(ts)
         noise = self._noise
         if noise is not None:
             k, frac = divmod(ts, SECOND)
             ppm = noise[k] + (noise[k + 1] - noise[k]) * frac // SECOND
             base = max(1, base + base * ppm // 1_000_000)
-        self.index_ticks = base
+        return base
+
+    def _index_step(self, ts: int) -> None:
+        self.index_ticks = self.index_at(ts)
 
     def _breaker_step(self, ts: int) -> None:
         self.breaker.evaluate(self, ts)

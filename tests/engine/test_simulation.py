@@ -103,6 +103,18 @@ def test_makers_watching_the_venues_last_price_withdraw_on_a_crash_the_index_nev
             assert 100 * SECOND <= min(on_volatility) < 102 * SECOND
 
 
+@pytest.mark.parametrize("path,start,low", [
+    ('[[0, "50000"], [60, "50000"], [120, "46000"], [240, "46500"]]', 50_000, 46_000),
+    ('[[0, "100000"], [60, "105000"], [120, "96600"], [240, "97000"]]', 105_000, 96_600)])
+def test_the_index_drawdown_is_measured_from_the_index_at_the_event_start(path, start, low):
+    """Like the book's drawdown: from the event start, whatever ``index.start`` says
+    (a path elsewhere, a drift before the event)."""
+    s = engine.run("flash-drop", scale=SMALL, seed=1, overrides=[f"index.path={path}"]).summary
+    assert (s["index_start_price"], s["index_min_price"]) == (start, low)
+    assert s["index_drawdown_pct"] == 8.0
+    assert s["amplification"] == pytest.approx(s["book_drawdown_pct"] / 8.0, rel=1e-5)
+
+
 def test_nothing_is_liquidated_before_the_event_starts():
     sim = _run(seed=4)
     first = min(r[0] for r in sim.log.rows(EventKind.LIQUIDATION_ORDER))
