@@ -224,6 +224,7 @@ class MarketMaker:
             for oid in ladder.values():
                 ex.cancel(ts, oid)
             ladder.clear()
+        self._last_key = None       # nothing rests: the next quote must place its ladder
 
     def _quote(self, ts: int, factor_ppm: int, index_ticks: int, size: int, long_full: bool,
                short_full: bool) -> None:

@@ -115,6 +115,20 @@ def test_the_index_drawdown_is_measured_from_the_index_at_the_event_start(path, 
     assert s["amplification"] == pytest.approx(s["book_drawdown_pct"] / 8.0, rel=1e-5)
 
 
+@pytest.mark.parametrize("recovery_s", [0, 20])
+def test_makers_quote_again_after_an_outage_even_where_the_index_did_not_move(recovery_s):
+    flat = ['index.path=[[0, "100000"], [240, "100000"]]', "flows=[]", "stubs=[]",
+            "frictions.outage=[20, 30]", "makers.calm_s=5", f"makers.recovery_s={recovery_s}"]
+    sim = _run(seed=2, overrides=flat)
+    withdrew = [r[0] for r in sim.log.rows(EventKind.MAKER_WITHDREW)]
+    assert withdrew and max(withdrew) < 21 * SECOND
+    requoted = [r for r in sim.log.rows(EventKind.ORDER_ACCEPTED)
+                if r[0] >= 35 * SECOND and 100 <= r[5] < 1000]
+    assert {r[5] for r in requoted} == {m.account_id for m in sim.makers}
+    book = sim.exchange.books[0]
+    assert book.best_bid() is not None and book.best_ask() is not None
+
+
 def test_nothing_is_liquidated_before_the_event_starts():
     sim = _run(seed=4)
     first = min(r[0] for r in sim.log.rows(EventKind.LIQUIDATION_ORDER))
