@@ -35,6 +35,12 @@ Styles (``Instrument.waterfall``):
     account with negative equity sends the whole position to deleveraging at the bankruptcy
     price.
 
+A breaker may halt trading under a liquidation's own order (a corridor policy whose
+limit that order would breach, or a halt left pending by the unit before): the halted
+book refuses it.  With a ``liquidation_pause`` (``liq-pause``) that refusal is not a fill
+failure: the unit is deferred (``LiquidationDeferred``) and re-checked at the reopening
+price, like the units listed after it; without one the waterfall goes on (takeover, ADL).
+
 After a takeover or ADL closes the position, ``_settle`` clears what the account has left:
 a positive remainder goes to the fund (Binance: "the remaining collateral ... will go to
 the Insurance Fund"), collateral is seized to cover a negative wallet, the fund covers what
@@ -44,6 +50,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from orderbook import Reason
 from orderbook.enums import FOK, IOC, MARKET
 
 from . import adl
@@ -90,6 +97,15 @@ def bankruptcy_tick(ex, acct, inst: int) -> int:
     num = equity * share_num
     tick = mark - num // den if pos.size > 0 else mark + num // den
     return max(tick, 1)
+
+
+class _Paused(Exception):
+    """A liquidation order was refused because trading halted under it, and the breaker
+    pauses liquidations while halted: the unit waits for the reopening (``reason``)."""
+
+    def __init__(self, reason: int):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def run_liquidations(ex, ts: int, inst: int) -> int:
@@ -140,8 +156,12 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
             ex.style_state.setdefault("deferred", set()).discard((account_id, i))
         if style == "dydx" and not _dydx_attempt_allowed(ex, ts):
             break
+        try:
+            _STYLES[style](ex, ts, acct, i)
+        except _Paused as paused:       # the venue halted under this unit's order
+            _defer(ex, ts, account_id, i, paused.reason)
+            continue
         count += 1
-        _STYLES[style](ex, ts, acct, i)
     return count
 
 
@@ -183,6 +203,11 @@ def _send(ex, ts, acct, inst: int, qty: int, limit: int | None, tif: int, order_
                   order_id=oid, price=limit or 0, qty=qty, reason=tif)
     r = ex.submit(ts, acct.id, inst, side, qty, price=limit, tif=tif, order_type=order_type,
                   liquidation=True, fee_ppm=fee_ppm)
+    if r is not None and not r and r.reason == Reason.MATCHING_HALTED \
+            and ex.liquidation_pause is not None:
+        reason = ex.liquidation_pause(ts, inst, 1)
+        if reason:
+            raise _Paused(reason)
     filled = r.filled_qty if r else 0
     value = 0
     if filled:

@@ -122,6 +122,21 @@ def test_liq_pause_defers_liquidations_while_a_halting_policy_halts(sims):
         assert not _halted_rows(sim, K.LIQUIDATION_ORDER)
 
 
+def test_liq_pause_defers_the_liquidation_whose_own_order_halts_the_venue(sims):
+    """A corridor policy may halt under a liquidation's order (or leave a halt pending for
+    the next one): the halted book refuses it, and with liq-pause that is a deferral, not a
+    fill failure -- no takeover, ADL or unfilled remainder while halted."""
+    for spec in ("cme-dcb+liq-pause", "cde-hourly+liq-pause", "xetra-vi+liq-pause"):
+        sim = sims(spec)
+        for kind in (K.LIQUIDATION_UNFILLED, K.INSURANCE_TAKEOVER, K.AUTO_DELEVERAGED,
+                     K.LIQUIDATION_FILLED):
+            assert not _halted_rows(sim, kind), (spec, kind)
+        liquidation_ids = {r[7] for r in sim.log.rows(K.LIQUIDATION_ORDER)}
+        refused = [r for r in sim.log.rows(K.ORDER_REJECTED) if r[7] in liquidation_ids]
+        deferred = {r[5] for r in _halted_rows(sim, K.LIQUIDATION_DEFERRED)}
+        assert all(r[5] in deferred for r in refused), spec
+
+
 def test_liq_pause_alone_never_defers_since_nothing_halts(sims):
     sim = sims("liq-pause")
     assert not sim.log.rows(K.LIQUIDATION_DEFERRED) and not sim.log.rows(K.TRADING_HALTED)
