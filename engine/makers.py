@@ -10,7 +10,8 @@ so depth keeps growing linearly with distance.  A maker re-quotes every
 ``refresh_ms``; its messages reach the book after the scenario's order latency, priced off
 the index it saw and blocked by the inventory it held when it decided.  Orders at prices no
 longer wanted are cancelled, missing or depleted levels (< half their size) are re-placed,
-the rest keep their queue position.  Past ``inventory_limit`` it stops quoting the side that would add.
+the rest keep their queue position; while depth comes back after a withdrawal every level
+is re-placed at its growing size.  Past ``inventory_limit`` it stops quoting the side that would add.
 
 Withdrawal rules, each switchable (reference breakers-and-events.md section 3, facts 1, 7,
 12): realised range of a one-second price over ``vol_window_s`` above
@@ -244,7 +245,8 @@ class MarketMaker:
         if key == self._last_key and len(acct.open_orders) == len(self.bids) + len(self.asks):
             return
         self._last_key = key
-        if self._pers is None or self._pers[0] != factor_ppm:
+        resized = self._pers is None or self._pers[0] != factor_ppm
+        if resized:
             self._pers = (factor_ppm, [q * factor_ppm // 1_000_000 // t
                                        for q in self.level_notional_q])
         pers = self._pers[1]                                  # lots x ticks, per level
@@ -256,8 +258,10 @@ class MarketMaker:
             else:
                 want, items = memo.quotes(shape, side, fair, factor_ppm, self._factors[side],
                                           pers)
-            if ladder.keys().isdisjoint(want):
-                # The usual case (fair moved): nothing rests at a wanted price.
+            if resized or ladder.keys().isdisjoint(want):
+                # The usual case (fair moved): nothing rests at a wanted price.  Or depth
+                # is coming back (a new depth factor): every level is re-placed at its new
+                # size -- a kept order would stay at the size it had when placed.
                 keep, cancel, quotes = {}, list(ladder.values()), items
             else:
                 # Keep an order at a wanted price with at least half its size (queue

@@ -129,6 +129,23 @@ def test_makers_quote_again_after_an_outage_even_where_the_index_did_not_move(re
     assert book.best_bid() is not None and book.best_ask() is not None
 
 
+def test_depth_comes_back_in_full_after_a_withdrawal_where_the_index_did_not_move():
+    """Depth returns linearly over recovery_s and then stands at its configured level --
+    it used to stall at ~60%: orders placed small early in the ramp were kept, never
+    resized, once they held half their growing size."""
+    flat = ['index.path=[[0, "100000"], [240, "100000"]]', "flows=[]", "stubs=[]",
+            "frictions.outage=[20, 30]", "makers.calm_s=5", "makers.recovery_s=20"]
+    r = engine.run("flash-drop", scale=SMALL, seed=2, overrides=flat)
+    ts = r.timeseries
+    t = ts.column("ts").to_numpy()
+    depth = ts.column("bid_depth_1pct").to_numpy() + ts.column("ask_depth_1pct").to_numpy()
+    before = depth[(t >= 10 * SECOND) & (t < 20 * SECOND)].min()
+    during = depth[(t >= 40 * SECOND) & (t < 45 * SECOND)].max()
+    after = depth[t >= 70 * SECOND]
+    assert during < before * 3 // 4                        # still coming back
+    assert after.min() >= before * 99 // 100               # and back in full
+
+
 def test_nothing_is_liquidated_before_the_event_starts():
     sim = _run(seed=4)
     first = min(r[0] for r in sim.log.rows(EventKind.LIQUIDATION_ORDER))
