@@ -12,6 +12,7 @@ from __future__ import annotations
 from orderbook.enums import IOC
 
 from .events import EventKind
+from .rounding import protection_limit
 
 OFFLOAD_FRACTION_PPM = 100_000   # 10% of the position per call (assumed)
 OFFLOAD_BAND_PPM = 10_000        # no worse than 1% from mark (assumed)
@@ -26,7 +27,7 @@ def offload(ex, ts: int, inst: int, fraction_ppm: int = OFFLOAD_FRACTION_PPM,
         return 0
     side = -1 if pos.size > 0 else 1
     qty = max(1, abs(pos.size) * fraction_ppm // 1_000_000)
-    limit = max(1, mark * (1_000_000 + side * band_ppm) // 1_000_000)
+    limit = protection_limit(mark, side, band_ppm)
     ex.log.append(ts, EventKind.FUND_OFFLOAD_ORDER, side=side, inst=inst, account=ex.fund.id,
                   price=limit, qty=qty)
     r = ex.submit(ts, ex.fund.id, inst, side, qty, price=limit, tif=IOC)

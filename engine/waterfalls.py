@@ -55,7 +55,7 @@ from orderbook.enums import FOK, IOC, MARKET
 
 from . import adl
 from .events import EventKind
-from .rounding import ceil_div, ceil_f, floor_f
+from .rounding import ceil_div, ceil_f, floor_f, protection_limit
 
 HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
 HL_PARTIAL_ABOVE_QUOTE = 100_000    # section 5: positions larger than 100k USDC ...
@@ -370,7 +370,7 @@ def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
         qty = max(1, qty * HL_PARTIAL_PPM // 1_000_000)
         cooldown[acct.id] = ts + HL_COOLDOWN_NS
     side = -1 if pos.size > 0 else 1
-    limit = max(1, mark * (1_000_000 + side * HL_SLIPPAGE_PPM) // 1_000_000)
+    limit = protection_limit(mark, side, HL_SLIPPAGE_PPM)
     isolated, wallet_before = pos.isolated, acct.wallet
     _send(ex, ts, acct, inst, qty, limit, IOC, MARKET, fee_ppm=0)   # no clearance fee (s. 5)
     if pos.size:

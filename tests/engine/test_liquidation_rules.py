@@ -1063,7 +1063,8 @@ def test_bitmex_insurance_fund_flow_reference_example_12(eng):
     BitMEX (reference 4): at the lowest tier the engine takes the position over and sells it
     with a limit order at the bankruptcy price.  Here: ``tiered`` style takeover by the fund
     at 99.00, then ``insurance.offload`` of the whole position with a band that puts its
-    limit at 99.00 (the first trader) or 98.75 (the second).
+    limit at 99.00 (the first trader) or 98.75 (the second): from the mark 99.49, a sell's
+    limit is rounded up, toward the mark.
 
     Not reproducible: the example's fund ending at exactly 0.  The engine's fund takes over
     only while its balance is positive (reference 1.6 item 9 limit), so it must start with
@@ -1077,8 +1078,8 @@ def test_bitmex_insurance_fund_flow_reference_example_12(eng):
     ex.open_account(0, MAKER, deposit=10**9)
     ex.open_account(0, BIDDER, deposit=10**9)
     ts = 0
-    for trader, limit, fill_at, band_ppm, delta in ((1, 9_900, 9_925, 4_900, +25),
-                                                    (2, 9_875, 9_875, 7_400, -25)):
+    for trader, limit, fill_at, band_ppm, delta in ((1, 9_900, 9_925, 4_926, +25),
+                                                    (2, 9_875, 9_875, 7_438, -25)):
         ts += SEC
         ex.set_mark(ts, 0, 10_000)
         ex.open_account(ts, trader, deposit=100)                   # 1.00
@@ -1103,3 +1104,30 @@ def test_bitmex_insurance_fund_flow_reference_example_12(eng):
         assert ex.fund.wallet == fund_before + delta
         assert not eng.rows(ex, K.AUTO_DELEVERAGED) and ex.bad_debt == 0
         eng.check_all(ex)
+
+
+@pytest.mark.parametrize("mark", [10_001, 9_949, 100_003, 1])
+@pytest.mark.parametrize("band_ppm", [10_000, 100_000, 4_926, 999_999])
+def test_a_protection_limit_never_lets_an_order_trade_beyond_its_band(mark, band_ppm):
+    from fractions import Fraction
+    from engine.rounding import protection_limit
+    band = Fraction(band_ppm, 1_000_000)
+    buy, sell = protection_limit(mark, 1, band_ppm), protection_limit(mark, -1, band_ppm)
+    assert buy <= mark * (1 + band) < buy + 1                  # the last tick within the band
+    assert sell >= 1 and (sell >= mark * (1 - band) > sell - 1 or sell == 1)
+
+
+def test_the_fund_offload_never_sells_beyond_its_band_from_the_mark(eng):
+    """mark 100.01, band 1%: the edge is 99.0099; a bid at 99.00 is beyond it."""
+    ex = eng.exchange("binance", fund=10**6 * eng.Q, marks=(10_001,))
+    ex.open_account(0, MAKER, deposit=10**9 * eng.Q)
+    ex.open_account(0, BIDDER, deposit=10**9 * eng.Q)
+    ex.transfer_position(0, INSURANCE_ID, MAKER, 0, 10, 10_001)     # the fund is long 10
+    ex.submit(0, BIDDER, 0, 1, 10, price=9_900)
+    start = len(ex.log)
+    assert insurance.offload(ex, 1, 0, fraction_ppm=1_000_000, band_ppm=10_000) == 0
+    (offer,) = eng.rows(ex, K.FUND_OFFLOAD_ORDER, start)
+    assert offer.price == 9_901
+    ex.submit(1, BIDDER, 0, 1, 10, price=9_901)
+    assert insurance.offload(ex, 2, 0, fraction_ppm=1_000_000, band_ppm=10_000) == 10
+    eng.check_all(ex)
