@@ -536,10 +536,18 @@ class Exchange:
             self._fill_leg(accounts[maker_acct], inst, -side * qty, price, maker_fee)
             taker = accounts[taker_acct]
             if liquidation:
+                pos = taker.positions.get(inst)
+                isolated = pos is not None and pos.isolated
+                wallet_before = taker.wallet
                 self._fill_leg(taker, inst, side * qty, price, 0)
                 rate = ins.clearance_fee_ppm if fee_ppm is None else fee_ppm
-                fee = min(ceil_div(notional * rate, 1_000_000),
-                          max(0, self.margin_balance(taker, inst)))
+                if isolated and not pos.isolated:
+                    # The fill closed an isolated position, whose margin went back to the
+                    # wallet: the fee is capped by that margin, never the cross funds.
+                    left = taker.wallet - wallet_before
+                else:
+                    left = self.margin_balance(taker, inst)
+                fee = min(ceil_div(notional * rate, 1_000_000), max(0, left))
                 if fee:
                     self._pay(taker, inst, -fee)
                     self.fund.wallet += fee

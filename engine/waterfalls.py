@@ -269,7 +269,9 @@ def _settle(ex, ts, acct, inst: int, isolated: bool, wallet_before: int) -> None
             return   # other cross positions still open: settled when the last one closes
         left = acct.wallet
         acct.wallet = 0
-    if left < 0 and any(acct.collateral.values()):
+    if left < 0 and not isolated and any(acct.collateral.values()):
+        # Only a cross shortfall reaches the account's collateral: an isolated position
+        # risks its own margin, and the fund covers what it lost beyond (section 1.4).
         left += _seize_collateral(ex, ts, acct)
     if left > 0:
         ex.fund.wallet += left

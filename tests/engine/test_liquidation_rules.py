@@ -1131,3 +1131,46 @@ def test_the_fund_offload_never_sells_beyond_its_band_from_the_mark(eng):
     ex.submit(1, BIDDER, 0, 1, 10, price=9_901)
     assert insurance.offload(ex, 2, 0, fraction_ppm=1_000_000, band_ppm=10_000) == 10
     eng.check_all(ex)
+
+
+def _isolated_long_with_cross_collateral(ins, fund_q: int, margin_q: int, usde: int):
+    """Account 1: an isolated long of 1 unit at 100,000 with ``margin_q`` of isolated
+    margin, and ``usde`` units of cross collateral (fixed at 1) it does not use."""
+    asset = CollateralAsset("USDE", source="fixed", fixed_price="1", unit="1")
+    ex = Exchange([ins], insurance_fund=fund_q, backstop=fund_q, collateral=[asset])
+    ex.refresh_asset_prices()
+    entry = ins.ticks("100000")
+    ex.set_mark(0, 0, entry)
+    qpu = ins.quanta_per_unit
+    ex.open_account(0, MAKER, deposit=10**9 * qpu)
+    ex.open_account(0, BIDDER, deposit=10**9 * qpu)
+    ex.open_account(0, 1, deposit=margin_q, collateral={"USDE": usde})
+    ex.transfer_position(0, 1, MAKER, 0, ins.lots("1"), entry, isolated_margin=(margin_q, 0))
+    return ex
+
+
+@pytest.mark.parametrize("style", ["binance", "hyperliquid"])
+def test_an_isolated_liquidation_never_touches_the_accounts_cross_collateral(eng, style):
+    """An isolated position risks its own margin only (reference 1.4, 5): whether its
+    liquidation fills at the bankruptcy price (binance, the clearance fee included) or
+    beyond it (hyperliquid: the fund pays the shortfall), the cross collateral stays."""
+    ins = binance_btcusdt() if style == "binance" else hyperliquid_btc()
+    qpu = ins.quanta_per_unit
+    margin = 2_000 * qpu
+    ex = _isolated_long_with_cross_collateral(ins, 10**6 * qpu, margin, 10_000)
+    acct = ex.accounts[1]
+    bp = bankruptcy_tick(ex, acct, 0)                         # 98,000: 2,000 of margin
+    fill = bp if style == "binance" else bp - ins.ticks("1000")   # 1,000 quote below it
+    ex.submit(0, BIDDER, 0, 1, ins.lots("1"), price=fill)
+    fund0 = ex.fund.wallet
+    # Deficient at this mark (HL: still above 2/3 of MM, so no backstop takeover).
+    ex.set_mark(1, 0, ins.ticks("99000" if style == "hyperliquid" else "98300"))
+    start = len(ex.log)
+    run_liquidations(ex, 1, 0)
+    ex.check_conservation()
+    assert acct.positions[0].size == 0
+    assert acct.collateral == {"USDE": 10_000} and not ex.fund.collateral
+    assert not eng.rows(ex, K.COLLATERAL_SEIZED, start)
+    assert acct.wallet == 0                                   # all it lost: the margin
+    if style == "hyperliquid":
+        assert ex.fund.wallet == fund0 - 1_000 * qpu          # the fund paid the shortfall
