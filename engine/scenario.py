@@ -22,8 +22,9 @@ A scenario file has these tables (every key is optional unless marked required; 
                  scale that produced it.  Informational only -- the command line decides.
 
 ``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders and
-the insurance fund by F together, so the shape is kept; breaker caps in quote
-(``liq-throttle``) follow through ``Scenario.scale``.  ``--set a.b=v`` overrides any key before
+the insurance fund by F together, so the shape is kept; so are breaker caps in quote
+(``liq-throttle``: ``engine.breakers.scale_params`` writes them into ``[breaker]``, so a
+run's resolved ``scenario.toml`` replays it at scale 1).  ``--set a.b=v`` overrides any key before
 validation (``v`` is parsed as a TOML value, else taken as a string; ``flows.0.KEY``
 reaches into an array of tables).
 """
@@ -237,7 +238,7 @@ class Scenario:
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
     source_path: str = ""
-    scale: Fraction = Fraction(1)      # set by --scale; breakers scale quote caps with it
+    scale: Fraction = Fraction(1)      # set by --scale (informational: values are scaled)
 
     def resolved(self) -> dict:
         """The scenario as a plain dict (written next to a run's outputs)."""
@@ -440,8 +441,10 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     flows = tuple(attrs.evolve(x, notional_per_s=q(x.notional_per_s)) for x in s.flows)
     stubs = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.stubs)
     shocks = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.shocks)
+    from .breakers import scale_params      # breaker caps in quote (here: no import cycle)
+    breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
-                        stubs=stubs, shocks=shocks, scale=f)
+                        stubs=stubs, shocks=shocks, breaker=breaker, scale=f)
 
 
 def clone(s: Scenario) -> Scenario:

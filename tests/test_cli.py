@@ -34,12 +34,18 @@ def test_replay_writes_summary_timeseries_events_and_resolved_scenario(tmp_path)
     assert "amplification" in r.stdout and "fill failures" in r.stdout
 
 
-def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path):
+@pytest.mark.parametrize("breaker", ["none", "liq-throttle"])
+def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path, breaker):
+    """Also where a breaker's cap is in quote and shrinks with --scale (liq-throttle): the
+    resolved file holds the scaled cap, so replaying it at scale 1 defers the same units."""
     import pyarrow.parquet as pq
     first, second = tmp_path / "a", tmp_path / "b"
-    assert main(["replay", "flash-drop", *SMALL, "--out", str(first)]) == 0
-    assert main(["replay", str(first / "scenario.toml"), "--out", str(second)]) == 0
+    assert main(["replay", "flash-drop", *SMALL, "--breaker", breaker, "--out", str(first)]) == 0
+    assert main(["replay", str(first / "scenario.toml"), "--breaker", breaker,
+                 "--out", str(second)]) == 0
     assert pq.read_table(first / "events.parquet").equals(pq.read_table(second / "events.parquet"))
+    if breaker == "liq-throttle":
+        assert json.loads((first / "summary.json").read_text())["liquidations_deferred"] > 0
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -136,6 +136,27 @@ def make_breaker(spec: str | None, scenario=None) -> Policy:
     return parts[0] if len(parts) == 1 else Composite(parts)
 
 
+def scale_params(table: dict, f, where: str = "breaker") -> dict:
+    """A scenario's ``[breaker]`` table with every quote amount a policy declares in
+    ``SCALED`` -- its default too -- multiplied by ``f`` (rounded to cents), as ``--scale``
+    shrinks the rest of the scenario; the scaled scenario, and the ``scenario.toml`` written
+    from it, then hold the caps that apply.  Values are validated by the policy's own
+    converter (a bad one is the same ``ConfigError``); a table that is not a table is
+    left for ``make_breaker`` to report.  O(policies)."""
+    from decimal import Decimal
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in table.items()}
+    for name, cls in POLICIES.items():
+        params = out.setdefault(name, {}) if cls.SCALED else None
+        if not isinstance(params, dict):
+            continue
+        for key in cls.SCALED:
+            default, convert, _ = cls.PARAMS[key]
+            value = convert(f"{where}.{name}.{key}", params.get(key, default)) * f
+            params[key] = str((Decimal(value.numerator) / Decimal(value.denominator))
+                              .quantize(Decimal("0.01")))
+    return {k: v for k, v in out.items() if v != {}}
+
+
 def describe_policies():
     """(name, doc, {param: "default  -- meaning"}) for every policy."""
     for name in sorted(POLICIES):
@@ -145,4 +166,4 @@ def describe_policies():
 
 
 __all__ = ["Composite", "POLICIES", "Policy", "describe_policies", "make_breaker",
-           "parse_policy_list", "register", "split_names"]
+           "parse_policy_list", "register", "scale_params", "split_names"]

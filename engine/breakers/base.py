@@ -67,6 +67,7 @@ class Policy:
     NAME = "none"
     DOC = "no breaker: today's crypto venues, the baseline; never halts or defers"
     PARAMS: dict = {}      # key -> (default as written in TOML, converter(where, value), doc)
+    SCALED: tuple = ()     # PARAMS keys in quote currency, shrunk with the scenario (--scale)
     CODE = 0               # breaker id in BreakerTripped events
 
     def __init__(self, params: dict | None = None, where: str = "breaker"):

@@ -1,8 +1,8 @@
 """Policies on the liquidation engine itself (reference breakers-and-events.md P14, P16).
 
 ``liq-throttle``  at most ``max_notional_per_s`` quote of liquidation notional starts per
-                  second per instrument (cf. dYdX's per-block caps, P14), times the run's
-                  ``--scale``.  A unit over the
+                  second per instrument (cf. dYdX's per-block caps, P14); ``--scale``
+                  shrinks it with the scenario (``scale_params``).  A unit over the
                   cap is deferred (``LiquidationDeferred``, reason 120) and found again at
                   the next check; within a check units go deepest-first, the order of
                   ``Exchange.liquidatable`` -- so the queue's priority is: most underwater
@@ -35,6 +35,7 @@ class LiqThrottle(Policy):
     CODE = 7
     PARAMS = {"max_notional_per_s": ("5000000", _quote,
                                      "quote notional of liquidations that may start per second")}
+    SCALED = ("max_notional_per_s",)
 
     def __init__(self, params=None, where="breaker"):
         super().__init__(params, where)
@@ -43,8 +44,7 @@ class LiqThrottle(Policy):
         self.deferred = 0
 
     def gate_liquidation(self, sim, ts, account, inst, notional):
-        cap = int(self.p["max_notional_per_s"] * sim.instrument.quanta_per_unit
-                  * sim.scenario.scale)
+        cap = int(self.p["max_notional_per_s"] * sim.instrument.quanta_per_unit)
         second = ts // 1_000_000_000
         if second != self.second:
             self.second, self.used = second, 0
