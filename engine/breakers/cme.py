@@ -127,6 +127,7 @@ class BreachHalt(Policy):
 
     REJECT_FOK = False
     FOK_REASON = 0
+    QUOTES_TRIP = False         # a resting bid above / ask below the corridor trips too
 
     def __init__(self, params=None, where="breaker"):
         super().__init__(params, where)
@@ -175,6 +176,15 @@ class BreachHalt(Policy):
             return price, 0
         pp = potential_prices(sim.exchange.books[inst], side, qty, price)
         if pp is None:
+            if self.QUOTES_TRIP and price is not None and order_type != MARKET and tif == GTC:
+                # It will rest: a bid above the corridor or an ask below it quotes the
+                # market beyond a limit.
+                lo, hi = self.corridor(sim, ts)
+                if price > hi if side > 0 else price < lo:
+                    edge = hi if side > 0 else lo
+                    self.trip(sim, ts, price=edge, value=price)
+                    self.on_breach(sim, ts, edge)
+                    self._halt(sim, ts)    # it rests in the pre-open
             return price, 0
         first, worst = pp
         lo, hi = self.corridor(sim, ts)
@@ -229,7 +239,8 @@ class DynamicCircuitBreaker(BreachHalt):
     With no trade in the window, H = L = the last trade price, else the settle, or the
     restart price after a reopening (assumed).
 
-    States.  OPEN -> (a trade, bid or ask would go beyond a limit) -> PRE-OPEN for
+    States.  OPEN -> (a trade, bid or ask would go beyond a limit: an order that would
+    trade beyond it, or a resting bid above the upper / ask below the lower) -> PRE-OPEN for
     ``preopen_s`` (2 minutes, "no monitoring period" [S14]) -> reopening uncross -> OPEN,
     with the look-back window restarted [S14] from the reopening price (with no
     reopening trade: the mid of the best bid and ask, else the mark; assumed).
@@ -256,6 +267,7 @@ class DynamicCircuitBreaker(BreachHalt):
     """
 
     NAME = "cme-dcb"
+    QUOTES_TRIP = True          # "trade/bid/ask beyond" the limits (P4)
     DOC = ("CME Dynamic Circuit Breaker: a move beyond the 60-min high/low -/+ variant "
            "(3.5% of settle) -> 2-minute pre-open, uncross, window restarts")
     CODE = 3

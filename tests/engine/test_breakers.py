@@ -384,6 +384,23 @@ def test_a_post_only_order_that_would_take_beyond_the_limit_is_rejected_and_halt
     assert list(placed) == [101_000] and not v.halted
 
 
+@pytest.mark.parametrize("side,price", [(1, 110_000), (-1, 92_000)])
+def test_dcb_a_bid_resting_above_the_upper_limit_or_an_ask_below_the_lower_starts_the_preopen(
+        eng, side, price):
+    """P4: "trade/bid/ask beyond" the limits -- quoting the market beyond one trips, even
+    when nothing trades; the order rests in the pre-open.  A bid below the lower limit or
+    an ask above the upper is no move of the market and trips nothing."""
+    v = _dcb(eng)
+    v.submit(SEC, MM, 1, 5, price=90_000)         # bids and asks far out: nothing crosses
+    v.submit(SEC, MM, -1, 5, price=120_000)
+    assert not v.halted
+    r = v.submit(2 * SEC, OTHER, side, 5, price=price)
+    assert r.resting_qty == 5 and v.halted
+    (trip,) = v.rows(K.BREAKER_TRIPPED)
+    assert (trip[0], trip[9], trip[11]) == (2 * SEC, 103_500 if side > 0 else 96_500, price)
+    assert v.policy.counters() == {"dcb_trips": 1, "dcb_preopens": 1}
+
+
 def test_dcb_limits_are_the_window_range_minus_and_plus_the_variant(eng):
     v = _dcb(eng)
     v.trade(2 * SEC, 102_000)
