@@ -381,6 +381,7 @@ class VelocityLogic(Policy):
         self.window = RollingRange()
         self.cursor = 0
         self.threshold = self.p["ticks"]
+        self.anchor = None          # the last trade, or the restart price of a reopening
         self.pause_end = None
         self.pauses = 0
         self.cancelled = 0
@@ -396,6 +397,7 @@ class VelocityLogic(Policy):
         window = self.window
         for t, p, _ in trades:
             window.add(t, p)
+            self.anchor = p
         window.expire(ts - self.p["window_s"])
 
     def _pause(self, sim, ts):
@@ -415,7 +417,8 @@ class VelocityLogic(Policy):
                 result = sim.reopen(ts, sim.exchange.books[0].last_price, self.CODE)
                 self.window.clear()
                 self.cursor = len(sim.log)
-                self.window.add(ts, reopen_anchor(sim, result))
+                self.anchor = reopen_anchor(sim, result)
+                self.window.add(ts, self.anchor)
 
     def gate_order(self, sim, ts, account, inst, side, qty, price, order_type, tif, liquidation):
         immediate = order_type == MARKET or tif != GTC
@@ -432,8 +435,10 @@ class VelocityLogic(Policy):
             return price, 0
         self._observe(sim, ts)
         window = self.window
-        hi = window.hi if window else book.last_price
-        lo = window.lo if window else book.last_price
+        # An empty window: the last trade, or the restart price until a trade (as the DCB).
+        last = self.anchor if self.anchor is not None else book.last_price
+        hi = window.hi if window else last
+        lo = window.lo if window else last
         if hi is None:
             return price, 0
         first, worst = pp

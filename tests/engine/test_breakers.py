@@ -421,6 +421,28 @@ def _velocity(eng, **params):
     return v
 
 
+@pytest.mark.parametrize("later", [500 * MS, 5 * SEC])
+def test_velocity_restarts_from_the_reopening_price_until_the_next_trade(eng, later):
+    """A pause that reopens with no trade restarts the window from the mid (96,900/97,100
+    -> 97,000): a buy at the 97,100 offer is no move, however long after the reopening --
+    it was cancelled once the restart price left the 1 s window (the stale 100,000 again)."""
+    v = Venue(eng, "cme-velocity", ticks=1000)
+    v.trade(SEC, 100_000)
+    v.submit(SEC, MM, 1, 5, price=97_000)
+    v.submit(2 * SEC, OTHER, -1, 5, price=97_000)  # GTC 3% below: a 10 s pause
+    assert v.halted
+    for side in (-1, 1):                            # the crossing orders leave the pause
+        v.exchange.cancel(3 * SEC, v.book.orders_at(side, 97_000)[0].order_id)
+    v.submit(3 * SEC, MM, 1, 5, price=96_900)
+    v.submit(3 * SEC, MM, -1, 5, price=97_100)
+    v.run(2 * SEC, 12 * SEC)
+    assert not v.halted and v.rows(K.TRADING_RESUMED)[0][10] == 0   # no reopening trade
+    v.evaluate(12 * SEC + later)
+    r = v.submit(12 * SEC + later, TAKER, 1, 1, order_type=MARKET)
+    assert r is not None and r.filled_qty == 1
+    assert v.policy.counters()["velocity_cancelled"] == 0
+
+
 def test_velocity_default_threshold_is_one_percent_of_the_start_price(eng):
     v = Venue(eng, "cme-velocity")
     assert v.policy.threshold == 1_000
