@@ -32,6 +32,7 @@ from fractions import Fraction
 import numpy as np
 from sortedcontainers import SortedList
 
+from orderbook import Reason
 from orderbook.enums import IOC, MARKET
 
 from .breakers import make_breaker
@@ -456,7 +457,12 @@ class Simulation:
                         pos.margin += need
 
     def _trigger_stops(self, ts: int) -> int:
-        """Fire stop-loss orders crossed by the trigger price: reduce-only market orders."""
+        """Fire stop-loss orders crossed by the trigger price: reduce-only market orders.
+        Not while trading is halted: a halted book refuses market orders, so the stops stay
+        armed and fire, if still crossed, once matching resumes (assumed: CME stops trigger
+        on trades, and none print in a halt)."""
+        if self.halted:
+            return 0
         ex = self.exchange
         book = ex.books[0]
         price = ex.marks[0] if self.scenario.traders.stop_trigger == "mark" else book.last_price
@@ -465,15 +471,28 @@ class Simulation:
         fired = []
         longs, shorts = self._long_stops, self._short_stops
         while longs and longs[-1][0] >= price:
-            fired.append((longs.pop(-1)[1], -1))
+            fired.append((longs.pop(-1), -1))
         while shorts and shorts[0][0] <= price:
-            fired.append((shorts.pop(0)[1], 1))
-        for acct_id, side in fired:
+            fired.append((shorts.pop(0), 1))
+        for k, (entry, side) in enumerate(fired):
+            if self.halted:     # an earlier stop's order halted the venue: re-arm the rest
+                for stop, s in fired[k:]:
+                    (longs if s < 0 else shorts).add(stop)
+                return k
+            acct_id = entry[1]
             pos = ex.accounts[acct_id].positions.get(0)
             if pos is None or not pos.size or (pos.size > 0) == (side > 0):
                 continue
             self.log.append(ts, EventKind.STOP_TRIGGERED, side=side, account=acct_id,
                             price=price, qty=abs(pos.size))
-            self.send(ts, lambda t, a=acct_id, side=side, q=abs(pos.size): ex.submit(
-                t, a, 0, side, q, tif=IOC, order_type=MARKET, reduce_only=True))
+            self.send(ts, lambda t, e=entry, side=side, q=abs(pos.size):
+                      self._stop_order(t, e, side, q))
         return len(fired)
+
+    def _stop_order(self, ts: int, entry: tuple, side: int, qty: int) -> None:
+        """A triggered stop's reduce-only market order; if the venue halted before it
+        matched (under it, or while it travelled), the stop is armed again."""
+        r = self.exchange.submit(ts, entry[1], 0, side, qty, tif=IOC, order_type=MARKET,
+                                 reduce_only=True)
+        if r is not None and not r and r.reason == Reason.MATCHING_HALTED:
+            (self._long_stops if side < 0 else self._short_stops).add(entry)

@@ -137,6 +137,25 @@ def test_liq_pause_defers_the_liquidation_whose_own_order_halts_the_venue(sims):
         assert all(r[5] in deferred for r in refused), spec
 
 
+def test_stop_orders_wait_out_a_halt_instead_of_being_refused_and_lost(sims):
+    """No stop fires while halted; one whose order the venue halted under is armed again
+    (it fires again after the reopening, unless the position is gone by then)."""
+    for spec in ("luld", "cme-dcb", "xetra-vi"):
+        sim = sims(spec)
+        assert sim.log.rows(K.TRADING_HALTED), spec
+        assert not _halted_rows(sim, K.STOP_TRIGGERED), spec
+        fired = sim.log.rows(K.STOP_TRIGGERED)
+        liquidation_ids = {r[7] for r in sim.log.rows(K.LIQUIDATION_ORDER)}
+        armed = {a for _, a in [*sim._long_stops, *sim._short_stops]}
+        for r in sim.log.rows(K.ORDER_REJECTED):
+            if r[12] != Reason.MATCHING_HALTED or r[7] in liquidation_ids \
+                    or r[5] not in {f[5] for f in fired}:
+                continue
+            again = [f for f in fired if f[5] == r[5] and f[1] > r[1]]
+            flat = not sim.exchange.accounts[r[5]].positions[0].size
+            assert again or r[5] in armed or flat, (spec, r)
+
+
 def test_liq_pause_alone_never_defers_since_nothing_halts(sims):
     sim = sims("liq-pause")
     assert not sim.log.rows(K.LIQUIDATION_DEFERRED) and not sim.log.rows(K.TRADING_HALTED)
