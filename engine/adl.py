@@ -42,14 +42,18 @@ def _score(ex, acct, inst: int, ranking: str) -> float:
     if pos.isolated:
         wallet, equity = pos.margin, pos.margin + upnl
         mm = ex.maintenance_of(acct, inst)
+        account_upnl = upnl
     else:
         wallet, equity = acct.wallet, ex.cross_equity(acct)
         mm = ex.cross_maintenance(acct)
+        # The uPnL of every cross position: equity less wallet and collateral.
+        account_upnl = equity - wallet - (ex.collateral_value(acct) if acct.collateral else 0)
     if ranking == "binance":
-        # PnL% x margin ratio = max(0, uPnL) / max(1, wallet) x MM / equity
-        if equity <= 0 or upnl <= 0:
+        # PnL% x margin ratio = max(0, uPnL) / max(1, wallet) x MM / equity, all of the
+        # account (a hedged cross account is not in profit).
+        if equity <= 0 or account_upnl <= 0:
             return 0.0
-        return (upnl * mm) / (max(ins.quanta_per_unit, wallet) * equity)
+        return (account_upnl * mm) / (max(ins.quanta_per_unit, wallet) * equity)
     notional = abs(pos.size) * mark * t
     if ranking == "bitmex":
         # PnL% x effective leverage (PnL% > 0), else PnL% / effective leverage, with

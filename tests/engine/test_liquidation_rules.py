@@ -1174,3 +1174,20 @@ def test_an_isolated_liquidation_never_touches_the_accounts_cross_collateral(eng
     assert acct.wallet == 0                                   # all it lost: the margin
     if style == "hyperliquid":
         assert ex.fund.wallet == fund0 - 1_000 * qpu          # the fund paid the shortfall
+
+
+def test_binance_adl_ranks_a_hedged_cross_account_by_its_account_pnl(eng):
+    """Reference 1.7: Binance's ranking is account-level (wallet + uPnL + MM).  Account 21
+    is short instrument 0 in profit (+100) and long instrument 1 at a loss (-100): its
+    account uPnL is 0, so it ranks after account 22, whose only short is +5 in profit."""
+    ex = eng.exchange("binance", n_inst=2, fund=0, marks=(eng.MARK, eng.MARK),
+                      ranking="binance")
+    for acct, deposit in ((MAKER, 10**9), (1, 10), (21, 1_000), (22, 1_000)):
+        ex.open_account(0, acct, deposit=deposit * eng.Q)
+    ex.transfer_position(0, 1, 21, 0, 10, 110_000)       # 21 short inst 0 at 110,000
+    ex.transfer_position(0, 21, MAKER, 1, 10, 110_000)   # 21 long inst 1 at 110,000
+    ex.transfer_position(0, 1, 22, 0, 10, 100_500)       # 22 short inst 0 at 100,500
+    assert adl._score(ex, ex.accounts[21], 0, "binance") == 0.0
+    assert adl._score(ex, ex.accounts[22], 0, "binance") > 0.0
+    ranked, cursor = adl.queue(ex, 0, 0, 1)
+    assert ranked[cursor:] == [22, 21]
