@@ -11,6 +11,9 @@ row per account, vectorised with numpy (100k accounts in well under a second):
 * entry price: the start price x (1 + N(0, ``entry_spread_pct``%)), i.e. around recent
   prices, rounded to a tick;
 * margin: notional / leverage, isolated with probability ``isolated_share`` (else cross);
+* spare: ``spare_margin`` x the margin more in the wallet (rounded down) -- it backs a
+  cross position (further from liquidation) and stays out of an isolated one's reach, so
+  isolated and cross traders differ only when it is > 0;
 * no account starts deficient: margin is raised, where needed, to 1.1 x the maintenance
   margin at the start price (stated so the pre-event window is quiet);
 * stops: a ``stop_loss_share`` of accounts carry a stop ``stop_distance_pct`` beyond the
@@ -34,8 +37,9 @@ def _f(x) -> float:
 
 def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
                  first_id: int = 1000) -> dict[str, np.ndarray]:
-    """Columns: id, size (signed lots), entry (ticks), deposit (quantums), isolated (bool),
-    stop (trigger ticks, 0 = none), topup (bool).  O(count)."""
+    """Columns: id, size (signed lots), entry (ticks), deposit (the position's margin,
+    quantums), spare (more in the wallet, quantums), isolated (bool), stop (trigger ticks,
+    0 = none), topup (bool).  O(count)."""
     n = cfg.count
     t = instrument.tick_lot_quanta
     qpu = instrument.quanta_per_unit
@@ -70,11 +74,13 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
         if stops[k]:
             trig = start_ticks * (1 - dist) if s > 0 else start_ticks * (1 + dist)
             stop[k] = max(1, int(trig))
+    spare = cfg.spare_margin
     return {
         "id": np.arange(first_id, first_id + n, dtype=np.int64),
         "size": size,
         "entry": entry,
         "deposit": deposit,
+        "spare": [d * spare.numerator // spare.denominator for d in deposit],
         "isolated": isolated,
         "stop": stop,
         "topup": topup,

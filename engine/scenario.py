@@ -175,6 +175,10 @@ class Traders:
                                   default=Decimal("5000000"))
     entry_spread_pct: Decimal = field(decimal, default=Decimal("2"))
     isolated_share: Fraction = field(share, default=Fraction(3, 10))
+    # Cash beyond the position's margin, as a multiple of it: backs a cross position, sits
+    # apart from an isolated one (with 0 the two behave alike: one position, one margin).
+    spare_margin: Fraction = field(lambda w, v: fraction(w, v, Fraction(0), Fraction(100)),
+                                   default=Fraction(0))
     stop_loss_share: Fraction = field(share, default=Fraction(1, 10))
     stop_distance_pct: Decimal = field(lambda w, v: decimal(w, v, positive=True),
                                        default=Decimal("3"))

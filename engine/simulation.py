@@ -211,10 +211,10 @@ class Simulation:
                               f"({basis * ins.quote_quantum:,.0f} quote units) does not fit "
                               f"the engine's int64 quantums; use fewer or smaller traders")
         ex.open_account(0, BASIS_ACCOUNT, deposit=basis)
-        rows = zip(pop["id"].tolist(), pop["deposit"].tolist(), pop["size"].tolist(),
-                   pop["entry"].tolist(), pop["isolated"].tolist())
+        rows = zip(pop["id"].tolist(), pop["deposit"].tolist(), pop["spare"],
+                   pop["size"].tolist(), pop["entry"].tolist(), pop["isolated"].tolist())
         ex.seed_positions(0, 0, BASIS_ACCOUNT,
-                          ((a, d, s, e, d if iso else 0) for a, d, s, e, iso in rows))
+                          ((a, d + sp, s, e, d if iso else 0) for a, d, sp, s, e, iso in rows))
         for a, s, stop, top in zip(pop["id"].tolist(), pop["size"].tolist(),
                                    pop["stop"].tolist(), pop["topup"].tolist()):
             if stop:

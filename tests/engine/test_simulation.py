@@ -146,6 +146,38 @@ def test_depth_comes_back_in_full_after_a_withdrawal_where_the_index_did_not_mov
     assert after.min() >= before * 99 // 100               # and back in full
 
 
+def test_spare_cash_backs_a_cross_position_and_stays_apart_from_an_isolated_one():
+    """spare_margin = 0.5: each trader deposits its position's margin and half as much
+    again; an isolated position holds the margin, the spare stays in the wallet."""
+    over = ["traders.spare_margin=0.5", "traders.isolated_share=0.5"]
+    sim = Simulation(load("flash-drop", over, SMALL), seed=3)
+    deposits = {r[5]: r[11] for r in sim.log.rows(EventKind.DEPOSITED)}
+    kinds = set()
+    for acct_id in range(1000, 1100):
+        acct = sim.exchange.accounts[acct_id]
+        pos = acct.positions[0]
+        kinds.add(pos.isolated)
+        if pos.isolated:
+            assert acct.wallet == pos.margin // 2 > 0
+            assert deposits[acct_id] == pos.margin + acct.wallet
+        else:
+            assert pos.margin == 0 and acct.wallet == deposits[acct_id]
+    assert kinds == {True, False}
+
+
+@pytest.mark.parametrize("spare", ["0", "1"])
+def test_isolated_traders_are_liquidated_more_than_cross_ones_only_with_spare_cash(spare):
+    def liquidations(isolated_share):
+        over = [f"traders.spare_margin={spare}", f"traders.isolated_share={isolated_share}"]
+        return _run(seed=3, overrides=over).log
+    cross, isolated = liquidations(0), liquidations(1)
+    if spare == "0":         # one position, one margin: isolated and cross are the same
+        assert cross.digest() == isolated.digest()
+    else:
+        n = [len(log.rows(EventKind.LIQUIDATION_ORDER)) for log in (cross, isolated)]
+        assert n[1] > n[0] > 0
+
+
 def test_nothing_is_liquidated_before_the_event_starts():
     sim = _run(seed=4)
     first = min(r[0] for r in sim.log.rows(EventKind.LIQUIDATION_ORDER))
