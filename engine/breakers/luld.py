@@ -182,6 +182,11 @@ class LimitUpLimitDown(Policy):
             return
         self._ingest(sim, ts)
         if sim.halted:
+            if self.state == LIMIT_STATE:
+                # Another policy halted the venue: nothing trades at the band meanwhile, so
+                # a limit state cannot run out; it starts afresh after the reopening.
+                self.state = CONT
+                self.limit_since = None
             return
         if ts - self.last_calc >= self.p["recalc_s"]:
             self._recalculate(ts)

@@ -239,6 +239,24 @@ def test_luld_limit_state_not_cleared_in_15s_pauses_for_5_minutes(eng):
     assert v.policy.ref == p and v.policy.lower == -(-p * 95 // 100)
 
 
+def test_a_luld_limit_state_does_not_run_out_while_another_policy_halts_the_venue(eng):
+    """A limit state began at 0 s; another policy (a composite's other part) halts the
+    venue from 5 s to 125 s.  Nothing trades at the band meanwhile, so the 15 s start
+    afresh after the reopening: no LULD pause 100 ms after it, one 15 s later."""
+    v = Venue(eng, "luld")
+    v.submit(0, MM, 1, 5, price=94_000)
+    v.submit(0, OTHER, -1, 5, price=80_000)          # repriced to the band: limit state
+    v.run(0, 5 * SEC)
+    assert v.policy.limit_since == 0 and not v.halted
+    v.halt(5 * SEC, 99)                              # not LULD's halt
+    v.run(5 * SEC + 100 * MS, 125 * SEC)
+    v.reopen(125 * SEC, None, 99)
+    v.run(125 * SEC + 100 * MS, 125 * SEC + 200 * MS)
+    assert not v.halted and v.policy.pauses == 0
+    v.run(125 * SEC + 300 * MS, 141 * SEC)
+    assert v.halted and v.policy.pauses == 1         # the band still holds: a fresh 15 s
+
+
 def test_luld_pause_extends_when_it_cannot_reopen_inside_the_collar(eng):
     v = Venue(eng, "luld")
     _limit_state(v)
