@@ -65,6 +65,8 @@ class EventKind(IntEnum):
     LIQUIDATION_DEFERRED = 25
     MAKER_WITHDREW = 26
     STOP_TRIGGERED = 27
+    VENUE_WENT_DOWN = 28       # an outage began: no orders, cancels, matching or liquidations
+    VENUE_CAME_BACK = 29       # the outage ended
 
 
 #: One log row packed exactly as ``EVENT_DTYPE`` laid out little-endian with no padding

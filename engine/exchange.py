@@ -51,6 +51,7 @@ RESERVED_FROM = 0xFFFF_FF00
 # reasons from 110 (``engine.breakers``).
 REASON_REDUCE_ONLY = 100
 REASON_UNKNOWN_ACCOUNT = 101
+REASON_VENUE_DOWN = 102      # an order that reached the venue during an outage
 
 _INF = 1 << 62
 _BULK_REINDEX = 1024     # dirty accounts from which the index is refreshed as one batch
@@ -162,6 +163,9 @@ class Exchange:
         # Benchmarks: when a list, every call that reaches a book is appended to it, so the
         # same order flow can be replayed through a bare OrderBook (see benchmarks/).
         self.flow_recorder: list | None = None
+        # An outage (``frictions.outage``): orders are refused (``REASON_VENUE_DOWN``) and
+        # cancels do nothing; the Simulation runs no risk step meanwhile.
+        self.down = False
 
     # ------------------------------------------------------------ accounts
     def open_account(self, ts: int, account_id: int, deposit: int = 0,
@@ -287,6 +291,11 @@ class Exchange:
                             account=_loggable(account_id), order_id=oid,
                             reason=REASON_UNKNOWN_ACCOUNT)
             return None
+        if self.down:
+            self.log.append(ts, EventKind.ORDER_REJECTED, side=_side(side), inst=inst,
+                            account=account_id, order_id=oid, price=_loggable(price),
+                            qty=_loggable(qty), reason=REASON_VENUE_DOWN)
+            return None
         # Ints beyond int64 would rest in the book and break the log: refuse them here.
         # (Other bad values -- wrong types, <= 0 -- are the book's to reject, with its reason.)
         if type(qty) is int and qty > _INT64_MAX or type(price) is int and price > _INT64_MAX:
@@ -386,7 +395,7 @@ class Exchange:
         acct = self.accounts.get(account_id)
         if type(quotes) is not list:
             quotes = list(quotes)
-        if acct is None or self.order_gate is not None or not (validated or all(
+        if acct is None or self.order_gate is not None or self.down or not (validated or all(
                 type(p) is int and type(q) is int and 0 < p <= _INT64_MAX and 0 < q <= _INT64_MAX
                 for p, q in quotes)):
             # Rare: let ``cancel``/``submit`` log the rejections and consult the gate.
@@ -482,9 +491,10 @@ class Exchange:
         return result
 
     def cancel(self, ts: int, order_id: int):
-        """Cancel a resting order; returns the lots cancelled (falsy if not resting)."""
+        """Cancel a resting order; returns the lots cancelled (falsy if not resting, or
+        while the venue is down)."""
         owner = self._orders.get(order_id)
-        if owner is None:
+        if owner is None or self.down:
             return None
         if self.flow_recorder is not None:
             self.flow_recorder.append((owner[1], order_id))

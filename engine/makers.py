@@ -19,7 +19,8 @@ Withdrawal rules, each switchable (reference breakers-and-events.md section 3, f
 ``vol_source = "last"`` / ``"mark"`` this venue's own last trade or mark price
 (``Simulation.range_bps``); loss since start above ``loss_threshold``; its position ADL'd
 ("hedge ADL'd": the maker is left unhedged); a venue outage window.  Withdrawing cancels
-every quote (``MakerWithdrew``).  Re-entry needs ``calm_s`` seconds without a trigger;
+every quote (``MakerWithdrew``); quotes a down venue would not cancel are pulled as soon
+as it is back.  Re-entry needs ``calm_s`` seconds without a trigger;
 depth then comes back linearly over ``recovery_s`` -- slower than price ("liquidity
 hysteresis", fact 8).  The loss rule is a trigger, not a state: once withdrawn, only
 volatility, ADL and outage keep a maker out, and losses are measured afresh from re-entry.
@@ -187,6 +188,8 @@ class MarketMaker:
                 self.recover_start = ts
                 # Losses are measured afresh from re-entry.
                 self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
+        if self.state == WITHDRAWN and (self.bids or self.asks) and not ex.down:
+            sim.send(ts, self._pull)        # quotes the venue would not cancel while down
         if self.state != WITHDRAWN:
             factor, fair = self._depth_factor_ppm(ts), sim.index_ticks
             size, long_full, short_full = self._inventory()
@@ -220,12 +223,15 @@ class MarketMaker:
 
     # --------------------------------------------------------------- quotes
     def _pull(self, ts: int) -> None:
+        """Cancel every quote.  One the venue refuses to cancel (it is down) stays on the
+        ladder, and is pulled at a later wake."""
         ex = self.sim.exchange
+        book = ex.books[0]
         for ladder in (self.bids, self.asks):
-            for oid in ladder.values():
-                ex.cancel(ts, oid)
-            ladder.clear()
-        self._last_key = None       # nothing rests: the next quote must place its ladder
+            for price, oid in list(ladder.items()):
+                if ex.cancel(ts, oid) or oid not in book:      # cancelled, or gone
+                    del ladder[price]
+        self._last_key = None       # the next quote must place its ladder anew
 
     def _quote(self, ts: int, factor_ppm: int, index_ticks: int, size: int, long_full: bool,
                short_full: bool) -> None:
@@ -237,6 +243,8 @@ class MarketMaker:
         open-order count says so)."""
         sim = self.sim
         ex = sim.exchange
+        if ex.down:         # the venue takes no message: the ladder stays as it rests
+            return
         t = sim.instrument.tick_lot_quanta
         cfg = self.cfg
         fair = index_ticks * (10_000 + cfg.basis_bps)        # x 1e4

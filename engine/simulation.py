@@ -232,6 +232,10 @@ class Simulation:
                 ex.submit(0, STUB_ACCOUNT, 0, 1 if price < start else -1, qty, price=price)
         if sc.frictions.order_latency_ms:
             self.latency_ns = sc.frictions.order_latency_ms * 1_000_000
+        outage = sc.frictions.outage
+        if outage is not None:      # before the steps: the venue is down at its first instant
+            self.schedule(ceil_f(outage[0] * SECOND), Phase.INPUT, self._venue_down)
+            self.schedule(ceil_f(outage[1] * SECOND), Phase.INPUT, self._venue_up)
         for ts in range(0, self.end_ns + 1, self.step_ns):
             self.schedule(ts, Phase.INPUT, self._index_step)
             self.schedule(ts, Phase.BREAKERS, self._breaker_step)
@@ -309,8 +313,22 @@ class Simulation:
         if mark != self.exchange.marks[0]:
             self.exchange.set_mark(ts, 0, mark)
 
+    def _venue_down(self, ts: int) -> None:
+        """An outage begins (``frictions.outage``, reference breakers-and-events.md fact 12;
+        BitMEX was dark for ~25 minutes on 13 Mar 2020, E3): the venue takes no order or
+        cancel, matches nothing and runs no margin check, liquidation, stop or fund offload
+        until it is back; resting orders stay where they are.  The index goes on."""
+        self.exchange.down = True
+        self.log.append(ts, EventKind.VENUE_WENT_DOWN)
+
+    def _venue_up(self, ts: int) -> None:
+        self.exchange.down = False
+        self.log.append(ts, EventKind.VENUE_CAME_BACK)
+
     def _risk_step(self, ts: int) -> None:
         ex = self.exchange
+        if ex.down:
+            return
         for _ in range(self.scenario.meta.max_cascade_rounds):
             self._topup(ts)
             ran = run_liquidations(ex, ts, 0)
@@ -326,7 +344,7 @@ class Simulation:
             lo, hi = flow.window
             if lo <= secs < hi:
                 self._program_order(ts, flow.kind, flow.notional_per_s, flow.limit_pct)
-        if ex.fund.positions.get(0) is not None and ex.fund.positions[0].size:
+        if ex.fund.positions.get(0) is not None and ex.fund.positions[0].size and not ex.down:
             offload(ex, ts, 0, int(sc.venue.offload_fraction * 1_000_000),
                     int(sc.venue.offload_band * 1_000_000))
 
@@ -432,8 +450,7 @@ class Simulation:
         return out
 
     def in_outage(self, ts: int) -> bool:
-        w = self.scenario.frictions.outage
-        return w is not None and w[0] * SECOND <= ts < w[1] * SECOND
+        return self.exchange.down
 
     def _topup_blocked(self, ts: int) -> bool:
         w = self.scenario.frictions.topup_blocked

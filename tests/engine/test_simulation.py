@@ -178,6 +178,35 @@ def test_isolated_traders_are_liquidated_more_than_cross_ones_only_with_spare_ca
         assert n[1] > n[0] > 0
 
 
+@pytest.mark.parametrize("makers_withdraw", [True, False])
+def test_a_venue_outage_matches_nothing_and_liquidates_nobody_until_it_is_back(makers_withdraw):
+    """frictions.outage = [62, 100], from early in the fall: orders that reach the venue
+    are refused (reason 102), nothing trades, nobody is liquidated or stopped out; once back
+    it liquidates at the new mark, and makers pull quotes it would not cancel while down."""
+    from engine.exchange import REASON_VENUE_DOWN
+    over = ["frictions.outage=[62, 100]",
+            f"makers.withdraw_on_outage={str(makers_withdraw).lower()}"]
+    sim = _run(seed=2, overrides=over)
+    rows = sim.log.rows()
+    (down,) = [r for r in rows if r[2] == EventKind.VENUE_WENT_DOWN]
+    (up,) = [r for r in rows if r[2] == EventKind.VENUE_CAME_BACK]
+    assert (down[0], up[0]) == (62 * SECOND, 100 * SECOND)
+    during = [r for r in rows if down[1] < r[1] < up[1]]
+    kinds = {r[2] for r in during}
+    for kind in (EventKind.TRADE, EventKind.LIQUIDATION_ORDER, EventKind.STOP_TRIGGERED,
+                 EventKind.ORDER_ACCEPTED, EventKind.ORDER_CANCELLED, EventKind.MARGIN_CALL,
+                 EventKind.FUND_OFFLOAD_ORDER):
+        assert kind not in kinds, kind
+    refused = [r for r in during if r[2] == EventKind.ORDER_REJECTED]
+    assert refused and all(r[12] == REASON_VENUE_DOWN for r in refused)   # the sell program
+    after = [r for r in rows if r[1] > up[1]]
+    assert any(r[2] == EventKind.LIQUIDATION_ORDER and r[0] == 100 * SECOND for r in after)
+    if makers_withdraw:
+        pulled = {r[5] for r in after if r[2] == EventKind.ORDER_CANCELLED and r[0] == 100 * SECOND}
+        assert pulled == {m.account_id for m in sim.makers}
+    sim.exchange.check_conservation()
+
+
 def test_nothing_is_liquidated_before_the_event_starts():
     sim = _run(seed=4)
     first = min(r[0] for r in sim.log.rows(EventKind.LIQUIDATION_ORDER))
