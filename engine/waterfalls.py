@@ -230,7 +230,7 @@ def _fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
     pos = fund.positions.get(inst)
     size = pos.size if pos else 0
     t = ex.instruments[inst].tick_lot_quanta
-    equity = ex.cross_equity(fund) if any(p.size for p in fund.positions.values()) else fund.wallet
+    equity = ex.cross_equity(fund)      # wallet + collateral it holds + uPnL of its positions
     if equity <= 0:
         return False
     after = abs(size) + qty   # conservative: assume the same direction
@@ -277,7 +277,11 @@ def _settle(ex, ts, acct, inst: int, isolated: bool, wallet_before: int) -> None
         ex.fund.wallet += left
         ex.log.append(ts, EventKind.INSURANCE_RECEIVED, inst=inst, account=acct.id, value=left)
     elif left < 0:
-        cover = min(-left, max(ex.fund.wallet, 0))
+        # The fund pays from its cash and the collateral it holds (a seizure just before
+        # may have turned collateral into its cash's counterpart), not its open uPnL.
+        fund = ex.fund
+        cover = min(-left, max(fund.wallet + (ex.collateral_value(fund) if fund.collateral
+                                              else 0), 0))
         if cover:
             ex.fund.wallet -= cover
             ex.log.append(ts, EventKind.INSURANCE_PAID, inst=inst, account=acct.id, value=cover)

@@ -1191,3 +1191,30 @@ def test_binance_adl_ranks_a_hedged_cross_account_by_its_account_pnl(eng):
     assert adl._score(ex, ex.accounts[22], 0, "binance") > 0.0
     ranked, cursor = adl.queue(ex, 0, 0, 1)
     assert ranked[cursor:] == [22, 21]
+
+
+def test_the_fund_covers_a_shortfall_with_the_collateral_it_just_seized_counted_in(eng):
+    """A cross long with 2,000 USDE of collateral and no cash is closed 4,000 below its
+    entry: the fund seizes the 2,000 USDE (paying its value into the account), then covers
+    what is still negative from its 1,000 -- cash plus the collateral it now holds -- and
+    only the remaining 1,000 is bad debt (it wrote off 2,000, as if it had nothing)."""
+    ins = hyperliquid_btc()
+    qpu = ins.quanta_per_unit
+    usde = CollateralAsset("USDE", source="fixed", fixed_price="1", unit="1")
+    ex = Exchange([ins], insurance_fund=1_000 * qpu, backstop=10**6 * qpu, collateral=[usde])
+    ex.refresh_asset_prices()
+    entry = ins.ticks("100000")
+    ex.set_mark(0, 0, entry)
+    ex.open_account(0, MAKER, deposit=10**9 * qpu)
+    ex.open_account(0, BIDDER, deposit=10**9 * qpu)
+    ex.open_account(0, 1, deposit=0, collateral={"USDE": 2_000})
+    ex.transfer_position(0, 1, MAKER, 0, ins.lots("1"), entry)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("1"), price=ins.ticks("96000"))
+    ex.set_mark(1, 0, ins.ticks("99000"))
+    start = len(ex.log)
+    run_liquidations(ex, 1, 0)
+    ex.check_conservation()
+    assert eng.total(ex, K.COLLATERAL_SEIZED, start) == 2_000 * qpu
+    assert eng.total(ex, K.INSURANCE_PAID, start) == 1_000 * qpu
+    assert ex.bad_debt == 1_000 * qpu
+    assert ex.fund.collateral == {"USDE": 2_000}
