@@ -174,11 +174,14 @@ class BreachHalt(Policy):
             self._halt(sim, ts)
         if sim.halted:
             return price, 0
-        pp = potential_prices(sim.exchange.books[inst], side, qty, price)
+        book = sim.exchange.books[inst]
+        pp = potential_prices(book, side, qty, price)
+        # A GTC limit bid above the corridor or ask below it quotes the market beyond a
+        # limit if any of it rests (QUOTES_TRIP): all of it when it would not trade.
+        quotes_beyond = self.QUOTES_TRIP and price is not None and order_type != MARKET \
+            and tif == GTC
         if pp is None:
-            if self.QUOTES_TRIP and price is not None and order_type != MARKET and tif == GTC:
-                # It will rest: a bid above the corridor or an ask below it quotes the
-                # market beyond a limit.
+            if quotes_beyond:
                 lo, hi = self.corridor(sim, ts)
                 if price > hi if side > 0 else price < lo:
                     edge = hi if side > 0 else lo
@@ -189,6 +192,11 @@ class BreachHalt(Policy):
         first, worst = pp
         lo, hi = self.corridor(sim, ts)
         if lo <= first <= hi and lo <= worst <= hi:
+            if quotes_beyond and (price > hi if side > 0 else price < lo) \
+                    and book.depth(-side, price) < qty:
+                # It trades inside, then its remainder would rest beyond: clipped to the
+                # limit like a sweep that would cross it, then the pre-open.
+                return self._clip(sim, ts, hi if side > 0 else lo, price)
             return price, 0
         if self.REJECT_FOK and tif == FOK:
             self.fok_rejected += 1
@@ -199,8 +207,14 @@ class BreachHalt(Policy):
             self.on_breach(sim, ts, edge)
             self._halt(sim, ts)            # before the order is matched
             return price, 0
-        edge = hi if side > 0 else lo
-        self.trip(sim, ts, price=edge, value=worst)
+        return self._clip(sim, ts, hi if side > 0 else lo, worst)
+
+    # Internals ---------------------------------------------------------------------
+    def _clip(self, sim, ts: int, edge: int, value: int) -> tuple[int, int]:
+        """Trip at ``edge`` (``value`` the price beyond it), let the order trade up to the
+        edge, and halt once its task is done (``pending``; at the latest at this
+        instant's breakers phase).  Returns the gate's answer: the order repriced."""
+        self.trip(sim, ts, price=edge, value=value)
         self.on_breach(sim, ts, edge)
         self.pending = True
         schedule = getattr(sim, "schedule", None)
@@ -208,7 +222,6 @@ class BreachHalt(Policy):
             schedule(ts, PHASE_BREAKERS, lambda t: self._halt(sim, t) if self.pending else None)
         return edge, 0
 
-    # Internals ---------------------------------------------------------------------
     def _halt(self, sim, ts: int) -> None:
         self.pending = False
         if sim.halted:

@@ -419,6 +419,17 @@ def test_dcb_a_bid_resting_above_the_upper_limit_or_an_ask_below_the_lower_start
     assert v.policy.counters() == {"dcb_trips": 1, "dcb_preopens": 1}
 
 
+def test_dcb_a_bid_that_trades_inside_then_would_rest_above_the_limit_is_clipped_and_trips(eng):
+    v = _dcb(eng)                                   # corridor (96,500, 103,500)
+    v.submit(SEC, MM, -1, 1, price=101_000)         # one ask inside the corridor
+    r = v.submit(2 * SEC, OTHER, 1, 5, price=110_000)
+    assert r.filled_qty == 1 and r.resting_qty == 4
+    assert v.book.best_bid() == 103_500             # the rest waits at the limit ...
+    v.run(2 * SEC, 2 * SEC)
+    assert v.halted                                  # ... in the pre-open
+    assert v.policy.counters() == {"dcb_trips": 1, "dcb_preopens": 1}
+
+
 def test_dcb_limits_are_the_window_range_minus_and_plus_the_variant(eng):
     v = _dcb(eng)
     v.trade(2 * SEC, 102_000)
