@@ -138,11 +138,12 @@ def make_breaker(spec: str | None, scenario=None) -> Policy:
 
 def scale_params(table: dict, f, where: str = "breaker") -> dict:
     """A scenario's ``[breaker]`` table with every quote amount a policy declares in
-    ``SCALED`` -- its default too -- multiplied by ``f`` (rounded to cents), as ``--scale``
-    shrinks the rest of the scenario; the scaled scenario, and the ``scenario.toml`` written
-    from it, then hold the caps that apply.  Values are validated by the policy's own
-    converter (a bad one is the same ``ConfigError``); a table that is not a table is
-    left for ``make_breaker`` to report.  O(policies)."""
+    ``SCALED`` -- its default too -- multiplied by ``f``, as ``--scale`` shrinks the rest of
+    the scenario; the scaled scenario, and the ``scenario.toml`` written from it, then hold
+    the caps that apply.  Written as a decimal of 28 significant digits (exact for any
+    terminating product; a cap never rounds to zero).  A value the policy's converter
+    refuses, or a table that is not a table, is left as it is, for the policy to report
+    if the run uses it.  O(policies)."""
     from decimal import Decimal
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in table.items()}
     for name, cls in POLICIES.items():
@@ -151,9 +152,11 @@ def scale_params(table: dict, f, where: str = "breaker") -> dict:
             continue
         for key in cls.SCALED:
             default, convert, _ = cls.PARAMS[key]
-            value = convert(f"{where}.{name}.{key}", params.get(key, default)) * f
-            params[key] = str((Decimal(value.numerator) / Decimal(value.denominator))
-                              .quantize(Decimal("0.01")))
+            try:
+                value = convert(f"{where}.{name}.{key}", params.get(key, default)) * f
+            except ConfigError:
+                continue
+            params[key] = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
     return {k: v for k, v in out.items() if v != {}}
 
 
