@@ -32,7 +32,6 @@ from fractions import Fraction
 import numpy as np
 from sortedcontainers import SortedList
 
-from orderbook import Reason
 from orderbook.enums import IOC, MARKET
 
 from .breakers import make_breaker
@@ -210,6 +209,13 @@ class Simulation:
             raise ConfigError(f"{sc.meta.name}: traders: the population's gross notional "
                               f"({basis * ins.quote_quantum:,.0f} quote units) does not fit "
                               f"the engine's int64 quantums; use fewer or smaller traders")
+        largest = max((d + sp for d, sp in zip(pop["deposit"].tolist(), pop["spare"])),
+                      default=0)
+        if largest >= 1 << 63:
+            raise ConfigError(f"{sc.meta.name}: traders.spare_margin: a trader's margin and "
+                              f"spare cash ({largest * ins.quote_quantum:,.0f} quote units) do "
+                              f"not fit the engine's int64 quantums; use less spare or "
+                              f"smaller traders")
         ex.open_account(0, BASIS_ACCOUNT, deposit=basis)
         rows = zip(pop["id"].tolist(), pop["deposit"].tolist(), pop["spare"],
                    pop["size"].tolist(), pop["entry"].tolist(), pop["isolated"].tolist())
@@ -298,6 +304,8 @@ class Simulation:
         self.index_ticks = self.index_at(ts)
 
     def _breaker_step(self, ts: int) -> None:
+        if self.exchange.down:      # a down venue neither halts nor reopens (no auction)
+            return
         self.breaker.evaluate(self, ts)
 
     def _mark_step(self, ts: int) -> None:
@@ -507,9 +515,10 @@ class Simulation:
         return len(fired)
 
     def _stop_order(self, ts: int, entry: tuple, side: int, qty: int) -> None:
-        """A triggered stop's reduce-only market order; if the venue halted before it
-        matched (under it, or while it travelled), the stop is armed again."""
+        """A triggered stop's reduce-only market order.  Refused because the venue is
+        halted (it halted under the order, or the order arrived in a halt: the book's or a
+        breaker gate's refusal) or down, the stop is armed again."""
         r = self.exchange.submit(ts, entry[1], 0, side, qty, tif=IOC, order_type=MARKET,
                                  reduce_only=True)
-        if r is not None and not r and r.reason == Reason.MATCHING_HALTED:
+        if not r and (self.halted or self.exchange.down):
             (self._long_stops if side < 0 else self._short_stops).add(entry)

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from orderbook import Reason
 from orderbook.enums import FOK, IOC, MARKET
 
 from . import adl
@@ -203,11 +202,6 @@ def _send(ex, ts, acct, inst: int, qty: int, limit: int | None, tif: int, order_
                   order_id=oid, price=limit or 0, qty=qty, reason=tif)
     r = ex.submit(ts, acct.id, inst, side, qty, price=limit, tif=tif, order_type=order_type,
                   liquidation=True, fee_ppm=fee_ppm)
-    if r is not None and not r and r.reason == Reason.MATCHING_HALTED \
-            and ex.liquidation_pause is not None:
-        reason = ex.liquidation_pause(ts, inst, 1)
-        if reason:
-            raise _Paused(reason)
     filled = r.filled_qty if r else 0
     value = 0
     if filled:
@@ -215,6 +209,12 @@ def _send(ex, ts, acct, inst: int, qty: int, limit: int | None, tif: int, order_
         value = sum(row[2] * row[3] for row in rows) * ins.tick_lot_quanta
         ex.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side, inst=inst, account=acct.id,
                       order_id=oid, price=rows[-1][2], qty=filled, value=value)
+    if filled < qty and ex.books[inst].halted and ex.liquidation_pause is not None:
+        # The unit was let through open, so the halt began under this order (refused by
+        # the halted book, or by the gate that halted): with liq-pause the rest waits.
+        reason = ex.liquidation_pause(ts, inst, 1)
+        if reason:
+            raise _Paused(reason)
     if filled < qty:
         unfilled = qty - filled
         ex.log.append(ts, EventKind.LIQUIDATION_UNFILLED, side=side, inst=inst, account=acct.id,

@@ -156,6 +156,55 @@ def test_stop_orders_wait_out_a_halt_instead_of_being_refused_and_lost(sims):
             assert again or r[5] in armed or flat, (spec, r)
 
 
+def _velocity_pausing(*overrides):
+    sc = load("flash-drop", overrides=['breaker.cme-velocity.on_immediate="cancel-and-pause"',
+                                       *overrides], scale=Fraction(1, 50))
+    return sc
+
+
+def test_liq_pause_defers_a_liquidation_whose_own_order_starts_a_velocity_pause():
+    """The velocity gate refuses the order (reason 114) and pauses: that refusal is the
+    same deferral as the halted book's, not a fill failure."""
+    sim = Simulation(_velocity_pausing("traders.stop_loss_share=0"),
+                     breaker="cme-velocity+liq-pause", seed=1).run()
+    assert sim.log.rows(K.TRADING_HALTED)
+    for kind in (K.LIQUIDATION_UNFILLED, K.INSURANCE_TAKEOVER, K.AUTO_DELEVERAGED):
+        assert not _halted_rows(sim, kind), kind
+    assert _halted_rows(sim, K.LIQUIDATION_DEFERRED)
+
+
+def test_stops_refused_in_a_pause_by_the_breaker_gate_are_armed_again():
+    """With 300 ms of order latency, stop orders arrive inside a velocity pause and are
+    refused by its gate (reason 114): the stops stay armed and fire after it."""
+    sim = Simulation(_velocity_pausing("frictions.order_latency_ms=300"),
+                     breaker="cme-velocity", seed=1).run()
+    fired = sim.log.rows(K.STOP_TRIGGERED)
+    stop_accounts = {r[5] for r in fired}
+    armed = {a for _, a in [*sim._long_stops, *sim._short_stops]}
+    refused = [r for r in _halted_rows(sim, K.ORDER_REJECTED)
+               if r[5] in stop_accounts and r[12] == REASON_VELOCITY]
+    assert refused
+    for r in refused:
+        again = [f for f in fired if f[5] == r[5] and f[1] > r[1]]
+        flat = not sim.exchange.accounts[r[5]].positions[0].size
+        assert again or r[5] in armed or flat, r
+
+
+def test_a_reopening_due_while_the_venue_is_down_waits_until_it_is_back():
+    """cme-dcb's 2-minute pre-open would end inside the outage: a down venue runs no
+    auction -- it reopens after the outage, and nothing trades while down."""
+    sc = load("flash-drop", overrides=["frictions.outage=[200, 230]"], scale=Fraction(1, 50))
+    sim = Simulation(sc, breaker="cme-dcb", seed=1).run()
+    rows = sim.log.rows()
+    (down,) = [r for r in rows if r[2] == K.VENUE_WENT_DOWN]
+    (up,) = [r for r in rows if r[2] == K.VENUE_CAME_BACK]
+    halted = [r[0] for r in rows if r[2] == K.TRADING_HALTED]
+    assert halted and halted[0] < down[0]
+    during = [r for r in rows if down[1] < r[1] < up[1]]
+    assert not [r for r in during if r[2] in (K.TRADE, K.TRADING_RESUMED, K.TRADING_HALTED)]
+    assert [r for r in rows if r[2] == K.TRADING_RESUMED and r[1] > up[1]]
+
+
 def test_liq_pause_alone_never_defers_since_nothing_halts(sims):
     sim = sims("liq-pause")
     assert not sim.log.rows(K.LIQUIDATION_DEFERRED) and not sim.log.rows(K.TRADING_HALTED)
