@@ -46,8 +46,8 @@ def _series(table: pa.Table) -> dict:
 
     band = band_name(meta["vacuum_band_ppm"])
     depth = (col[f"bid_depth_{band}"].astype(np.float64) + col[f"ask_depth_{band}"]) * quantum
-    baseline = meta["depth_baseline_1pct"]
-    base = float(Decimal(baseline)) * quantum if baseline is not None else 0.0
+    baseline = meta["depth_baseline_1pct"]          # an exact Fraction's str: "a" or "a/b"
+    base = float(Fraction(baseline)) * quantum if baseline is not None else 0.0
     return {
         "t": t,
         "index": price("index"), "mark": price("mark"), "last": price("last"),

@@ -63,3 +63,11 @@ def test_equal_time_series_give_byte_identical_pngs(runs, tmp_path):
     assert a[:8] == b"\x89PNG\r\n\x1a\n" and a == b
     c = comparison_chart(runs, "t", tmp_path / "c.png").read_bytes()
     assert c != a
+
+
+def test_a_run_whose_pre_event_depth_mean_is_not_a_decimal_is_charted(tmp_path):
+    """63 pre-event samples: the depth baseline is a mean like a/63, written as a fraction."""
+    r = engine.run("flash-drop", seed=1, scale=SMALL, overrides=["scenario.event_start_s=63"])
+    assert "/" in r.timeseries.schema.metadata[b"liqsim.timeseries"].decode()
+    path = run_chart(r.timeseries, "t", tmp_path / "x.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
