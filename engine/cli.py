@@ -17,7 +17,7 @@ import sys
 from fractions import Fraction
 
 from .atomic import atomic_dir, write_json
-from .config import ConfigError
+from .config import ConfigError, decimal
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,13 +38,22 @@ def _seed(text: str) -> int:
 
 
 def _scale(text: str) -> Fraction:
-    try:
-        value = Fraction(text)
+    try:        # a decimal of sane size (config.decimal), or a ratio "a/b" of short ints
+        if "/" in text and len(text) <= 40:
+            value = Fraction(text)
+        else:
+            value = Fraction(decimal("--scale", text))
     except (ValueError, ZeroDivisionError):
         value = Fraction(0)
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
     return value
+
+
+def _out(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a directory path, got an empty one")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a scenario key, e.g. "
                         "traders.count=1000 (repeatable)")
-    replay.add_argument("--out", required=True, help="output directory")
+    replay.add_argument("--out", type=_out, required=True, help="output directory")
 
     compare = sub.add_parser("compare", help="replay one scenario under several breaker "
                              "policies; writes one run per policy, comparison.json and "
@@ -77,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--scale", type=_scale, default=Fraction(1))
     compare.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY=VALUE")
-    compare.add_argument("--out", required=True)
+    compare.add_argument("--out", type=_out, required=True)
 
     sub.add_parser("list", help="list bundled scenarios and breaker policies with their "
                    "parameters")
@@ -85,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seeded order-book demo: a liquidation-sized sell burst "
                                        "into a maker ladder; writes DIR/demo.json")
     demo.add_argument("--seed", type=_seed, default=0)
-    demo.add_argument("--out", required=True, help="output directory")
+    demo.add_argument("--out", type=_out, required=True, help="output directory")
     return parser
 
 

@@ -24,10 +24,14 @@ def _fail(where: str, expected: str, got) -> ConfigError:
     return ConfigError(f"{where}: expected {expected}, got {got!r}")
 
 
-MAX_AMOUNT = Decimal(10) ** 12
-"""The largest money amount or price a scenario may give, in quote units (one trillion).
-Inside, amounts are int64 quantums (the event log's columns): at the bundled instruments'
-quantum of 1e-6 this keeps every amount below 1e18 < 2**63."""
+MAX_AMOUNT = Decimal(10) ** 10
+"""The largest money amount or price a scenario may give, in quote units (ten billion).
+Inside, amounts are int64 quantums (the event log's columns): at the finest bundled
+quantum, 1e-8 (Binance USDT-M), this keeps every amount at or below 1e18 < 2**63."""
+
+MAX_EXPONENT = 40
+"""A number given as text may be at most 1e40 and at least 1e-40 in size (or 0): beyond,
+exact arithmetic on it (a ``Fraction`` of ``1e-100000000``) would run for minutes."""
 
 
 def decimal(where: str, value, *, positive: bool = False, non_negative: bool = True) -> Decimal:
@@ -44,6 +48,8 @@ def decimal(where: str, value, *, positive: bool = False, non_negative: bool = T
         raise _fail(where, "a decimal number", value) from None
     if not d.is_finite():
         raise _fail(where, "a finite number", value)
+    if d and not -MAX_EXPONENT <= d.adjusted() <= MAX_EXPONENT:
+        raise _fail(where, f"a number of size 1e-{MAX_EXPONENT} to 1e{MAX_EXPONENT}", value)
     if positive and d <= 0:
         raise _fail(where, "a number > 0", value)
     if non_negative and d < 0:
@@ -62,8 +68,21 @@ def amount(where: str, value, *, positive: bool = False) -> Decimal:
 def fraction(where: str, value, lo: Fraction | None = None, hi: Fraction | None = None) -> Fraction:
     f = Fraction(decimal(where, value, non_negative=False))
     if lo is not None and f < lo or hi is not None and f > hi:
-        raise _fail(where, f"a number in [{lo}, {hi}]", value)
+        bounds = f">= {lo}" if hi is None else f"<= {hi}" if lo is None else f"in [{lo}, {hi}]"
+        raise _fail(where, f"a number {bounds}", value)
     return f
+
+
+def bounded(lo, hi, positive: bool = False):
+    """A converter: a ``decimal`` in [``lo``, ``hi``] (> 0 when ``positive``)."""
+    lo, hi = Decimal(lo), Decimal(hi)
+
+    def convert(where: str, value) -> Decimal:
+        d = decimal(where, value, positive=positive, non_negative=lo >= 0)
+        if not lo <= d <= hi:
+            raise _fail(where, f"a number in [{lo}, {hi}]", value)
+        return d
+    return convert
 
 
 def share(where: str, value) -> Fraction:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import math
 import pathlib
 import tomllib
 from decimal import Decimal
@@ -39,8 +40,8 @@ from fractions import Fraction
 
 import attrs
 
-from .config import (ConfigError, amount, as_plain, boolean, build, decimal, field, fraction,
-                     integer, share, text, window)
+from .config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
+                     fraction, integer, share, text, window)
 from .instruments import BUNDLED_INSTRUMENTS, WATERFALLS
 
 MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
@@ -77,7 +78,8 @@ class Venue:
     mark_policy: str = field(lambda w, v: text(w, v, MARK_POLICIES), default="binance")
     adl_ranking: str = field(lambda w, v: text(w, v, ADL_RANKINGS), default="binance")
     insurance_fund: Decimal = field(amount, default=Decimal("1000000"))
-    fund_limit: Fraction = field(lambda w, v: fraction(w, v, Fraction(0)), default=Fraction(1))
+    fund_limit: Fraction = field(lambda w, v: fraction(w, v, Fraction(0), Fraction(1000)),
+                                 default=Fraction(1))
     offload_fraction: Fraction = field(share, default=Fraction(1, 10))
     offload_band: Fraction = field(share, default=Fraction(1, 100))
     taker_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
@@ -105,7 +107,7 @@ class Index:
     start: Decimal = field(lambda w, v: amount(w, v, positive=True), default=Decimal("100000"))
     path: tuple = field(_path, default=())
     file: str | None = field(text, default=None)
-    noise_bps: Decimal = field(decimal, default=Decimal("0"))   # random-walk sd per second
+    noise_bps: Decimal = field(bounded(0, 10_000), default=Decimal("0"))  # walk sd per second
 
 
 def _depth_bands(where: str, value) -> tuple:
@@ -136,7 +138,8 @@ DEFAULT_DEPTH_1PCT = Decimal("20000000")
 class Makers:
     """``depth_bands`` is the depth profile; ``depth_1pct = X`` is shorthand for
     ``depth_bands = [[1, X]]`` (a loaded scenario always holds the bands)."""
-    count: int = field(lambda w, v: integer(w, v, 0, 1000), default=5)
+    # Maker accounts are 100..999 (simulation.FIRST_MAKER .. FIRST_TRADER - 1).
+    count: int = field(lambda w, v: integer(w, v, 0, 900), default=5)
     depth_1pct: Decimal | None = field(amount, default=None)
     depth_bands: tuple | None = field(_depth_bands, default=None)
     levels: int = field(lambda w, v: integer(w, v, 1, 500), default=25)
@@ -163,24 +166,24 @@ class Makers:
 class Traders:
     count: int = field(lambda w, v: integer(w, v, 0, 10_000_000), default=100_000)
     long_share: Fraction = field(share, default=Fraction(4, 5))
-    leverage_median: Decimal = field(lambda w, v: decimal(w, v, positive=True),
+    leverage_median: Decimal = field(bounded("0.1", 1000, positive=True),
                                      default=Decimal("10"))
-    leverage_sigma: Decimal = field(decimal, default=Decimal("0.6"))
-    leverage_min: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("1.5"))
-    leverage_max: Decimal = field(lambda w, v: decimal(w, v, positive=True), default=Decimal("100"))
+    leverage_sigma: Decimal = field(bounded(0, 5), default=Decimal("0.6"))
+    leverage_min: Decimal = field(bounded("0.1", 1000, positive=True), default=Decimal("1.5"))
+    leverage_max: Decimal = field(bounded("0.1", 1000, positive=True), default=Decimal("100"))
     notional_min: Decimal = field(lambda w, v: amount(w, v, positive=True), default=Decimal("200"))
-    notional_alpha: Decimal = field(lambda w, v: decimal(w, v, positive=True),
+    notional_alpha: Decimal = field(bounded("0.1", 10, positive=True),
                                     default=Decimal("1.3"))
     notional_max: Decimal = field(lambda w, v: amount(w, v, positive=True),
                                   default=Decimal("5000000"))
-    entry_spread_pct: Decimal = field(decimal, default=Decimal("2"))
+    entry_spread_pct: Decimal = field(bounded(0, 50), default=Decimal("2"))
     isolated_share: Fraction = field(share, default=Fraction(3, 10))
     # Cash beyond the position's margin, as a multiple of it: backs a cross position, sits
     # apart from an isolated one (with 0 the two behave alike: one position, one margin).
     spare_margin: Fraction = field(lambda w, v: fraction(w, v, Fraction(0), Fraction(100)),
                                    default=Fraction(0))
     stop_loss_share: Fraction = field(share, default=Fraction(1, 10))
-    stop_distance_pct: Decimal = field(lambda w, v: decimal(w, v, positive=True),
+    stop_distance_pct: Decimal = field(bounded("0.01", 99, positive=True),
                                        default=Decimal("3"))
     stop_trigger: str = field(lambda w, v: text(w, v, ("mark", "last")), default="mark")
     topup_share: Fraction = field(share, default=Fraction(1, 10))
@@ -195,10 +198,12 @@ class Flow:
 
 
 def _above_minus_100(where: str, value) -> Decimal:
-    """A percentage move > -100 (a price cannot fall to zero or below)."""
+    """A percentage move in (-100, 1000] (a price cannot fall to zero or below)."""
     d = decimal(where, value, non_negative=False)
     if d <= -100:
         raise ConfigError(f"{where}: expected a percentage > -100, got {value!r}")
+    if d > 1000:
+        raise ConfigError(f"{where}: expected a percentage <= 1000, got {value!r}")
     return d
 
 
@@ -275,6 +280,8 @@ def from_dict(data: dict, where: str) -> Scenario:
         raise ConfigError(f"{where}: scenario.event_start_s: expected < duration_s "
                           f"({meta.duration_s}), got {meta.event_start_s}")
     index = build(Index, data.get("index", {}), f"{where}: index")
+    if index.file is not None and index.path:
+        raise ConfigError(f"{where}: index.file: give index.path or index.file, not both")
     if index.file is not None:
         index = attrs.evolve(index, path=_read_index_file(where, index.file))
     for key in ("flows", "stubs", "shocks"):
@@ -288,17 +295,44 @@ def from_dict(data: dict, where: str) -> Scenario:
         venue=build(Venue, data.get("venue", {}), f"{where}: venue"),
         index=index,
         makers=_makers(where, data.get("makers", {})),
-        traders=build(Traders, data.get("traders", {}), f"{where}: traders"),
+        traders=_traders(where, data.get("traders", {})),
         flows=tuple(build(Flow, f, f"{where}: flows[{k}]")
                     for k, f in enumerate(data.get("flows", []))),
         stubs=tuple(build(Stub, s, f"{where}: stubs[{k}]")
                     for k, s in enumerate(data.get("stubs", []))),
         shocks=_shocks(where, data.get("shocks", []), meta.duration_s),
         frictions=build(Frictions, data.get("frictions", {}), f"{where}: frictions"),
-        facts=dict(data.get("facts", {})),
+        facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         source_path=where,
     )
+
+
+def _facts(where: str, value):
+    """``[facts]`` is free-form (the figures a replay should reproduce, with sources), but
+    it is written back into every run's ``scenario.toml``: strings, numbers, booleans,
+    arrays and tables only (TOML dates and times are refused here, not at the end of a
+    run).  Returns a copy."""
+    if isinstance(value, dict):
+        return {k: _facts(f"{where}.{k}", v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_facts(f"{where}[{k}]", v) for k, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    if not isinstance(value, (str, int, float, bool)):
+        raise ConfigError(f"{where}: expected a string, number, boolean, array or table, "
+                          f"got {type(value).__name__} {value!r}")
+    return value
+
+
+def _traders(where: str, table) -> Traders:
+    """The population, its ranges the right way round."""
+    traders = build(Traders, table, f"{where}: traders")
+    for lo, hi in (("leverage_min", "leverage_max"), ("notional_min", "notional_max")):
+        if getattr(traders, lo) > getattr(traders, hi):
+            raise ConfigError(f"{where}: traders.{lo}: expected <= {hi} "
+                              f"({getattr(traders, hi)}), got {getattr(traders, lo)}")
+    return traders
 
 
 def _makers(where: str, table) -> Makers:
@@ -344,10 +378,14 @@ def _read_index_file(where: str, name: str) -> tuple:
         base = pathlib.Path(where).parent if pathlib.Path(where).exists() else REPLAYS
         path = base / path
     try:
-        with open(path, newline="") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")]
     except OSError as exc:
         raise ConfigError(f"{where}: index.file: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: index.file: {path} is not a text (UTF-8) file") from None
+    except csv.Error as exc:
+        raise ConfigError(f"{path}: not a CSV file of t_s,price rows ({exc})") from None
     if rows and rows[0][:2] == ["t_s", "price"]:
         rows = rows[1:]
     points = []
@@ -373,13 +411,16 @@ def load(name_or_path: str, overrides: list[str] = (), scale: Fraction = Fractio
                               f"{', '.join(bundled_names())} (or give a path to a .toml file)")
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{where}: not a text (UTF-8) file") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: not a scenario: arrays or tables nested too deeply") \
+            from None
     for item in overrides:
         apply_override(data, item)
     scenario = from_dict(data, where)
@@ -400,6 +441,8 @@ def apply_override(data: dict, item: str) -> None:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise ConfigError(f"--set {key.strip()}: value nested too deeply") from None
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:

@@ -259,13 +259,14 @@ class Simulation:
     # ----------------------------------------------------------------- steps
     def _index_at(self, ts: int) -> int:
         """The index in ticks: the path (linear between points, flat outside) times the
-        gaps of the shocks at or before ``ts``, rounded half-even.  O(points + shocks)."""
+        gaps of the shocks at or before ``ts``, rounded half-even, at least 1 tick.
+        O(points + shocks)."""
         value = self._path_at(ts)
         for at, factor in reversed(self._shock_factors):
             if at <= ts:
                 value *= factor
                 break
-        return _round_half_even(value)
+        return max(1, _round_half_even(value))     # a price below half a tick is 1 tick
 
     def _path_at(self, ts: int) -> Fraction:
         path = self._path

@@ -91,9 +91,11 @@ class Composite(Policy):
 
 def split_names(spec: str | None) -> list[str]:
     """``"luld+liq-pause"`` or ``"luld,liq-pause"`` -> the policy names, validated."""
-    names = [n.strip() for n in (spec or "none").replace(",", "+").split("+") if n.strip()]
-    if not names:
-        names = ["none"]
+    if spec is None:
+        spec = "none"
+    names = [n.strip() for n in spec.replace(",", "+").split("+")]
+    if not all(names):
+        raise ConfigError(f"--breaker: expected policy names joined by '+', got {spec!r}")
     for n in names:
         if n not in POLICIES:
             raise ConfigError(f"--breaker: unknown policy {n!r}; expected one of "
@@ -112,8 +114,8 @@ def parse_policy_list(spec: str) -> list[str]:
     runs = [item.strip() for item in spec.split(",") if item.strip()]
     if not runs:
         raise ConfigError("--breakers: expected at least one policy")
+    runs = ["+".join(split_names(item)) for item in runs]     # one spelling per policy
     for k, item in enumerate(runs):
-        split_names(item)
         if item in runs[:k]:
             raise ConfigError(f"--breakers: '{item}' is listed twice; expected each policy "
                               f"once (one run per comma item)")

@@ -39,9 +39,23 @@ def pct(where: str, value) -> Fraction:
     return Fraction(decimal(where, value)) / 100
 
 
+MAX_SECONDS = 7 * 86_400      # a week: the longest scenario (scenario.duration_s)
+
+
 def seconds(where: str, value) -> int:
-    """Seconds (decimal allowed) -> integer nanoseconds."""
-    return int(Fraction(decimal(where, value)) * 1_000_000_000)
+    """Seconds, 0 to a week (decimal allowed) -> integer nanoseconds."""
+    f = Fraction(decimal(where, value))
+    if f > MAX_SECONDS:
+        raise ConfigError(f"{where}: expected at most {MAX_SECONDS} seconds, got {value!r}")
+    return int(f * 1_000_000_000)
+
+
+def positive_seconds(where: str, value) -> int:
+    """A length of time, more than 0 and at most a week -> integer nanoseconds."""
+    ns = seconds(where, value)
+    if ns <= 0:
+        raise ConfigError(f"{where}: expected a time > 0 seconds, got {value!r}")
+    return ns
 
 
 def positive_pct(where: str, value) -> Fraction:

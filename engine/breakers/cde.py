@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..rounding import ceil_f, floor_f
 from . import register
-from .base import positive_pct, seconds
+from .base import positive_pct, positive_seconds
 from .cme import BreachHalt
 
 
@@ -52,8 +52,9 @@ class CoinbaseHourly(BreachHalt):
     CODE = 5
     PARAMS = {
         "band_pct": (10, positive_pct, "price fluctuation limit around the hourly reference"),
-        "halt_s": (120, seconds, "halt (order entry, no matching) after a breach, then uncross"),
-        "period_s": (3600, seconds, "reference recalculated every period (on the hour)"),
+        "halt_s": (120, positive_seconds,
+                   "halt (order entry, no matching) after a breach, then uncross"),
+        "period_s": (3600, positive_seconds, "reference recalculated every period (on the hour)"),
     }
 
     def __init__(self, params=None, where="breaker"):

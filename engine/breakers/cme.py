@@ -47,7 +47,8 @@ from orderbook.enums import FOK, GTC, MARKET
 from ..phases import Phase
 from ..rounding import floor_f
 from . import register
-from .base import REASON_VELOCITY, Policy, choice, positive_pct, seconds, whole
+from .base import (REASON_VELOCITY, Policy, choice, positive_pct, positive_seconds,
+                   whole)
 
 PHASE_BREAKERS = Phase.BREAKERS
 
@@ -288,8 +289,9 @@ class DynamicCircuitBreaker(BreachHalt):
         "variant_pct": ("3.5", positive_pct,
                         "variant = start price ('previous settle') x this %, "
                         "rounded down to a tick"),
-        "window_s": (3600, seconds, "rolling look-back window of trade prices"),
-        "preopen_s": (120, seconds, "pre-open (no matching) after a trigger, then uncross"),
+        "window_s": (3600, positive_seconds, "rolling look-back window of trade prices"),
+        "preopen_s": (120, positive_seconds,
+                      "pre-open (no matching) after a trigger, then uncross"),
         "limits": ("range", choice("range", "extremes"),
                    "range: high-variant..low+variant; extremes: low-variant..high+variant"),
     }
@@ -383,8 +385,9 @@ class VelocityLogic(Policy):
     PARAMS = {
         "ticks": (0, whole, "trigger: a move of this many ticks within window_s "
                             "(0 = 1% of the start price; assumed)"),
-        "window_s": (1, seconds, "look-back window of trade prices (assumed)"),
-        "pause_s": (10, seconds, "pause (no matching; limit orders only) after a trigger"),
+        "window_s": (1, positive_seconds, "look-back window of trade prices (assumed)"),
+        "pause_s": (10, positive_seconds,
+                    "pause (no matching; limit orders only) after a trigger"),
         "on_immediate": ("cancel", choice("cancel", "cancel-and-pause"),
                          "a triggering market/IOC/FOK order: cancelled; optionally pause too"),
     }

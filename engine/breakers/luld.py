@@ -10,7 +10,8 @@ from orderbook.enums import MARKET
 
 from ..rounding import ceil_f, floor_f
 from . import register
-from .base import REASON_LULD_BAND, Policy, choice, pct, positive_pct, seconds
+from .base import (REASON_LULD_BAND, Policy, choice, pct, positive_pct,
+                   positive_seconds)
 
 CONT, LIMIT_STATE, PAUSE = 0, 1, 2
 
@@ -84,13 +85,14 @@ class LimitUpLimitDown(Policy):
     PARAMS = {
         "band_pct": (5, positive_pct,
                      "band around the reference: 5 Tier 1, 10 Tier 2, 20 low-priced"),
-        "limit_state_s": (15, seconds, "a limit state not cleared within this -> trading pause"),
-        "pause_s": (300, seconds, "trading pause length"),
-        "extension_s": (300, seconds,
+        "limit_state_s": (15, positive_seconds,
+                          "a limit state not cleared within this -> trading pause"),
+        "pause_s": (300, positive_seconds, "trading pause length"),
+        "extension_s": (300, positive_seconds,
                         "extension when the reopening cannot uncross in the collar"),
-        "reference_window_s": (300, seconds,
+        "reference_window_s": (300, positive_seconds,
                                "the reference is the mean trade price of this window"),
-        "recalc_s": (30, seconds, "how often the reference is recalculated"),
+        "recalc_s": (30, positive_seconds, "how often the reference is recalculated"),
         "republish_pct": (1, pct, "the reference is republished only on a change this large"),
         "collar_step_pct": (5, pct,
                             "auction collar = band + k x this after k extensions (assumed)"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..rounding import ceil_f, floor_f
 from . import register
-from .base import REASON_XETRA_VI, positive_pct, seconds
+from .base import REASON_XETRA_VI, positive_pct, positive_seconds, seconds
 from .cme import BreachHalt
 
 
@@ -65,7 +65,7 @@ class XetraVolatilityInterruption(BreachHalt):
         "dynamic_pct": (2, positive_pct, "dynamic corridor around the last price (assumed)"),
         "static_pct": (5, positive_pct,
                        "static corridor around the last auction price / start price (assumed)"),
-        "min_auction_s": (120, seconds, "minimum length of the VI auction's call phase"),
+        "min_auction_s": (120, positive_seconds, "minimum length of the VI auction's call phase"),
         "random_end_s": (30, seconds, "random end of the call phase: up to this much longer"),
     }
 

@@ -57,6 +57,18 @@ def test_a_missing_index_file_is_a_config_error_naming_it(tmp_path):
               "index.file: cannot read .*nowhere.csv")
 
 
+def test_an_index_file_that_is_not_utf8_text_is_rejected_naming_it(tmp_path):
+    (tmp_path / "path.csv").write_bytes("t_s,price\n0,100000\n10,95000\xe9\n".encode("latin-1"))
+    _rejected(tmp_path, MINIMAL + '[index]\nfile = "path.csv"\n', r"path.csv is not a text")
+
+
+def test_an_index_path_below_half_a_tick_runs_at_one_tick():
+    sim = Simulation(load("flash-drop", ['index.path=[[0, "100000"], [60, "0.04"]]'],
+                          Fraction(1, 100)), seed=1)
+    assert sim._index_at(120 * 10**9) == 1
+    sim.run()
+
+
 def test_index_times_must_increase(tmp_path):
     _rejected(tmp_path, MINIMAL + '[index]\npath = [[0, "100"], [0, "99"]]\n',
               r"index.path\[1\]\[0\]: expected times strictly increasing")
