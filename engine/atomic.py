@@ -28,9 +28,13 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[pathlib.Path]:
     ``target`` are kept.  O(entries) renames, plus deleting what was replaced.
     """
     target = pathlib.Path(target)
+    # Stage in the nearest directory that exists, so a failed run creates no parents of
+    # ``target`` either; they are made only once everything is written.
+    base = target.absolute().parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stage = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        stage = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=base))
     except OSError as exc:      # name the user's path, not our temporary one
         raise OSError(exc.errno, f"cannot write output there ({exc.strerror})",
                       str(target)) from None

@@ -124,6 +124,18 @@ def test_save_is_atomic_no_partial_files_on_failure(result, tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []      # no staging directory left behind
 
 
+def test_a_failed_save_creates_no_parent_directories_either(result, tmp_path, monkeypatch):
+    def failing(table, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(results, "write_parquet", failing)
+    with pytest.raises(OSError, match="disk full"):
+        result.save(tmp_path / "a" / "b" / "run")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert (result.save(tmp_path / "a" / "b" / "run") / "summary.json").exists()
+
+
 def test_failed_save_leaves_a_previous_result_untouched(result, tmp_path, monkeypatch):
     out = result.save(tmp_path / "run")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
