@@ -152,10 +152,8 @@ def _cmd_replay(args) -> int:
     result = run(args.scenario, breaker=args.breaker, seed=args.seed, scale=args.scale,
                  overrides=args.overrides)
     result.save(args.out)
-    print_table([result.summary])
-    print(f"wrote {args.out}/summary.json, timeseries.parquet, events.parquet, scenario.toml, "
-          f"timeline.png")
-    return 0
+    return _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
+                                     f"events.parquet, scenario.toml, timeline.png")
 
 
 def _cmd_compare(args) -> int:
@@ -173,8 +171,25 @@ def _cmd_compare(args) -> int:
         comparison_chart([(r.summary["breaker"], r.timeseries) for r in results],
                          f"{s0['scenario']}  seed {s0['seed']}  scale {s0.get('scale', 1)}",
                          stage / "comparison.png")
-    print_table([r.summary for r in results])
-    print(f"wrote {args.out}/comparison.json, comparison.png and one directory per policy")
+    return _report([r.summary for r in results],
+                   f"wrote {args.out}/comparison.json, comparison.png and one directory per "
+                   f"policy")
+
+
+def _report(summaries: list[dict], wrote: str) -> int:
+    """Print the table once the files are written.  A standard output that cannot be
+    written (full, closed) loses only the table: said so on stderr, exit 1 (a reader that
+    went away -- ``| head`` -- is not an error: see ``main``)."""
+    try:
+        print_table(summaries)
+        print(wrote)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        print(f"liqsim: error: standard output: {exc.strerror or exc} (the files are "
+              f"written)", file=sys.stderr)
+        return 1
     return 0
 
 

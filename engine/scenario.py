@@ -290,18 +290,30 @@ def from_dict(data: dict, where: str) -> Scenario:
     for key in ("facts", "breaker", "run"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{where}: {key}: expected a table")
+    if meta.sample_interval_s > meta.duration_s:
+        raise ConfigError(f"{where}: scenario.sample_interval_s: expected <= duration_s "
+                          f"({meta.duration_s}), got {meta.sample_interval_s}")
+    flows = tuple(build(Flow, f, f"{where}: flows[{k}]")
+                  for k, f in enumerate(data.get("flows", [])))
+    frictions = build(Frictions, data.get("frictions", {}), f"{where}: frictions")
+    windows = [(f"flows[{k}].window", f.window) for k, f in enumerate(flows)]
+    windows += [(f"frictions.{name}", getattr(frictions, name))
+                for name in ("topup_blocked", "outage")]
+    for name, w in windows:
+        if w is not None and w[0] >= meta.duration_s:
+            raise ConfigError(f"{where}: {name}: expected to start before duration_s "
+                              f"({meta.duration_s}), got {[float(w[0]), float(w[1])]}")
     return Scenario(
         meta=meta,
         venue=build(Venue, data.get("venue", {}), f"{where}: venue"),
         index=index,
         makers=_makers(where, data.get("makers", {})),
         traders=_traders(where, data.get("traders", {})),
-        flows=tuple(build(Flow, f, f"{where}: flows[{k}]")
-                    for k, f in enumerate(data.get("flows", []))),
+        flows=flows,
         stubs=tuple(build(Stub, s, f"{where}: stubs[{k}]")
                     for k, s in enumerate(data.get("stubs", []))),
         shocks=_shocks(where, data.get("shocks", []), meta.duration_s),
-        frictions=build(Frictions, data.get("frictions", {}), f"{where}: frictions"),
+        frictions=frictions,
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         source_path=where,

@@ -93,6 +93,12 @@ def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path, breaker):
     (["replay", "flash-drop", "--breaker", "luld+", "--out", "X"], "--breaker"),
     (["replay", "flash-drop", "--breaker", "", "--out", "X"], "--breaker"),
     (["replay", "flash-drop", "--out", ""], "--out"),
+    (["replay", "flash-drop", "--set", "flows.0.window=[300, 400]", "--out", "X"],
+     "flows[0].window: expected to start before duration_s (240)"),
+    (["replay", "flash-drop", "--set", "frictions.outage=[250, 260]", "--out", "X"],
+     "frictions.outage: expected to start before duration_s"),
+    (["replay", "flash-drop", "--set", "scenario.sample_interval_s=3600", "--out", "X"],
+     "scenario.sample_interval_s: expected <= duration_s"),
     (["compare", "flash-drop", "--breakers", "luld+liq-pause,luld + liq-pause", "--out", "X"],
      "listed twice"),
     (["compare", "flash-drop", "--breakers", "none,luld,none", "--out", "X"],
@@ -154,6 +160,19 @@ def test_compare_into_an_existing_output_replaces_its_runs(tmp_path):
         assert json.loads((out / name / "summary.json").read_text())["seed"] == 5
     assert (out / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp"], "no staging left behind"
+
+
+def test_a_full_standard_output_is_not_blamed_on_out_and_the_files_are_kept(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "engine.cli", "replay", "flash-drop", *SMALL,
+                            "--out", str(out)], stdout=full, stderr=subprocess.PIPE, text=True,
+                           env=env)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        "liqsim: error: standard output: No space left on device (the files are written)"]
+    assert (out / "summary.json").exists()
 
 
 def test_an_unwritable_out_names_the_out_path(tmp_path):
