@@ -290,6 +290,8 @@ def from_dict(data: dict, where: str) -> Scenario:
     for key in ("facts", "breaker", "run"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{where}: {key}: expected a table")
+    from .breakers import check_tables      # (here: no import cycle)
+    check_tables(data.get("breaker", {}), f"{where}: breaker")
     if meta.sample_interval_s > meta.duration_s:
         raise ConfigError(f"{where}: scenario.sample_interval_s: expected <= duration_s "
                           f"({meta.duration_s}), got {meta.sample_interval_s}")

@@ -93,6 +93,8 @@ def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path, breaker):
     (["replay", "flash-drop", "--breaker", "luld+", "--out", "X"], "--breaker"),
     (["replay", "flash-drop", "--breaker", "", "--out", "X"], "--breaker"),
     (["replay", "flash-drop", "--out", ""], "--out"),
+    (["replay", "flash-drop", "--set", 'breaker.luld.band_pct="abc"', "--out", "X"],
+     "breaker.luld.band_pct"),
     (["replay", "flash-drop", "--set", "flows.0.window=[300, 400]", "--out", "X"],
      "flows[0].window: expected to start before duration_s (240)"),
     (["replay", "flash-drop", "--set", "frictions.outage=[250, 260]", "--out", "X"],

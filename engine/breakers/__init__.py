@@ -128,14 +128,22 @@ def make_breaker(spec: str | None, scenario=None) -> Policy:
     names = split_names(spec)
     table = dict(getattr(scenario, "breaker", {}) or {})
     where = f"{getattr(scenario, 'source_path', '') or 'scenario'}: breaker"
+    check_tables(table, where)
+    parts = [POLICIES[n](table.get(n), where) for n in names]
+    return parts[0] if len(parts) == 1 else Composite(parts)
+
+
+def check_tables(table: dict, where: str = "breaker") -> None:
+    """Validate every ``[breaker.NAME]`` table of a scenario -- a known policy, a table of
+    its parameters, each valid -- whether or not a run uses it (a typo in one that is not
+    selected would otherwise wait for the run that selects it).  O(policies)."""
     for key, value in table.items():
         if key not in POLICIES:
             raise ConfigError(f"{where}.{key}: unknown policy; expected one of "
                               f"{', '.join(sorted(POLICIES))}")
         if not isinstance(value, dict):
             raise ConfigError(f"{where}.{key}: expected a table of parameters")
-    parts = [POLICIES[n](table.get(n), where) for n in names]
-    return parts[0] if len(parts) == 1 else Composite(parts)
+        POLICIES[key](value, where)
 
 
 def scale_params(table: dict, f, where: str = "breaker") -> dict:
@@ -143,9 +151,9 @@ def scale_params(table: dict, f, where: str = "breaker") -> dict:
     ``SCALED`` -- its default too -- multiplied by ``f``, as ``--scale`` shrinks the rest of
     the scenario; the scaled scenario, and the ``scenario.toml`` written from it, then hold
     the caps that apply.  Written as a decimal of 28 significant digits (exact for any
-    terminating product; a cap never rounds to zero).  A value the policy's converter
-    refuses, or a table that is not a table, is left as it is, for the policy to report
-    if the run uses it.  O(policies)."""
+    terminating product; a cap never rounds to zero).  The table was checked at load
+    (``check_tables``); one that is not a table is left for ``make_breaker`` to report.
+    O(policies)."""
     from decimal import Decimal
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in table.items()}
     for name, cls in POLICIES.items():
@@ -154,10 +162,7 @@ def scale_params(table: dict, f, where: str = "breaker") -> dict:
             continue
         for key in cls.SCALED:
             default, convert, _ = cls.PARAMS[key]
-            try:
-                value = convert(f"{where}.{name}.{key}", params.get(key, default)) * f
-            except ConfigError:
-                continue
+            value = convert(f"{where}.{name}.{key}", params.get(key, default)) * f
             params[key] = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
     return {k: v for k, v in out.items() if v != {}}
 
@@ -170,5 +175,5 @@ def describe_policies():
         yield name, cls.DOC, params
 
 
-__all__ = ["Composite", "POLICIES", "Policy", "describe_policies", "make_breaker",
+__all__ = ["Composite", "POLICIES", "Policy", "check_tables", "describe_policies", "make_breaker",
            "parse_policy_list", "register", "scale_params", "split_names"]

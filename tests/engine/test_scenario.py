@@ -91,15 +91,17 @@ def test_makers_watch_the_index_or_the_venues_last_or_mark_price_and_nothing_els
               r"makers\.vol_source: expected one of index, last, mark")
 
 
-def test_scale_shrinks_a_breakers_quote_cap_exactly_and_leaves_bad_values_to_the_policy():
+def test_scale_shrinks_a_breakers_quote_cap_exactly():
     tiny = load("flash-drop", ['breaker.liq-throttle.max_notional_per_s="0.4"'], Fraction(1, 100))
     assert tiny.breaker["liq-throttle"]["max_notional_per_s"] == "0.004"   # not rounded to 0
     default = load("flash-drop", [], Fraction(1, 50))
     assert default.breaker["liq-throttle"]["max_notional_per_s"] == "100000"
-    bad = load("flash-drop", ['breaker.liq-throttle.max_notional_per_s="-5"'], Fraction(1, 50))
-    assert bad.breaker["liq-throttle"]["max_notional_per_s"] == "-5"     # for the policy
-    with pytest.raises(ConfigError, match=r"liq-throttle\.max_notional_per_s"):
-        Simulation(bad, breaker="liq-throttle")
+
+
+@pytest.mark.parametrize("scale", [Fraction(1), Fraction(1, 50)])
+def test_a_bad_breaker_parameter_is_rejected_at_load_even_for_a_policy_not_run(scale):
+    with pytest.raises(ConfigError, match=r"breaker\.liq-throttle\.max_notional_per_s"):
+        load("flash-drop", ['breaker.liq-throttle.max_notional_per_s="-5"'], scale)
 
 
 def test_set_reaches_into_arrays_of_tables_and_rejects_bad_indexes():
