@@ -9,6 +9,8 @@ fund; its fills pay the instrument's taker fee like anyone's.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 from orderbook.enums import IOC
 
 from .events import EventKind
@@ -27,7 +29,7 @@ def offload(ex, ts: int, inst: int, fraction_ppm: int = OFFLOAD_FRACTION_PPM,
         return 0
     side = -1 if pos.size > 0 else 1
     qty = max(1, abs(pos.size) * fraction_ppm // 1_000_000)
-    limit = protection_limit(mark, side, band_ppm)
+    limit = protection_limit(mark, side, Fraction(band_ppm, 1_000_000))
     ex.log.append(ts, EventKind.FUND_OFFLOAD_ORDER, side=side, inst=inst, account=ex.fund.id,
                   price=limit, qty=qty)
     r = ex.submit(ts, ex.fund.id, inst, side, qty, price=limit, tif=IOC)

@@ -21,11 +21,10 @@ def ceil_f(x: Fraction) -> int:
     return -((-x.numerator) // x.denominator)
 
 
-def protection_limit(mark: int, side: int, band_ppm: int) -> int:
-    """The worst price (ticks) at which an order of ``side`` may trade, ``band_ppm`` from
-    ``mark``: a buy's ``mark x (1 + band)`` rounded down, a sell's ``mark x (1 - band)``
-    rounded up -- toward the mark, so the order never trades beyond its band -- and at
-    least 1 tick."""
-    if side > 0:
-        return max(1, mark * (1_000_000 + band_ppm) // 1_000_000)
-    return max(1, ceil_div(mark * (1_000_000 - band_ppm), 1_000_000))
+def protection_limit(mark: int, side: int, band: Fraction) -> int:
+    """The worst price (ticks) at which an order of ``side`` may trade, ``band`` (a
+    fraction of 1) from ``mark``: a buy's ``mark x (1 + band)`` rounded down, a sell's
+    ``mark x (1 - band)`` rounded up -- toward the mark, so the order never trades beyond
+    its band -- and at least 1 tick.  Exact."""
+    worst = mark * (1 + side * Fraction(band))
+    return max(1, floor_f(worst) if side > 0 else ceil_f(worst))

@@ -45,7 +45,7 @@ from .metrics import Sampler
 from .phases import Phase
 from .population import draw_traders
 from .prices import make_mark_policy
-from .rounding import ceil_f, floor_f
+from .rounding import ceil_f, protection_limit
 from .waterfalls import run_liquidations
 
 SECOND = 1_000_000_000
@@ -367,8 +367,7 @@ class Simulation:
         side = -1 if kind == "sell" else 1
         ref = self.index_ticks
         qty = int(notional * ins.quanta_per_unit) // (ref * ins.tick_lot_quanta)
-        worst = ref * (1 + side * Fraction(limit_pct) / 100)
-        limit = max(1, floor_f(worst) if side > 0 else ceil_f(worst))
+        limit = protection_limit(ref, side, Fraction(limit_pct) / 100)
         if qty > 0:
             self.send(ts, lambda t: ex.submit(t, FLOW_ACCOUNT, 0, side, qty, price=limit,
                                               tif=IOC, order_type=MARKET))

@@ -376,7 +376,7 @@ def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
         qty = max(1, qty * HL_PARTIAL_PPM // 1_000_000)
         cooldown[acct.id] = ts + HL_COOLDOWN_NS
     side = -1 if pos.size > 0 else 1
-    limit = protection_limit(mark, side, HL_SLIPPAGE_PPM)
+    limit = protection_limit(mark, side, Fraction(HL_SLIPPAGE_PPM, 1_000_000))
     isolated, wallet_before = pos.isolated, acct.wallet
     _send(ex, ts, acct, inst, qty, limit, IOC, MARKET, fee_ppm=0)   # no clearance fee (s. 5)
     if pos.size:

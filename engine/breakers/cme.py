@@ -185,10 +185,7 @@ class BreachHalt(Policy):
             if quotes_beyond:
                 lo, hi = self.corridor(sim, ts)
                 if price > hi if side > 0 else price < lo:
-                    edge = hi if side > 0 else lo
-                    self.trip(sim, ts, price=edge, value=price)
-                    self.on_breach(sim, ts, edge)
-                    self._halt(sim, ts)    # it rests in the pre-open
+                    self._halt_now(sim, ts, hi if side > 0 else lo, price)   # it rests there
             return price, 0
         first, worst = pp
         lo, hi = self.corridor(sim, ts)
@@ -203,14 +200,17 @@ class BreachHalt(Policy):
             self.fok_rejected += 1
             return price, self.FOK_REASON
         if not lo <= first <= hi:
-            edge = lo if first < lo else hi
-            self.trip(sim, ts, price=edge, value=first)
-            self.on_breach(sim, ts, edge)
-            self._halt(sim, ts)            # before the order is matched
+            self._halt_now(sim, ts, lo if first < lo else hi, first)   # before it matches
             return price, 0
         return self._clip(sim, ts, hi if side > 0 else lo, worst)
 
     # Internals ---------------------------------------------------------------------
+    def _halt_now(self, sim, ts: int, edge: int, value: int) -> None:
+        """Trip at ``edge`` (``value`` the price beyond it) and halt at once."""
+        self.trip(sim, ts, price=edge, value=value)
+        self.on_breach(sim, ts, edge)
+        self._halt(sim, ts)
+
     def _clip(self, sim, ts: int, edge: int, value: int) -> tuple[int, int]:
         """Trip at ``edge`` (``value`` the price beyond it), let the order trade up to the
         edge, and halt once its task is done (``pending``; at the latest at this

@@ -1112,7 +1112,8 @@ def test_a_protection_limit_never_lets_an_order_trade_beyond_its_band(mark, band
     from fractions import Fraction
     from engine.rounding import protection_limit
     band = Fraction(band_ppm, 1_000_000)
-    buy, sell = protection_limit(mark, 1, band_ppm), protection_limit(mark, -1, band_ppm)
+    buy = protection_limit(mark, 1, Fraction(band_ppm, 1_000_000))
+    sell = protection_limit(mark, -1, Fraction(band_ppm, 1_000_000))
     assert buy <= mark * (1 + band) < buy + 1                  # the last tick within the band
     assert sell >= 1 and (sell >= mark * (1 - band) > sell - 1 or sell == 1)
 
