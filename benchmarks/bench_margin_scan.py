@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from engine import Exchange, run_liquidations
-from engine.instruments import binance_btcusdt
+from engine.venue.instruments import binance_btcusdt
 
 MARKS = 2_000          # mark updates per timing sample
 MAX_RATIO = 3.0

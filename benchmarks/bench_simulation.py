@@ -37,8 +37,8 @@ from fractions import Fraction
 import pytest
 
 import engine
-from engine.events import ORDER_ROW, EventKind
-from engine.scenario import load
+from engine.venue.events import ORDER_ROW, EventKind
+from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from orderbook import OrderBook
 

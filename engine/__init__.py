@@ -4,18 +4,19 @@ waterfalls, the insurance fund and ADL.
 The decimal-facing margin calculator for risk engineers is re-exported here::
 
     >>> from engine import liquidation_price, TierTable
-    >>> from engine.tier_tables import BINANCE_BTCUSDT_2025_08_19 as T
+    >>> from engine.venue.tier_tables import BINANCE_BTCUSDT_2025_08_19 as T
     >>> liquidation_price("1000", "long", "0.1", "100000", T)
     Decimal('90361.445783132530120482')
 """
-from .collateral import CollateralAsset
-from .events import EVENT_DTYPE, EventKind, EventLog
-from .exchange import BACKSTOP_ID, INSURANCE_ID, Exchange
-from .instruments import BUNDLED_INSTRUMENTS, Instrument
-from .margin import (Tier, TierTable, bankruptcy_price, liquidation_price, maintenance_amounts,
+from .venue.collateral import CollateralAsset
+from .venue.events import EVENT_DTYPE, EventKind, EventLog
+from .venue.accounts import BACKSTOP_ID, INSURANCE_ID
+from .venue.exchange import Exchange
+from .venue.instruments import BUNDLED_INSTRUMENTS, Instrument
+from .calculator import (Tier, TierTable, bankruptcy_price, liquidation_price, maintenance_amounts,
                      maintenance_margin, maintenance_margin_q, margin_balance)
 from .runner import run
-from .waterfalls import run_liquidations
+from .liquidation.waterfalls import run_liquidations
 
 __all__ = [
     "BACKSTOP_ID", "BUNDLED_INSTRUMENTS", "CollateralAsset", "EVENT_DTYPE", "EventKind",

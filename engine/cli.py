@@ -7,7 +7,7 @@
 
 Exit codes: 0 success, 2 bad input (one line on stderr naming the file, field or flag and
 what was expected; no traceback, no partial output), 1 an internal error.  Every output is
-written atomically (``engine.atomic``).
+written atomically (``engine.outputs.atomic``).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import os
 import sys
 from fractions import Fraction
 
-from .atomic import atomic_dir, write_json
+from .outputs.atomic import atomic_dir, write_json
 from .config import ConfigError, decimal
 
 
@@ -162,7 +162,7 @@ def _cmd_compare(args) -> int:
     names = parse_policy_list(args.breakers)
     results = [run(args.scenario, breaker=name, seed=args.seed, scale=args.scale,
                    overrides=args.overrides) for name in names]
-    from .charts import comparison_chart
+    from .outputs.charts import comparison_chart
     with atomic_dir(args.out) as stage:
         for name, result in zip(names, results):
             result.save(stage / name.replace("+", "_"))
@@ -195,7 +195,7 @@ def _report(summaries: list[dict], wrote: str) -> int:
 
 def _cmd_list(args) -> int:
     from .breakers import describe_policies
-    from .scenario import bundled_names, load
+    from .scenarios.scenario import bundled_names, load
     print("Scenarios (liqsim replay NAME):")
     for name in bundled_names():
         sc = load(name)

@@ -7,6 +7,9 @@ from __future__ import annotations
 from enum import IntEnum
 
 
+SECOND = 1_000_000_000      # one second of simulated time, in the loop's nanoseconds
+
+
 class Phase(IntEnum):
     INPUT = 0
     BREAKERS = 1

@@ -9,11 +9,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .config import ConfigError
-from .metrics import build_timeseries, summarize
-from .results import RunResult
-from .scenario import Scenario, load, scale_scenario
+from .outputs.metrics import build_timeseries, summarize
+from .outputs.results import RunResult
+from .scenarios.scenario import Scenario, load, scale_scenario
 from .simulation import Simulation
-from .timing import stopwatch
+from .outputs.timing import stopwatch
 
 
 def _fraction(scale) -> Fraction:
@@ -33,7 +33,7 @@ def run(scenario, breaker: str | None = None, seed: int = 0, scale=1,
     f = _fraction(scale)
     if isinstance(scenario, Scenario):
         if overrides:
-            raise ConfigError("overrides: apply them when loading (engine.scenario.load)")
+            raise ConfigError("overrides: apply them when loading (engine.scenarios.scenario.load)")
         sc = scale_scenario(scenario, f)
     else:
         sc = load(str(scenario), list(overrides), f)

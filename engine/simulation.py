@@ -36,24 +36,19 @@ from orderbook.enums import IOC, MARKET
 
 from .breakers import make_breaker
 from .config import ConfigError
-from .events import EventKind
-from .exchange import Exchange
-from .insurance import offload
-from .instruments import BUNDLED_INSTRUMENTS
-from .makers import LadderMemo, MarketMaker
-from .metrics import Sampler
-from .phases import Phase
-from .population import draw_traders
-from .prices import make_mark_policy
-from .rounding import ceil_f, protection_limit
-from .waterfalls import run_liquidations
+from .venue.accounts import BASIS_ACCOUNT, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT, STUB_ACCOUNT
+from .venue.events import EventKind
+from .venue.exchange import Exchange
+from .liquidation.offload import offload
+from .venue.instruments import BUNDLED_INSTRUMENTS
+from .market.makers import LadderMemo, MarketMaker
+from .outputs.metrics import Sampler
+from .phases import SECOND, Phase
+from .market.traders import draw_traders
+from .venue.marks import make_mark_policy
+from .venue.rounding import ceil_f, protection_limit
+from .liquidation.waterfalls import run_liquidations
 
-SECOND = 1_000_000_000
-BASIS_ACCOUNT = 2      # the well-capitalised holder of the population's net opposite side
-FLOW_ACCOUNT = 3       # sell/buy programs
-STUB_ACCOUNT = 4       # stale deep resting orders
-FIRST_MAKER = 100
-FIRST_TRADER = 1000
 
 
 def _round_half_even(x: Fraction) -> int:

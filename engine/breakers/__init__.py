@@ -1,41 +1,26 @@
-"""Circuit-breaker policies, selectable per run (``--breaker NAME`` or ``NAME+NAME``).
-
-Each policy lives in its own module and behaves as its real counterpart
-(reference breakers-and-events.md section 1).  ``make_breaker`` builds one policy or a
-composition; ``describe_policies`` lists them with their parameters (``liqsim list``).
+"""Circuit-breaker policies, selectable per run (``--breaker NAME`` or ``NAME+NAME``): one
+module per venue rule, the shared corridor-and-halt machinery (``corridor``), the static list
+``POLICIES``; ``make_breaker`` builds one policy or a composition, ``describe_policies`` lists
+them with their parameters (``liqsim list``).  Policies decide; the Exchange applies (halt,
+reopen).  They import ``engine.venue``, ``engine.phases`` and ``engine.config`` only.
 """
 from __future__ import annotations
+
+from decimal import Decimal
 
 from ..config import ConfigError
 from .bands import PriceBand
 from .base import Policy
+from .cde import CoinbaseHourly
+from .cme import DynamicCircuitBreaker, VelocityLogic
 from .liquidation import LiqPause, LiqThrottle
+from .luld import LimitUpLimitDown
+from .xetra import XetraVolatilityInterruption
 
-POLICIES: dict[str, type[Policy]] = {
-    Policy.NAME: Policy,
-    PriceBand.NAME: PriceBand,
-    LiqThrottle.NAME: LiqThrottle,
-    LiqPause.NAME: LiqPause,
-}
-
-
-def register(cls: type[Policy]) -> type[Policy]:
-    POLICIES[cls.NAME] = cls
-    return cls
-
-
-def _load_optional() -> None:
-    """Import the exchange-rule policies (each registers itself)."""
-    import importlib
-    for module in ("luld", "cme", "cde", "xetra"):
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{module}":
-                raise
-
-
-_load_optional()
+#: Every policy, by name: the static list ``--breaker`` chooses from.
+POLICIES: dict[str, type[Policy]] = {cls.NAME: cls for cls in (
+    Policy, PriceBand, LimitUpLimitDown, DynamicCircuitBreaker, VelocityLogic, CoinbaseHourly,
+    XetraVolatilityInterruption, LiqThrottle, LiqPause)}
 
 
 class Composite(Policy):
@@ -154,7 +139,6 @@ def scale_params(table: dict, f, where: str = "breaker") -> dict:
     terminating product; a cap never rounds to zero).  The table was checked at load
     (``check_tables``); one that is not a table is left for ``make_breaker`` to report.
     O(policies)."""
-    from decimal import Decimal
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in table.items()}
     for name, cls in POLICIES.items():
         params = out.setdefault(name, {}) if cls.SCALED else None
@@ -176,4 +160,4 @@ def describe_policies():
 
 
 __all__ = ["Composite", "POLICIES", "Policy", "check_tables", "describe_policies", "make_breaker",
-           "parse_policy_list", "register", "scale_params", "split_names"]
+           "parse_policy_list", "scale_params", "split_names"]

@@ -16,7 +16,7 @@ Band edges round inward to whole ticks (a buy band down, a sell band up).
 """
 from __future__ import annotations
 
-from ..rounding import ceil_f, floor_f
+from ..venue.rounding import ceil_f, floor_f
 from .base import REASON_PRICE_BAND, Policy, choice, pct
 
 

@@ -126,7 +126,7 @@ class Policy:
     # Shared helpers ---------------------------------------------------------
     def trip(self, sim, ts: int, price: int = 0, value: int = 0) -> None:
         """Record a ``BreakerTripped`` event for this policy."""
-        from ..events import EventKind
+        from ..venue.events import EventKind
         self.trips += 1
         sim.log.append(ts, EventKind.BREAKER_TRIPPED, price=price, value=value, reason=self.CODE)
 

@@ -7,13 +7,11 @@ halt right after it; an uncross at the end).
 """
 from __future__ import annotations
 
-from ..rounding import ceil_f, floor_f
-from . import register
+from ..venue.rounding import ceil_f, floor_f
 from .base import positive_pct, positive_seconds
-from .cme import BreachHalt
+from .corridor import BreachHalt
 
 
-@register
 class CoinbaseHourly(BreachHalt):
     """``cde-hourly``: hourly reference, +-10% limits, 2-minute halt (P7 [S19]).
 

@@ -8,15 +8,13 @@ from fractions import Fraction
 
 from orderbook.enums import MARKET
 
-from ..rounding import ceil_f, floor_f
-from . import register
+from ..venue.rounding import ceil_f, floor_f
 from .base import (REASON_LULD_BAND, Policy, choice, pct, positive_pct,
                    positive_seconds)
 
 CONT, LIMIT_STATE, PAUSE = 0, 1, 2
 
 
-@register
 class LimitUpLimitDown(Policy):
     """``luld``: price bands around a 5-minute mean; limit state; 5-minute trading pause.
 

@@ -5,13 +5,11 @@ Uses the corridor-and-halt machinery of ``engine.breakers.cme`` (``BreachHalt``)
 """
 from __future__ import annotations
 
-from ..rounding import ceil_f, floor_f
-from . import register
+from ..venue.rounding import ceil_f, floor_f
 from .base import REASON_XETRA_VI, positive_pct, positive_seconds, seconds
-from .cme import BreachHalt
+from .corridor import BreachHalt
 
 
-@register
 class XetraVolatilityInterruption(BreachHalt):
     """``xetra-vi``: dynamic and static price corridors; a breach starts a VI auction.
 

@@ -21,11 +21,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from engine.collateral import CollateralAsset
-from engine.events import EVENT_DTYPE, EventKind
-from engine.exchange import Exchange
-from engine.instruments import Instrument
-from engine.tiers import TierTable, maintenance_margin_q
+from engine.venue.collateral import CollateralAsset
+from engine.venue.events import EVENT_DTYPE, EventKind
+from engine.venue.exchange import Exchange
+from engine.venue.instruments import Instrument
+from engine.venue.tiers import TierTable, maintenance_margin_q
 
 Q = 1000                      # quantums per quote unit of the test instrument
 MARK = 100_000                # default starting mark, ticks (= quote units at tick 1)

@@ -8,10 +8,12 @@ from fractions import Fraction
 import pytest
 
 import engine
-from engine.events import EventKind
-from engine.scenario import load
-from engine.makers import REASON_VOLATILITY
-from engine.simulation import FLOW_ACCOUNT, SECOND, Phase, Simulation
+from engine.venue.events import EventKind
+from engine.scenarios.scenario import load
+from engine.market.makers import REASON_VOLATILITY
+from engine.phases import SECOND, Phase
+from engine.simulation import Simulation
+from engine.venue.accounts import FIRST_MAKER, FLOW_ACCOUNT
 
 SMALL = Fraction(1, 50)      # 2,000 traders: the shape of flash-drop in about a second
 
@@ -183,7 +185,7 @@ def test_a_venue_outage_matches_nothing_and_liquidates_nobody_until_it_is_back(m
     """frictions.outage = [62, 100], from early in the fall: orders that reach the venue
     are refused (reason 102), nothing trades, nobody is liquidated or stopped out; once back
     it liquidates at the new mark, and makers pull quotes it would not cancel while down."""
-    from engine.exchange import REASON_VENUE_DOWN
+    from engine.venue.exchange import REASON_VENUE_DOWN
     over = ["frictions.outage=[62, 100]",
             f"makers.withdraw_on_outage={str(makers_withdraw).lower()}"]
     sim = _run(seed=2, overrides=over)
@@ -249,7 +251,6 @@ def test_scheduling_in_the_past_is_an_error():
 
 
 def test_participants_orders_reach_the_book_after_the_order_latency_and_liquidations_do_not_wait():
-    from engine.simulation import FIRST_MAKER, FLOW_ACCOUNT
     sim = _run(seed=4, overrides=["frictions.order_latency_ms=250",
                                   "traders.stop_loss_share=0.3"])
     rows = sim.log.rows()
@@ -302,7 +303,6 @@ def _deliver(sim, ts):
 
 
 def _fill_past_limit(sim, maker, side):
-    from engine.simulation import FLOW_ACCOUNT
     ex, ins = sim.exchange, sim.instrument
     lots = maker.inventory_limit_q // (sim.index_ticks * ins.tick_lot_quanta) + 10
     buyer, seller = (maker.account_id, FLOW_ACCOUNT) if side > 0 else \

@@ -1,0 +1,157 @@
+"""Auto-deleveraging: who is closed against a bankrupt position, and at what price.
+
+Rankings (reference liquidation-mechanics.md; highest score is deleveraged first):
+  ``binance``      LeveragePnl = PnL% x margin ratio, PnL% = max(0, uPnL) / max(1, wallet),
+                   margin ratio = MM / (wallet + uPnL), 0 if that is <= 0   (section 1.7;
+                   account level; wallet in quote units for the max(1, .) floor)
+  ``bitmex``       PnL% x effective leverage if PnL% > 0, else PnL% / effective leverage;
+                   effective leverage = |mark value| / (mark value - bankrupt value)
+                   (section 4; Bybit uses the same in its older text, section 2)
+  ``hyperliquid``  (mark / entry) x (notional / account value)               (section 5)
+  ``dydx``         no ranking: counterparties from a pseudo-random start (the exchange's
+                   seeded numpy Generator), in account-id order from there    (section 6)
+Execution: at the bankrupt position's bankruptcy price (sections 1.7, 2, 4, 6), walking the
+queue until the quantity is filled; the deleveraged traders' open orders in the instrument
+are cancelled and no fee is charged.  Hyperliquid documents the previous mark price; using
+the bankruptcy price for every style is **assumed** (it keeps the bankrupt account at zero
+instead of writing its deficit off).  The insurance fund and the backstop are deleveraged
+only after every trader (assumed).
+The queue is ranked once per (instrument, side, second) and reused for every bankrupt
+position in that second, skipping holders that are flat or flipped by then (the venues
+publish rankings as periodically refreshed indicator lights, reference 1.7 and 4; a
+one-second refresh is **assumed**); if it runs out, holders that appeared since are ranked
+at once.  Complexity: O(h log h) for h holders on the other side, once per second; O(k) per
+deleverage for the k counterparties it walks.
+"""
+from __future__ import annotations
+
+from ..venue.events import EventKind
+from ..venue.accounts import RESERVED_FROM
+from ..venue.instruments import ADL_RANKINGS as RANKINGS
+
+
+def _score(ex, acct, inst: int, ranking: str) -> float:
+    """The ranking score as the correctly rounded float of its exact rational value (one
+    integer division), so the order is exact except between scores equal to 53 bits."""
+    pos = acct.positions[inst]
+    ins = ex.instruments[inst]
+    t = ins.tick_lot_quanta
+    mark = ex.marks[inst]
+    upnl = pos.unrealised(mark, t)
+    if pos.isolated:
+        wallet, equity = pos.margin, pos.margin + upnl
+        mm = ex.maintenance_of(acct, inst)
+        account_upnl = upnl
+    else:
+        wallet, equity = acct.wallet, ex.cross_equity(acct)
+        mm = ex.cross_maintenance(acct)
+        # The uPnL of every cross position: equity less wallet and collateral.
+        account_upnl = equity - wallet - (ex.collateral_value(acct) if acct.collateral else 0)
+    if ranking == "binance":
+        # PnL% x margin ratio = max(0, uPnL) / max(1, wallet) x MM / equity, all of the
+        # account (a hedged cross account is not in profit).
+        if equity <= 0 or account_upnl <= 0:
+            return 0.0
+        return (account_upnl * mm) / (max(ins.quanta_per_unit, wallet) * equity)
+    notional = abs(pos.size) * mark * t
+    if ranking == "bitmex":
+        # PnL% x effective leverage (PnL% > 0), else PnL% / effective leverage, with
+        # PnL% = uPnL / |entry value| and effective leverage = notional / margin balance.
+        entry_value = abs(pos.cost) * t
+        if not entry_value or not notional:
+            return 0.0
+        if equity <= 0:
+            return float("inf") if upnl > 0 else float(-1 << 60)
+        if upnl > 0:
+            return (upnl * notional) / (entry_value * equity)
+        return (upnl * equity) / (entry_value * notional)
+    if ranking == "hyperliquid":
+        # (mark / entry) x (notional / account value)
+        if equity <= 0 or pos.cost == 0:
+            return 0.0
+        return (mark * pos.size * notional) / (pos.cost * equity)
+    raise ValueError(f"ranking: {ranking!r} has no score")
+
+
+def queue(ex, ts: int, inst: int, bankrupt_side: int) -> list:
+    """``[ranked ids, cursor]``: holders of the opposite side of ``inst`` in deleveraging
+    order, ranked once per second of simulated time (assumed refresh); entries before
+    ``cursor`` are used up."""
+    key = (inst, bankrupt_side, ts // 1_000_000_000)
+    cache = ex.style_state.setdefault("adl_queue", {})
+    entry = cache.get(key)
+    if entry is None:
+        cache.clear()
+        entry = cache[key] = [_rank(ex, inst, bankrupt_side), 0]
+    return entry
+
+
+def _rank(ex, inst: int, bankrupt_side: int) -> list[int]:
+    holders = sorted(ex.holders[inst][-bankrupt_side])
+    traders = [h for h in holders if h < RESERVED_FROM]
+    venue = [h for h in holders if h >= RESERVED_FROM]
+    if ex.adl_ranking == "dydx":
+        if traders:
+            start = int(ex.rng.integers(len(traders))) if ex.rng is not None else 0
+            traders = traders[start:] + traders[:start]
+    else:
+        scores = {h: _score(ex, ex.accounts[h], inst, ex.adl_ranking) for h in traders}
+        traders.sort(key=lambda h: (-scores[h], h))
+    return traders + venue
+
+
+def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int,
+               settle=None) -> int:
+    """Close ``qty`` lots of ``account_id``'s position in ``inst`` against the ADL queue at
+    ``price``; return the lots closed (all of them unless the queue is empty).
+
+    ``settle(ex, ts, acct, inst, isolated, wallet_before)`` is called for each counterparty
+    the closing leaves flat in ``inst`` with a negative result (an underwater holder far down
+    the queue), so that the fund clears it like any bankrupt account."""
+    pos = ex.accounts[account_id].positions[inst]
+    side = 1 if pos.size > 0 else -1
+    left = qty
+    for fresh in (False, True):
+        if fresh:     # the snapshot ran out: holders that appeared since are ranked now
+            ex.style_state.get("adl_queue", {}).clear()
+        left = _walk(ex, ts, account_id, inst, side, left, price, settle)
+        if not left:
+            break
+    return qty - left
+
+
+def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: int,
+          settle) -> int:
+    """Deleverage against the cached queue; return the lots still to close."""
+    entry = queue(ex, ts, inst, side)
+    ranked = entry[0]
+    k = entry[1]
+    while left and k < len(ranked):
+        other = ranked[k]
+        theirs = ex.accounts[other].positions[inst]
+        if theirs.size * side >= 0:          # used up (flat) or flipped since the ranking
+            if k == entry[1]:
+                entry[1] = k + 1
+            k += 1
+            continue
+        if other == account_id:
+            k += 1
+            continue
+        take = min(left, abs(theirs.size))
+        ex.cancel_all(ts, other, inst)
+        ex.adl_hits[other] = ts
+        isolated, wallet_before = theirs.isolated, ex.accounts[other].wallet
+        if side > 0:   # bankrupt long sells to a short
+            ex.transfer_position(ts, other, account_id, inst, take, price)
+        else:
+            ex.transfer_position(ts, account_id, other, inst, take, price)
+        ex.log.append(ts, EventKind.AUTO_DELEVERAGED, side=-side, inst=inst, account=account_id,
+                      other=other, price=price, qty=take,
+                      value=ex.instruments[inst].notional(price, take))
+        left -= take
+        if settle is not None and not theirs.size and other < RESERVED_FROM:
+            settle(ex, ts, ex.accounts[other], inst, isolated, wallet_before)
+    return left
+
+
+__all__ = ["RANKINGS", "deleverage", "queue"]

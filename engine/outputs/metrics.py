@@ -1,0 +1,635 @@
+"""Metrics: the sampled state of one instrument, the per-interval time series and the run summary.
+
+Three steps, each computed only from what the run recorded (DESIGN.md: "metrics and reports are
+computed from the log and from the sampled time series, never from ad-hoc prints"):
+
+``Sampler.sample``
+    called by the Simulation once per sampling interval (every second of sim time); appends one
+    row of integer state -- touch, spread, depth in bands around mid, last/mark/index, open
+    interest, insurance fund, backstop, bad debt, halted -- to plain Python lists.
+``build_timeseries``
+    one row per interval: the sampled state plus aggregates of the event log over the interval
+    (liquidations, fill failures, takeovers, ADL, trades), vectorised with numpy, and the
+    liquidity-vacuum flag.  A ``pyarrow.Table`` of integers (``display`` converts to decimals).
+``summarize``
+    the headline figures of a run as a JSON-ready ``dict``; every key and its unit is listed in
+    ``SUMMARY_KEYS``.
+
+Units in the time series (all integers): ``ts`` ns; prices ticks (-1 = none); ``spread_bps``
+hundredths of a basis point (-1 = a side is empty); depths and money quote quantums; open
+interest lots; flags 0/1.  Vocabulary as in DESIGN.md: a *fill failure* is a liquidation order
+whose remainder found no liquidity within its limit (``LIQUIDATION_UNFILLED``); a *liquidity
+vacuum* is depth within 1% of mid (both sides) below ``vacuum_fraction`` of its pre-event
+baseline; *amplification* is the book's drawdown divided by the index drawdown.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from fractions import Fraction
+from itertools import accumulate
+
+import numpy as np
+import pyarrow as pa
+
+from ..venue.events import EVENT_DTYPE, EventKind
+from ..venue.instruments import Instrument
+from ..venue.rounding import ceil_f
+
+DEFAULT_BANDS_PPM = (5_000, 10_000, 20_000, 50_000)
+VACUUM_BAND_PPM = 10_000            # the vacuum and ``min_depth_1pct_ratio`` use the 1% band
+PEAK_WINDOW_NS = 60_000_000_000     # "peak minute": a sliding 60-s window
+META_KEY = b"liqsim.timeseries"     # schema metadata of a table from ``build_timeseries``
+
+_K = EventKind
+_LIQ_ORDER = int(_K.LIQUIDATION_ORDER)
+_LIQ_FILLED = int(_K.LIQUIDATION_FILLED)
+_LIQ_UNFILLED = int(_K.LIQUIDATION_UNFILLED)
+
+
+def band_name(ppm: int) -> str:
+    """Column suffix of a band: 5_000 ppm -> ``0_5pct``, 10_000 -> ``1pct``, 2_500 -> ``0_25pct``."""
+    pct = (Decimal(ppm) / 10_000).normalize()
+    text = format(pct, "f")
+    return text.replace(".", "_") + "pct"
+
+
+# ---------------------------------------------------------------------------- sampler
+class Sampler:
+    """Column-wise record of one instrument's state, one row per ``sample`` call.
+
+    Columns (``column_names``, all ``int``): ``ts`` ns; ``best_bid``, ``best_ask`` ticks (-1
+    when that side is empty); ``spread_bps`` in hundredths of a basis point of mid, rounded to
+    nearest (halves up), -1 when a side is empty, 0 when the book is locked or crossed (a
+    halted book may be); per band (ascending) ``bid_depth_<pct>``, ``ask_depth_<pct>``: the
+    notional resting within +-band of mid on that side in quote quantums (0 without a mid,
+    bands as ``OrderBook.band_limit``); ``last``, ``mark``, ``index`` ticks (-1 = none);
+    ``open_interest_lots`` the sum of the long sizes; ``insurance_fund``, ``backstop`` wallet
+    balances in quantums (their positions' unrealised PnL excluded); ``bad_debt`` cumulative
+    quantums; ``halted`` 0/1.
+
+    Runtime complexity of ``sample``: O(log L + levels within the widest band) -- one walk per
+    side from the touch outwards, every band accumulated in the same walk -- plus O(accounts)
+    only if the caller does not pass ``open_interest``.  Hot path: locals bound once, plain
+    ints, one list append per column, no objects built per row.
+    """
+
+    __slots__ = ("instrument", "inst", "bands_ppm", "column_names", "columns", "_lists")
+
+    def __init__(self, instrument: Instrument, bands_ppm=DEFAULT_BANDS_PPM,
+                 inst: int | None = None) -> None:
+        bands = tuple(bands_ppm)
+        if not bands or any(type(b) is not int or not 0 < b < 1_000_000 for b in bands):
+            raise ValueError(f"bands_ppm: expected ints in (0, 1_000_000), got {bands_ppm!r}")
+        if list(bands) != sorted(set(bands)):
+            raise ValueError(f"bands_ppm: expected strictly ascending values, got {bands_ppm!r}")
+        if inst is not None and (type(inst) is not int or inst < 0):
+            raise ValueError(f"inst: expected an int >= 0 or None, got {inst!r}")
+        self.instrument = instrument
+        self.inst = inst
+        self.bands_ppm = bands
+        names = ["ts", "best_bid", "best_ask", "spread_bps"]
+        for b in bands:
+            names += [f"bid_depth_{band_name(b)}", f"ask_depth_{band_name(b)}"]
+        names += ["last", "mark", "index", "open_interest_lots", "insurance_fund", "backstop",
+                  "bad_debt", "halted"]
+        self.column_names = tuple(names)
+        self.columns: dict[str, list[int]] = {n: [] for n in names}
+        self._lists = tuple(self.columns[n] for n in names)
+
+    def __len__(self) -> int:
+        return len(self._lists[0])
+
+    def _resolve_inst(self, exchange) -> int:
+        insts = exchange.instruments
+        for i, ins in enumerate(insts):
+            if ins is self.instrument:
+                return i
+        return insts.index(self.instrument)
+
+    def sample(self, ts: int, book, exchange, index_ticks: int | None, halted: bool,
+               open_interest: int | None = None) -> None:
+        """Append the state at ``ts``: ``book`` is the instrument's book, ``index_ticks`` the
+        current index price (None = unknown), ``open_interest`` the long open interest in lots
+        if the caller maintains it (else computed here in O(accounts))."""
+        inst = self.inst
+        if inst is None:
+            inst = self.inst = self._resolve_inst(exchange)
+        bands = self.bands_ppm
+        nb = len(bands)
+        tlq = self.instrument.tick_lot_quanta
+        bb = book.best_bid()
+        ba = book.best_ask()
+        bid_d = [0] * nb
+        ask_d = [0] * nb
+        if bb is None or ba is None:
+            spread = -1
+        else:
+            mid2 = bb + ba
+            # (ask - bid) / mid in 1e-6 = hundredths of a bp; round half up.
+            num = (ba - bb) * 2_000_000
+            spread = (2 * num + mid2) // (2 * mid2) if ba > bb else 0
+            # Band limits exactly as OrderBook.band_limit: bids ceil, asks floor.
+            for k, ppm in enumerate(bands):
+                lo = -((-mid2 * (1_000_000 - ppm)) // 2_000_000)
+                hi = (mid2 * (1_000_000 + ppm)) // 2_000_000
+                bid_d[k] = lo
+                ask_d[k] = hi
+            _walk(book.levels(1), bid_d, 1, nb, tlq)
+            _walk(book.levels(-1), ask_d, -1, nb, tlq)
+        if open_interest is None:
+            open_interest = 0
+            for acct in exchange.accounts.values():
+                pos = acct.positions.get(inst)
+                if pos is not None and pos.size > 0:
+                    open_interest += pos.size
+        last = book.last_price
+        mark = exchange.marks[inst]
+        row = [ts, -1 if bb is None else bb, -1 if ba is None else ba, spread]
+        for k in range(nb):
+            row.append(bid_d[k])
+            row.append(ask_d[k])
+        row += [-1 if last is None else last, -1 if mark is None else mark,
+                -1 if index_ticks is None else index_ticks, open_interest,
+                exchange.fund.wallet, exchange.backstop.wallet, exchange.bad_debt,
+                1 if halted else 0]
+        for lst, v in zip(self._lists, row):
+            lst.append(v)
+
+    def append(self, row) -> None:
+        """Append one row given as a mapping of every column name to an int (recorded
+        states, tests).  Unknown or missing names raise ``KeyError``/``ValueError``."""
+        extra = set(row) - set(self.column_names)
+        if extra:
+            raise ValueError(f"row: unknown columns {sorted(extra)}")
+        values = [row[n] for n in self.column_names]
+        for n, v in zip(self.column_names, values):
+            if type(v) is not int:
+                raise ValueError(f"row[{n!r}]: expected an int, got {v!r}")
+        for lst, v in zip(self._lists, values):
+            lst.append(v)
+
+
+def _walk(levels, acc_out: list, side: int, nb: int, tlq: int) -> None:
+    """Sum price x qty from the touch outwards; ``acc_out`` holds the band limits on entry
+    (narrowest first) and the depth of each band in quantums on return.  Stops at the first
+    level outside the widest band."""
+    k = 0
+    limit = acc_out[0]
+    acc = 0
+    for p, q, _ in levels:
+        while (p < limit) if side == 1 else (p > limit):
+            acc_out[k] = acc * tlq
+            k += 1
+            if k == nb:
+                return
+            limit = acc_out[k]
+        acc += p * q
+    while k < nb:
+        acc_out[k] = acc * tlq
+        k += 1
+
+
+# ------------------------------------------------------------------------ time series
+# Interval aggregates: (column, kinds, what) with what = "count" or "value" (sum of ``value``).
+AGGREGATES = (
+    ("liquidations_count", (_LIQ_ORDER,), "count"),
+    ("liquidations_notional", (_LIQ_FILLED, _LIQ_UNFILLED), "value"),
+    ("liquidations_filled_notional", (_LIQ_FILLED,), "value"),
+    ("liquidations_unfilled_notional", (_LIQ_UNFILLED,), "value"),
+    ("fill_failures", (_LIQ_UNFILLED,), "count"),
+    ("liquidations_deferred", (int(_K.LIQUIDATION_DEFERRED),), "count"),
+    ("insurance_takeovers", (int(_K.INSURANCE_TAKEOVER),), "count"),
+    ("backstop_takeovers", (int(_K.BACKSTOP_TAKEOVER),), "count"),
+    ("adl_count", (int(_K.AUTO_DELEVERAGED),), "count"),
+    ("adl_notional", (int(_K.AUTO_DELEVERAGED),), "value"),
+    ("trades", (int(_K.TRADE),), "count"),
+    ("volume_notional", (int(_K.TRADE),), "value"),
+)
+"""Per-interval aggregates of the event log (events of the table's instrument only).
+
+``liquidations_count`` counts liquidation orders sent to the book (``LIQUIDATION_ORDER``);
+``liquidations_notional`` is the notional the engine tried to liquidate through the book: the
+traded value of the filled parts (``LIQUIDATION_FILLED``) plus the unfilled remainders at the
+mark (``LIQUIDATION_UNFILLED``), quantums; ``fill_failures`` counts ``LIQUIDATION_UNFILLED``;
+``liquidations_deferred`` counts deferral episodes that began in the interval (a breaker held
+a liquidation back: ``LIQUIDATION_DEFERRED``); takeovers, ADL and trades count their events,
+``*_notional`` sums their ``value``.
+"""
+_AGGREGATE_KINDS = np.array(sorted({k for _, ks, _ in AGGREGATES for k in ks}), dtype=np.uint8)
+_SUMMARY_KINDS = np.array(sorted({int(_K.TRADE), _LIQ_ORDER, _LIQ_FILLED, _LIQ_UNFILLED,
+                                  int(_K.INSURANCE_TAKEOVER), int(_K.BACKSTOP_TAKEOVER),
+                                  int(_K.AUTO_DELEVERAGED), int(_K.TRADING_HALTED),
+                                  int(_K.LIQUIDATION_DEFERRED)}),
+                          dtype=np.uint8)
+
+
+PRICE_COLUMNS = ("best_bid", "best_ask", "last", "mark", "index")
+
+
+def _money_columns(names) -> tuple[str, ...]:
+    fixed = {"insurance_fund", "backstop", "bad_debt", "liquidations_notional",
+             "liquidations_filled_notional", "liquidations_unfilled_notional", "adl_notional",
+             "volume_notional"}
+    return tuple(n for n in names if n in fixed or "_depth_" in n)
+
+
+def _fraction(value, name: str) -> Fraction:
+    """An exact rational from a Fraction, int, str ("1/4", "0.25") or Decimal; no floats."""
+    if isinstance(value, (float, bool)):
+        raise TypeError(f"{name}: expected a Fraction, int, str or Decimal, got {value!r}")
+    return Fraction(value.strip() if isinstance(value, str) else value)
+
+
+def _bucket_sum(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Exact int64 sums of ``values`` per row index (no float weights: quantums exceed 2**53)."""
+    if values.size and float(np.abs(values.astype(np.float64)).sum()) >= 2.0 ** 63:
+        raise OverflowError("interval sum could exceed int64; use a coarser quote quantum")
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, rows, values.astype(np.int64, copy=False))
+    return out
+
+
+def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
+                     baseline_end_ns: int, inst: int | None = None,
+                     vacuum_fraction=Fraction(1, 4)) -> pa.Table:
+    """The time series of a run: one row per interval, integers only.
+
+    Rows: one per bucket ``b = ts // interval_ns`` from the first sample's bucket to the
+    last's; ``ts`` = ``b * interval_ns`` (the bucket start).  Sampled columns hold the last
+    sample taken in the bucket, carried forward through buckets without a sample.  Aggregate
+    columns (``AGGREGATES``) cover the events of instrument ``inst`` (default: the sampler's)
+    with ``b * interval_ns <= ts < (b + 1) * interval_ns``; events outside the sampled span are
+    not in any row (``summarize`` reads totals from the log itself).
+
+    ``vacuum`` is 1 when ``bid_depth_1pct + ask_depth_1pct < vacuum_fraction x baseline``,
+    baseline = the mean of that sum over the *samples* with ``ts < baseline_end_ns`` (the
+    pre-event window); compared exactly (integer against ``ceil(fraction x baseline)``).  With
+    no baseline sample the flag is 0 everywhere and the baseline is recorded as null.
+
+    The schema metadata ``liqsim.timeseries`` (JSON) records the interval, the baseline window
+    and value, the vacuum fraction, the instrument's symbol and units, and the bands.
+
+    Runtime complexity: O(samples + intervals + events), numpy-vectorised.
+    """
+    if type(interval_ns) is not int or interval_ns <= 0:
+        raise ValueError(f"interval_ns: expected an int > 0, got {interval_ns!r}")
+    if type(baseline_end_ns) is not int:
+        raise ValueError(f"baseline_end_ns: expected an int (ns), got {baseline_end_ns!r}")
+    fraction = _fraction(vacuum_fraction, "vacuum_fraction")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"vacuum_fraction: expected 0 < f <= 1, got {vacuum_fraction!r}")
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("events: expected a numpy array of engine.venue.events.EVENT_DTYPE")
+    if VACUUM_BAND_PPM not in sampler.bands_ppm:
+        raise ValueError(f"sampler.bands_ppm: the 1% band ({VACUUM_BAND_PPM} ppm) is required")
+    if inst is None:
+        inst = sampler.inst if sampler.inst is not None else 0
+
+    names = sampler.column_names
+    raw = {n: np.asarray(sampler.columns[n], dtype=np.int64) for n in names}
+    sts = raw["ts"]
+    if sts.size and np.any(np.diff(sts) < 0):
+        raise ValueError("sampler: sample times must be non-decreasing")
+    suffix = band_name(VACUUM_BAND_PPM)
+    bid1, ask1 = f"bid_depth_{suffix}", f"ask_depth_{suffix}"
+
+    # Baseline: exact mean over the pre-event samples (Python ints: no overflow).
+    # Samples are in time order, so the pre-event ones are the first ``n_base``.
+    n_base = int(np.count_nonzero(sts < baseline_end_ns))
+    baseline = None
+    if n_base:
+        baseline = Fraction(sum(sampler.columns[bid1][:n_base])
+                            + sum(sampler.columns[ask1][:n_base]), n_base)
+
+    if sts.size:
+        sb = sts // interval_ns
+        b0 = int(sb[0])
+        buckets = np.arange(b0, int(sb[-1]) + 1, dtype=np.int64)
+        pick = np.searchsorted(sb, buckets, side="right") - 1
+    else:
+        b0 = 0
+        buckets = np.zeros(0, dtype=np.int64)
+        pick = np.zeros(0, dtype=np.int64)
+    n = buckets.size
+    cols: dict[str, np.ndarray] = {"ts": buckets * interval_ns}
+    for name in names[1:]:
+        cols[name] = raw[name][pick]
+
+    # Select the aggregated kinds first: most rows are order accepts/cancels, and copying
+    # them all (70 bytes a row) cost more than the aggregation itself.
+    ev = events[np.isin(events["kind"], _AGGREGATE_KINDS) & (events["inst"] == inst)]
+    row = ev["ts"] // interval_ns - b0
+    inside = (row >= 0) & (row < n)
+    ev, row = ev[inside], row[inside]
+    kinds = ev["kind"]
+    for col, ks, what in AGGREGATES:
+        m = np.isin(kinds, ks)
+        if what == "count":
+            cols[col] = np.bincount(row[m], minlength=n).astype(np.int64)[:n]
+        else:
+            cols[col] = _bucket_sum(row[m], ev["value"][m], n)
+
+    depth1 = cols[bid1] + cols[ask1]
+    if baseline is not None:
+        t = fraction * baseline
+        threshold = ceil_f(t)        # depth < t <=> depth < ceil(t)
+        cols["vacuum"] = (depth1 < threshold).astype(np.int8)
+    else:
+        cols["vacuum"] = np.zeros(n, dtype=np.int8)
+    cols["halted"] = cols["halted"].astype(np.int8)
+
+    ins = sampler.instrument
+    meta = {
+        "interval_ns": interval_ns,
+        "baseline_end_ns": baseline_end_ns,
+        "baseline_samples": n_base,
+        "depth_baseline_1pct": None if baseline is None else str(baseline),
+        "vacuum_fraction": str(fraction),
+        "vacuum_band_ppm": VACUUM_BAND_PPM,
+        "bands_ppm": list(sampler.bands_ppm),
+        "inst": inst,
+        "symbol": ins.symbol,
+        "tick_size": str(ins.tick_size),
+        "lot_size": str(ins.lot_size),
+        "quote_quantum": str(ins.quote_quantum),
+        "units": "ts ns; prices ticks (-1 none); spread_bps hundredths of a bp (-1 none); "
+                 "depth and money quote quantums; open_interest_lots lots; flags 0/1",
+    }
+    order = list(names) + [a[0] for a in AGGREGATES] + ["vacuum"]
+    fields = [pa.field(c, pa.int8() if c in ("halted", "vacuum") else pa.int64()) for c in order]
+    schema = pa.schema(fields, metadata={META_KEY: json.dumps(meta, sort_keys=True)})
+    return pa.Table.from_arrays([pa.array(cols[c], type=schema.field(c).type) for c in order],
+                                schema=schema)
+
+
+def timeseries_meta(table: pa.Table) -> dict:
+    """The ``liqsim.timeseries`` metadata of a table made by ``build_timeseries``."""
+    md = table.schema.metadata or {}
+    if META_KEY not in md:
+        raise ValueError("table: not made by engine.outputs.metrics.build_timeseries (no metadata)")
+    return json.loads(md[META_KEY])
+
+
+def display(table: pa.Table, instrument: Instrument) -> pa.Table:
+    """A copy of a time series for people and plots: prices (``PRICE_COLUMNS``) in quote
+    currency, money and depth columns in quote currency, ``spread_bps`` in basis points,
+    ``open_interest_lots`` as ``open_interest`` in base units, all float64 with -1 as null,
+    plus ``time_s`` (seconds).  Floats are for display only: above 2**53 quantums they round."""
+    money = set(_money_columns(table.column_names))
+    qpu = instrument.quanta_per_unit
+    inv_tick = 1 / instrument.tick_size
+    inv_lot = 1 / instrument.lot_size
+    arrays, names = [], []
+    for name in table.column_names:
+        a = table.column(name).to_numpy()
+        if name == "ts":
+            arrays += [pa.array(a), pa.array(a / 1e9)]
+            names += ["ts", "time_s"]
+            continue
+        if name in PRICE_COLUMNS:
+            v = a / int(inv_tick) if inv_tick == int(inv_tick) else a * float(instrument.tick_size)
+            arrays.append(pa.array(v, mask=a < 0))
+        elif name in money:
+            arrays.append(pa.array(a / qpu))
+        elif name == "spread_bps":
+            arrays.append(pa.array(a / 100, mask=a < 0))
+        elif name == "open_interest_lots":
+            name = "open_interest"
+            v = a / int(inv_lot) if inv_lot == int(inv_lot) else a * float(instrument.lot_size)
+            arrays.append(pa.array(v))
+        else:
+            arrays.append(pa.array(a))
+        names.append(name)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+# ---------------------------------------------------------------------------- summary
+SUMMARY_KEYS = {
+    "scenario": "str: scenario name",
+    "breaker": "str: circuit-breaker policy name",
+    "seed": "int: the run's seed",
+    "instrument": "str: instrument symbol",
+    "start_price": "quote float: last trade price before baseline_end_ns (else the mid of the "
+                   "last pre-event sample); null if neither",
+    "min_price": "quote float: lowest trade price at ts >= baseline_end_ns (else the lowest "
+                 "sampled best bid); null if neither",
+    "book_drawdown_pct": "percent float (4 dp): (start_price - min_price) / start_price x 100; "
+                         "positive = fall",
+    "index_start_price": "quote float: the index at the event start, baseline_end_ns "
+                         "(index_start_ticks; else the last pre-event sampled index)",
+    "index_min_price": "quote float: lowest sampled index at ts >= baseline_end_ns",
+    "index_drawdown_pct": "percent float (4 dp): index start -> index min",
+    "amplification": "float (6 dp): book_drawdown_pct / index_drawdown_pct; null when the "
+                     "index did not fall",
+    "liquidations_count": "int: liquidation orders sent to the book (LIQUIDATION_ORDER)",
+    "liquidations_notional": "quote float: filled traded value + unfilled remainder at mark "
+                             "(LIQUIDATION_FILLED + LIQUIDATION_UNFILLED)",
+    "liquidations_filled_notional": "quote float: traded value of LIQUIDATION_FILLED",
+    "long_liquidation_share": "ratio float (6 dp): liquidations_notional of sell-side (side -1: "
+                              "long positions) orders / liquidations_notional; null if none",
+    "peak_minute_liquidation_share": "ratio float (6 dp): max over sliding 60-s windows "
+                                     "[t, t+60 s) of liquidations_notional / total; null if none",
+    "liquidation_fill_ratio": "ratio float (6 dp): filled / (filled + unfilled) notional; "
+                              "null if none",
+    "fill_failures_count": "int: LIQUIDATION_UNFILLED events",
+    "liquidations_deferred": "int: LIQUIDATION_DEFERRED events -- deferral episodes (a unit's "
+                             "first deferral by a breaker until it is next allowed through), "
+                             "whatever the policy",
+    "unfilled_notional": "quote float: value of LIQUIDATION_UNFILLED (remainder at mark)",
+    "insurance_takeovers": "int: INSURANCE_TAKEOVER events",
+    "backstop_takeovers": "int: BACKSTOP_TAKEOVER events",
+    "trades_count": "int: TRADE events",
+    "volume_notional": "quote float: traded value of TRADE events",
+    "depth_baseline_1pct": "quote float: mean depth within 1% of mid (both sides) before "
+                           "baseline_end_ns; null without pre-event samples",
+    "vacuum_seconds": "seconds float (3 dp): time-series rows with vacuum = 1 x interval",
+    "min_depth_1pct_ratio": "ratio float (6 dp): min over rows at ts >= baseline_end_ns of "
+                            "depth within 1% (both sides) / baseline; null without a baseline",
+    "max_spread_bps": "basis points float: widest sampled spread; null if never two-sided "
+                      "(a side with no orders has no spread: see one_sided_seconds)",
+    "one_sided_seconds": "seconds float (3 dp): time-series rows whose book had no bid or no "
+                         "ask (or neither) x interval",
+    "insurance_fund_start": "quote float: insurance fund wallet at the start (argument)",
+    "insurance_fund_min": "quote float: min of the start and every sampled fund wallet",
+    "insurance_fund_end": "quote float: fund wallet in the last row (start if no row)",
+    "adl_count": "int: AUTO_DELEVERAGED events",
+    "adl_notional": "quote float: value of AUTO_DELEVERAGED events (at the bankruptcy price)",
+    "bad_debt": "quote float: sum of BAD_DEBT values (all instruments)",
+    "halts_count": "int: TRADING_HALTED events",
+    "halted_seconds": "seconds float (3 dp): rows with halted = 1 x interval",
+    "events_processed": "int: rows in the event log (all instruments)",
+    "wall_seconds": "seconds float (3 dp): wall time of the run (argument; not deterministic)",
+    "events_per_second": "float (1 dp): events_processed / wall_seconds; null if 0 s",
+}
+"""Every key of ``summarize``'s result and its unit.  Money is quote currency as a float
+rounded half-even to 2 decimals (converted exactly from quantums via ``Decimal``); prices are
+quote floats converted exactly from ticks; event counts and totals are over the whole run for
+the table's instrument unless stated."""
+
+
+def _money(quanta, ins: Instrument) -> float:
+    """Quantums (int or Fraction) -> quote currency, rounded half-even to cents, as a float."""
+    cents = round(Fraction(quanta) * Fraction(ins.quote_quantum) * 100)
+    return float(Fraction(cents, 100))
+
+
+def _price(ticks, ins: Instrument):
+    """Ticks (int or Fraction) -> quote price: the float nearest the exact value."""
+    return None if ticks is None else float(Fraction(ticks) * Fraction(ins.tick_size))
+
+
+def _round(f: Fraction | None, digits: int):
+    return None if f is None else round(float(f), digits)
+
+
+def _sum(values: np.ndarray) -> int:
+    return sum(values.tolist())        # exact Python ints: totals may exceed int64
+
+
+def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: str, seed: int,
+              instrument: Instrument, index_start_ticks: int | None, baseline_end_ns: int,
+              insurance_fund_start: int, wall_seconds: float, inst: int | None = None) -> dict:
+    """The headline figures of a run, from the event log and the time series only.
+
+    ``table`` comes from ``build_timeseries`` (its metadata gives the interval and the depth
+    baseline), ``events`` is the whole log (EVENT_DTYPE); events of instrument ``inst``
+    (default: the table's) are counted, except ``BAD_DEBT`` and ``events_processed``, which
+    are venue-wide.  ``baseline_end_ns`` is the event start.  ``index_start_ticks`` is the
+    index at that instant (the index drawdown, like the book's, is measured from the event
+    start) and ``insurance_fund_start`` (quantums) the fund at the run's start.  Keys and units:
+    ``SUMMARY_KEYS``.  Deterministic: only ``wall_seconds`` and ``events_per_second`` depend
+    on the machine.  Runtime complexity: O(rows + events + liquidation events).
+    """
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError("events: expected a numpy array of engine.venue.events.EVENT_DTYPE")
+    meta = timeseries_meta(table)
+    interval_ns = meta["interval_ns"]
+    if inst is None:
+        inst = meta["inst"]
+    col = {n: table.column(n).to_numpy() for n in table.column_names}
+    ts = col["ts"]
+    post = ts >= baseline_end_ns
+
+    # Only the kinds read below, of this instrument, in (ts, seq) order.
+    ev = events[np.isin(events["kind"], _SUMMARY_KINDS) & (events["inst"] == inst)]
+    ev = ev[np.lexsort((ev["seq"], ev["ts"]))]
+    kind = ev["kind"]
+
+    def of(*kinds):
+        return ev[np.isin(kind, kinds)]
+
+    # Prices: start and min of the book, from the trades; fall back on the samples.
+    trades = of(int(_K.TRADE))
+    pre_trades = trades[trades["ts"] < baseline_end_ns]
+    post_trades = trades[trades["ts"] >= baseline_end_ns]
+    start_price = None
+    if pre_trades.size:
+        start_price = Fraction(int(pre_trades["price"][-1]))
+    else:
+        pre = np.flatnonzero(~post)
+        if pre.size:
+            b, a = int(col["best_bid"][pre[-1]]), int(col["best_ask"][pre[-1]])
+            if b >= 0 and a >= 0:
+                start_price = Fraction(b + a, 2)
+    min_price = None
+    if post_trades.size:
+        min_price = int(post_trades["price"].min())
+    else:
+        bids = col["best_bid"][post]
+        bids = bids[bids >= 0]
+        if bids.size:
+            min_price = int(bids.min())
+    book_dd = None
+    if start_price is not None and min_price is not None and start_price > 0:
+        book_dd = (start_price - min_price) / start_price * 100
+
+    index_start = index_start_ticks
+    if index_start is None:
+        pre_index = col["index"][~post]
+        pre_index = pre_index[pre_index >= 0]
+        index_start = int(pre_index[-1]) if pre_index.size else None
+    post_index = col["index"][post]
+    post_index = post_index[post_index >= 0]
+    index_min = int(post_index.min()) if post_index.size else None
+    index_dd = None
+    if index_start is not None and index_min is not None and index_start > 0:
+        index_dd = Fraction(index_start - index_min, index_start) * 100
+    amplification = book_dd / index_dd if book_dd is not None and index_dd and index_dd > 0 \
+        else None
+
+    # Liquidations.
+    liq = of(_LIQ_FILLED, _LIQ_UNFILLED)
+    filled = _sum(liq["value"][liq["kind"] == _LIQ_FILLED])
+    unfilled = _sum(liq["value"][liq["kind"] == _LIQ_UNFILLED])
+    liq_total = filled + unfilled
+    longs = _sum(liq["value"][liq["side"] == -1])
+    peak = None
+    if liq_total > 0:
+        lts = liq["ts"]
+        cum = [0, *accumulate(liq["value"].tolist())]
+        ends = np.searchsorted(lts, lts + PEAK_WINDOW_NS, side="left").tolist()
+        peak = Fraction(max(cum[j] - cum[i] for i, j in enumerate(ends)), liq_total)
+
+    # Depth, vacuum, spread, fund, halts.
+    baseline = None if meta["depth_baseline_1pct"] is None else Fraction(meta["depth_baseline_1pct"])
+    suffix = band_name(VACUUM_BAND_PPM)
+    depth1 = col[f"bid_depth_{suffix}"].astype(object) + col[f"ask_depth_{suffix}"]
+    min_depth_ratio = None
+    if baseline and post.any():
+        min_depth_ratio = Fraction(int(depth1[post].min())) / baseline
+    spreads = col["spread_bps"][col["spread_bps"] >= 0]
+    fund = col["insurance_fund"]
+    fund_min = min(insurance_fund_start, int(fund.min())) if fund.size else insurance_fund_start
+    fund_end = int(fund[-1]) if fund.size else insurance_fund_start
+    adl = of(int(_K.AUTO_DELEVERAGED))
+    bad_debt = _sum(events["value"][events["kind"] == int(_K.BAD_DEBT)])
+
+    def seconds(flag_column) -> float:
+        return round(int(np.count_nonzero(flag_column)) * interval_ns / 1e9, 3)
+
+    n_events = int(len(events))
+    out = {
+        "scenario": scenario,
+        "breaker": breaker,
+        "seed": seed,
+        "instrument": instrument.symbol,
+        "start_price": _price(start_price, instrument),
+        "min_price": _price(min_price, instrument),
+        "book_drawdown_pct": _round(book_dd, 4),
+        "index_start_price": _price(index_start, instrument),
+        "index_min_price": _price(index_min, instrument),
+        "index_drawdown_pct": _round(index_dd, 4),
+        "amplification": _round(amplification, 6),
+        "liquidations_count": int(np.count_nonzero(kind == _LIQ_ORDER)),
+        "liquidations_notional": _money(liq_total, instrument),
+        "liquidations_filled_notional": _money(filled, instrument),
+        "long_liquidation_share": _round(Fraction(longs, liq_total) if liq_total else None, 6),
+        "peak_minute_liquidation_share": _round(peak, 6),
+        "liquidation_fill_ratio": _round(Fraction(filled, liq_total) if liq_total else None, 6),
+        "fill_failures_count": int(np.count_nonzero(kind == _LIQ_UNFILLED)),
+        "liquidations_deferred": int(np.count_nonzero(kind == int(_K.LIQUIDATION_DEFERRED))),
+        "unfilled_notional": _money(unfilled, instrument),
+        "insurance_takeovers": int(np.count_nonzero(kind == int(_K.INSURANCE_TAKEOVER))),
+        "backstop_takeovers": int(np.count_nonzero(kind == int(_K.BACKSTOP_TAKEOVER))),
+        "trades_count": int(trades.size),
+        "volume_notional": _money(_sum(trades["value"]), instrument),
+        "depth_baseline_1pct": None if baseline is None else _money(baseline, instrument),
+        "vacuum_seconds": seconds(col["vacuum"]),
+        "min_depth_1pct_ratio": _round(min_depth_ratio, 6),
+        "max_spread_bps": float(int(spreads.max())) / 100 if spreads.size else None,
+        "one_sided_seconds": seconds((col["best_bid"] < 0) | (col["best_ask"] < 0)),
+        "insurance_fund_start": _money(insurance_fund_start, instrument),
+        "insurance_fund_min": _money(fund_min, instrument),
+        "insurance_fund_end": _money(fund_end, instrument),
+        "adl_count": int(adl.size),
+        "adl_notional": _money(_sum(adl["value"]), instrument),
+        "bad_debt": _money(bad_debt, instrument),
+        "halts_count": int(np.count_nonzero(kind == int(_K.TRADING_HALTED))),
+        "halted_seconds": seconds(col["halted"]),
+        "events_processed": n_events,
+        "wall_seconds": round(float(wall_seconds), 3),
+        "events_per_second": round(n_events / wall_seconds, 1) if wall_seconds > 0 else None,
+    }
+    assert out.keys() == SUMMARY_KEYS.keys()
+    return out

@@ -1,0 +1,97 @@
+"""Accounts and positions, in integer units.
+
+A ``Position`` keeps its signed size (lots) and its signed *cost* in tick-lots, the sum of
+``signed qty x price`` over the fills that opened it, so the entry price is ``cost / size``
+exactly and the unrealised PnL at mark ``m`` is ``(size * m - cost) * tick_lot_quanta``
+quantums -- an integer, no rounding.
+
+Realised PnL on a reduction of ``q`` lots takes the proportional cost ``cost * q / |size|``
+rounded toward +infinity (``realise``): the realised part is never rounded in the trader's
+favour, and the rounding only moves value between the realised and the remaining
+unrealised part, so nothing is created or destroyed (the conservation check relies on it).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import attrs
+
+# The account-id table: every id the engine itself assigns, in one place.
+#  1 .. 99             the venue's own participants (the Simulation opens them)
+#  100 .. 999          market makers (``makers.count`` is bounded so ids stay below 1000)
+#  1000 .. RESERVED    the leveraged population
+#  RESERVED_FROM ..    accounts of the venue itself: the insurance fund, the backstop vault
+BASIS_ACCOUNT = 2      # the well-capitalised holder of the population's net opposite side
+FLOW_ACCOUNT = 3       # sell/buy programs and shocks' one-off orders
+STUB_ACCOUNT = 4       # stale deep resting orders
+FIRST_MAKER = 100
+FIRST_TRADER = 1000
+RESERVED_FROM = 0xFFFF_FF00   # ids from here on are the venue's; open_account refuses them
+INSURANCE_ID = 0xFFFF_FFF0
+BACKSTOP_ID = 0xFFFF_FFF1
+
+
+@attrs.define(slots=True)
+class Position:
+    """One-way position in one instrument.
+
+    ``margin`` is the isolated margin in quantums (0 and unused for cross positions).
+    """
+
+    size: int = 0
+    cost: int = 0
+    isolated: bool = False
+    margin: int = 0
+
+    def entry_price(self):
+        """Exact entry price in ticks (a Fraction), or None when flat."""
+        return Fraction(self.cost, self.size) if self.size else None
+
+    def unrealised(self, mark: int, tlq: int) -> int:
+        return (self.size * mark - self.cost) * tlq
+
+    def apply(self, dq: int, price: int) -> int:
+        """Apply a fill of signed ``dq`` lots at ``price``; return realised PnL in tick-lots.
+
+        Increasing (or opening) adds ``dq * price`` to the cost; reducing realises
+        ``-dq * price - removed_cost``; crossing through zero does both.  O(1).
+        """
+        size = self.size
+        if size == 0 or (size > 0) == (dq > 0):
+            self.size = size + dq
+            self.cost += dq * price
+            return 0
+        closing = -dq if abs(dq) <= abs(size) else size  # signed, same sign as size
+        # Proportional cost of the closed part, rounded toward +inf: ceil(cost*closing/size).
+        removed = -((-self.cost * closing) // size)
+        realised = closing * price - removed
+        self.size = size - closing
+        self.cost -= removed
+        rest = dq + closing  # signed remainder that opens the other way
+        if rest:
+            self.size += rest
+            self.cost += rest * price
+        return realised
+
+
+@attrs.define(slots=True, eq=False)
+class Account:
+    """A trading account: cross wallet, positions by instrument index, collateral, orders.
+
+    ``wallet`` is the cross wallet balance in quote quantums.  ``collateral`` maps an asset
+    name to an amount in that asset's units (``engine.venue.collateral``).  ``open_orders`` are
+    the exchange order ids resting for this account.
+    """
+
+    id: int
+    wallet: int = 0
+    positions: dict = attrs.field(factory=dict)
+    collateral: dict = attrs.field(factory=dict)
+    open_orders: set = attrs.field(factory=set)
+    kind: str = "trader"
+
+    def position(self, inst: int) -> Position:
+        pos = self.positions.get(inst)
+        if pos is None:
+            pos = self.positions[inst] = Position()
+        return pos

@@ -1,0 +1,115 @@
+"""Bundled margin tier tables, transcribed from /work/shared/reference/liquidation-mechanics.md.
+
+Each table is (floor, cap, mmr, max_leverage) rows in quote-currency units, as the venue prints
+them. Maintenance amounts (cum) are never typed in: ``TierTable`` derives them by the recursion
+in ``engine.venue.tiers.maintenance_amounts``. Venue tables change often; every table names its date and
+source and should be re-fetched before use as a fixture for another date.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .tiers import TierTable
+
+__all__ = [
+    "BINANCE_BTCUSDT_2021",
+    "BINANCE_BTCUSDT_2025_08_19",
+    "BINANCE_ETHUSDT_2025_08_19",
+    "BUNDLED",
+    "HYPERLIQUID_BTC_2026",
+]
+
+# Reference §1.3 [P]: Binance announcement "Update on the Collateral Ratio Under Portfolio Margin
+# and the Leverage & Margin Tiers of USDⓈ-M Perpetual Contracts" (2025-08-17), in force from
+# 2025-08-19 06:30 UTC. Max leverage is the top of each printed range ("101–150x" -> 150). The
+# announcement also says >125x is unavailable to accounts younger than 365 days; that is an
+# account rule, not part of the table.
+BINANCE_BTCUSDT_2025_08_19 = TierTable.from_rows(
+    [
+        ("0", "300000", "0.0040", 150),
+        ("300000", "800000", "0.0050", 100),
+        ("800000", "3000000", "0.0065", 75),
+        ("3000000", "12000000", "0.0100", 50),
+        ("12000000", "70000000", "0.0200", 25),
+        ("70000000", "100000000", "0.0250", 20),
+        ("100000000", "230000000", "0.0500", 10),
+        ("230000000", "480000000", "0.1000", 5),
+        ("480000000", "600000000", "0.1250", 4),
+        ("600000000", "800000000", "0.1500", 3),
+        ("800000000", "1200000000", "0.2500", 2),
+        ("1200000000", "1800000000", "0.5000", 1),
+    ],
+    name="binance-usdm:BTCUSDT@2025-08-19",
+    source="reference §1.3; Binance announcement 2025-08-17, effective 2025-08-19 06:30 UTC",
+)
+
+# Reference §1.3 [P], same announcement: ETHUSDT's first four tiers equal BTCUSDT's; tiers 5–12
+# (notional floors, caps and MMR) are as listed there. The reference gives no max leverage for
+# ETHUSDT: tiers 5–12 are **assumed** to take the max leverage of the BTCUSDT tier with the same
+# MMR (25, 20, 10, 5, 4, 3, 2, 1), and tiers 1–4 BTCUSDT's (150, 100, 75, 50), also **assumed**.
+BINANCE_ETHUSDT_2025_08_19 = TierTable.from_rows(
+    [
+        ("0", "300000", "0.0040", 150),  # max leverage assumed (as BTCUSDT)
+        ("300000", "800000", "0.0050", 100),  # max leverage assumed (as BTCUSDT)
+        ("800000", "3000000", "0.0065", 75),  # max leverage assumed (as BTCUSDT)
+        ("3000000", "12000000", "0.0100", 50),  # max leverage assumed (as BTCUSDT)
+        ("12000000", "50000000", "0.0200", 25),  # max leverage assumed
+        ("50000000", "65000000", "0.0250", 20),  # max leverage assumed
+        ("65000000", "150000000", "0.0500", 10),  # max leverage assumed
+        ("150000000", "320000000", "0.1000", 5),  # max leverage assumed
+        ("320000000", "400000000", "0.1250", 4),  # max leverage assumed
+        ("400000000", "530000000", "0.1500", 3),  # max leverage assumed
+        ("530000000", "800000000", "0.2500", 2),  # max leverage assumed
+        ("800000000", "1200000000", "0.5000", 1),  # max leverage assumed
+    ],
+    name="binance-usdm:ETHUSDT@2025-08-19",
+    source="reference §1.3; Binance announcement 2025-08-17, effective 2025-08-19 06:30 UTC; "
+    "max leverage assumed",
+)
+
+# Reference §5 [P]: Hyperliquid GitBook ``trading/margin-tiers`` (2026 docs, snapshot
+# dzmbs/hyperliquid-docs synced from 2026-01-27): "BTC 0–150M 40x, >150M 20x"; the
+# maintenance rate is half the initial margin rate at the tier's max leverage, so it is derived
+# here, not typed: 1/(2×40) = 1.25 %, 1/(2×20) = 2.5 %. The last tier is open-ended (cap None).
+HYPERLIQUID_BTC_2026 = TierTable.from_rows(
+    [
+        ("0", "150000000", Fraction(1, 2 * 40), 40),
+        ("150000000", None, Fraction(1, 2 * 20), 20),
+    ],
+    name="hyperliquid:BTC@2026-01-27",
+    source="reference §5; Hyperliquid GitBook trading/margin-tiers, 2026 docs",
+)
+
+# Reference §1.3 [S]: a 2021-era capture of Binance's BTCUSDT leverage brackets (API
+# ``GET /fapi/v1/leverageBracket``, github.com/boolean404/heikin-ashi-trading-bot,
+# ``json/fapiPrivate_get_leverage_bracket.py``). Binance's FAQ examples still use this older table;
+# use it with those examples (or 2021 replays) only. The capture's ``cum`` column
+# (0, 50, 1,300, 46,300, ...) is not typed here; tests check the recursion reproduces it.
+BINANCE_BTCUSDT_2021 = TierTable.from_rows(
+    [
+        ("0", "50000", "0.004", 125),
+        ("50000", "250000", "0.005", 100),
+        ("250000", "3000000", "0.010", 50),
+        ("3000000", "20000000", "0.025", 20),
+        ("20000000", "40000000", "0.050", 10),
+        ("40000000", "100000000", "0.100", 5),
+        ("100000000", "120000000", "0.125", 4),
+        ("120000000", "200000000", "0.150", 3),
+        ("200000000", "300000000", "0.250", 2),
+        ("300000000", "500000000", "0.500", 1),
+    ],
+    name="binance-usdm:BTCUSDT@2021",
+    source="reference §1.3 [S]; 2021-era leverageBracket API capture; FAQ examples only",
+)
+
+#: Bundled tables by name.
+BUNDLED: dict[str, TierTable] = {
+    t.name: t
+    for t in (
+        BINANCE_BTCUSDT_2025_08_19,
+        BINANCE_ETHUSDT_2025_08_19,
+        HYPERLIQUID_BTC_2026,
+        BINANCE_BTCUSDT_2021,
+    )
+}
