@@ -14,7 +14,6 @@ liquidates anyone -- which each run asserts.  A mark update is ``set_mark`` foll
 from __future__ import annotations
 
 import functools
-import statistics
 import time
 
 import numpy as np

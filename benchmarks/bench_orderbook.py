@@ -1,4 +1,4 @@
-"""Order-book throughput on workload A (shared/reference/peers.md, "Measured here").
+"""Order-book throughput on workload A (docs/reference/peers.md, "Measured here").
 
 Groups
     ``orderbook-workload``        ``OrderBook`` through its public API, and the plain reference
@@ -210,7 +210,7 @@ def test_workload_small_fill_by_fill():
 
 
 def test_workload_statistics():
-    """The full workload has the shape the issue describes (peers.md, workload A)."""
+    """The full workload has the shape the issue describes (docs/reference/peers.md, workload A)."""
     w, _ = _workload(FULL_N)
     s = w.stats
     assert 0.58 < s["adds"] / s["n_ops"] < 0.62

@@ -1,7 +1,7 @@
 """The plain reference order book the benchmark measures ``orderbook.OrderBook`` against.
 
 Not the test oracle (that is ``tests/orderbook/reference_book.py``): this is the yardstick
-from shared/reference/peers.md ("reference_sorteddict"), the obvious way to write a
+from docs/reference/peers.md ("reference_sorteddict"), the obvious way to write a
 price-time book in Python, used only to put a number on "fast enough".
 
 - Each side is a ``SortedDict`` price -> ``deque`` of ``[order_id, qty, account]`` (FIFO).

@@ -1,4 +1,4 @@
-"""Seeded order-book workload "A" for the matching benchmark (shared/reference/peers.md,
+"""Seeded order-book workload "A" for the matching benchmark (docs/reference/peers.md,
 "Measured here").
 
 ``generate(n_ops, seed)`` returns a :class:`Workload`: the operations as numpy columns, the

@@ -1,5 +1,8 @@
-"""The exchange around the book: instruments, accounts, margin maths, prices, liquidation
-waterfalls, the insurance fund and ADL.
+"""liqsim's engine: the exchange around the book (``venue``), what happens to deficient
+positions (``liquidation``), circuit breakers (``breakers``), the market (``market``),
+scenario files (``scenarios``), outputs (``outputs``) and the loop (``simulation``).  This
+face re-exports the public names: ``run``, the ``Exchange``, the event log and the margin
+calculator.
 
 The decimal-facing margin calculator for risk engineers is re-exported here::
 
@@ -8,15 +11,15 @@ The decimal-facing margin calculator for risk engineers is re-exported here::
     >>> liquidation_price("1000", "long", "0.1", "100000", T)
     Decimal('90361.445783132530120482')
 """
+from .calculator import (Tier, TierTable, bankruptcy_price, liquidation_price, maintenance_amounts,
+                         maintenance_margin, maintenance_margin_q, margin_balance)
+from .liquidation.waterfalls import run_liquidations
+from .runner import run
+from .venue.accounts import BACKSTOP_ID, INSURANCE_ID
 from .venue.collateral import CollateralAsset
 from .venue.events import EVENT_DTYPE, EventKind, EventLog
-from .venue.accounts import BACKSTOP_ID, INSURANCE_ID
 from .venue.exchange import Exchange
 from .venue.instruments import BUNDLED_INSTRUMENTS, Instrument
-from .calculator import (Tier, TierTable, bankruptcy_price, liquidation_price, maintenance_amounts,
-                     maintenance_margin, maintenance_margin_q, margin_balance)
-from .runner import run
-from .liquidation.waterfalls import run_liquidations
 
 __all__ = [
     "BACKSTOP_ID", "BUNDLED_INSTRUMENTS", "CollateralAsset", "EVENT_DTYPE", "EventKind",

@@ -16,8 +16,8 @@ import os
 import sys
 from fractions import Fraction
 
-from .outputs.atomic import atomic_dir, write_json
 from .config import ConfigError, decimal
+from .outputs.atomic import atomic_dir, write_json
 
 
 class _Parser(argparse.ArgumentParser):

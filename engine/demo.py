@@ -41,7 +41,6 @@ def run_demo(seed: int = 0, levels: int = 200, start_price: int = 100_000) -> di
             "best_bid_after_ticks": book.best_bid(),
             "bid_depth_1pct_lots": book.depth(Side.BUY, band_1pct),
         })
-        book._check()
     return {
         "seed": seed,
         "start_mid_ticks": start_price,

@@ -11,9 +11,9 @@ from fractions import Fraction
 from .config import ConfigError
 from .outputs.metrics import build_timeseries, summarize
 from .outputs.results import RunResult
+from .outputs.timing import stopwatch
 from .scenarios.scenario import Scenario, load, scale_scenario
 from .simulation import Simulation
-from .outputs.timing import stopwatch
 
 
 def _fraction(scale) -> Fraction:

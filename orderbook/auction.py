@@ -1,7 +1,7 @@
 """Call-auction price determination (the uncross).
 
 Rule, in order (the Xetra/Eurex auction-price rule, which CME's opening algorithm shares in
-its first steps; see shared/reference/breakers-and-events.md, section 1.2, P8/P9):
+its first steps; see docs/reference/breakers-and-events.md, section 1.2, P8/P9):
   1. the price that maximises executable volume min(B(p), S(p)), where B(p) is the bid
      quantity at or above p and S(p) the ask quantity at or below p;
   2. then the least absolute surplus |B(p) - S(p)|;

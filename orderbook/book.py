@@ -6,10 +6,9 @@ Ordering invariant
     ``PriceLevel`` and a sorted list of its level keys ``side x price`` in ascending order,
     so the best price is always the *last* key: emptying the best level is ``list.pop()``.
     The keys are kept sorted with ``bisect`` -- what a ``sortedcontainers.SortedList``
-    does below its load factor (1,000: one sublist, bisected), minus its Python method
-    overhead, which measured ~20% of the book's time on the benchmark workload.  Beyond a
-    few thousand levels an insertion deep in the book costs an O(L) memmove (in C; ~7 us
-    at 20k levels).  The best price of each side is cached.
+    does below its load factor, minus its method overhead (docs/performance.md); beyond a
+    few thousand levels an insertion deep in the book costs an O(L) memmove in C.  The best
+    price of each side is cached.
 
 Modify semantics
     ``reduce`` lowers a resting order's quantity and keeps its queue position.
@@ -128,7 +127,8 @@ class OrderBook:
         # Post-only and self-trade prevention only matter when the order crosses, so a
         # non-crossing one rests here too; a crossing one with either falls through to the
         # full path, as does anything unusual (which re-validates, so the order of
-        # rejection reasons is unchanged).
+        # rejection reasons is unchanged).  Literals, not the LIMIT/GTC/IOC aliases, for
+        # speed: 1 = LIMIT and GTC, 2 = IOC, 0-3 the STP modes (orderbook.enums).
         if (type(price) is int and type(qty) is int and price > 0 and qty > 0
                 and (type(side) is int or type(side) is Side) and (side == 1 or side == -1)
                 and order_type == 1 and (tif == 1 or (tif == 2 and post_only is False))
@@ -528,8 +528,9 @@ class OrderBook:
         until the auction volume is reached.  The order that arrived later is reported as the
         taker (``aggressor`` 0).  Only orders entered while halted carry an arrival number
         (others carry 0): every auction fill pairs at least one of them, because two orders
-        entered during continuous matching that cross each other would already have traded.  Afterwards the book is not crossed.  The halted flag is
-        left as it is; ``resume`` uncrosses and restarts continuous matching.
+        entered during continuous matching that cross each other would already have traded.
+        Afterwards the book is not crossed.  The halted flag is left as it is; ``resume``
+        uncrosses and restarts continuous matching.
 
         Runtime complexity: O(C log C + k) for C crossed levels and k orders executed.
         """
@@ -757,4 +758,4 @@ class OrderBook:
                 f" halted={self._halted})")
 
 
-__all__ = ["OrderBook", "Side"]
+__all__ = ["OrderBook"]

@@ -3,7 +3,7 @@
 Every enum is an ``IntEnum`` whose values fit an ``i1``/``u1`` column of the engine's
 event log.  Hot loops compare against the module-level int aliases below (``BUY``,
 ``GTC`` ...) rather than enum attributes: on CPython 3.11 ``x == Side.BUY`` costs about
-5x ``x == BUY`` (see shared/reference/code-style-anchors.md, appendix).
+5x ``x == BUY`` (docs/performance.md).
 """
 from __future__ import annotations
 

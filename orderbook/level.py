@@ -5,16 +5,12 @@ cancel-by-id is O(1).  The level object is that dict (see ``PriceLevel``).  ``to
 kept equal to the sum of the orders' quantities on every change, so depth queries never
 sum a level.
 
-A resting order is a plain ``tuple`` (not an object, not a list) because the book creates
-one per add on its hottest path and keeps ~10k of them alive.  Its fields are ints and
-bools (an enum member or other object passed as ``stp`` or ``account`` only keeps that
-tuple tracked), so after its first collection CPython's cyclic GC untracks the tuple and
-never traverses it again; the earlier list records (with a back-reference to their level) kept
-the whole resting book in every collection, which measured ~6% of the book benchmark
-against ~2% for the plain reference.  Records are therefore immutable: a partial fill or
-a reduction stores a new tuple under the same key, in the level and in the id index (a
-dict keeps a re-assigned key's position, so queue priority is unchanged), and the level
-is found by ``side`` and ``price``.  The field positions are the ``R_*`` constants below.
+A resting order is a plain ``tuple`` of ints and bools, which CPython's cyclic GC stops
+tracking after its first collection (why: docs/performance.md).  Records are therefore
+immutable: a partial fill or a reduction stores a new tuple under the same key, in the level
+and in the id index (a dict keeps a re-assigned key's position, so queue priority is
+unchanged), and the level is found by ``side`` and ``price``.  The field positions are the
+``R_*`` constants below.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Architecture guards: dependency direction and determinism, checked on the source.
 
 * ``orderbook`` must not load ``engine`` or numpy (the book knows nothing of the exchange).
-* The rooms of ``engine/`` (DESIGN.md, "The house") import only rooms below them:
+* The rooms of ``engine/`` (docs/design.md, "The house") import only rooms below them:
   ``venue`` nothing of the others; ``liquidation`` and ``outputs`` only ``venue``; no module
   imports the loop but the runner and the CLI.  No import circle, between modules or between
   rooms, static or dynamic (``importlib`` is not used to load the project's own code).
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -254,3 +255,52 @@ def test_engine_top_level_holds_at_most_eight_modules_and_each_room_says_what_it
         doc = ast.get_docstring(ast.parse(init.read_text()))
         assert doc and "import" in doc, f"engine/{room}/__init__.py: say what lives here " \
                                         f"and what it may import"
+
+
+#: Balances only the Exchange may write, and its private ledger helpers.
+BALANCES = {"wallet", "margin", "bad_debt", "fee_income", "net_deposits"}
+LEDGER_PRIVATE = {"_pay", "_dirty", "_next_oid", "_credit", "_fill_leg"}
+LEDGER_OWNERS = {"engine/venue/exchange.py", "engine/venue/accounts.py"}
+
+
+def _ledger_offences(rel: str, tree: ast.AST) -> list[str]:
+    out = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AugAssign) else []
+        out += [f"{rel}:{node.lineno}: writes .{t.attr}" for t in targets
+                if isinstance(t, ast.Attribute) and t.attr in BALANCES]
+        if isinstance(node, ast.Attribute) and node.attr in LEDGER_PRIVATE:
+            out.append(f"{rel}:{node.lineno}: uses .{node.attr}")
+    return out
+
+
+def test_nothing_outside_the_exchange_writes_a_balance_or_uses_its_private_ledger():
+    """One door: every balance change goes through an Exchange method that logs it and
+    re-keys the account (``move``, ``move_collateral``, ``write_off``, ``deposit``...)."""
+    offences = []
+    for rel, tree in _sources():
+        if rel.startswith("engine/") and rel not in LEDGER_OWNERS:
+            offences += _ledger_offences(rel, tree)
+    assert not offences, "\n".join(offences)
+
+
+def test_the_ledger_guard_itself_catches_a_wallet_write_and_a_private_call():
+    tree = ast.parse("acct.wallet -= 5\nex._pay(acct, 0, 1)\nx = acct.wallet\n")
+    assert [o.split(": ")[1] for o in _ledger_offences("x.py", tree)] == \
+        ["writes .wallet", "uses ._pay"]
+
+
+def test_every_document_the_code_cites_is_in_the_repository():
+    """Citations a reader can open: ``docs/...`` paths exist; nothing points outside the
+    repository (no ``shared/``, no absolute paths)."""
+    cited, outside = set(), []
+    for pkg in (*PACKAGES, "tests", "benchmarks"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            text = path.read_text()
+            cited |= set(re.findall(r"\bdocs/[\w./-]*\w\.md", text))
+            outside += [f"{path.relative_to(ROOT)}: {m}"
+                        for m in re.findall(r"(?:shared/reference|/work/)\S*", text)
+                        if path.name != "test_architecture.py"]
+    assert cited and not [c for c in cited if not (ROOT / c).is_file()]
+    assert not outside, outside

@@ -37,32 +37,34 @@ class Composite(Policy):
     def name(self) -> str:
         return "+".join(p.name for p in self.parts)
 
-    def start(self, sim):
+    def bind(self, port):
+        self.port = port
+        self.exchange = port.exchange
         for p in self.parts:
-            p.start(sim)
+            p.bind(port)
 
-    def evaluate(self, sim, ts):
+    def evaluate(self, ts):
         for p in self.parts:
-            p.evaluate(sim, ts)
+            p.evaluate(ts)
 
-    def gate_order(self, sim, ts, account, inst, side, qty, price, order_type, tif, liquidation):
+    def gate_order(self, ts, account, inst, side, qty, price, order_type, tif, liquidation):
         for p in self.parts:
-            price, reason = p.gate_order(sim, ts, account, inst, side, qty, price, order_type,
+            price, reason = p.gate_order(ts, account, inst, side, qty, price, order_type,
                                          tif, liquidation)
             if reason:
                 return price, reason
         return price, 0
 
-    def gate_liquidation(self, sim, ts, account, inst, notional):
+    def gate_liquidation(self, ts, account, inst, notional):
         for p in self.parts:
-            reason = p.gate_liquidation(sim, ts, account, inst, notional)
+            reason = p.gate_liquidation(ts, account, inst, notional)
             if reason:
                 return reason
         return 0
 
-    def pauses_liquidations(self, sim, ts, inst, units):
+    def pauses_liquidations(self, ts, inst, units):
         for p in self.parts:
-            reason = p.pauses_liquidations(sim, ts, inst, units)
+            reason = p.pauses_liquidations(ts, inst, units)
             if reason:
                 return reason
         return 0

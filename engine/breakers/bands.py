@@ -1,7 +1,7 @@
 """``price-band``: Binance-style order-entry protection around the mark price.
 
-Reference breakers-and-events.md P10 (Binance PERCENT_PRICE and marketTakeBound; BTCUSDT
-snapshot: multipliers 1.05 / 0.95, marketTakeBound 0.05), P11 (Bybit futures reprice to the
+Reference docs/reference/breakers-and-events.md P10 (Binance PERCENT_PRICE and
+marketTakeBound; BTCUSDT snapshot: multipliers 1.05 / 0.95, marketTakeBound 0.05), P11 (Bybit futures reprice to the
 nearest allowed price) and P15 (Paradex: a market order gets the band as its limit and the
 rest is rejected).  No halt ever.
 
@@ -16,12 +16,15 @@ Band edges round inward to whole ticks (a buy band down, a sell band up).
 """
 from __future__ import annotations
 
+from orderbook.enums import MARKET
+
+from ..config import boolean
+from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
 from .base import REASON_PRICE_BAND, Policy, choice, pct
 
 
 def _flag(where, value):
-    from ..config import boolean
     return boolean(where, value)
 
 
@@ -29,7 +32,7 @@ class PriceBand(Policy):
     NAME = "price-band"
     DOC = ("order-entry protection around mark (Binance PERCENT_PRICE / marketTakeBound; "
            "reprice mode = Bybit futures; market orders capped at the band = Paradex)")
-    CODE = 1
+    CODE = BreakerId.PRICE_BAND
     PARAMS = {
         "band_pct": (5, pct, "limit orders outside mark x (1 +- band) are rejected/repriced"),
         "take_bound_pct": (5, pct, "market orders never trade beyond mark x (1 +- bound)"),
@@ -43,23 +46,23 @@ class PriceBand(Policy):
         self.repriced = 0
         self.capped = 0
 
-    def gate_order(self, sim, ts, account, inst, side, qty, price, order_type, tif, liquidation):
-        if liquidation and not self.p["apply_to_liquidations"]:
+    def gate_order(self, ts, account, inst, side, qty, price, order_type, tif, liquidation):
+        if liquidation and not self.params["apply_to_liquidations"]:
             return price, 0
-        mark = sim.exchange.marks[inst]
+        mark = self.exchange.marks[inst]
         if mark is None:
             return price, 0
-        if order_type == 2:    # market: the take bound becomes (or tightens) its protection
-            bound = mark * (1 + side * self.p["take_bound_pct"])
+        if order_type == MARKET:   # the take bound becomes (or tightens) its protection
+            bound = mark * (1 + side * self.params["take_bound_pct"])
             edge = floor_f(bound) if side > 0 else ceil_f(bound)
             if price is None or side * (price - edge) > 0:
                 self.capped += 1
                 return max(edge, 1), 0
             return price, 0
-        band = mark * (1 + side * self.p["band_pct"])
+        band = mark * (1 + side * self.params["band_pct"])
         edge = floor_f(band) if side > 0 else ceil_f(band)
         if side * (price - edge) > 0:
-            if self.p["mode"] == "reject":
+            if self.params["mode"] == "reject":
                 self.rejected += 1
                 return price, REASON_PRICE_BAND
             self.repriced += 1

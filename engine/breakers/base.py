@@ -1,14 +1,15 @@
 """What every circuit-breaker policy is, and the services they share.
 
-A policy is consulted by the Simulation at fixed points:
-  ``evaluate(sim, ts)``          BREAKERS phase, every step: trip, halt, extend, reopen
-  ``gate_order(sim, ts, ...)``   before any order reaches the book: pass it, reprice it
+A policy is bound once to the loop's port (``bind(port)``: ``engine.phases.Port``) and is then
+consulted at fixed points -- by the loop and, as the Exchange's ``BreakerHook``, by the venue:
+  ``evaluate(ts)``               BREAKERS phase, every step: trip, halt, extend, reopen
+  ``gate_order(ts, ...)``        before any order reaches the book: pass it, reprice it
                                  (the returned price is the limit, or a market order's
                                  protection price) or reject it with a reason code
   ``gate_liquidation(...)``      before each liquidation waterfall: 0 to go ahead, or a
                                  reason code to defer it (``LiquidationDeferred``)
   ``counters()``                 per-policy figures for the run summary
-Halting is a venue-wide service of the Simulation (``sim.halt`` / ``sim.reopen``), so that
+Halting is a venue-wide service of the Exchange (``exchange.halt`` / ``port.reopen``), so that
 composed policies see one halt state: ``luld+liq-pause`` pauses liquidations during the
 LULD pause.  Parameters come from the policy's ``PARAMS`` (default, converter, meaning),
 overridable in the scenario's ``[breaker.NAME]`` table or with ``--set breaker.NAME.KEY=V``;
@@ -19,19 +20,21 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..config import ConfigError, decimal, integer, text
+from ..venue.codes import BreakerId, BreakerReason
+from ..venue.events import EventKind
+from ..venue.rounding import floor_f
 
-# Reason codes written to the event log's ``reason`` column (book reasons < 100, engine
-# reasons 100-109).
-REASON_PRICE_BAND = 110        # limit price outside the band: rejected
-REASON_MARKET_BOUND = 111      # market order beyond the max deviation from mark: expired
-REASON_HALTED = 112            # refused because trading is halted / paused
-REASON_LULD_BAND = 113         # LULD: an order may not trade outside the band
-REASON_VELOCITY = 114          # CME velocity logic: the triggering order is cancelled
-REASON_CDE_LIMIT = 115
-REASON_XETRA_VI = 116
-REASON_DCB = 117
-REASON_LIQ_THROTTLED = 120     # liquidation deferred: per-second notional cap reached
-REASON_LIQ_PAUSED = 121        # liquidation deferred: trading is halted
+# The breakers' codes in the log's ``reason`` column (``engine.venue.codes``).
+REASON_PRICE_BAND = BreakerReason.PRICE_BAND
+REASON_MARKET_BOUND = BreakerReason.MARKET_BOUND
+REASON_HALTED = BreakerReason.HALTED
+REASON_LULD_BAND = BreakerReason.LULD_BAND
+REASON_VELOCITY = BreakerReason.VELOCITY
+REASON_CDE_LIMIT = BreakerReason.CDE_LIMIT
+REASON_XETRA_VI = BreakerReason.XETRA_VI
+REASON_DCB = BreakerReason.DCB
+REASON_LIQ_THROTTLED = BreakerReason.LIQ_THROTTLED
+REASON_LIQ_PAUSED = BreakerReason.LIQ_PAUSED
 
 
 def pct(where: str, value) -> Fraction:
@@ -47,7 +50,7 @@ def seconds(where: str, value) -> int:
     f = Fraction(decimal(where, value))
     if f > MAX_SECONDS:
         raise ConfigError(f"{where}: expected at most {MAX_SECONDS} seconds, got {value!r}")
-    return int(f * 1_000_000_000)
+    return floor_f(f * 1_000_000_000)      # rounded down to a nanosecond
 
 
 def positive_seconds(where: str, value) -> int:
@@ -82,7 +85,7 @@ class Policy:
     DOC = "no breaker: today's crypto venues, the baseline; never halts or defers"
     PARAMS: dict = {}      # key -> (default as written in TOML, converter(where, value), doc)
     SCALED: tuple = ()     # PARAMS keys in quote currency, shrunk with the scenario (--scale)
-    CODE = 0               # breaker id in BreakerTripped events
+    CODE = BreakerId.NONE  # this policy's id in halt, reopen and trip rows
 
     def __init__(self, params: dict | None = None, where: str = "breaker"):
         params = dict(params or {})
@@ -92,25 +95,32 @@ class Policy:
             raise ConfigError(f"{where}.{self.NAME}.{unknown[0]}: unknown parameter; "
                               f"expected one of {known}")
         self.raw = {k: params.get(k, d) for k, (d, _, _) in self.PARAMS.items()}
-        self.p = {k: conv(f"{where}.{self.NAME}.{k}", self.raw[k])
-                  for k, (_, conv, _) in self.PARAMS.items()}
+        self.params = {k: conv(f"{where}.{self.NAME}.{k}", self.raw[k])
+                       for k, (_, conv, _) in self.PARAMS.items()}
         self.trips = 0
 
-    # Hooks ---------------------------------------------------------------
-    def start(self, sim) -> None:
-        """Called once when the Simulation is set up."""
+    def bind(self, port) -> None:
+        """Attach the policy to a run: ``port`` (``engine.phases.Port``) is how it reads the
+        time and the venue and schedules work; then ``start``.  Called once, after set-up."""
+        self.port = port
+        self.exchange = port.exchange
+        self.start()
 
-    def evaluate(self, sim, ts: int) -> None:
+    # Hooks ---------------------------------------------------------------
+    def start(self) -> None:
+        """Called once by ``bind``, with the venue set up (the first mark is known)."""
+
+    def evaluate(self, ts: int) -> None:
         return None
 
-    def gate_order(self, sim, ts: int, account: int, inst: int, side: int, qty: int,
+    def gate_order(self, ts: int, account: int, inst: int, side: int, qty: int,
                    price, order_type: int, tif: int, liquidation: bool):
         return price, 0
 
-    def gate_liquidation(self, sim, ts: int, account: int, inst: int, notional: int) -> int:
+    def gate_liquidation(self, ts: int, account: int, inst: int, notional: int) -> int:
         return 0
 
-    def pauses_liquidations(self, sim, ts: int, inst: int, units: int) -> int:
+    def pauses_liquidations(self, ts: int, inst: int, units: int) -> int:
         """A blanket deferral of every liquidation of ``inst`` this round: its reason, or 0.
 
         Asked once per round, before any unit's ``gate_liquidation``, with the number of
@@ -124,11 +134,11 @@ class Policy:
         return {}
 
     # Shared helpers ---------------------------------------------------------
-    def trip(self, sim, ts: int, price: int = 0, value: int = 0) -> None:
+    def trip(self, ts: int, price: int = 0, value: int = 0) -> None:
         """Record a ``BreakerTripped`` event for this policy."""
-        from ..venue.events import EventKind
         self.trips += 1
-        sim.log.append(ts, EventKind.BREAKER_TRIPPED, price=price, value=value, reason=self.CODE)
+        self.exchange.log.append(ts, EventKind.BREAKER_TRIPPED, price=price, value=value,
+                                 reason=self.CODE)
 
     @property
     def name(self) -> str:

@@ -1,5 +1,5 @@
-"""``cde-hourly``: Coinbase Derivatives price fluctuation limits (reference
-breakers-and-events.md section 1.2, P7 [S19]).
+"""``cde-hourly``: Coinbase Derivatives price fluctuation limits
+(docs/reference/breakers-and-events.md section 1.2, P7 [S19]).
 
 Uses the corridor-and-halt machinery of ``engine.breakers.cme`` (``BreachHalt``: potential
 execution prices checked before matching; the triggering order clipped to the limit; the
@@ -7,6 +7,7 @@ halt right after it; an uncross at the end).
 """
 from __future__ import annotations
 
+from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
 from .base import positive_pct, positive_seconds
 from .corridor import BreachHalt
@@ -47,7 +48,7 @@ class CoinbaseHourly(BreachHalt):
     NAME = "cde-hourly"
     DOC = ("Coinbase Derivatives: +-10% from an hourly reference -> 2-minute halt (order "
            "entry allowed), uncross; the breached limit is the reference for the hour")
-    CODE = 5
+    CODE = BreakerId.CDE_HOURLY
     PARAMS = {
         "band_pct": (10, positive_pct, "price fluctuation limit around the hourly reference"),
         "halt_s": (120, positive_seconds,
@@ -62,36 +63,36 @@ class CoinbaseHourly(BreachHalt):
         self.lo = self.hi = 0
         self.reference_changes = 0
 
-    def start(self, sim):
-        self._roll(sim, 0)
+    def start(self):
+        self._roll(0)
 
     def _set_ref(self, ref: int) -> None:
-        b = self.p["band_pct"]
+        b = self.params["band_pct"]
         self.ref = ref
         self.lo = max(1, ceil_f(ref * (1 - b)))
         self.hi = floor_f(ref * (1 + b))
 
-    def _roll(self, sim, ts):
-        hour = ts // self.p["period_s"]
+    def _roll(self, ts):
+        hour = ts // self.params["period_s"]
         if hour != self.hour:
             self.hour = hour
-            book = sim.exchange.books[0]
-            self._set_ref(book.last_price or sim.exchange.marks[0])
+            book = self.exchange.books[0]
+            self._set_ref(book.last_price or self.exchange.marks[0])
 
-    def observe(self, sim, ts):
-        self._roll(sim, ts)
+    def observe(self, ts):
+        self._roll(ts)
 
-    def corridor(self, sim, ts):
-        self._roll(sim, ts)
+    def corridor(self, ts):
+        self._roll(ts)
         return self.lo, self.hi
 
-    def on_breach(self, sim, ts, edge):
+    def on_breach(self, ts, edge):
         # "the new reference prices will be the last price fluctuation limit" [S19]
         self._set_ref(edge)
         self.reference_changes += 1
 
-    def halt_length(self, sim, ts):
-        return self.p["halt_s"]
+    def halt_length(self, ts):
+        return self.params["halt_s"]
 
     def counters(self):
         return {"cde_trips": self.trips, "cde_halts": self.halts}

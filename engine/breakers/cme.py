@@ -1,7 +1,7 @@
 """CME Globex breakers: ``cme-dcb`` (Dynamic Circuit Breakers) and ``cme-velocity``
 (Velocity Logic).
 
-Reference: shared/reference/breakers-and-events.md section 1.2, P4 (DCB) [S14, S105, S106],
+Reference: docs/reference/breakers-and-events.md section 1.2, P4 (DCB) [S14, S105, S106],
 P5 (Velocity Logic) [S15, S16], section 4 (thresholds not in the sources).
 
 The shared corridor machinery (``RollingRange``, ``BreachHalt``) is in
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from orderbook.enums import GTC, MARKET
 
+from ..venue.codes import BreakerId
 from ..venue.rounding import floor_f
 from .base import (REASON_VELOCITY, Policy, choice, positive_pct, positive_seconds,
                    whole)
@@ -70,7 +71,7 @@ class DynamicCircuitBreaker(BreachHalt):
     QUOTES_TRIP = True          # "trade/bid/ask beyond" the limits (P4)
     DOC = ("CME Dynamic Circuit Breaker: a move beyond the 60-min high/low -/+ variant "
            "(3.5% of settle) -> 2-minute pre-open, uncross, window restarts")
-    CODE = 3
+    CODE = BreakerId.CME_DCB
     PARAMS = {
         "variant_pct": ("3.5", positive_pct,
                         "variant = start price ('previous settle') x this %, "
@@ -89,37 +90,37 @@ class DynamicCircuitBreaker(BreachHalt):
         self.variant = 0
         self.anchor = None
 
-    def start(self, sim):
-        settle = sim.exchange.marks[0]
-        self.variant = floor_f(settle * self.p["variant_pct"])
+    def start(self):
+        settle = self.exchange.marks[0]
+        self.variant = floor_f(settle * self.params["variant_pct"])
         self.anchor = settle
-        self.cursor = len(sim.log)
+        self.cursor = len(self.exchange.log)
 
-    def observe(self, sim, ts):
-        trades, self.cursor = sim.trades_since(self.cursor)
+    def observe(self, ts):
+        trades, self.cursor = self.exchange.log.trades_since(self.cursor)
         window = self.window
         for t, p, _ in trades:
             window.add(t, p)
             self.anchor = p
-        window.expire(ts - self.p["window_s"])
+        window.expire(ts - self.params["window_s"])
 
-    def corridor(self, sim, ts):
-        self.observe(sim, ts)
+    def corridor(self, ts):
+        self.observe(ts)
         hi = self.window.hi if self.window else self.anchor
         lo = self.window.lo if self.window else self.anchor
         v = self.variant
-        if self.p["limits"] == "range":
+        if self.params["limits"] == "range":
             return max(1, hi - v), lo + v
         return max(1, lo - v), hi + v
 
-    def halt_length(self, sim, ts):
-        return self.p["preopen_s"]
+    def halt_length(self, ts):
+        return self.params["preopen_s"]
 
-    def on_reopen(self, sim, ts, result):
+    def on_reopen(self, ts, result):
         # "After resumption the 60-minute look-back window restarts" [S14].
         self.window.clear()
-        self.cursor = len(sim.log)
-        self.anchor = reopen_anchor(sim, result)
+        self.cursor = len(self.exchange.log)
+        self.anchor = reopen_anchor(self.exchange, result)
 
     def counters(self):
         return {"dcb_trips": self.trips, "dcb_preopens": self.halts}
@@ -147,14 +148,14 @@ class VelocityLogic(Policy):
         A triggering GTC limit order puts the market into the reserved / pre-open state
         before it matches (P5: "lead-month trigger puts the whole group ... into Pre-Open,
         other products into Reserved"; neither state matches orders [S15, S17]): the venue
-        halts (``sim.halt``) and the order rests in the halted book.
+        halts (``exchange.halt``) and the order rests in the halted book.
       PAUSED (``pause_s``, 10 s per "several 10 second pauses" [S16]): "limit orders were
         accepted but market/IOC orders were rejected" [S16]: GTC limit orders rest (even
         crossing), market/IOC/FOK orders -- stops and liquidations too -- are rejected by
         the gate with reason 114 (a fill failure for a liquidation) unless ``liq-pause``
         defers the liquidation.  Resting orders stay ("customers can submit, modify and
         cancel orders" [S15]).  No trade prints.
-      End of pause: ``sim.reopen`` uncrosses at the volume-maximising price (ties nearest
+      End of pause: ``port.reopen`` uncrosses at the volume-maximising price (ties nearest
         the last price), or reopens with no trade when the book is not crossed; the
         look-back window restarts from the reopening price, else the mid of the best bid
         and ask, else the mark (assumed, as for the DCB).
@@ -166,7 +167,7 @@ class VelocityLogic(Policy):
     NAME = "cme-velocity"
     DOC = ("CME Velocity Logic: a move of N ticks within T s -> the triggering market/IOC "
            "order is cancelled; a triggering limit order -> 10 s pause (limits only)")
-    CODE = 4
+    CODE = BreakerId.CME_VELOCITY
     PARAMS = {
         "ticks": (0, whole, "trigger: a move of this many ticks within window_s "
                             "(0 = 1% of the start price; assumed)"),
@@ -181,60 +182,60 @@ class VelocityLogic(Policy):
         super().__init__(params, where)
         self.window = RollingRange()
         self.cursor = 0
-        self.threshold = self.p["ticks"]
+        self.threshold = self.params["ticks"]
         self.anchor = None          # the last trade, or the restart price of a reopening
         self.pause_end = None
         self.pauses = 0
         self.cancelled = 0
         self.rejected_in_pause = 0
 
-    def start(self, sim):
+    def start(self):
         if not self.threshold:
-            self.threshold = max(1, sim.exchange.marks[0] // 100)
-        self.cursor = len(sim.log)
+            self.threshold = max(1, self.exchange.marks[0] // 100)
+        self.cursor = len(self.exchange.log)
 
-    def _observe(self, sim, ts):
-        trades, self.cursor = sim.trades_since(self.cursor)
+    def _observe(self, ts):
+        trades, self.cursor = self.exchange.log.trades_since(self.cursor)
         window = self.window
         for t, p, _ in trades:
             window.add(t, p)
             self.anchor = p
-        window.expire(ts - self.p["window_s"])
+        window.expire(ts - self.params["window_s"])
 
-    def _pause(self, sim, ts):
-        if sim.halted:
+    def _pause(self, ts):
+        if self.exchange.halted:
             return
-        sim.halt(ts, self.CODE)
+        self.exchange.halt(ts, self.CODE)
         self.pauses += 1
-        self.pause_end = ts + self.p["pause_s"]
+        self.pause_end = ts + self.params["pause_s"]
 
-    def evaluate(self, sim, ts):
-        self._observe(sim, ts)
+    def evaluate(self, ts):
+        self._observe(ts)
         if self.pause_end is not None:
-            if not sim.halted:
+            if not self.exchange.halted:
                 self.pause_end = None
             elif ts >= self.pause_end:
                 self.pause_end = None
-                result = sim.reopen(ts, sim.exchange.books[0].last_price, self.CODE)
+                result = self.port.reopen(ts, self.exchange.books[0].last_price, self.CODE)
                 self.window.clear()
-                self.cursor = len(sim.log)
-                self.anchor = reopen_anchor(sim, result)
+                self.cursor = len(self.exchange.log)
+                self.anchor = reopen_anchor(self.exchange, result)
                 self.window.add(ts, self.anchor)
 
-    def gate_order(self, sim, ts, account, inst, side, qty, price, order_type, tif, liquidation):
+    def gate_order(self, ts, account, inst, side, qty, price, order_type, tif, liquidation):
         immediate = order_type == MARKET or tif != GTC
-        if self.pause_end is not None and sim.halted:
+        if self.pause_end is not None and self.exchange.halted:
             if immediate:
                 self.rejected_in_pause += 1
                 return price, REASON_VELOCITY
             return price, 0
-        if sim.halted:
+        if self.exchange.halted:
             return price, 0
-        book = sim.exchange.books[inst]
+        book = self.exchange.books[inst]
         pp = potential_prices(book, side, qty, price)
         if pp is None:
             return price, 0
-        self._observe(sim, ts)
+        self._observe(ts)
         window = self.window
         # An empty window: the last trade, or the restart price until a trade (as the DCB).
         last = self.anchor if self.anchor is not None else book.last_price
@@ -248,13 +249,13 @@ class VelocityLogic(Policy):
         if hi - pmin < n and pmax - lo < n:
             return price, 0
         far = pmin if hi - pmin >= n else pmax
-        self.trip(sim, ts, price=hi if far == pmin else lo, value=far)
+        self.trip(ts, price=hi if far == pmin else lo, value=far)
         if immediate:
             self.cancelled += 1
-            if self.p["on_immediate"] == "cancel-and-pause":
-                self._pause(sim, ts)
+            if self.params["on_immediate"] == "cancel-and-pause":
+                self._pause(ts)
             return price, REASON_VELOCITY
-        self._pause(sim, ts)        # the GTC order then rests in the paused book
+        self._pause(ts)        # the GTC order then rests in the paused book
         return price, 0
 
     def counters(self):

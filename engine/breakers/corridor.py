@@ -11,7 +11,7 @@
 
                   * all inside the corridor, or the order does not cross: unchanged;
                   * the first potential price already outside: the venue halts *before*
-                    the order is matched (``sim.halt`` inside the gate), so a GTC limit
+                    the order is matched (``exchange.halt`` inside the gate), so a GTC limit
                     rests in the halted book at its own price and a market/IOC/FOK order is
                     refused by the halted book (``MATCHING_HALTED``);
                   * the sweep would cross the edge: the order's limit (a market order's
@@ -24,7 +24,7 @@
 
                   So no trade ever prints outside the corridor, and the halt's
                   ``TradingHalted`` event carries the trigger's timestamp.  The halt lasts
-                  ``halt_length`` and ends with ``sim.reopen``: the uncross at the
+                  ``halt_length`` and ends with ``port.reopen``: the uncross at the
                   volume-maximising price (ties nearest the reference; ``orderbook.auction``),
                   then continuous matching.  A halt of the venue by *another* policy is left
                   alone (compositions share one halt state; a trigger during it is ignored).
@@ -88,17 +88,17 @@ class RollingRange:
         return bool(self._hi)
 
 
-def reopen_anchor(sim, result) -> int:
+def reopen_anchor(exchange, result) -> int:
     """The price a policy restarts from after a reopening: the uncross price; with no
     reopening trade, the mid of the best bid and ask (rounded down), else the mark
     (assumed: the sources say nothing of a reopening without a trade)."""
     if result is not None and result.volume:
         return result.price
-    book = sim.exchange.books[0]
+    book = exchange.books[0]
     bid, ask = book.best_bid(), book.best_ask()
     if bid is not None and ask is not None:
         return (bid + ask) // 2
-    return sim.exchange.marks[0]
+    return exchange.marks[0]
 
 
 def potential_prices(book, side: int, qty: int, price: int | None):
@@ -113,7 +113,7 @@ def potential_prices(book, side: int, qty: int, price: int | None):
 class BreachHalt(Policy):
     """Base of the corridor-and-halt policies (see the module docstring).
 
-    Subclasses define ``corridor(sim, ts) -> (lo, hi)`` and ``halt_length(sim, ts)``, and
+    Subclasses define ``corridor(ts) -> (lo, hi)`` and ``halt_length(ts)``, and
     may override ``observe`` (read new trades), ``on_breach`` and ``on_reopen``.
     ``REJECT_FOK``: an FOK that would leave the corridor is rejected with ``FOK_REASON``
     and triggers nothing (Xetra)."""
@@ -131,43 +131,43 @@ class BreachHalt(Policy):
         self.fok_rejected = 0
 
     # Subclass hooks --------------------------------------------------------------
-    def corridor(self, sim, ts: int) -> tuple[int, int]:
+    def corridor(self, ts: int) -> tuple[int, int]:
         raise NotImplementedError
 
-    def halt_length(self, sim, ts: int) -> int:
+    def halt_length(self, ts: int) -> int:
         raise NotImplementedError
 
-    def observe(self, sim, ts: int) -> None:
+    def observe(self, ts: int) -> None:
         """Read the trades printed since the last call (subclasses that need them)."""
 
-    def on_breach(self, sim, ts: int, edge: int) -> None:
+    def on_breach(self, ts: int, edge: int) -> None:
         """A breach of ``edge`` was detected (before the halt starts)."""
 
-    def on_reopen(self, sim, ts: int, result) -> None:
+    def on_reopen(self, ts: int, result) -> None:
         """The venue reopened after our halt; ``result`` is the ``AuctionResult``."""
 
-    def reopen_reference(self, sim) -> int | None:
-        return sim.exchange.books[0].last_price
+    def reopen_reference(self) -> int | None:
+        return self.exchange.books[0].last_price
 
     # Hooks called by the Simulation -------------------------------------------------
-    def evaluate(self, sim, ts):
-        self.observe(sim, ts)
+    def evaluate(self, ts):
+        self.observe(ts)
         if self.pending:
-            self._halt(sim, ts)
+            self._halt(ts)
         if self.halt_end is not None:
-            if not sim.halted:          # someone else reopened the venue
+            if not self.exchange.halted:          # someone else reopened the venue
                 self.halt_end = None
             elif ts >= self.halt_end:
                 self.halt_end = None
-                result = sim.reopen(ts, self.reopen_reference(sim), self.CODE)
-                self.on_reopen(sim, ts, result)
+                result = self.port.reopen(ts, self.reopen_reference(), self.CODE)
+                self.on_reopen(ts, result)
 
-    def gate_order(self, sim, ts, account, inst, side, qty, price, order_type, tif, liquidation):
+    def gate_order(self, ts, account, inst, side, qty, price, order_type, tif, liquidation):
         if self.pending:
-            self._halt(sim, ts)
-        if sim.halted:
+            self._halt(ts)
+        if self.exchange.halted:
             return price, 0
-        book = sim.exchange.books[inst]
+        book = self.exchange.books[inst]
         pp = potential_prices(book, side, qty, price)
         # A GTC limit bid above the corridor or ask below it quotes the market beyond a
         # limit if any of it rests (QUOTES_TRIP): all of it when it would not trade.
@@ -175,51 +175,51 @@ class BreachHalt(Policy):
             and tif == GTC
         if pp is None:
             if quotes_beyond:
-                lo, hi = self.corridor(sim, ts)
+                lo, hi = self.corridor(ts)
                 if price > hi if side > 0 else price < lo:
-                    self._halt_now(sim, ts, hi if side > 0 else lo, price)   # it rests there
+                    self._halt_now(ts, hi if side > 0 else lo, price)   # it rests there
             return price, 0
         first, worst = pp
-        lo, hi = self.corridor(sim, ts)
+        lo, hi = self.corridor(ts)
         if lo <= first <= hi and lo <= worst <= hi:
             if quotes_beyond and (price > hi if side > 0 else price < lo) \
                     and book.depth(-side, price) < qty:
                 # It trades inside, then its remainder would rest beyond: clipped to the
                 # limit like a sweep that would cross it, then the pre-open.
-                return self._clip(sim, ts, hi if side > 0 else lo, price)
+                return self._clip(ts, hi if side > 0 else lo, price)
             return price, 0
         if self.REJECT_FOK and tif == FOK:
             self.fok_rejected += 1
             return price, self.FOK_REASON
         if not lo <= first <= hi:
-            self._halt_now(sim, ts, lo if first < lo else hi, first)   # before it matches
+            self._halt_now(ts, lo if first < lo else hi, first)   # before it matches
             return price, 0
-        return self._clip(sim, ts, hi if side > 0 else lo, worst)
+        return self._clip(ts, hi if side > 0 else lo, worst)
 
     # Internals ---------------------------------------------------------------------
-    def _halt_now(self, sim, ts: int, edge: int, value: int) -> None:
+    def _halt_now(self, ts: int, edge: int, value: int) -> None:
         """Trip at ``edge`` (``value`` the price beyond it) and halt at once."""
-        self.trip(sim, ts, price=edge, value=value)
-        self.on_breach(sim, ts, edge)
-        self._halt(sim, ts)
+        self.trip(ts, price=edge, value=value)
+        self.on_breach(ts, edge)
+        self._halt(ts)
 
-    def _clip(self, sim, ts: int, edge: int, value: int) -> tuple[int, int]:
+    def _clip(self, ts: int, edge: int, value: int) -> tuple[int, int]:
         """Trip at ``edge`` (``value`` the price beyond it), let the order trade up to the
         edge, and halt once its task is done (``pending``; at the latest at this
         instant's breakers phase).  Returns the gate's answer: the order repriced."""
-        self.trip(sim, ts, price=edge, value=value)
-        self.on_breach(sim, ts, edge)
+        self.trip(ts, price=edge, value=value)
+        self.on_breach(ts, edge)
         self.pending = True
-        schedule = getattr(sim, "schedule", None)
+        schedule = self.port.schedule
         if schedule is not None:
-            schedule(ts, PHASE_BREAKERS, lambda t: self._halt(sim, t) if self.pending else None)
+            schedule(ts, PHASE_BREAKERS, lambda t: self._halt(t) if self.pending else None)
         return edge, 0
 
-    def _halt(self, sim, ts: int) -> None:
+    def _halt(self, ts: int) -> None:
         self.pending = False
-        if sim.halted:
+        if self.exchange.halted:
             return
-        sim.halt(ts, self.CODE)
+        self.exchange.halt(ts, self.CODE)
         self.halts += 1
         self.halt_start = ts
-        self.halt_end = ts + self.halt_length(sim, ts)
+        self.halt_end = ts + self.halt_length(ts)

@@ -1,4 +1,4 @@
-"""Policies on the liquidation engine itself (reference breakers-and-events.md P14, P16).
+"""Policies on the liquidation engine itself (docs/reference/breakers-and-events.md P14, P16).
 
 ``liq-throttle``  at most ``max_notional_per_s`` quote of liquidation notional starts per
                   second per instrument (cf. dYdX's per-block caps, P14); ``--scale``
@@ -22,6 +22,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..config import decimal
+from ..venue.codes import BreakerId
+from ..venue.rounding import floor_f
 from .base import REASON_LIQ_PAUSED, REASON_LIQ_THROTTLED, Policy
 
 
@@ -32,7 +34,7 @@ def _quote(where, value):
 class LiqThrottle(Policy):
     NAME = "liq-throttle"
     DOC = "cap liquidation notional started per second per instrument; the rest waits"
-    CODE = 7
+    CODE = BreakerId.LIQ_THROTTLE
     PARAMS = {"max_notional_per_s": ("5000000", _quote,
                                      "quote notional of liquidations that may start per second")}
     SCALED = ("max_notional_per_s",)
@@ -42,9 +44,15 @@ class LiqThrottle(Policy):
         self.second = None
         self.used = 0
         self.deferred = 0
+        self.cap = 0
 
-    def gate_liquidation(self, sim, ts, account, inst, notional):
-        cap = int(self.p["max_notional_per_s"] * sim.instrument.quanta_per_unit)
+    def start(self):
+        # The cap in quantums, once (rounded down: never more than the configured cap).
+        self.cap = floor_f(self.params["max_notional_per_s"]
+                           * self.port.instrument.quanta_per_unit)
+
+    def gate_liquidation(self, ts, account, inst, notional):
+        cap = self.cap
         second = ts // 1_000_000_000
         if second != self.second:
             self.second, self.used = second, 0
@@ -61,14 +69,14 @@ class LiqThrottle(Policy):
 class LiqPause(Policy):
     NAME = "liq-pause"
     DOC = "no liquidations while trading is halted; margin calls re-checked at the reopen"
-    CODE = 8
+    CODE = BreakerId.LIQ_PAUSE
 
     def __init__(self, params=None, where="breaker"):
         super().__init__(params, where)
         self.deferred = 0
 
-    def pauses_liquidations(self, sim, ts, inst, units):
-        if sim.halted:
+    def pauses_liquidations(self, ts, inst, units):
+        if self.exchange.halted:
             self.deferred += units
             return REASON_LIQ_PAUSED
         return 0

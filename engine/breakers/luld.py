@@ -1,5 +1,5 @@
-"""``luld``: US Limit Up-Limit Down, emulated on one book (reference
-breakers-and-events.md section 1.2, P1 [S1-S7]; section 4 for what is unconfirmed).
+"""``luld``: US Limit Up-Limit Down, emulated on one book (docs/reference/breakers-and-events.md
+section 1.2, P1 [S1-S7]; section 4 for what is unconfirmed).
 """
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from orderbook.enums import MARKET
 
+from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
 from .base import (REASON_LULD_BAND, Policy, choice, pct, positive_pct,
                    positive_seconds)
@@ -55,7 +56,7 @@ class LimitUpLimitDown(Policy):
         Quotations are executed or canceled in their entirety" within 15 s [S3]); checked
         every step (the quote's identity is not tracked: a new quote at the band within
         the same step continues the limit state).
-      LIMIT STATE -> PAUSE after ``limit_state_s`` (15 s) without exit [S3]: ``sim.halt``
+      LIMIT STATE -> PAUSE after ``limit_state_s`` (15 s) without exit [S3]: ``exchange.halt``
         for ``pause_s`` (5 minutes) [S3].
       PAUSE: no matching.  Resting orders stay; GTC limit orders are accepted at any price
         (bands are not applied, the collar decides) and rest even if they cross;
@@ -63,9 +64,9 @@ class LimitUpLimitDown(Policy):
         (a fill failure for a liquidation) unless ``liq-pause`` defers the liquidation.
         The mark policy gets no book quotes (the mark follows the index) and margin
         checks continue every step.
-      End of pause: the indicative uncross (``sim.indicative``, ties nearest the
+      End of pause: the indicative uncross (``exchange.indicative``, ties nearest the
         reference).  If its price lies inside the auction collar, the reopening auction
-        (``sim.reopen``) trades at it; if the book is not crossed (no pair-off, no
+        (``port.reopen``) trades at it; if the book is not crossed (no pair-off, no
         imbalance) trading reopens with no trade; otherwise the pause is extended by
         ``extension_s`` (5 minutes) and tried again [S3].  The collar is not in the
         sources: **assumed** ``ref x (1 -+ (band_pct + k x collar_step_pct))`` after ``k``
@@ -79,7 +80,7 @@ class LimitUpLimitDown(Policy):
     NAME = "luld"
     DOC = ("US Limit Up-Limit Down: no trade outside ref (5-min mean) +- band; quote at "
            "the band 15 s -> 5-minute pause, reopening auction inside a collar, else extend")
-    CODE = 2
+    CODE = BreakerId.LULD
     PARAMS = {
         "band_pct": (5, positive_pct,
                      "band around the reference: 5 Tier 1, 10 Tier 2, 20 low-priced"),
@@ -121,28 +122,28 @@ class LimitUpLimitDown(Policy):
 
     # ---------------------------------------------------------------- bands
     def _set_reference(self, ref: int) -> None:
-        b = self.p["band_pct"]
+        b = self.params["band_pct"]
         self.ref = ref
         self.lower = max(1, ceil_f(ref * (1 - b)))
         self.upper = floor_f(ref * (1 + b))
 
     def collar(self) -> tuple[int, int]:
         """The auction collar after the extensions so far (assumed; see class docstring)."""
-        w = self.p["band_pct"] + self.pause_extensions * self.p["collar_step_pct"]
+        w = self.params["band_pct"] + self.pause_extensions * self.params["collar_step_pct"]
         return max(1, ceil_f(self.ref * (1 - w))), floor_f(self.ref * (1 + w))
 
-    def start(self, sim):
-        self._set_reference(sim.exchange.marks[0])
-        self.cursor = len(sim.log)
+    def start(self):
+        self._set_reference(self.exchange.marks[0])
+        self.cursor = len(self.exchange.log)
 
-    def _ingest(self, sim, ts) -> None:
+    def _ingest(self, ts) -> None:
         """Trades since the last call into the 5-minute window.  O(new trades)."""
-        new, self.cursor = sim.trades_since(self.cursor)
+        new, self.cursor = self.exchange.log.trades_since(self.cursor)
         trades = self.trades
         for t, p, _ in new:
             trades.append((t, p))
             self.sum += p
-        before = ts - self.p["reference_window_s"]
+        before = ts - self.params["reference_window_s"]
         while trades and trades[0][0] < before:
             self.sum -= trades.popleft()[1]
 
@@ -151,13 +152,13 @@ class LimitUpLimitDown(Policy):
         if not self.trades:
             return
         pro = round(Fraction(self.sum, len(self.trades)))      # half-even to a tick
-        if abs(pro - self.ref) >= self.ref * self.p["republish_pct"]:
+        if abs(pro - self.ref) >= self.ref * self.params["republish_pct"]:
             self._set_reference(pro)
             self.reference_updates += 1
 
-    def _cancel_through(self, sim, ts) -> None:
+    def _cancel_through(self, ts) -> None:
         """Cancel resting orders priced through a band (bids above upper, asks below lower)."""
-        ex = sim.exchange
+        ex = self.exchange
         book = ex.books[0]
         for side, beyond in ((1, lambda p: p > self.upper), (-1, lambda p: p < self.lower)):
             while True:
@@ -173,25 +174,25 @@ class LimitUpLimitDown(Policy):
                     break
 
     # ---------------------------------------------------------------- hooks
-    def evaluate(self, sim, ts):
+    def evaluate(self, ts):
         if self.state == PAUSE:
-            if not sim.halted:                  # someone else reopened the venue
-                self._resumed(sim, ts, None)
+            if not self.exchange.halted:                  # someone else reopened the venue
+                self._resumed(ts, None)
             elif ts >= self.pause_end:
-                self._end_of_pause(sim, ts)
+                self._end_of_pause(ts)
             return
-        self._ingest(sim, ts)
-        if sim.halted:
+        self._ingest(ts)
+        if self.exchange.halted:
             if self.state == LIMIT_STATE:
                 # Another policy halted the venue: nothing trades at the band meanwhile, so
                 # a limit state cannot run out; it starts afresh after the reopening.
                 self.state = CONT
                 self.limit_since = None
             return
-        if ts - self.last_calc >= self.p["recalc_s"]:
+        if ts - self.last_calc >= self.params["recalc_s"]:
             self._recalculate(ts)
-        self._cancel_through(sim, ts)
-        book = sim.exchange.books[0]
+        self._cancel_through(ts)
+        book = self.exchange.books[0]
         bid, ask = book.best_bid(), book.best_ask()
         at_lower = ask is not None and ask <= self.lower
         at_band = at_lower or (bid is not None and bid >= self.upper)
@@ -200,38 +201,38 @@ class LimitUpLimitDown(Policy):
                 self.state = LIMIT_STATE
                 self.limit_since = ts
                 self.limit_states += 1
-                self.trip(sim, ts, price=self.lower if at_lower else self.upper, value=1)
+                self.trip(ts, price=self.lower if at_lower else self.upper, value=1)
         elif not at_band:
             self.state = CONT
             self.limit_since = None
-        elif ts - self.limit_since >= self.p["limit_state_s"]:
+        elif ts - self.limit_since >= self.params["limit_state_s"]:
             self.state = PAUSE
-            self.pause_end = ts + self.p["pause_s"]
+            self.pause_end = ts + self.params["pause_s"]
             self.pause_extensions = 0
             self.pauses += 1
-            self.trip(sim, ts, price=self.lower if at_lower else self.upper, value=2)
-            sim.halt(ts, self.CODE)
+            self.trip(ts, price=self.lower if at_lower else self.upper, value=2)
+            self.exchange.halt(ts, self.CODE)
 
-    def _end_of_pause(self, sim, ts) -> None:
-        ind = sim.indicative(self.ref)
+    def _end_of_pause(self, ts) -> None:
+        ind = self.exchange.indicative(self.ref)
         lo, hi = self.collar()
         if ind.price is not None and ind.volume and not lo <= ind.price <= hi:
             self.pause_extensions += 1
             self.extensions += 1
-            self.pause_end = ts + self.p["extension_s"]
-            self.trip(sim, ts, price=ind.price, value=3)
+            self.pause_end = ts + self.params["extension_s"]
+            self.trip(ts, price=ind.price, value=3)
             return
-        result = sim.reopen(ts, self.ref, self.CODE)
-        self._resumed(sim, ts, result)
+        result = self.port.reopen(ts, self.ref, self.CODE)
+        self._resumed(ts, result)
 
-    def _resumed(self, sim, ts, result) -> None:
-        book = sim.exchange.books[0]
+    def _resumed(self, ts, result) -> None:
+        book = self.exchange.books[0]
         if result is not None and result.volume:
             ref = result.price
         elif book.best_bid() is not None and book.best_ask() is not None:
             ref = (book.best_bid() + book.best_ask()) // 2
         else:
-            ref = sim.exchange.marks[0] or self.ref
+            ref = self.exchange.marks[0] or self.ref
         self.state = CONT
         self.limit_since = None
         self.pause_end = None
@@ -239,11 +240,11 @@ class LimitUpLimitDown(Policy):
         self.sum = 0
         self.last_calc = ts
         self._set_reference(ref)
-        self._ingest(sim, ts)                   # the reopening trades open the new window
-        self._cancel_through(sim, ts)
+        self._ingest(ts)                   # the reopening trades open the new window
+        self._cancel_through(ts)
 
-    def gate_order(self, sim, ts, account, inst, side, qty, price, order_type, tif, liquidation):
-        if self.state == PAUSE or sim.halted:
+    def gate_order(self, ts, account, inst, side, qty, price, order_type, tif, liquidation):
+        if self.state == PAUSE or self.exchange.halted:
             return price, 0
         edge = self.upper if side > 0 else self.lower
         if order_type == MARKET:
@@ -252,7 +253,7 @@ class LimitUpLimitDown(Policy):
                 return edge, 0
             return price, 0
         if side * (price - edge) > 0:
-            if self.p["mode"] == "reject":
+            if self.params["mode"] == "reject":
                 self.rejected += 1
                 return price, REASON_LULD_BAND
             self.repriced += 1

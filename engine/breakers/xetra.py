@@ -1,10 +1,11 @@
-"""``xetra-vi``: Xetra volatility interruption (reference breakers-and-events.md section 1.2,
+"""``xetra-vi``: Xetra volatility interruption (docs/reference/breakers-and-events.md section 1.2,
 P9 [S23-S26]; P8 for Eurex's treatment of IOC orders [S20]).
 
 Uses the corridor-and-halt machinery of ``engine.breakers.cme`` (``BreachHalt``).
 """
 from __future__ import annotations
 
+from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
 from .base import REASON_XETRA_VI, positive_pct, positive_seconds, seconds
 from .corridor import BreachHalt
@@ -42,7 +43,7 @@ class XetraVolatilityInterruption(BreachHalt):
         minutes [S24]) plus a random end of 0..``random_end_s`` ("After a minimum duration,
         the call phase in general ends randomly" [S23]; "max. 30 sec." in a Xetra T7
         parametrisation [S25]), drawn in whole milliseconds from the run's seeded
-        ``sim.rng`` when the auction starts.
+        ``port.rng`` when the auction starts.
       Price determination: the uncross at the volume-maximising price, ties nearest the
         last price (``orderbook.auction``, the Xetra/Eurex rule).  If there is no crossing
         volume, the auction ends without a price and continuous trading resumes (assumed);
@@ -56,7 +57,7 @@ class XetraVolatilityInterruption(BreachHalt):
     NAME = "xetra-vi"
     DOC = ("Xetra volatility interruption: next price outside dynamic (last +-) or static "
            "(last auction +-) corridor -> >= 2-minute auction with a random end, uncross")
-    CODE = 6
+    CODE = BreakerId.XETRA_VI
     REJECT_FOK = True
     FOK_REASON = REASON_XETRA_VI
     PARAMS = {
@@ -73,22 +74,22 @@ class XetraVolatilityInterruption(BreachHalt):
         self.uncrossed = 0
         self.no_uncross = 0
 
-    def start(self, sim):
-        self.static_ref = sim.exchange.marks[0]
+    def start(self):
+        self.static_ref = self.exchange.marks[0]
 
-    def corridor(self, sim, ts):
-        d, s = self.p["dynamic_pct"], self.p["static_pct"]
-        last = sim.exchange.books[0].last_price or self.static_ref
+    def corridor(self, ts):
+        d, s = self.params["dynamic_pct"], self.params["static_pct"]
+        last = self.exchange.books[0].last_price or self.static_ref
         ref = self.static_ref
         lo = max(ceil_f(last * (1 - d)), ceil_f(ref * (1 - s)), 1)
         hi = min(floor_f(last * (1 + d)), floor_f(ref * (1 + s)))
         return lo, hi
 
-    def halt_length(self, sim, ts):
-        ms = self.p["random_end_s"] // 1_000_000
-        return self.p["min_auction_s"] + int(sim.rng.integers(0, ms + 1)) * 1_000_000
+    def halt_length(self, ts):
+        ms = self.params["random_end_s"] // 1_000_000
+        return self.params["min_auction_s"] + int(self.port.rng.integers(0, ms + 1)) * 1_000_000
 
-    def on_reopen(self, sim, ts, result):
+    def on_reopen(self, ts, result):
         if result.volume:
             self.uncrossed += 1
             self.static_ref = result.price

@@ -1,6 +1,6 @@
 """Auto-deleveraging: who is closed against a bankrupt position, and at what price.
 
-Rankings (reference liquidation-mechanics.md; highest score is deleveraged first):
+Rankings (docs/reference/liquidation-mechanics.md; highest score is deleveraged first):
   ``binance``      LeveragePnl = PnL% x margin ratio, PnL% = max(0, uPnL) / max(1, wallet),
                    margin ratio = MM / (wallet + uPnL), 0 if that is <= 0   (section 1.7;
                    account level; wallet in quote units for the max(1, .) floor)
@@ -25,17 +25,19 @@ deleverage for the k counterparties it walks.
 """
 from __future__ import annotations
 
-from ..venue.events import EventKind
 from ..venue.accounts import RESERVED_FROM
+from ..venue.events import EventKind
 from ..venue.instruments import ADL_RANKINGS as RANKINGS
+from . import state
+from .state import AdlQueue
 
 
 def _score(ex, acct, inst: int, ranking: str) -> float:
     """The ranking score as the correctly rounded float of its exact rational value (one
     integer division), so the order is exact except between scores equal to 53 bits."""
     pos = acct.positions[inst]
-    ins = ex.instruments[inst]
-    t = ins.tick_lot_quanta
+    instrument = ex.instruments[inst]
+    t = instrument.tick_lot_quanta
     mark = ex.marks[inst]
     upnl = pos.unrealised(mark, t)
     if pos.isolated:
@@ -52,7 +54,7 @@ def _score(ex, acct, inst: int, ranking: str) -> float:
         # account (a hedged cross account is not in profit).
         if equity <= 0 or account_upnl <= 0:
             return 0.0
-        return (account_upnl * mm) / (max(ins.quanta_per_unit, wallet) * equity)
+        return (account_upnl * mm) / (max(instrument.quanta_per_unit, wallet) * equity)
     notional = abs(pos.size) * mark * t
     if ranking == "bitmex":
         # PnL% x effective leverage (PnL% > 0), else PnL% / effective leverage, with
@@ -73,17 +75,15 @@ def _score(ex, acct, inst: int, ranking: str) -> float:
     raise ValueError(f"ranking: {ranking!r} has no score")
 
 
-def queue(ex, ts: int, inst: int, bankrupt_side: int) -> list:
-    """``[ranked ids, cursor]``: holders of the opposite side of ``inst`` in deleveraging
-    order, ranked once per second of simulated time (assumed refresh); entries before
-    ``cursor`` are used up."""
+def queue(ex, ts: int, inst: int, bankrupt_side: int) -> AdlQueue:
+    """The ``AdlQueue``: holders of the opposite side of ``inst`` in deleveraging order
+    (``ranked``), ranked once per second of simulated time (assumed refresh); entries
+    before ``cursor`` are used up."""
     key = (inst, bankrupt_side, ts // 1_000_000_000)
-    cache = ex.style_state.setdefault("adl_queue", {})
-    entry = cache.get(key)
-    if entry is None:
-        cache.clear()
-        entry = cache[key] = [_rank(ex, inst, bankrupt_side), 0]
-    return entry
+    q = state.of(ex).adl
+    if q.key != key:
+        q.key, q.ranked, q.cursor = key, _rank(ex, inst, bankrupt_side), 0
+    return q
 
 
 def _rank(ex, inst: int, bankrupt_side: int) -> list[int]:
@@ -113,7 +113,7 @@ def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int,
     left = qty
     for fresh in (False, True):
         if fresh:     # the snapshot ran out: holders that appeared since are ranked now
-            ex.style_state.get("adl_queue", {}).clear()
+            state.of(ex).adl.clear()
         left = _walk(ex, ts, account_id, inst, side, left, price, settle)
         if not left:
             break
@@ -123,15 +123,15 @@ def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int,
 def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: int,
           settle) -> int:
     """Deleverage against the cached queue; return the lots still to close."""
-    entry = queue(ex, ts, inst, side)
-    ranked = entry[0]
-    k = entry[1]
+    q = queue(ex, ts, inst, side)
+    ranked = q.ranked
+    k = q.cursor
     while left and k < len(ranked):
         other = ranked[k]
         theirs = ex.accounts[other].positions[inst]
         if theirs.size * side >= 0:          # used up (flat) or flipped since the ranking
-            if k == entry[1]:
-                entry[1] = k + 1
+            if k == q.cursor:
+                q.cursor = k + 1
             k += 1
             continue
         if other == account_id:

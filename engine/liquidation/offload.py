@@ -1,7 +1,7 @@
 """The insurance fund re-offering the positions it took over.
 
 Binance says only that the fund "will offload positions according to a preset algorithm"
-(reference liquidation-mechanics.md section 1.6 item 9).  The stated rule here (assumed):
+(docs/reference/liquidation-mechanics.md section 1.6 item 9).  The stated rule here (assumed):
 each call sends one IOC order for ``fraction_ppm`` of the fund's position (at least one
 lot), limited to ``band_ppm`` away from the mark in the direction that closes it; the
 Simulation calls it once per second per instrument.  What does not fill stays with the

@@ -13,11 +13,11 @@ longer wanted are cancelled, missing or depleted levels (< half their size) are 
 the rest keep their queue position; while depth comes back after a withdrawal every level
 is re-placed at its growing size.  Past ``inventory_limit`` it stops quoting the side that would add.
 
-Withdrawal rules, each switchable (reference breakers-and-events.md section 3, facts 1, 7,
+Withdrawal rules, each switchable (docs/reference/breakers-and-events.md section 3, facts 1, 7,
 12): realised range of a one-second price over ``vol_window_s`` above
 ``vol_threshold_bps`` -- the index (the reference market, the default), or with
 ``vol_source = "last"`` / ``"mark"`` this venue's own last trade or mark price
-(``Simulation.range_bps``); loss since start above ``loss_threshold``; its position ADL'd
+(``VolatilityWindow``); loss since start above ``loss_threshold``; its position ADL'd
 ("hedge ADL'd": the maker is left unhedged); a venue outage window.  Withdrawing cancels
 every quote (``MakerWithdrew``); quotes a down venue would not cancel are pulled as soon
 as it is back.  Re-entry needs ``calm_s`` seconds without a trigger;
@@ -27,13 +27,16 @@ volatility, ADL and outage keep a maker out, and losses are measured afresh from
 """
 from __future__ import annotations
 
+from collections import deque
+
 from orderbook.enums import STP_EXPIRE_MAKER
 
-from ..venue.events import EventKind
 from ..phases import Phase
+from ..venue.codes import WithdrawalReason
+from ..venue.events import EventKind
 
 QUOTING, WITHDRAWN, RECOVERING = 0, 1, 2
-REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE = 1, 2, 3, 4
+REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE = WithdrawalReason   # 1..4
 
 
 def level_factors(side: int, first_bps: int, spacing_bps: int, levels: int) -> list[int]:
@@ -114,13 +117,62 @@ class LadderMemo:
         return want, items
 
 
-class MarketMaker:
-    """One market maker.  ``share`` is its fraction (ppm) of the configured depth;
-    ``memo`` is the simulation's shared ``LadderMemo`` (a private one if None)."""
+class VolatilityWindow:
+    """The makers' volatility signal: one price a second of ``makers.vol_source`` and its
+    realised range over the last ``window_s`` seconds.
 
-    def __init__(self, sim, account_id: int, cfg, share_ppm: int,
-                 memo: LadderMemo | None = None):
-        self.sim = sim
+    ``index`` (the default): makers watch the reference market -- other venues -- so they
+    withdraw on the scripted move whatever this venue does, and no breaker here can keep
+    them.  ``last`` / ``mark``: they watch this venue's own trades or mark, so its cascade
+    (and a halt that freezes it) decides; the index until the venue has one.  Never the
+    book's mid: an emptied book has none, and its snap-back when quotes return is not news
+    to a maker.  Keeps the last hour of samples; ``range_bps`` is cached until the next
+    sample (makers ask ten times a second).  O(window) per new sample and window."""
+
+    __slots__ = ("port", "source", "prices", "_ranges")
+
+    def __init__(self, port, source: str):
+        self.port = port
+        self.source = source
+        self.prices: deque = deque(maxlen=3600)
+        self._ranges: dict[int, int] = {}     # window_s -> range_bps, until the next sample
+
+    def sample(self, ts: int) -> None:
+        """This second's price (SAMPLE phase, every second)."""
+        port, price = self.port, None
+        if self.source == "last":
+            price = port.exchange.books[0].last_price
+        elif self.source == "mark":
+            price = port.exchange.marks[0]
+        self.prices.append(port.index_ticks if price is None else price)
+        self._ranges.clear()
+
+    def range_bps(self, window_s: int) -> int:
+        """Realised range (max - min) / min of the last ``window_s`` one-second prices, in
+        basis points (rounded down); 0 before two samples."""
+        cached = self._ranges.get(window_s)
+        if cached is not None:
+            return cached
+        prices = self.prices
+        if len(prices) < 2:
+            return 0
+        recent = [prices[-k] for k in range(1, min(window_s, len(prices)) + 1)]
+        lo = min(recent)
+        out = self._ranges[window_s] = (max(recent) - lo) * 10_000 // max(lo, 1)
+        return out
+
+
+class MarketMaker:
+    """One market maker, acting through ``port`` (``engine.phases.Port``).  ``share`` is its
+    fraction (ppm) of the configured depth; ``volatility`` the run's shared
+    ``VolatilityWindow``; ``memo`` the run's shared ``LadderMemo`` (a private one if None).
+    ``cfg`` is the scenario's ``[makers]`` table and ``units`` its amounts in quantums
+    (``ScenarioUnits``)."""
+
+    def __init__(self, port, account_id: int, cfg, units, share_ppm: int,
+                 volatility: VolatilityWindow, memo: LadderMemo | None = None):
+        self.port = port
+        self.volatility = volatility
         self.account_id = account_id
         self.cfg = cfg
         self.share_ppm = share_ppm
@@ -130,15 +182,13 @@ class MarketMaker:
         self.calm_since: int | None = None
         self.recover_start = 0
         self.start_equity: int | None = None
-        ins = sim.instrument
-        qpu = ins.quanta_per_unit
         distances = [cfg.half_spread_bps + k * cfg.spacing_bps for k in range(cfg.levels)]
-        bands = [(pct * 100, int(notional * qpu) * share_ppm // 1_000_000)
-                 for pct, notional in cfg.depth_bands]
+        bands = [(edge_bps, notional * share_ppm // 1_000_000)
+                 for edge_bps, notional in units.maker_depth_bands]
         self.level_notional_q = level_notionals(distances, bands)
         self._pers: tuple[int, list[int]] | None = None    # (depth factor, lots x ticks)
-        self.inventory_limit_q = int(cfg.inventory_limit * qpu)
-        self.loss_threshold_q = int(cfg.loss_threshold * qpu)
+        self.inventory_limit_q = units.maker_inventory_limit
+        self.loss_threshold_q = units.maker_loss_threshold
         self.refresh_ns = cfg.refresh_ms * 1_000_000
         self._factors = {side: level_factors(side, cfg.half_spread_bps, cfg.spacing_bps,
                                              cfg.levels) for side in (1, -1)}
@@ -149,15 +199,15 @@ class MarketMaker:
     # ------------------------------------------------------------ triggers
     def _trigger(self, ts: int) -> int:
         """The first withdrawal rule that fires now (0 = none)."""
-        cfg, sim = self.cfg, self.sim
-        if cfg.withdraw_on_outage and sim.in_outage(ts):
+        cfg, ex = self.cfg, self.port.exchange
+        if cfg.withdraw_on_outage and ex.down:
             return REASON_OUTAGE
-        if cfg.withdraw_on_adl and self.account_id in sim.exchange.adl_hits:
+        if cfg.withdraw_on_adl and self.account_id in ex.adl_hits:
             return REASON_ADL
-        if cfg.withdraw_on_volatility and sim.range_bps(cfg.vol_window_s) > cfg.vol_threshold_bps:
+        if cfg.withdraw_on_volatility and \
+                self.volatility.range_bps(cfg.vol_window_s) > cfg.vol_threshold_bps:
             return REASON_VOLATILITY
         if cfg.withdraw_on_loss and self.start_equity is not None and self.state != WITHDRAWN:
-            ex = sim.exchange
             if self.start_equity - ex.cross_equity(ex.accounts[self.account_id]) > \
                     self.loss_threshold_q:
                 return REASON_LOSS
@@ -166,8 +216,8 @@ class MarketMaker:
     # --------------------------------------------------------------- wakeup
     def wake(self, ts: int) -> None:
         """Check the rules, move between states, re-quote, schedule the next wakeup."""
-        sim = self.sim
-        ex = sim.exchange
+        port = self.port
+        ex = port.exchange
         if self.start_equity is None and ex.marks[0] is not None:
             self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
         reason = self._trigger(ts)
@@ -175,7 +225,7 @@ class MarketMaker:
             self.calm_since = None
             if self.state != WITHDRAWN:
                 self.state = WITHDRAWN
-                sim.send(ts, self._pull)
+                port.send(ts, self._pull)
                 ex.log.append(ts, EventKind.MAKER_WITHDREW, account=self.account_id,
                               reason=reason)
             if reason == REASON_ADL:
@@ -189,25 +239,25 @@ class MarketMaker:
                 # Losses are measured afresh from re-entry.
                 self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
         if self.state == WITHDRAWN and (self.bids or self.asks) and not ex.down:
-            sim.send(ts, self._pull)        # quotes the venue would not cancel while down
+            port.send(ts, self._pull)        # quotes the venue would not cancel while down
         if self.state != WITHDRAWN:
-            factor, fair = self._depth_factor_ppm(ts), sim.index_ticks
+            factor, fair = self._depth_factor_ppm(ts), port.index_ticks
             size, long_full, short_full = self._inventory()
-            sim.send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full))
-        sim.schedule(ts + self.refresh_ns, Phase.INPUT, self.wake)
+            port.send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full))
+        port.schedule(ts + self.refresh_ns, Phase.INPUT, self.wake)
 
     def _inventory(self) -> tuple[int, bool, bool]:
         """(position in lots, long side full, short side full) now: a side is full when
         the position's notional at the mark (the index before the first mark) is at or
         past ``inventory_limit``.  Read when the maker decides, so a quote in flight does
         not know of fills that happen while it travels.  O(1)."""
-        sim = self.sim
-        ex = sim.exchange
+        port = self.port
+        ex = port.exchange
         pos = ex.accounts[self.account_id].positions.get(0)
         size = pos.size if pos is not None else 0
         if not size:
             return 0, False, False
-        full = sim.instrument.notional(ex.marks[0] or sim.index_ticks, size) \
+        full = port.instrument.notional(ex.marks[0] or port.index_ticks, size) \
             >= self.inventory_limit_q
         return size, full and size > 0, full and size < 0
 
@@ -225,7 +275,7 @@ class MarketMaker:
     def _pull(self, ts: int) -> None:
         """Cancel every quote.  One the venue refuses to cancel (it is down) stays on the
         ladder, and is pulled at a later wake."""
-        ex = self.sim.exchange
+        ex = self.port.exchange
         book = ex.books[0]
         for ladder in (self.bids, self.asks):
             for price, oid in list(ladder.items()):
@@ -241,11 +291,11 @@ class MarketMaker:
         outright when the target inputs (fair value, depth factor, inventory) are unchanged
         and none of its orders traded or was cancelled since the last quote (its
         open-order count says so)."""
-        sim = self.sim
-        ex = sim.exchange
+        port = self.port
+        ex = port.exchange
         if ex.down:         # the venue takes no message: the ladder stays as it rests
             return
-        t = sim.instrument.tick_lot_quanta
+        t = port.instrument.tick_lot_quanta
         cfg = self.cfg
         fair = index_ticks * (10_000 + cfg.basis_bps)        # x 1e4
         acct = ex.accounts[self.account_id]

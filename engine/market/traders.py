@@ -1,4 +1,5 @@
-"""The leveraged-trader population: the liquidation map a cascade runs through.
+"""The leveraged-trader population: the liquidation map a cascade runs through, and what its
+traders do during the run -- stop-loss orders (``Stops``) and margin top-ups (``TopUps``).
 
 ``draw_traders`` turns a ``Traders`` configuration and the Simulation's Generator into one
 row per account, vectorised with numpy (100k accounts in well under a second):
@@ -27,7 +28,12 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+from sortedcontainers import SortedList
 
+from orderbook.enums import IOC, MARKET
+
+from ..phases import SECOND
+from ..venue.events import EventKind
 from ..venue.tiers import maintenance_margin_q
 
 
@@ -86,3 +92,99 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
         "topup": topup,
         "quanta_per_unit": np.int64(qpu),
     }
+
+
+class Stops:
+    """The population's stop-loss orders: a long's stop sells when the trigger price falls
+    to its level, a short's buys when it rises to its level, as a reduce-only market order
+    for the whole position, sent through ``port`` (a participant's latency applies).
+
+    The trigger price is the mark or the last trade (``traders.stop_trigger``).  Two sorted
+    books of ``(trigger tick, account)``: a check pops the crossed ones, O(log n + k).  Not
+    while trading is halted: a halted book refuses market orders, so stops stay armed and
+    fire, if still crossed, once matching resumes (assumed: CME stops trigger on trades,
+    and none print in a halt)."""
+
+    __slots__ = ("port", "trigger", "longs", "shorts")
+
+    def __init__(self, port, trigger: str):
+        self.port = port
+        self.trigger = trigger
+        self.longs = SortedList()     # (trigger, account): sell when price <= trigger
+        self.shorts = SortedList()    # (trigger, account): buy when price >= trigger
+
+    def arm(self, account_id: int, size: int, stop: int) -> None:
+        """A stop at ``stop`` ticks for ``account_id``'s position of signed ``size`` lots."""
+        (self.longs if size > 0 else self.shorts).add((stop, account_id))
+
+    def __iter__(self):
+        """The armed stops, ``(trigger, account)``: longs' then shorts'."""
+        yield from self.longs
+        yield from self.shorts
+
+    def fire(self, ts: int) -> int:
+        """Fire the stops crossed by the trigger price now; return how many were crossed
+        (what the risk step counts as a cascade round's activity)."""
+        ex = self.port.exchange
+        if ex.halted:
+            return 0
+        price = ex.marks[0] if self.trigger == "mark" else ex.books[0].last_price
+        if price is None:
+            return 0
+        fired = []
+        longs, shorts = self.longs, self.shorts
+        while longs and longs[-1][0] >= price:
+            fired.append((longs.pop(-1), -1))
+        while shorts and shorts[0][0] <= price:
+            fired.append((shorts.pop(0), 1))
+        for k, (entry, side) in enumerate(fired):
+            if ex.halted:       # an earlier stop's order halted the venue: re-arm the rest
+                for stop, s in fired[k:]:
+                    (longs if s < 0 else shorts).add(stop)
+                return k
+            acct_id = entry[1]
+            pos = ex.accounts[acct_id].positions.get(0)
+            if pos is None or not pos.size or (pos.size > 0) == (side > 0):
+                continue
+            ex.log.append(ts, EventKind.STOP_TRIGGERED, side=side, account=acct_id,
+                          price=price, qty=abs(pos.size))
+            self.port.send(ts, lambda t, e=entry, side=side, q=abs(pos.size):
+                           self._order(t, e, side, q))
+        return len(fired)
+
+    def _order(self, ts: int, entry: tuple, side: int, qty: int) -> None:
+        """A triggered stop's reduce-only market order.  Refused because the venue is
+        halted (it halted under the order, or the order arrived in a halt: the book's or a
+        breaker gate's refusal) or down, the stop is armed again."""
+        ex = self.port.exchange
+        r = ex.submit(ts, entry[1], 0, side, qty, tif=IOC, order_type=MARKET, reduce_only=True)
+        if not r and (ex.halted or ex.down):
+            (self.longs if side < 0 else self.shorts).add(entry)
+
+
+class TopUps:
+    """Traders who add margin once when they are called (``traders.topup_share``): the
+    deficit plus half the maintenance margin, deposited into the balance that backs the
+    position (its isolated margin, or the wallet) -- unless top-ups are blocked at that
+    time (``frictions.topup_blocked``, e.g. a venue's transfers frozen)."""
+
+    __slots__ = ("exchange", "accounts", "blocked")
+
+    def __init__(self, exchange, blocked=None):
+        self.exchange = exchange
+        self.accounts: set[int] = set()
+        self.blocked = None if blocked is None else (blocked[0] * SECOND, blocked[1] * SECOND)
+
+    def run(self, ts: int) -> None:
+        """Top up every called trader who still has a top-up.  O(deficient units)."""
+        accounts, blocked = self.accounts, self.blocked
+        if not accounts or blocked is not None and blocked[0] <= ts < blocked[1]:
+            return
+        ex = self.exchange
+        for acct_id, inst in ex.liquidatable(0):
+            if acct_id in accounts:
+                accounts.discard(acct_id)
+                acct = ex.accounts[acct_id]
+                need = ex.deficit(acct, inst) + ex.maintenance_of(acct, inst) // 2
+                if need > 0:
+                    ex.deposit(ts, acct_id, need, inst=inst)

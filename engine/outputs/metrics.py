@@ -1,6 +1,6 @@
 """Metrics: the sampled state of one instrument, the per-interval time series and the run summary.
 
-Three steps, each computed only from what the run recorded (DESIGN.md: "metrics and reports are
+Three steps, each computed only from what the run recorded (docs/design.md: "metrics and reports are
 computed from the log and from the sampled time series, never from ad-hoc prints"):
 
 ``Sampler.sample``
@@ -17,7 +17,7 @@ computed from the log and from the sampled time series, never from ad-hoc prints
 
 Units in the time series (all integers): ``ts`` ns; prices ticks (-1 = none); ``spread_bps``
 hundredths of a basis point (-1 = a side is empty); depths and money quote quantums; open
-interest lots; flags 0/1.  Vocabulary as in DESIGN.md: a *fill failure* is a liquidation order
+interest lots; flags 0/1.  Vocabulary as in docs/design.md: a *fill failure* is a liquidation order
 whose remainder found no liquidity within its limit (``LIQUIDATION_UNFILLED``); a *liquidity
 vacuum* is depth within 1% of mid (both sides) below ``vacuum_fraction`` of its pre-event
 baseline; *amplification* is the book's drawdown divided by the index drawdown.

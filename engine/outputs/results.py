@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
-from .atomic import atomic_dir, write_json
 from ..venue.events import EVENT_DTYPE, EventKind
+from .atomic import atomic_dir, write_json
 
 KINDS_META_KEY = b"kinds"
 KINDS_JSON = json.dumps({str(int(k)): k.name for k in EventKind}, sort_keys=True)

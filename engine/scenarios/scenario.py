@@ -40,9 +40,11 @@ from fractions import Fraction
 
 import attrs
 
+from ..breakers import check_tables, scale_params
 from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
-                     fraction, integer, share, text, window)
+                      fraction, integer, share, text, window)
 from ..venue.instruments import ADL_RANKINGS, BUNDLED_INSTRUMENTS, WATERFALLS
+from ..venue.rounding import floor_f
 
 MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
 VOL_SOURCES = ("index", "last", "mark")    # what the makers' volatility rule watches
@@ -232,6 +234,36 @@ class Frictions:
     order_latency_ms: int = field(lambda w, v: integer(w, v, 0, 600_000), default=0)
 
 
+def _quanta(value, quanta_per_unit: int) -> int:
+    """Quote units (a Decimal of the scenario) -> int quote quantums, rounded down (every
+    amount here is >= 0, so toward zero).  Exact: through ``Fraction``, never a float."""
+    return floor_f(Fraction(value) * quanta_per_unit)
+
+
+def _ppm(value) -> int:
+    """A fraction of 1 -> int parts per million, rounded down."""
+    return floor_f(Fraction(value) * 1_000_000)
+
+
+@attrs.frozen
+class ScenarioUnits:
+    """Every decimal amount of a scenario as the integers the loop uses, for one instrument
+    (``Scenario.in_units``): money in quote quantums, rates in parts per million, each
+    rounded down (against nobody: these are the scenario's own sizes and caps)."""
+
+    insurance_fund: int
+    fund_limit_ppm: int
+    offload_fraction_ppm: int
+    offload_band_ppm: int
+    maker_capital: int                  # all makers together
+    maker_inventory_limit: int          # per maker
+    maker_loss_threshold: int           # per maker
+    maker_depth_bands: tuple            # ((edge in bps, exact), cumulative quantums), all makers
+    flow_notionals: tuple               # per second, one per [[flows]] entry
+    shock_notionals: tuple              # one per [[shocks]] entry
+    stub_notionals: tuple               # one per [[stubs]] entry
+
+
 @attrs.frozen
 class Scenario:
     meta: Meta
@@ -247,6 +279,25 @@ class Scenario:
     breaker: dict = attrs.field(factory=dict)
     source_path: str = ""
     scale: Fraction = Fraction(1)      # set by --scale (informational: values are scaled)
+
+    def in_units(self, instrument) -> ScenarioUnits:
+        """The scenario's amounts in ``instrument``'s integer units, converted once, here,
+        rounding down (``ScenarioUnits``).  O(flows + shocks + stubs + bands)."""
+        qpu = instrument.quanta_per_unit
+        venue, makers = self.venue, self.makers
+        return ScenarioUnits(
+            insurance_fund=_quanta(venue.insurance_fund, qpu),
+            fund_limit_ppm=_ppm(venue.fund_limit),
+            offload_fraction_ppm=_ppm(venue.offload_fraction),
+            offload_band_ppm=_ppm(venue.offload_band),
+            maker_capital=_quanta(makers.capital, qpu),
+            maker_inventory_limit=_quanta(makers.inventory_limit, qpu),
+            maker_loss_threshold=_quanta(makers.loss_threshold, qpu),
+            maker_depth_bands=tuple((Fraction(pct) * 100, _quanta(notional, qpu))
+                                    for pct, notional in makers.depth_bands),
+            flow_notionals=tuple(_quanta(f.notional_per_s, qpu) for f in self.flows),
+            shock_notionals=tuple(_quanta(s.notional, qpu) for s in self.shocks),
+            stub_notionals=tuple(_quanta(s.notional, qpu) for s in self.stubs))
 
     def resolved(self) -> dict:
         """The scenario as a plain dict (written next to a run's outputs)."""
@@ -289,7 +340,6 @@ def from_dict(data: dict, where: str) -> Scenario:
     for key in ("facts", "breaker", "run"):
         if not isinstance(data.get(key, {}), dict):
             raise ConfigError(f"{where}: {key}: expected a table")
-    from ..breakers import check_tables      # (here: no import cycle)
     check_tables(data.get("breaker", {}), f"{where}: breaker")
     if meta.sample_interval_s > meta.duration_s:
         raise ConfigError(f"{where}: scenario.sample_interval_s: expected <= duration_s "
@@ -501,7 +551,7 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     flows = tuple(attrs.evolve(x, notional_per_s=q(x.notional_per_s)) for x in s.flows)
     stubs = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.stubs)
     shocks = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.shocks)
-    from ..breakers import scale_params      # breaker caps in quote (here: no import cycle)
+    # Breaker caps in quote units shrink with the rest of the scenario.
     breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
                         stubs=stubs, shocks=shocks, breaker=breaker, scale=f)

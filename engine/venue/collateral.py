@@ -3,7 +3,7 @@
 Each asset's price comes from a configurable *source* -- this is the path by which
 Binance's 10-Oct-2025 USDe / wBETH / BNSOL depeg liquidated accounts whose positions were
 not losing: those assets were priced (partly) off Binance's own thin spot books
-(reference liquidation-mechanics.md sections 1.1, 1.9 and 9).  The post-event fix priced
+(docs/reference/liquidation-mechanics.md sections 1.1, 1.9 and 9).  The post-event fix priced
 them off redemption value / external indexes; both can be replayed side by side by
 choosing the source:
 

@@ -68,6 +68,16 @@ class EventKind(IntEnum):
     VENUE_WENT_DOWN = 28       # an outage began: no orders, cancels, matching or liquidations
     VENUE_CAME_BACK = 29       # the outage ended
 
+    # Past-tense aliases of the eight noun kinds (same values; the names above are the ones
+    # saved logs store, so they stay the canonical ones).
+    MARGIN_CALLED = 6
+    LIQUIDATION_ORDER_SENT = 7
+    LIQUIDATION_FILL_FAILED = 8
+    FUND_TOOK_OVER = 9
+    BACKSTOP_TOOK_OVER = 10
+    BAD_DEBT_WRITTEN_OFF = 12
+    FUND_OFFLOAD_SENT = 20
+
 
 #: One log row packed exactly as ``EVENT_DTYPE`` laid out little-endian with no padding
 #: (``seq`` is written as 0 and filled in from the row number by ``to_array``).
@@ -89,10 +99,9 @@ assert ORDER_ROW.size == ROW.size
 class EventLog:
     """Append-only log of packed rows; ``to_array()`` gives the numpy structured array.
 
-    Each row is 70 bytes in one ``bytearray`` (``ROW.pack``): about 80 ns to append and no
-    Python object per event, so a 7M-event run holds ~0.5 GB instead of ~2 GB of tuples
-    and ``to_array`` is one ``frombuffer`` + copy instead of a per-row conversion
-    (measured ~0.45 us/row for a list of tuples).  Out-of-range values (a negative id,
+    Each row is 70 bytes in one ``bytearray`` (``ROW.pack``): no Python object per event,
+    and ``to_array`` is one ``frombuffer`` + copy (figures: docs/performance.md).
+    Out-of-range values (a negative id,
     an amount beyond int64) raise ``struct.error`` when appended, not later.
 
     ``append`` takes keywords and suits rare events.  Hot paths (order accepted/cancelled,
@@ -130,6 +139,16 @@ class EventLog:
         out = [(r[0], i, *r[2:]) for i, r in
                enumerate(ROW.iter_unpack(memoryview(self._buf)[start * _SIZE:]), start)]
         return out if kind is None else [r for r in out if r[2] == kind]
+
+    def trades_since(self, cursor: int) -> tuple[list, int]:
+        """(ts, price, qty) of the trades logged at rows >= ``cursor``, and the new cursor.
+        A reader keeps its own cursor, so each trade is read once.  O(new rows)."""
+        end = len(self)
+        if end == cursor:
+            return [], end
+        new = self.to_array(cursor)
+        new = new[new["kind"] == EventKind.TRADE]
+        return list(zip(new["ts"].tolist(), new["price"].tolist(), new["qty"].tolist())), end
 
     def to_array(self, start: int = 0, copy: bool = True) -> np.ndarray:
         """Rows from ``start`` on as an ``EVENT_DTYPE`` array, ``seq`` filled in.

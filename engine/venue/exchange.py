@@ -12,45 +12,40 @@ Conservation (checked with ``==`` by ``check_conservation``)
     ``- cost x tlq`` is the unrealised PnL summed at any common price: because positions net
     to zero, ``sum(size x P)`` vanishes, so the check needs no price and no tolerance.
 
-Margin (reference liquidation-mechanics.md section 1.4)
+Margin (docs/reference/liquidation-mechanics.md section 1.4)
     An account (cross) or an isolated position is liquidatable when its margin balance is
     below its maintenance margin at the mark price: balance + unrealised PnL < MM, where MM is
     the tiered ``notional x mmr - cum`` rounded up (``engine.venue.tiers.maintenance_margin_q``).
 
-Liquidation index
-    A mark update must not cost O(accounts).  Isolated positions and cross accounts whose only
-    exposure is one instrument (no collateral) have an exact *trigger tick*: the largest mark
-    at which a long is deficient, the smallest at which a short is.  They sit in sorted
-    lists per instrument, so a mark update finds the deficient ones in O(log n + k).  Other
-    cross accounts ("complex") are re-evaluated only when a price they depend on changes.
-    Accounts whose state changed since the last check are re-keyed lazily, at the next check.
+Liquidation index (``engine.venue.risk.LiquidationIndex``)
+    A mark update must not cost O(accounts): units with an exact trigger tick sit in sorted
+    lists per instrument, found in O(log n + k); the rest are checked in full.
 
-Liquidation styles are in ``engine.liquidation.waterfalls``; ADL rankings in ``engine.liquidation.adl``.
+Liquidation styles are in ``engine.liquidation.waterfalls``; ADL rankings in
+``engine.liquidation.adl``.
 """
 from __future__ import annotations
 
 from fractions import Fraction
-
-from sortedcontainers import SortedList
+from typing import Protocol
 
 from orderbook import OrderBook, OrderStatus, Reason
 from orderbook.enums import GTC, LIMIT, STP_EXPIRE_MAKER, STP_NONE
 
 from .accounts import BACKSTOP_ID, INSURANCE_ID, RESERVED_FROM, Account
+from .codes import EngineReason
 from .collateral import CollateralAsset, exact_price
 from .events import ORDER_ROW, ROW, EventKind, EventLog, order_rows
 from .instruments import ADL_RANKINGS, Instrument
+from .risk import LiquidationIndex
 from .rounding import ceil_div
 from .tiers import maintenance_margin_q
 
-# Engine reason codes (event ``reason`` column); book reasons are below 100, breaker
-# reasons from 110 (``engine.breakers``).
-REASON_REDUCE_ONLY = 100
-REASON_UNKNOWN_ACCOUNT = 101
-REASON_VENUE_DOWN = 102      # an order that reached the venue during an outage
+# The venue's refusal codes (``engine.venue.codes``), bound once for the order path.
+REASON_REDUCE_ONLY = EngineReason.REDUCE_ONLY
+REASON_UNKNOWN_ACCOUNT = EngineReason.UNKNOWN_ACCOUNT
+REASON_VENUE_DOWN = EngineReason.VENUE_DOWN
 
-_INF = 1 << 62
-_BULK_REINDEX = 1024     # dirty accounts from which the index is refreshed as one batch
 _INT64_MAX = (1 << 63) - 1
 
 
@@ -83,6 +78,22 @@ _TRANSFERRED = int(EventKind.POSITION_TRANSFERRED)
 _NEW_STATUS = OrderStatus.NEW
 _pack = ROW.pack
 _pack_order = ORDER_ROW.pack
+
+
+class BreakerHook(Protocol):
+    """What the Exchange asks its circuit breaker (``engine.breakers.Policy`` is one).
+
+    ``gate_order`` may reprice an order (its limit, or a market order's protection price)
+    or reject it with a reason code before it reaches the book; ``gate_liquidation`` may
+    defer one liquidation (a reason code, 0 to go ahead); ``pauses_liquidations`` may defer
+    a whole round of ``units`` liquidations of ``inst`` at once."""
+
+    def gate_order(self, ts: int, account: int, inst: int, side: int, qty: int, price,
+                   order_type: int, tif: int, liquidation: bool) -> tuple[int | None, int]: ...
+
+    def gate_liquidation(self, ts: int, account: int, inst: int, notional: int) -> int: ...
+
+    def pauses_liquidations(self, ts: int, inst: int, units: int) -> int: ...
 
 
 class Exchange:
@@ -136,31 +147,27 @@ class Exchange:
         self._qpu = instruments[0].quanta_per_unit
         self._orders: dict[int, tuple] = {}   # resting order id -> (account, inst, side, price)
         self._next_oid = 1
-        # Liquidation index, per instrument.
-        self._longs = [SortedList() for _ in instruments]
-        self._shorts = [SortedList() for _ in instruments]
-        self._keys: dict[tuple[int, int], tuple] = {}     # (account, inst) -> index entry
-        self._complex: list[set[int]] = [set() for _ in instruments]
-        self._listing: dict[int, tuple] = {}   # inst -> (mark, units): see liquidatable
-        self._dirty: set[int] = set()
-        # Per-style state (cooldowns, per-block caps), owned by engine.liquidation.waterfalls.
-        self.style_state: dict = {}
+        # The liquidation index; ``_dirty`` is its set of accounts to re-key, which every
+        # balance or position change adds to (bound here: the ledger's hottest line).
+        self.index = LiquidationIndex(self)
+        self._dirty = self.index.dirty
+        # The liquidation engine's own state (deferred units, cooldowns, per-block caps, the
+        # ADL queue): an ``engine.liquidation.state.LiquidationState``, made on first use.
+        self.liquidation_state = None
         # Accounts deleveraged by ADL as counterparties -> last time (market makers react).
         self.adl_hits: dict[int, int] = {}
-        # Circuit-breaker hooks (``engine.breakers``): ``order_gate(ts, account, inst, side,
-        # qty, price, order_type, tif, liquidation) -> (price, reject_reason)`` may reprice
-        # or reject an order before it reaches the book; ``liquidation_gate(ts, account,
-        # inst, notional) -> bool`` may defer a liquidation.  None = no breaker.
-        self.order_gate = None
-        self.liquidation_gate = None
-        # ``liquidation_pause(ts, inst, units) -> reason``: defers a whole round at once.
-        self.liquidation_pause = None
+        # The circuit breaker consulted before orders reach the book and before each
+        # liquidation (a ``BreakerHook``: ``engine.breakers``); None = no breaker.
+        self.breaker: BreakerHook | None = None
         # Benchmarks: when a list, every call that reaches a book is appended to it, so the
         # same order flow can be replayed through a bare OrderBook (see benchmarks/).
         self.flow_recorder: list | None = None
-        # An outage (``frictions.outage``): orders are refused (``REASON_VENUE_DOWN``) and
-        # cancels do nothing; the Simulation runs no risk step meanwhile.
+        # The venue's status.  Down (an outage, ``go_down``/``come_back``): orders are
+        # refused (``REASON_VENUE_DOWN``) and cancels do nothing; the loop runs no risk step
+        # meanwhile.  Halted (``halt``/``reopen``): the books' own matching mode, read
+        # through ``halted`` -- every book halts and reopens together.
         self.down = False
+        self.halts = 0          # halts started
 
     # ------------------------------------------------------------ accounts
     def open_account(self, ts: int, account_id: int, deposit: int = 0,
@@ -183,9 +190,16 @@ class Exchange:
         self._dirty.add(account_id)
         return acct
 
-    def deposit(self, ts: int, account_id: int, amount: int) -> None:
+    def deposit(self, ts: int, account_id: int, amount: int, inst: int | None = None) -> None:
+        """An external deposit of ``amount`` quantums into the wallet; with ``inst``, into
+        the balance that backs that position (its isolated margin if it is isolated)."""
         _whole("amount", amount)
-        self._credit(ts, self.accounts[account_id], amount)
+        acct = self.accounts[account_id]
+        self._credit(ts, acct, amount)
+        pos = acct.positions.get(inst) if inst is not None else None
+        if pos is not None and pos.isolated:
+            acct.wallet -= amount
+            pos.margin += amount
 
     def _credit(self, ts: int, acct: Account, amount: int) -> None:
         """A validated external deposit: wallet, net deposits, index, log row."""
@@ -309,15 +323,15 @@ class Exchange:
                 return None
             if type(qty) is int:
                 qty = min(qty, abs(size))
-        gate = self.order_gate
+        breaker = self.breaker
         # Malformed orders skip the gate: the book rejects them with the reason.
-        if gate is not None and type(qty) is int and (price is None or type(price) is int) \
+        if breaker is not None and type(qty) is int and (price is None or type(price) is int) \
                 and (side == 1 or side == -1) \
                 and not (post_only and self._would_take(inst, side, price)):
             # A post-only order that would take is the book's to reject: it never trades,
             # so a breaker must not read it as a trade about to happen (and halt on it).
-            price, reason = gate(ts, account_id, inst, side, qty, price, order_type, tif,
-                                 liquidation)
+            price, reason = breaker.gate_order(ts, account_id, inst, side, qty, price,
+                                               order_type, tif, liquidation)
             if reason:
                 self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst,
                                 account=account_id, order_id=oid, price=_loggable(price),
@@ -328,7 +342,7 @@ class Exchange:
                                        post_only, reduce_only, stp))
         r = self.books[inst].submit(oid, account_id, side, price, qty, tif, order_type,
                                     post_only, reduce_only, stp)
-        self._record(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm)
+        self._apply_outcome(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm)
         return r
 
     def _would_take(self, inst: int, side: int, price) -> bool:
@@ -340,35 +354,32 @@ class Exchange:
         opp = book.best_ask() if side > 0 else book.best_bid()
         return opp is not None and side * (price - opp) >= 0
 
-    def _record(self, ts: int, acct: Account, inst: int, oid: int, side: int, price, qty: int,
-                r, liquidation: bool, fee_ppm) -> None:
+    def _apply_outcome(self, ts: int, acct: Account, inst: int, oid: int, side: int, price,
+                       qty: int, r, liquidation: bool, fee_ppm) -> None:
         """Apply what the book did with an order: fills to the ledger, self-trade
-        cancellations, the resting part on record, and their log rows."""
-        # Hot path: SubmitResult fields by position (2 fills, 4 resting_qty, 5 expired_qty,
-        # 7 stp_cancelled) and log rows packed straight into EventLog.buffer.
+        cancellations, the resting part on record, and their log rows (packed straight
+        into ``EventLog.buffer`` on the hot path)."""
+        _, status, fills, _, resting, expired, reason, stp_cancelled = r
         account_id = acct.id
-        if r[1] == _REJECTED:
+        if status == _REJECTED:
             self.log.append(ts, EventKind.ORDER_REJECTED, side=_side(side), inst=inst,
                             account=account_id, order_id=oid, price=_loggable(price),
-                            qty=_loggable(qty), reason=r.reason)
+                            qty=_loggable(qty), reason=reason)
             return
-        if r[2]:
-            self._apply_fills(ts, inst, r[2].rows(), liquidation, fee_ppm)
-        if r[7]:
-            for info in r[7]:
-                self._forget_order(info.order_id)
-                self.log.append(ts, EventKind.ORDER_CANCELLED, side=info.side, inst=inst,
-                                account=info.account, order_id=info.order_id, price=info.price,
-                                qty=info.qty, reason=r.reason)
-        resting = r[4]
+        if fills:
+            self._apply_fills(ts, inst, fills.rows(), liquidation, fee_ppm)
+        for info in stp_cancelled:
+            self._forget_order(info.order_id)
+            self.log.append(ts, EventKind.ORDER_CANCELLED, side=info.side, inst=inst,
+                            account=info.account, order_id=info.order_id, price=info.price,
+                            qty=info.qty, reason=reason)
         if resting:
             self._orders[oid] = (account_id, inst, side, price)
             acct.open_orders.add(oid)
             self._buf += _pack_order(ts, _ACCEPTED, side, inst, account_id, oid, price, resting)
-        if r[5]:
+        if expired:
             self.log.append(ts, EventKind.ORDER_EXPIRED, side=side, inst=inst, account=account_id,
-                            order_id=oid, price=_loggable(price), qty=r.expired_qty,
-                            reason=r.reason)
+                            order_id=oid, price=_loggable(price), qty=expired, reason=reason)
 
     def mass_quote(self, ts: int, account_id: int, inst: int, side: int, cancel_ids,
                    quotes, stp: int = STP_EXPIRE_MAKER, validated: bool = False) -> dict[int, int]:
@@ -390,20 +401,20 @@ class Exchange:
         acct = self.accounts.get(account_id)
         if type(quotes) is not list:
             quotes = list(quotes)
-        if acct is None or self.order_gate is not None or self.down or not (validated or all(
+        if acct is None or self.breaker is not None or self.down or not (validated or all(
                 type(p) is int and type(q) is int and 0 < p <= _INT64_MAX and 0 < q <= _INT64_MAX
                 for p, q in quotes)):
             # Rare: let ``cancel``/``submit`` log the rejections and consult the gate.
             for oid in cancel_ids:
                 owner = self._orders.get(oid)
-                if owner is not None and owner[0] == account_id:
+                if owner is not None and owner[0] == account_id:    # (account, inst, side, price)
                     self.cancel(ts, oid)
             placed = {}
             for price, qty in quotes:
                 r = self.submit(ts, account_id, inst, side, qty, price, GTC, LIMIT, True,
                                 False, stp)
-                if r is not None and r[4]:
-                    placed[price] = r[0]
+                if r is not None and r.resting_qty:
+                    placed[price] = r.order_id
             return placed
         orders = self._orders
         book = self.books[inst]
@@ -415,15 +426,18 @@ class Exchange:
             bcancel = book.cancel
             for oid in cancel_ids:
                 owner = get(oid)
-                if owner is None or owner[0] != account_id:
+                if owner is None:
+                    continue
+                owner_id, _, owner_side, owner_price = owner
+                if owner_id != account_id:
                     continue
                 if rec is not None:
                     rec.append((inst, oid))
                 qty = bcancel(oid)
                 if qty:
                     del orders[oid]
-                    buf += _pack_order(ts, _CANCELLED, owner[2], inst, account_id, oid,
-                                       owner[3], qty)
+                    buf += _pack_order(ts, _CANCELLED, owner_side, inst, account_id, oid,
+                                       owner_price, qty)
             # One C-level pass: every id of this account in ``_orders`` rested and is now
             # cancelled; the others were never in its set.
             open_orders.difference_update(cancel_ids)
@@ -439,7 +453,7 @@ class Exchange:
             # A post-only order that comes back NEW rested whole without crossing, so no
             # self-trade prevention cancelled anything: the whole outcome is one accepted
             # row, packed with the rest of its run (``order_rows``).
-            if r[1] is _NEW_STATUS:
+            if r[1] is _NEW_STATUS:     # status by index: the hottest line (docs/performance.md)
                 orders[oid] = (account_id, inst, side, price)
                 placed[price] = oid
             else:
@@ -448,8 +462,8 @@ class Exchange:
                                                quotes[run - first:oid - first])
                 run = oid + 1
                 self._next_oid = oid + 1
-                self._record(ts, acct, inst, oid, side, price, qty, r, False, None)
-                if r[4]:
+                self._apply_outcome(ts, acct, inst, oid, side, price, qty, r, False, None)
+                if r.resting_qty:
                     placed[price] = oid
             oid += 1
         if run < oid:
@@ -478,11 +492,12 @@ class Exchange:
             # The book reports aggressor 0 in an auction; the ledger takes the taker's side
             # (both orders were entered through ``submit``, so their sides are on record).
             orders = self._orders
-            rows = [row[:6] + (orders[row[1]][2],) for row in result.fills.rows()]
+            rows = [(maker_id, taker_id, price, qty, maker, taker, orders[taker_id][2])
+                    for maker_id, taker_id, price, qty, maker, taker, _ in result.fills.rows()]
             self._apply_fills(ts, inst, rows, False, None)
-            for row in rows:
-                if row[1] not in book:
-                    self._forget_order(row[1])
+            for _, taker_id, *_ in rows:
+                if taker_id not in book:
+                    self._forget_order(taker_id)
         return result
 
     def cancel(self, ts: int, order_id: int):
@@ -491,14 +506,15 @@ class Exchange:
         owner = self._orders.get(order_id)
         if owner is None or self.down:
             return None
+        account_id, inst, side, price = owner
         if self.flow_recorder is not None:
-            self.flow_recorder.append((owner[1], order_id))
-        qty = self.books[owner[1]].cancel(order_id)
+            self.flow_recorder.append((inst, order_id))
+        qty = self.books[inst].cancel(order_id)
         if qty:
             del self._orders[order_id]
-            self.accounts[owner[0]].open_orders.discard(order_id)
-            self._buf += _pack_order(ts, _CANCELLED, owner[2], owner[1], owner[0], order_id,
-                                     owner[3], qty)
+            self.accounts[account_id].open_orders.discard(order_id)
+            self._buf += _pack_order(ts, _CANCELLED, side, inst, account_id, order_id, price,
+                                     qty)
         return qty
 
     def cancel_all(self, ts: int, account_id: int, inst: int | None = None) -> int:
@@ -525,13 +541,12 @@ class Exchange:
         rebate rounded down.  A liquidation pays the clearance fee, capped at what the
         account has left above zero, to the insurance fund (reference section 1.6 item 8).
         """
-        ins = self.instruments[inst]
-        tlq = ins.tick_lot_quanta
+        instrument = self.instruments[inst]
+        tlq = instrument.tick_lot_quanta
         accounts = self.accounts
         book = self.books[inst]
-        maker_ppm = ins.maker_fee_ppm
-        taker_ppm = ins.taker_fee_ppm if fee_ppm is None else fee_ppm
-        append = self.log.append
+        maker_ppm = instrument.maker_fee_ppm
+        taker_ppm = instrument.taker_fee_ppm if fee_ppm is None else fee_ppm
         buf = self._buf
         for f in fills:
             maker_id, taker_id, price, qty, maker_acct, taker_acct, side = f
@@ -545,7 +560,7 @@ class Exchange:
                 isolated = pos is not None and pos.isolated
                 wallet_before = taker.wallet
                 self._fill_leg(taker, inst, side * qty, price, 0)
-                rate = ins.clearance_fee_ppm if fee_ppm is None else fee_ppm
+                rate = instrument.clearance_fee_ppm if fee_ppm is None else fee_ppm
                 if isolated and not pos.isolated:
                     # The fill closed an isolated position, whose margin went back to the
                     # wallet: the fee is capped by that margin, never the cross funds.
@@ -554,10 +569,9 @@ class Exchange:
                     left = self.margin_balance(taker, inst)
                 fee = min(ceil_div(notional * rate, 1_000_000), max(0, left))
                 if fee:
-                    self._pay(taker, inst, -fee)
-                    self.fund.wallet += fee
-                    append(ts, EventKind.INSURANCE_RECEIVED, inst=inst, account=taker_acct,
-                           order_id=taker_id, value=fee)
+                    self.move(ts, taker, self.fund, fee, inst=inst, from_position=True,
+                              kind=EventKind.INSURANCE_RECEIVED, about=taker_acct,
+                              order_id=taker_id)
             else:
                 self._fill_leg(taker, inst, side * qty, price,
                                ceil_div(notional * taker_ppm, 1_000_000))
@@ -593,6 +607,49 @@ class Exchange:
             sides[1 if before > 0 else -1].discard(account_id)
         if after:
             sides[1 if after > 0 else -1].add(account_id)
+
+    def next_order_id(self) -> int:
+        """The id the next order sent to ``submit`` will get (nothing is consumed)."""
+        return self._next_oid
+
+    def move(self, ts: int, src: Account, dst: Account, amount: int, *, inst: int = 0,
+             from_position: bool = False, kind: int | None = None, about: int = 0,
+             order_id: int = 0) -> None:
+        """The one door for money between accounts outside a fill: ``amount`` quantums (a
+        negative amount moves the other way) from ``src``'s wallet -- or, with
+        ``from_position``, from the balance that backs its position in ``inst`` (the
+        isolated margin of an isolated one) -- into ``dst``'s wallet.  Both accounts are
+        re-keyed at the next margin check.  With ``kind``, the move is logged as that event
+        (``account`` = ``about``, ``value`` = the amount); without, it is part of an event
+        the caller logs.  Conserves money by construction.  O(1)."""
+        if from_position:
+            self._pay(src, inst, -amount)
+        else:
+            src.wallet -= amount
+            self._dirty.add(src.id)
+        dst.wallet += amount
+        self._dirty.add(dst.id)
+        if kind is not None:
+            self.log.append(ts, kind, inst=inst, account=about, order_id=order_id, value=amount)
+
+    def move_collateral(self, src: Account, dst: Account, asset: str) -> int:
+        """Move all of ``src``'s ``asset`` to ``dst``; return the units moved.  O(1)."""
+        amount = src.collateral.get(asset, 0)
+        if amount:
+            dst.collateral[asset] = dst.collateral.get(asset, 0) + amount
+            src.collateral[asset] = 0
+            self._dirty.add(src.id)
+            self._dirty.add(dst.id)
+        return amount
+
+    def write_off(self, ts: int, acct: Account, inst: int, amount: int) -> None:
+        """Bad debt: ``amount`` quantums of ``acct``'s negative balance that nobody absorbs
+        are written off -- the wallet is made whole and ``bad_debt`` grows by as much
+        (``BadDebt`` event).  O(1)."""
+        acct.wallet += amount
+        self.bad_debt += amount
+        self._dirty.add(acct.id)
+        self.log.append(ts, EventKind.BAD_DEBT, inst=inst, account=acct.id, value=amount)
 
     def _pay(self, acct: Account, inst: int, amount: int) -> None:
         """Credit (or debit, if negative) the balance that backs ``inst`` for ``acct``."""
@@ -635,9 +692,9 @@ class Exchange:
         mm = 0
         for i, pos in acct.positions.items():
             if pos.size and not pos.isolated:
-                ins = self.instruments[i]
-                mm += maintenance_margin_q(abs(pos.size) * self.marks[i] * ins.tick_lot_quanta,
-                                           ins.table_q)
+                instrument = self.instruments[i]
+                notional = abs(pos.size) * self.marks[i] * instrument.tick_lot_quanta
+                mm += maintenance_margin_q(notional, instrument.table_q)
         return mm
 
     def cross_deficit(self, acct: Account) -> int:
@@ -648,15 +705,15 @@ class Exchange:
 
     def maintenance_of(self, acct: Account, inst: int) -> int:
         """Maintenance margin of one position at the mark, quantums rounded up."""
-        ins = self.instruments[inst]
+        instrument = self.instruments[inst]
         return maintenance_margin_q(abs(acct.positions[inst].size) * self.marks[inst]
-                                    * ins.tick_lot_quanta, ins.table_q)
+                                    * instrument.tick_lot_quanta, instrument.table_q)
 
     def isolated_deficit(self, acct: Account, inst: int) -> int:
         pos = acct.positions[inst]
-        ins = self.instruments[inst]
+        instrument = self.instruments[inst]
         return (self.maintenance_of(acct, inst) - pos.margin
-                - pos.unrealised(self.marks[inst], ins.tick_lot_quanta))
+                - pos.unrealised(self.marks[inst], instrument.tick_lot_quanta))
 
     def deficit(self, acct: Account, inst: int) -> int:
         """MM minus margin balance for the unit that holds ``inst`` (> 0: liquidatable)."""
@@ -665,153 +722,16 @@ class Exchange:
             return self.cross_deficit(acct)
         return self.isolated_deficit(acct, inst) if pos.isolated else self.cross_deficit(acct)
 
-    # ---------------------------------------------------- liquidation index
-    def _trigger(self, balance: int, size: int, cost: int, inst: int) -> int:
-        """Trigger tick of a single position backed by ``balance`` quantums.
-
-        Long: the largest mark m >= 0 with balance + (size m - cost) t < MM(m) (-1 if none).
-        Short: the smallest such m (always exists).  Binance's one-way formula, reference
-        section 1.5, solved in integers per tier, iterated until the notional lies in the
-        tier used, then fixed up against the exact check (MM rounding).  O(tiers).
-        """
-        ins = self.instruments[inst]
-        t = ins.tick_lot_quanta
-        table = ins.table_q
-        n = abs(size)
-
-        def deficient(m: int) -> bool:
-            return balance + (size * m - cost) * t < maintenance_margin_q(n * m * t, table)
-
-        tier = table.index_of_q(n * max(self.marks[inst] or 0, 0) * t)
-        m = 0
-        for _ in range(len(table) + 1):
-            mmr_num, cum_num, den = table.coefficients_q(tier)
-            num = den * (cost * t - balance) - cum_num
-            dnm = den * size * t - n * t * mmr_num
-            if size > 0:
-                m = ceil_div(num, dnm) - 1 if dnm > 0 else (_INF if num > 0 else -1)
-            else:
-                m = num // dnm + 1
-            m = max(m, -1)
-            if m < 0 or m >= _INF:
-                break
-            new_tier = table.index_of_q(n * m * t)
-            if new_tier == tier:
-                break
-            tier = new_tier
-        if size > 0:
-            if m >= _INF:
-                return m
-            while m >= 0 and not deficient(m):
-                m -= 1
-            while deficient(m + 1):
-                m += 1
-            return m
-        m = max(m, 0)
-        while m > 0 and deficient(m - 1):
-            m -= 1
-        while not deficient(m):
-            m += 1
-        return m
-
-    def _reindex(self, account_id: int) -> None:
-        """Re-key one account's entries in the liquidation index.  O(positions log n)."""
-        self._listing.clear()
-        self._unindex(account_id)
-        for inst, entry in self._entries(account_id):
-            (self._longs if entry[0] > 0 else self._shorts)[inst].add(entry[1])
-            self._keys[(account_id, inst)] = entry
-
-    def _unindex(self, account_id: int) -> None:
-        """Drop every index entry of ``account_id`` (sorted lists, keys, complex sets)."""
-        keys = self._keys
-        for key in [k for k in keys if k[0] == account_id] if account_id not in self.accounts \
-                else [(account_id, i) for i in range(len(self.instruments))]:
-            entry = keys.pop(key, None)
-            if entry is not None:
-                (self._longs if entry[0] > 0 else self._shorts)[key[1]].remove(entry[1])
-            self._complex[key[1]].discard(account_id)
-
-    def _entries(self, account_id: int) -> list[tuple[int, tuple]]:
-        """The index entries ``(inst, (sign, (trigger, account)))`` an account should have;
-        puts complex cross accounts into ``_complex`` on the way."""
-        acct = self.accounts.get(account_id)
-        if acct is None or account_id >= RESERVED_FROM:
-            return []
-        out = []
-        cross = [i for i, p in acct.positions.items() if p.size and not p.isolated]
-        simple_cross = len(cross) == 1 and not any(acct.collateral.values())
-        for i, pos in acct.positions.items():
-            if not pos.size:
-                continue
-            if pos.isolated:
-                balance = pos.margin
-            elif simple_cross:
-                balance = acct.wallet
-            else:
-                self._complex[i].add(account_id)
-                continue
-            trig = self._trigger(balance, pos.size, pos.cost, i)
-            if trig >= 0:       # else a long that no positive mark can liquidate
-                out.append((i, (1 if pos.size > 0 else -1, (trig, account_id))))
-        return out
-
+    # ------------------------------------------------------------ risk reads
     def refresh_index(self) -> None:
-        """Re-key every account changed since the last check (every check does this
-        itself; call it to pay for a large batch up front).  Many at once (seeding a
-        population) go in as one batch per sorted list: ``SortedList.update`` sorts a
-        large batch once instead of inserting it one key at a time (100k seeded traders:
-        ~0.3 s less).  The index ends the same either way."""
-        if not self._dirty:
-            return
-        self._listing.clear()
-        dirty = sorted(self._dirty)
-        self._dirty.clear()
-        if len(dirty) < _BULK_REINDEX:
-            for account_id in dirty:
-                self._reindex(account_id)
-            return
-        keys = self._keys
-        batch: dict[tuple[int, int], list] = {}
-        for account_id in dirty:
-            self._unindex(account_id)
-            for inst, entry in self._entries(account_id):
-                batch.setdefault((entry[0], inst), []).append(entry[1])
-                keys[(account_id, inst)] = entry
-        for (sign, inst), items in batch.items():
-            (self._longs if sign > 0 else self._shorts)[inst].update(items)
+        """Re-key every account changed since the last check (``LiquidationIndex.refresh``;
+        every check does this itself: call it to pay for a large batch up front)."""
+        self.index.refresh()
 
     def liquidatable(self, inst: int) -> list[tuple[int, int]]:
-        """(account, inst) units that are deficient at the current mark of ``inst``.
-
-        Order (assumed; the venues do not publish one): the deepest trigger first -- longs
-        by highest trigger tick, shorts by lowest -- then complex accounts; ties by account
-        id.  O(log n + k log k) plus the complex accounts holding ``inst``.  The listing is
-        kept until the mark or an account changes (a risk step lists twice: top-ups, then
-        liquidations; a halt with liq-pause lists the same queue every step), unless
-        complex accounts hold ``inst`` (their deficits depend on other prices too).
-        """
-        self.refresh_index()
-        mark = self.marks[inst]
-        if mark is None:
-            return []
-        complex_ = self._complex[inst]
-        cached = self._listing.get(inst)
-        if cached is not None and cached[0] == mark and not complex_:
-            return list(cached[1])
-        # (-depth, account): a long is ``trig - mark`` deep, a short ``mark - trig``; one
-        # tuple sort gives deepest first, then account id (an account is long or short).
-        out = [(mark - trig, acct) for trig, acct in self._longs[inst].irange((mark, -1), None)]
-        out += [(trig - mark, acct) for trig, acct in self._shorts[inst].irange(None, (mark, _INF))]
-        out.sort()
-        units = [(acct, inst) for _, acct in out]
-        if not complex_:
-            self._listing[inst] = (mark, units)
-            return list(units)
-        for acct_id in sorted(complex_):
-            if self.cross_deficit(self.accounts[acct_id]) > 0:
-                units.append((acct_id, inst))
-        return units
+        """(account, inst) units deficient at the current mark of ``inst``, deepest first
+        (``LiquidationIndex.liquidatable``)."""
+        return self.index.liquidatable(inst)
 
     # --------------------------------------------------------------- prices
     def set_mark(self, ts: int, inst: int, mark: int) -> None:
@@ -852,6 +772,57 @@ class Exchange:
         # Holders of collateral are never in the trigger index (they are "complex"), so
         # they are re-evaluated at every check of an instrument they hold: nothing to mark.
         return changed
+
+    # -------------------------------------------------------------- status
+    @property
+    def halted(self) -> bool:
+        """Whether continuous matching is halted venue-wide (a pause, pre-open or auction
+        call phase).  One status: the books' own mode, which ``halt``/``reopen`` set for
+        every book at once.  O(1)."""
+        return self.books[0].halted
+
+    def halt(self, ts: int, code: int) -> None:
+        """Stop continuous matching venue-wide: limit orders rest even if they cross;
+        market/IOC/FOK orders are refused by the books.  ``code`` is the halting policy's id
+        (``TradingHalted`` row, ``price`` = the last trade).  No effect if already halted."""
+        if self.halted:
+            return
+        self.halts += 1
+        for inst, book in enumerate(self.books):
+            book.halt()
+            self.log.append(ts, EventKind.TRADING_HALTED, inst=inst, price=book.last_price or 0,
+                            reason=code)
+
+    def reopen(self, ts: int, reference: int | None, code: int):
+        """Uncross every book at its volume-maximising price (ties: nearest ``reference``,
+        a price of instrument 0; other instruments' ties go to their own last price) and
+        resume continuous matching; the auctions' fills go through the ledger.  Returns
+        instrument 0's ``AuctionResult``.  The loop recomputes the mark afterwards."""
+        first = None
+        for inst, book in enumerate(self.books):
+            ref = reference if inst == 0 else book.last_price
+            result = self.uncross(ts, inst, ref, resume=True)
+            self.log.append(ts, EventKind.TRADING_RESUMED, inst=inst, price=result.price or 0,
+                            qty=result.volume, value=result.imbalance, reason=code)
+            first = result if first is None else first
+        return first
+
+    def indicative(self, reference: int | None = None, inst: int = 0):
+        """The auction price and volume an uncross of ``inst`` would give now (changes
+        nothing)."""
+        return self.books[inst].indicative_uncross(reference)
+
+    def go_down(self, ts: int) -> None:
+        """An outage begins (``frictions.outage``; BitMEX was dark for ~25 minutes on 13 Mar
+        2020): the venue takes no order or cancel, matches nothing and runs no margin check,
+        liquidation, stop or fund offload until it is back; resting orders stay."""
+        self.down = True
+        self.log.append(ts, EventKind.VENUE_WENT_DOWN)
+
+    def come_back(self, ts: int) -> None:
+        """The outage ends."""
+        self.down = False
+        self.log.append(ts, EventKind.VENUE_CAME_BACK)
 
     # -------------------------------------------------------------- checks
     def check_conservation(self) -> None:

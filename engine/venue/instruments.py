@@ -1,6 +1,6 @@
 """Instruments: linear (quote-margined) perpetuals and their integer units.
 
-Units (DESIGN.md): prices are int ticks, quantities int lots, money int quote quantums.
+Units (docs/design.md): prices are int ticks, quantities int lots, money int quote quantums.
 ``tick_lot_quanta`` = tick_size x lot_size / quote_quantum is required to be a whole number,
 so the notional of ``qty`` lots at ``price`` ticks is exactly ``price * qty * tick_lot_quanta``
 quantums.  Fee and clearance rates are integer parts-per-million; fees round up (against
@@ -109,7 +109,8 @@ def binance_btcusdt(**overrides) -> Instrument:
     """Binance USD-M BTCUSDT: tick 0.1, lot 0.001, tiers in force from 2025-08-19.
 
     Fees 0.02%/0.05% (VIP 0 maker/taker).  Clearance fee 1.25% is the captured
-    ``liquidationFee`` in the reference (section 1.6 item 8, date unknown: assumed current).
+    ``liquidationFee`` (docs/reference/liquidation-mechanics.md section 1.6 item 8, date
+    unknown: assumed current).
     """
     params = dict(symbol="BTCUSDT", tick_size="0.1", lot_size="0.001",
                   tiers=BINANCE_BTCUSDT_2025_08_19)

@@ -48,8 +48,8 @@ second; a gap of ``m`` seconds costs O(min(m, N)) for Binance (``N`` = window) a
 in practice O(min(m, a few thousand)), for Hyperliquid (the carried-forward EMA loop stops once the
 float state is a fixed point, which is exact, not an approximation).
 
-Sources: reference ``liquidation-mechanics.md`` §1.1–1.2 (Binance price index and mark price, the
-announcement of 2025-09-18), §5 (Hyperliquid GitBook ``trading/robust-price-indices``, copy synced
+Sources: ``docs/reference/liquidation-mechanics.md`` §1.1–1.2 (Binance price index and mark
+price, the announcement of 2025-09-18), §5 (Hyperliquid GitBook ``trading/robust-price-indices``, copy synced
 2026-01-27), §7 example 6 (the 2019 Price 1 example), §10 (open items).
 """
 

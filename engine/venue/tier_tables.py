@@ -1,9 +1,10 @@
-"""Bundled margin tier tables, transcribed from /work/shared/reference/liquidation-mechanics.md.
+"""Bundled margin tier tables, transcribed from docs/reference/liquidation-mechanics.md.
 
 Each table is (floor, cap, mmr, max_leverage) rows in quote-currency units, as the venue prints
-them. Maintenance amounts (cum) are never typed in: ``TierTable`` derives them by the recursion
-in ``engine.venue.tiers.maintenance_amounts``. Venue tables change often; every table names its date and
-source and should be re-fetched before use as a fixture for another date.
+them. Maintenance amounts (cum) are never typed in: ``TierTable`` derives them by the
+recursion in ``engine.venue.tiers.maintenance_amounts``. Venue tables change often; every
+table names its date and source and should be re-fetched before use as a fixture for another
+date.
 """
 
 from __future__ import annotations

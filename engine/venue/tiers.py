@@ -12,7 +12,7 @@ Units and exactness
   quantums and each tier's (mmr, cum) as integer numerators over one common denominator, so
   ``maintenance_margin_q`` is one ``bisect`` on ints, one multiply and one floor division.
 
-Venue rule (reference liquidation-mechanics.md §1.3, Binance FAQ "How to Calculate Liquidation
+Venue rule (docs/reference/liquidation-mechanics.md §1.3, Binance FAQ "How to Calculate Liquidation
 Price of USDⓈ-M Futures Contracts"; the same recursion for Hyperliquid in §5, GitBook
 ``trading/margin-tiers``)::
 

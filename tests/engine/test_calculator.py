@@ -1,5 +1,5 @@
-"""Tests of engine.calculator: the reference's worked examples (liquidation-mechanics.md §7), the
-rules of liquidation and bankruptcy prices, input handling, and hypothesis properties checked
+"""Tests of engine.calculator: the reference's worked examples
+(docs/reference/liquidation-mechanics.md §7), the rules of liquidation and bankruptcy prices, input handling, and hypothesis properties checked
 exactly with Fractions.
 
 Tolerances: where the reference prints a rounded figure (e.g. 91,139.24) we accept half a unit

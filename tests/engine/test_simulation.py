@@ -8,12 +8,12 @@ from fractions import Fraction
 import pytest
 
 import engine
-from engine.venue.events import EventKind
-from engine.scenarios.scenario import load
 from engine.market.makers import REASON_VOLATILITY
-from engine.phases import SECOND, Phase
+from engine.phases import SECOND, Phase, Port
+from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.accounts import FIRST_MAKER, FLOW_ACCOUNT
+from engine.venue.events import EventKind
 
 SMALL = Fraction(1, 50)      # 2,000 traders: the shape of flash-drop in about a second
 
@@ -78,14 +78,14 @@ def test_a_program_trades_through_the_book_and_never_beyond_its_limit_from_the_i
     assert trades, "the program never traded"
     for r in trades:
         assert r[3] == side
-        index = sim._index_at(r[0])
+        index = sim.index.scripted(r[0])
         if side < 0:
             assert r[9] >= -((-index * 97) // 100)        # ceil(index x 0.97)
         else:
             assert r[9] <= index * 103 // 100              # floor(index x 1.03)
     for r in mine:
         if r[2] == EventKind.ORDER_EXPIRED:              # the remainder, at the order's limit
-            assert side * (r[9] - sim._index_at(r[0])) > 0
+            assert side * (r[9] - sim.index.scripted(r[0])) > 0
 
 
 def test_makers_watching_the_venues_last_price_withdraw_on_a_crash_the_index_never_saw():
@@ -97,7 +97,7 @@ def test_makers_watching_the_venues_last_price_withdraw_on_a_crash_the_index_nev
     for source, withdraws in (("index", False), ("last", True)):
         sim = _run(seed=2, overrides=[*venue_only, f'makers.vol_source="{source}"'])
         lowest = min(r[9] for r in sim.log.rows(EventKind.TRADE))
-        assert lowest < sim.index_start * 98 // 100          # the venue fell > 2%
+        assert lowest < sim.index.start * 98 // 100          # the venue fell > 2%
         on_volatility = [r[0] for r in sim.log.rows(EventKind.MAKER_WITHDREW)
                          if r[12] == REASON_VOLATILITY]
         assert bool(on_volatility) == withdraws, source
@@ -331,3 +331,24 @@ def test_a_maker_decides_inventory_blocks_when_it_decides_not_when_its_quote_arr
     _deliver(sim, 550 * ms)
     assert not maker.bids and len(maker.asks) == levels
     sim.exchange.check_conservation()
+
+
+def _port_members():
+    return set(Port.__annotations__) | {n for n in vars(Port)
+                                        if not n.startswith("_") and callable(vars(Port)[n])}
+
+
+def test_the_simulation_offers_every_member_of_the_port_its_policies_and_makers_use():
+    sim = _run(seed=1, breaker="luld")
+    assert _port_members() == {"exchange", "instrument", "rng", "now", "index_ticks",
+                               "schedule", "send", "reopen"}
+    for name in _port_members():
+        assert hasattr(sim, name), name
+    assert sim.breaker.port is sim and all(m.port is sim for m in sim.makers)
+
+
+def test_a_breaker_is_the_exchanges_one_hook_and_none_leaves_it_empty():
+    scenario = load("flash-drop", [], Fraction(1, 50))
+    assert Simulation(scenario, breaker="none").exchange.breaker is None
+    sim = Simulation(scenario, breaker="luld+liq-pause")
+    assert sim.exchange.breaker is sim.breaker and sim.breaker.port is sim

@@ -12,11 +12,11 @@ from fractions import Fraction
 
 import pytest
 
-from engine.breakers.base import REASON_LIQ_PAUSED, REASON_LIQ_THROTTLED, REASON_VELOCITY
-from engine.venue.events import EventKind as K
 from engine import run
+from engine.breakers.base import REASON_LIQ_PAUSED, REASON_LIQ_THROTTLED, REASON_VELOCITY
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
+from engine.venue.events import EventKind as K
 from orderbook.enums import Reason
 
 SCALE = Fraction(1, 100)
@@ -60,7 +60,7 @@ def _prices(sim):
 
 def test_the_baseline_moves_beyond_every_default_band(sims):
     none = sims("none")
-    assert not none.log.rows(K.TRADING_HALTED) and none.halts == 0
+    assert not none.log.rows(K.TRADING_HALTED) and none.exchange.halts == 0
     assert min(_prices(none)) <= START * 88 // 100       # the stub 12% down is hit
     assert none.log.rows(K.LIQUIDATION_UNFILLED)          # fill failures without breakers
 
@@ -90,7 +90,7 @@ def test_luld_enters_a_limit_state_then_a_five_minute_pause(sims):
     assert halt[0] - limit_states[-1][0] >= 15 * SEC          # 15 s in the limit state
     assert halt[12] == sim.breaker.CODE
     # The pause is 5 minutes: longer than what is left of this 240 s run.
-    assert sim.halted and not sim.log.rows(K.TRADING_RESUMED)
+    assert sim.exchange.halted and not sim.log.rows(K.TRADING_RESUMED)
     assert min(_prices(sim)) > min(_prices(none))              # no print at the stub
 
 
@@ -146,7 +146,7 @@ def test_stop_orders_wait_out_a_halt_instead_of_being_refused_and_lost(sims):
         assert not _halted_rows(sim, K.STOP_TRIGGERED), spec
         fired = sim.log.rows(K.STOP_TRIGGERED)
         liquidation_ids = {r[7] for r in sim.log.rows(K.LIQUIDATION_ORDER)}
-        armed = {a for _, a in [*sim._long_stops, *sim._short_stops]}
+        armed = {a for _, a in sim.stops}
         for r in sim.log.rows(K.ORDER_REJECTED):
             if r[12] != Reason.MATCHING_HALTED or r[7] in liquidation_ids \
                     or r[5] not in {f[5] for f in fired}:
@@ -180,7 +180,7 @@ def test_stops_refused_in_a_pause_by_the_breaker_gate_are_armed_again():
                      breaker="cme-velocity", seed=1).run()
     fired = sim.log.rows(K.STOP_TRIGGERED)
     stop_accounts = {r[5] for r in fired}
-    armed = {a for _, a in [*sim._long_stops, *sim._short_stops]}
+    armed = {a for _, a in sim.stops}
     refused = [r for r in _halted_rows(sim, K.ORDER_REJECTED)
                if r[5] in stop_accounts and r[12] == REASON_VELOCITY]
     assert refused

@@ -1,15 +1,14 @@
 """Rules of the exchange circuit breakers, one small hand-built situation per rule.
 
-Sources: shared/reference/breakers-and-events.md section 1.2 -- P1 (LULD), P4 (CME DCB),
+Sources: docs/reference/breakers-and-events.md section 1.2 -- P1 (LULD), P4 (CME DCB),
 P5 (CME Velocity Logic), P7 (Coinbase Derivatives), P9 (Xetra volatility interruption);
 what each policy assumes is marked "assumed" in its docstring.
 
 Numbers: the test instrument of ``conftest.py`` (tick 1, lot 0.001, one tick x one lot = one
-quantum) with the mark at 100,000 ticks.  ``Venue`` stands in for the Simulation: it has the
-attributes a policy uses and borrows the Simulation's own ``halt``, ``reopen``,
-``indicative`` and ``trades_since`` (not copies), so the halt service under test is the
-real one.  Time advances only through ``Venue.evaluate`` (the BREAKERS phase) and the
-timestamps given to ``submit``.
+quantum) with the mark at 100,000 ticks.  ``Venue`` stands in for the Simulation: it is the
+``Port`` a policy is bound to (``engine.phases.Port``) around a real Exchange, whose own
+``halt``, ``reopen`` and ``indicative`` are the halt service under test.  Time advances only
+through ``Venue.evaluate`` (the BREAKERS phase) and the timestamps given to ``submit``.
 """
 from __future__ import annotations
 
@@ -22,8 +21,8 @@ from engine.breakers import POLICIES, describe_policies, make_breaker
 from engine.breakers.base import (REASON_LULD_BAND, REASON_VELOCITY, REASON_XETRA_VI)
 from engine.breakers.corridor import PHASE_BREAKERS, RollingRange
 from engine.config import ConfigError
+from engine.phases import Phase, Port
 from engine.venue.events import EventKind as K
-from engine.simulation import Phase, Simulation
 from orderbook.enums import FOK, GTC, IOC, LIMIT, MARKET, Reason
 
 SEC = 10**9
@@ -34,37 +33,43 @@ EXCHANGE_RULES = ("luld", "cme-dcb", "cme-velocity", "cde-hourly", "xetra-vi")
 
 
 class Venue:
-    """The services a policy uses (see the module docstring)."""
-
-    halt = Simulation.halt
-    reopen = Simulation.reopen
-    indicative = Simulation.indicative
-    trades_since = Simulation.trades_since
+    """The port a policy is bound to (see the module docstring); the mark stays fixed."""
 
     def __init__(self, eng, spec: str, seed: int = 0, **params):
         self.exchange = eng.exchange()
         self.log = self.exchange.log
         for acct in (MM, TAKER, OTHER):
             self.exchange.open_account(0, acct, deposit=10**9 * Q)
-        self.halted = False
-        self.halts = 0
+        self.instrument = self.exchange.instruments[0]
         self.rng = np.random.default_rng(seed)
+        self.now = 0
+        self.index_ticks = self.exchange.marks[0]
         self.tasks: list = []
         table = {spec.split("+")[0]: params} if params else {}
         self.breaker = make_breaker(spec, SimpleNamespace(breaker=table, source_path="test"))
         self.policy = self.breaker
-        b = self.breaker
-        self.exchange.order_gate = lambda *a: b.gate_order(self, *a)
-        self.exchange.liquidation_gate = lambda *a: b.gate_liquidation(self, *a)
-        self.exchange.liquidation_pause = lambda *a: b.pauses_liquidations(self, *a)
-        b.start(self)
+        self.exchange.breaker = self.breaker
+        self.breaker.bind(self)
 
     @property
     def book(self):
         return self.exchange.books[0]
 
-    def _mark_step(self, ts):       # called by Simulation.reopen; the mark is fixed here
-        pass
+    @property
+    def halted(self):
+        return self.exchange.halted
+
+    def halt(self, ts, code):
+        self.exchange.halt(ts, code)
+
+    def reopen(self, ts, reference, code):      # the Port's reopen; the mark is fixed here
+        return self.exchange.reopen(ts, reference, code)
+
+    def indicative(self, reference=None):
+        return self.exchange.indicative(reference)
+
+    def send(self, ts, fn):
+        fn(ts)
 
     def schedule(self, ts, phase, fn):
         self.tasks.append((ts, fn))
@@ -80,7 +85,7 @@ class Venue:
         return r
 
     def evaluate(self, ts):
-        self.breaker.evaluate(self, ts)
+        self.breaker.evaluate(ts)
 
     def run(self, start, end, step=100 * MS):
         """Evaluate every ``step`` from ``start`` to ``end`` inclusive."""
@@ -332,7 +337,7 @@ def _dcb(eng, **params):
     v = Venue(eng, "cme-dcb", **params)            # variant = 3.5% of 100,000 = 3,500
     assert v.policy.variant == 3_500
     v.trade(SEC, 100_000)                          # window high = low = 100,000
-    assert v.policy.corridor(v, SEC) == (96_500, 103_500)
+    assert v.policy.corridor(SEC) == (96_500, 103_500)
     return v
 
 
@@ -376,7 +381,7 @@ def test_dcb_window_restarts_after_resumption(eng):
     v.run(10 * SEC, 130 * SEC)
     assert not v.halted
     # The pre-halt high (100,000) is forgotten: limits around the reopening price.
-    assert v.policy.corridor(v, 131 * SEC) == (93_500, 100_500)
+    assert v.policy.corridor(131 * SEC) == (93_500, 100_500)
     r = v.submit(140 * SEC, TAKER, -1, 5, price=96_000, tif=IOC)
     assert r.filled_qty == 5 and not v.halted      # would have tripped before the restart
     assert v.policy.counters() == {"dcb_trips": 1, "dcb_preopens": 1}
@@ -433,12 +438,12 @@ def test_dcb_a_bid_that_trades_inside_then_would_rest_above_the_limit_is_clipped
 def test_dcb_limits_are_the_window_range_minus_and_plus_the_variant(eng):
     v = _dcb(eng)
     v.trade(2 * SEC, 102_000)
-    assert v.policy.corridor(v, 2 * SEC) == (98_500, 103_500)
+    assert v.policy.corridor(2 * SEC) == (98_500, 103_500)
     w = _dcb(eng, limits="extremes")
     w.trade(2 * SEC, 102_000)
-    assert w.policy.corridor(w, 2 * SEC) == (96_500, 105_500)
+    assert w.policy.corridor(2 * SEC) == (96_500, 105_500)
     # 60 minutes later the window has only the second trade.
-    assert v.policy.corridor(v, 3601 * SEC + 1) == (98_500, 105_500)
+    assert v.policy.corridor(3601 * SEC + 1) == (98_500, 105_500)
 
 
 # -------------------------------------------------------------------- CME velocity
@@ -570,7 +575,7 @@ def test_cde_halt_lasts_two_minutes_with_order_entry_allowed(eng):
 # ------------------------------------------------------------------------- Xetra VI
 def test_xetra_orders_execute_until_the_next_price_leaves_the_corridor(eng):
     v = Venue(eng, "xetra-vi")                      # last = start 100,000: [98,000, 102,000]
-    assert v.policy.corridor(v, 0) == (98_000, 102_000)
+    assert v.policy.corridor(0) == (98_000, 102_000)
     v.submit(0, MM, 1, 5, price=99_000)
     v.submit(0, MM, 1, 5, price=97_000)
     r = v.submit(SEC, TAKER, -1, 10, price=90_000, tif=IOC)
@@ -626,7 +631,7 @@ def test_xetra_auction_price_becomes_the_static_reference(eng):
     assert (resume[0], resume[9], resume[10]) == (121 * SEC, 90_000, 3)
     assert v.policy.static_ref == 90_000
     # dynamic 90,000 +- 2%, static 90,000 +- 5%
-    assert v.policy.corridor(v, 122 * SEC) == (88_200, 91_800)
+    assert v.policy.corridor(122 * SEC) == (88_200, 91_800)
 
 
 def test_xetra_without_crossing_volume_continuous_trading_resumes(eng):
@@ -638,3 +643,11 @@ def test_xetra_without_crossing_volume_continuous_trading_resumes(eng):
     c = v.policy.counters()
     assert c["xetra_uncrossed"] == 0 and c["xetra_resumed_without_auction_price"] == 1
     assert v.policy.static_ref == 100_000
+
+
+def test_the_stand_in_venue_offers_every_member_of_the_port(eng):
+    v = Venue(eng, "luld")
+    members = set(Port.__annotations__) | {n for n, f in vars(Port).items()
+                                           if not n.startswith("_") and callable(f)}
+    assert members and all(hasattr(v, name) for name in members)
+    assert v.policy.port is v and v.exchange.breaker is v.policy

@@ -19,9 +19,9 @@ from fractions import Fraction
 
 import pytest
 
-from engine.venue.events import EventKind as K
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
+from engine.venue.events import EventKind as K
 
 SCALE = Fraction(1, 100)
 SEED = 7
@@ -65,21 +65,21 @@ class CheckedSimulation(Simulation):
     def _conserved(self):
         self.exchange.check_conservation()
         self.conservation_checks += 1
-        self.checks_while_halted += self.halted
+        self.checks_while_halted += self.exchange.halted
 
     def _risk_step(self, ts):
         super()._risk_step(ts)
         book = self.exchange.books[0]
         book._check()
-        if not self.halted:
+        if not self.exchange.halted:
             bb, ba = book.best_bid(), book.best_ask()
             assert bb is None or ba is None or bb < ba, f"{ts}: crossed while trading"
         # Money moves only through the ledger, which logs what it does: check when it did,
         # and at the first step of every halt.
-        if (self.halted and not self._was_halted) or \
+        if (self.exchange.halted and not self._was_halted) or \
                 any(k in LEDGER for k in self.log.kinds(self._checked)):
             self._conserved()
-        self._was_halted = self.halted
+        self._was_halted = self.exchange.halted
         self._checked = len(self.log)
 
     def reopen(self, ts, reference, code):
@@ -118,7 +118,7 @@ def _first_halt(sim):
 
 def test_none_never_halts(runs):
     sim = runs("none")
-    assert sim.halts == 0 and not sim.halted
+    assert sim.exchange.halts == 0 and not sim.exchange.halted
     for kind in (K.TRADING_HALTED, K.TRADING_RESUMED, K.BREAKER_TRIPPED,
                  K.LIQUIDATION_DEFERRED):
         assert not sim.log.rows(kind)
@@ -147,7 +147,7 @@ def test_no_trade_prints_during_a_halt(runs, label):
             halted_at = None
     assert not pending or halted_at is None, "trades after a halt that never resumed"
     assert (halts > 0) == expect_halts, f"{label}: {halts} halts"
-    assert halts == sim.halts
+    assert halts == sim.exchange.halts
 
 
 @pytest.mark.parametrize("label", [r[0] for r in RUNS if r[3]])

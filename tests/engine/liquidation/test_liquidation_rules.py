@@ -1,6 +1,6 @@
 """Rules of liquidation, one test per rule, named so that the test list reads as the rulebook.
 
-Sources: reference/liquidation-mechanics.md -- section 1.4 (trigger), 1.5 (bankruptcy price),
+Sources: docs/reference/liquidation-mechanics.md -- section 1.4 (trigger), 1.5 (bankruptcy price),
 1.6 (Binance process, clearance fee, fund position limit), 1.7 and 4 (ADL rankings), 2-4
 (tiered FOK reduction), 5 (Hyperliquid), 6 (dYdX v4), 7 example 12 (BitMEX fund flow), 8 item 1
 and 1.9 (collateral priced off the venue's own thin book).
@@ -22,13 +22,14 @@ from hypothesis import strategies as st
 
 from engine.liquidation import adl
 from engine.liquidation.offload import offload
+from engine.liquidation.settlement import bankruptcy_tick
+from engine.liquidation.waterfalls import DYDX, HL_COOLDOWN_NS, run_liquidations
+from engine.venue.accounts import BACKSTOP_ID, INSURANCE_ID
 from engine.venue.collateral import CollateralAsset
 from engine.venue.events import EventKind as K
-from engine.venue.accounts import BACKSTOP_ID, INSURANCE_ID
 from engine.venue.exchange import Exchange
 from engine.venue.instruments import Instrument, binance_btcusdt, hyperliquid_btc
 from engine.venue.tiers import TierTable, maintenance_margin_q
-from engine.liquidation.waterfalls import (DYDX, HL_COOLDOWN_NS, bankruptcy_tick, run_liquidations)
 from orderbook.enums import FOK, IOC
 
 Q = 1000
@@ -332,12 +333,13 @@ def test_a_bulk_index_refresh_ends_exactly_as_one_account_at_a_time(eng):
     for ex in (bulk, single):
         ex.seed_positions(0, 0, MAKER, rows)
     bulk.refresh_index()                           # one batch
-    for account_id in sorted(single._dirty):       # one at a time
-        single._reindex(account_id)
-    single._dirty.clear()
-    assert list(bulk._longs[0]) == list(single._longs[0]) and len(bulk._longs[0]) > 100
-    assert list(bulk._shorts[0]) == list(single._shorts[0]) and len(bulk._shorts[0]) > 100
-    assert bulk._keys == single._keys and bulk._complex == single._complex
+    for account_id in sorted(single.index.dirty):  # one at a time
+        single.index.reindex(account_id)
+    single.index.dirty.clear()
+    bulk_ix, single_ix = bulk.index, single.index
+    assert list(bulk_ix.longs[0]) == list(single_ix.longs[0]) and len(bulk_ix.longs[0]) > 100
+    assert list(bulk_ix.shorts[0]) == list(single_ix.shorts[0]) and len(bulk_ix.shorts[0]) > 100
+    assert bulk_ix.keys == single_ix.keys and bulk_ix.complex == single_ix.complex
     for mark in (80_000, 95_000, 100_000, 105_000, 120_000):
         bulk.set_mark(SEC, 0, mark)
         single.set_mark(SEC, 0, mark)
@@ -944,8 +946,8 @@ def _adl_world(eng, ranking, seed=None):
 
 def _queue(ex, ts=0, inst=0, bankrupt_side=1):
     """The deleveraging order against a bankrupt long (holders of the short side)."""
-    ranked, cursor = adl.queue(ex, ts, inst, bankrupt_side)
-    return ranked[cursor:]
+    q = adl.queue(ex, ts, inst, bankrupt_side)
+    return q.ranked[q.cursor:]
 
 
 @pytest.mark.parametrize("ranking, expected", [
@@ -1192,8 +1194,8 @@ def test_binance_adl_ranks_a_hedged_cross_account_by_its_account_pnl(eng):
     ex.transfer_position(0, 1, 22, 0, 10, 100_500)       # 22 short inst 0 at 100,500
     assert adl._score(ex, ex.accounts[21], 0, "binance") == 0.0
     assert adl._score(ex, ex.accounts[22], 0, "binance") > 0.0
-    ranked, cursor = adl.queue(ex, 0, 0, 1)
-    assert ranked[cursor:] == [22, 21]
+    q = adl.queue(ex, 0, 0, 1)
+    assert q.ranked[q.cursor:] == [22, 21]
 
 
 def test_the_fund_covers_a_shortfall_with_the_collateral_it_just_seized_counted_in(eng):

@@ -7,11 +7,11 @@ from fractions import Fraction
 import pytest
 
 from engine.config import ConfigError
-from engine.venue.events import EventKind
-from engine.scenarios.scenario import load
 from engine.phases import SECOND
+from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.accounts import FLOW_ACCOUNT
+from engine.venue.events import EventKind
 
 SMALL = Fraction(1, 50)
 NO_NOISE = ["index.noise_bps=0"]
@@ -28,23 +28,23 @@ def test_a_shock_gaps_the_index_at_its_second_and_the_gap_stays():
     for s in (0, 29, 30, 31, 89, 90, 150):
         ts = s * SECOND
         factor = (1 if s < 30 else Fraction(95, 100)) * (1 if s < 90 else Fraction(102, 100))
-        assert shocked._index_at(ts) == round(plain._path_at(ts) * factor), s
-    assert shocked._index_at(30 * SECOND - 1) == plain._index_at(30 * SECOND - 1)
+        assert shocked.index.scripted(ts) == round(plain.index._path_at(ts) * factor), s
+    assert shocked.index.scripted(30 * SECOND - 1) == plain.index.scripted(30 * SECOND - 1)
 
 
 def test_a_shock_moves_the_index_at_its_instant_even_between_steps():
     sim = _sim("[{at_s=30, index_pct=-5}]", ["scenario.step_ms=700"])
     sim.end_ns = 30 * SECOND            # 30 s is not on a 700 ms step
     sim.run()
-    gapped = sim._index_at(30 * SECOND)
-    assert gapped < sim._index_at(30 * SECOND - 1)
+    gapped = sim.index.scripted(30 * SECOND)
+    assert gapped < sim.index.scripted(30 * SECOND - 1)
     assert sim.index_ticks == gapped
 
 
 def test_a_shock_order_hits_the_book_at_its_instant_with_its_notional():
     sim = _sim('[{at_s=30, index_pct=-3, notional="400000", kind="sell", limit_pct=2}]').run()
     at = 30 * SECOND
-    index = sim._index_at(at)
+    index = sim.index.scripted(at)
     qty = int(sim.scenario.shocks[0].notional * sim.instrument.quanta_per_unit) \
         // (index * sim.instrument.tick_lot_quanta)
     mine = [r for r in sim.log.rows() if r[0] == at and r[5] == FLOW_ACCOUNT

@@ -13,7 +13,7 @@ import pytest
 
 from engine.venue.events import EVENT_DTYPE, EventKind as K
 from engine.outputs.metrics import (SUMMARY_KEYS, Sampler, band_name, build_timeseries, display,
-                            summarize, timeseries_meta)
+                                    summarize, timeseries_meta)
 
 S = 1_000_000_000          # one second in ns
 Q = 1000

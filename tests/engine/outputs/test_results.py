@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import engine.outputs.results as results
-from engine.venue.events import EVENT_DTYPE, EventKind, EventLog
 from engine.outputs.metrics import Sampler, build_timeseries, summarize
 from engine.outputs.results import RunResult, events_array, events_table, kind_names
+from engine.venue.events import EVENT_DTYPE, EventKind, EventLog
 
 S = 1_000_000_000
 FILES = ["events.parquet", "scenario.toml", "summary.json", "timeline.png", "timeseries.parquet"]

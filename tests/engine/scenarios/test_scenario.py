@@ -42,8 +42,8 @@ def test_index_path_can_come_from_a_csv_file_next_to_the_scenario(tmp_path):
     assert [(int(t), str(p)) for t, p in sc.index.path] == \
         [(0, "100000"), (10, "95000"), (20, "96000")]
     sim = Simulation(sc, seed=1)
-    assert sim._index_at(10 * 10**9) == 950_000        # ticks of 0.1
-    assert sim._index_at(5 * 10**9) == 975_000         # linear between points
+    assert sim.index_at(10 * 10**9) == 950_000        # ticks of 0.1
+    assert sim.index_at(5 * 10**9) == 975_000         # linear between points
 
 
 def test_a_bad_line_in_the_index_file_names_the_file_and_the_line(tmp_path):
@@ -65,7 +65,7 @@ def test_an_index_file_that_is_not_utf8_text_is_rejected_naming_it(tmp_path):
 def test_an_index_path_below_half_a_tick_runs_at_one_tick():
     sim = Simulation(load("flash-drop", ['index.path=[[0, "100000"], [60, "0.04"]]'],
                           Fraction(1, 100)), seed=1)
-    assert sim._index_at(120 * 10**9) == 1
+    assert sim.index_at(120 * 10**9) == 1
     sim.run()
 
 

@@ -1,6 +1,6 @@
 """Invalid configuration and requests are refused with an error that names the field.
 
-DESIGN.md: "validators that reject NaN, inf, negatives and unknown keys with a message
+docs/design.md: "validators that reject NaN, inf, negatives and unknown keys with a message
 naming the file and field"; money is ``int`` quantums, rates exact (never ``float``).
 Covered: instruments (``engine.venue.instruments.Instrument``), tier tables
 (``engine.venue.tiers.TierTable.from_rows``), collateral assets, the ``Exchange`` itself, accounts
@@ -13,9 +13,10 @@ from decimal import Decimal
 
 import pytest
 
+from engine.breakers import Policy
+from engine.venue.accounts import BACKSTOP_ID, INSURANCE_ID, RESERVED_FROM
 from engine.venue.collateral import CollateralAsset
 from engine.venue.events import EventKind
-from engine.venue.accounts import BACKSTOP_ID, INSURANCE_ID, RESERVED_FROM
 from engine.venue.exchange import Exchange
 from engine.venue.instruments import binance_btcusdt
 from engine.venue.tier_tables import BINANCE_BTCUSDT_2025_08_19
@@ -230,7 +231,7 @@ def test_exchange_negative_fund_or_backstop_is_refused(field):
 
 
 def test_exchange_fund_and_backstop_must_be_int_quantums():
-    """Money is int quantums (DESIGN.md): a float, NaN, inf or Decimal balance would make
+    """Money is int quantums (docs/design.md): a float, NaN, inf or Decimal balance would make
     the ``==`` conservation check meaningless."""
     cases = [(f"{f}={v!r}", lambda f=f, v=v: _ex(**{f: v}), f)
              for f in ("insurance_fund", "backstop") for v in (1.5, NAN, INF, Decimal("10"))]
@@ -368,8 +369,11 @@ def test_a_malformed_order_is_logged_as_rejected_and_never_raises(with_gate):
     ex = _ex()
     ex.open_account(0, 7, deposit=10**12)
     ex.set_mark(0, 0, 1_000_000)
-    if with_gate:       # a breaker that would do arithmetic on the price
-        ex.order_gate = lambda ts, a, i, side, qty, price, *rest: (price + 0 * side * qty, 0)
+    if with_gate:
+        class Arithmetic(Policy):         # a gate that does arithmetic on the price
+            def gate_order(self, ts, a, i, side, qty, price, *rest):
+                return price + 0 * side * qty, 0
+        ex.breaker = Arithmetic()
     for order in JUNK_ORDERS:
         order = dict(order)
         side = order.pop("side", 1)

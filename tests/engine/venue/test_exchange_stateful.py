@@ -75,7 +75,7 @@ from engine.liquidation.offload import offload
 from engine.venue.events import EventKind as K
 from engine.venue.exchange import Exchange
 from engine.liquidation.waterfalls import (DYDX, HL_PARTIAL_ABOVE_QUOTE, HL_PARTIAL_PPM,
-                               run_liquidations)
+                                           run_liquidations)
 from orderbook.enums import FOK, GTC, IOC, MARKET
 
 STYLES = ("binance", "tiered", "hyperliquid", "dydx")
@@ -385,7 +385,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         liquidation (a maker filled by a liquidation order, an ADL counterparty closed at a
         price worse than the mark, another position of the same cross account liquidated
         after it): the written rule of this test for "repeat the check while the cascade
-        continues" (DESIGN.md, the loop).  At most 60 passes: a dYdX cascade moves one
+        continues" (docs/design.md, the loop).  At most 60 passes: a dYdX cascade moves one
         per-block slice a pass and may need dozens; past its 50 attempts per block a waiting
         unit is explained by the attempts cap.  (With 10 passes the slow run found an
         account filled as a maker by the 10th pass's liquidation and left unchecked.)
@@ -521,8 +521,8 @@ class ExchangeMachine(RuleBasedStateMachine):
                     return "hyperliquid 20% slice"
             return "hyperliquid unfilled market order" if unfilled else ""
         if self.style == "dydx":
-            state = ex.style_state.get("dydx", {})
-            if state.get("attempts", 0) >= DYDX["max_attempts"]:
+            block = ex.liquidation_state.dydx if ex.liquidation_state else None
+            if block is not None and block.attempts >= DYDX["max_attempts"]:
                 return "dydx attempts cap"
             if calls and not orders:
                 return "dydx no notional room left this block"

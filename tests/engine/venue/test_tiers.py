@@ -1,6 +1,6 @@
-"""Tests of engine.venue.tiers and the bundled tables: cum recursion, table validation, tier lookup
-and the integer-quantum maintenance margin. Figures marked §7.n are the reference's worked
-examples (/work/shared/reference/liquidation-mechanics.md); maintenance amounts are whole
+"""Tests of engine.venue.tiers and the bundled tables: cum recursion, table validation, tier
+lookup and the integer-quantum maintenance margin. Figures marked §7.n are the reference's worked
+examples (docs/reference/liquidation-mechanics.md); maintenance amounts are whole
 USDT, so they are compared exactly."""
 
 from __future__ import annotations

@@ -1,0 +1,63 @@
+"""The liquidation engine's own state between rounds, per Exchange: which units are deferred,
+Hyperliquid's cooldowns, dYdX's per-block counters and the ranked ADL queue.
+
+One ``LiquidationState`` hangs on ``Exchange.liquidation_state`` (the venue keeps it and
+never reads it); ``of(ex)`` makes it on first use.  Each part is a small slotted class with
+the invariant it keeps.
+"""
+from __future__ import annotations
+
+
+class DydxBlock:
+    """dYdX's per-block counters (docs/reference/liquidation-mechanics.md section 6): the block
+    number, liquidation attempts so far in it and the notional liquidated per account.  Reset
+    when a new block starts (``roll``)."""
+
+    __slots__ = ("block", "attempts", "notional")
+
+    def __init__(self) -> None:
+        self.block: int | None = None
+        self.attempts = 0
+        self.notional: dict[int, int] = {}      # account -> quantums liquidated this block
+
+    def roll(self, block: int) -> None:
+        if self.block != block:
+            self.block, self.attempts, self.notional = block, 0, {}
+
+
+class AdlQueue:
+    """The ranked opposite side for ADL, cached for one (instrument, side, second):
+    ``ranked`` account ids in deleveraging order and ``cursor``, the first not yet used up.
+    Ranking again (``clear``) is what a refresh of the venues' indicator lights does."""
+
+    __slots__ = ("key", "ranked", "cursor")
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.ranked: list[int] = []
+        self.cursor = 0
+
+    def clear(self) -> None:
+        self.key, self.ranked, self.cursor = None, [], 0
+
+
+class LiquidationState:
+    """``deferred``: units ``(account, inst)`` whose ``LiquidationDeferred`` was logged in
+    this episode (until next allowed through); ``hl_cooldown``: account -> the end (ns) of
+    its Hyperliquid cooldown; ``dydx``: the block counters; ``adl``: the ADL queue."""
+
+    __slots__ = ("deferred", "hl_cooldown", "dydx", "adl")
+
+    def __init__(self) -> None:
+        self.deferred: set[tuple[int, int]] = set()
+        self.hl_cooldown: dict[int, int] = {}
+        self.dydx = DydxBlock()
+        self.adl = AdlQueue()
+
+
+def of(ex) -> LiquidationState:
+    """The liquidation state of Exchange ``ex`` (made on first use).  O(1)."""
+    state = ex.liquidation_state
+    if state is None:
+        state = ex.liquidation_state = LiquidationState()
+    return state

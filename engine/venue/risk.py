@@ -1,0 +1,193 @@
+"""The liquidation index: which units (isolated positions, cross accounts) are deficient at
+the current mark, found without looking at every account.
+
+Isolated positions and cross accounts whose only exposure is one instrument (no collateral)
+have an exact *trigger tick*: the largest mark at which a long is deficient, the smallest at
+which a short is.  They sit in sorted lists per instrument, so a mark update finds the
+deficient ones in O(log n + k).  Other cross accounts ("complex") are re-evaluated at every
+check of an instrument they hold.  Accounts whose state changed since the last check
+(``dirty``: the Exchange's ledger adds to it) are re-keyed lazily, at the next check.
+
+Margin (docs/reference/liquidation-mechanics.md section 1.4; Binance "Liquidation", futures
+FAQ): a unit is deficient when its margin balance is below its maintenance margin at
+the mark: balance + unrealised PnL < MM, MM the tiered ``notional x mmr - cum`` rounded up.
+"""
+from __future__ import annotations
+
+from sortedcontainers import SortedList
+
+from .accounts import RESERVED_FROM
+from .rounding import ceil_div
+from .tiers import maintenance_margin_q
+
+_INF = 1 << 62
+_BULK_REINDEX = 1024     # dirty accounts from which the index is refreshed as one batch
+
+
+class LiquidationIndex:
+    """The trigger-tick index of one Exchange (``ex``), per instrument.
+
+    State: ``longs``/``shorts`` (sorted ``(trigger, account)`` per instrument), ``keys``
+    (``(account, inst)`` -> its entry), ``complex`` (per instrument, the accounts checked in
+    full), ``listing`` (per instrument, the last ``liquidatable`` answer and its mark) and
+    ``dirty`` (accounts to re-key).  Invariant after ``refresh``: every account's entries are
+    what ``_entries`` computes from its current state."""
+
+    __slots__ = ("ex", "longs", "shorts", "keys", "complex", "listing", "dirty")
+
+    def __init__(self, ex):
+        n = len(ex.instruments)
+        self.ex = ex
+        self.longs = [SortedList() for _ in range(n)]
+        self.shorts = [SortedList() for _ in range(n)]
+        self.keys: dict[tuple[int, int], tuple] = {}     # (account, inst) -> index entry
+        self.complex: list[set[int]] = [set() for _ in range(n)]
+        self.listing: dict[int, tuple] = {}   # inst -> (mark, units): see liquidatable
+        self.dirty: set[int] = set()
+
+    def trigger(self, balance: int, size: int, cost: int, inst: int) -> int:
+        """Trigger tick of a single position backed by ``balance`` quantums.
+
+        Long: the largest mark m >= 0 with balance + (size m - cost) t < MM(m) (-1 if none).
+        Short: the smallest such m (always exists).  Binance's one-way formula, reference
+        section 1.5, solved in integers per tier, iterated until the notional lies in the
+        tier used, then fixed up against the exact check (MM rounding).  O(tiers).
+        """
+        ins = self.ex.instruments[inst]
+        t = ins.tick_lot_quanta
+        table = ins.table_q
+        n = abs(size)
+
+        def deficient(m: int) -> bool:
+            return balance + (size * m - cost) * t < maintenance_margin_q(n * m * t, table)
+
+        tier = table.index_of_q(n * max(self.ex.marks[inst] or 0, 0) * t)
+        m = 0
+        for _ in range(len(table) + 1):
+            mmr_num, cum_num, den = table.coefficients_q(tier)
+            num = den * (cost * t - balance) - cum_num
+            dnm = den * size * t - n * t * mmr_num
+            if size > 0:
+                m = ceil_div(num, dnm) - 1 if dnm > 0 else (_INF if num > 0 else -1)
+            else:
+                m = num // dnm + 1
+            m = max(m, -1)
+            if m < 0 or m >= _INF:
+                break
+            new_tier = table.index_of_q(n * m * t)
+            if new_tier == tier:
+                break
+            tier = new_tier
+        if size > 0:
+            if m >= _INF:
+                return m
+            while m >= 0 and not deficient(m):
+                m -= 1
+            while deficient(m + 1):
+                m += 1
+            return m
+        m = max(m, 0)
+        while m > 0 and deficient(m - 1):
+            m -= 1
+        while not deficient(m):
+            m += 1
+        return m
+
+    def reindex(self, account_id: int) -> None:
+        """Re-key one account's entries in the liquidation index.  O(positions log n)."""
+        self.listing.clear()
+        self._unindex(account_id)
+        for inst, entry in self._entries(account_id):
+            (self.longs if entry[0] > 0 else self.shorts)[inst].add(entry[1])
+            self.keys[(account_id, inst)] = entry
+
+    def _unindex(self, account_id: int) -> None:
+        """Drop every index entry of ``account_id`` (sorted lists, keys, complex sets)."""
+        keys = self.keys
+        for key in [k for k in keys if k[0] == account_id] if account_id not in self.ex.accounts \
+                else [(account_id, i) for i in range(len(self.ex.instruments))]:
+            entry = keys.pop(key, None)
+            if entry is not None:
+                (self.longs if entry[0] > 0 else self.shorts)[key[1]].remove(entry[1])
+            self.complex[key[1]].discard(account_id)
+
+    def _entries(self, account_id: int) -> list[tuple[int, tuple]]:
+        """The index entries ``(inst, (sign, (trigger, account)))`` an account should have;
+        puts complex cross accounts into ``_complex`` on the way."""
+        acct = self.ex.accounts.get(account_id)
+        if acct is None or account_id >= RESERVED_FROM:
+            return []
+        out = []
+        cross = [i for i, p in acct.positions.items() if p.size and not p.isolated]
+        simple_cross = len(cross) == 1 and not any(acct.collateral.values())
+        for i, pos in acct.positions.items():
+            if not pos.size:
+                continue
+            if pos.isolated:
+                balance = pos.margin
+            elif simple_cross:
+                balance = acct.wallet
+            else:
+                self.complex[i].add(account_id)
+                continue
+            trig = self.trigger(balance, pos.size, pos.cost, i)
+            if trig >= 0:       # else a long that no positive mark can liquidate
+                out.append((i, (1 if pos.size > 0 else -1, (trig, account_id))))
+        return out
+
+    def refresh(self) -> None:
+        """Re-key every account changed since the last check (every check does this
+        itself; call it to pay for a large batch up front).  Many at once (seeding a
+        population) go in as one batch per sorted list: ``SortedList.update`` sorts a
+        large batch once instead of inserting it one key at a time (100k seeded traders:
+        ~0.3 s less).  The index ends the same either way."""
+        if not self.dirty:
+            return
+        self.listing.clear()
+        dirty = sorted(self.dirty)
+        self.dirty.clear()
+        if len(dirty) < _BULK_REINDEX:
+            for account_id in dirty:
+                self.reindex(account_id)
+            return
+        keys = self.keys
+        batch: dict[tuple[int, int], list] = {}
+        for account_id in dirty:
+            self._unindex(account_id)
+            for inst, entry in self._entries(account_id):
+                batch.setdefault((entry[0], inst), []).append(entry[1])
+                keys[(account_id, inst)] = entry
+        for (sign, inst), items in batch.items():
+            (self.longs if sign > 0 else self.shorts)[inst].update(items)
+
+    def liquidatable(self, inst: int) -> list[tuple[int, int]]:
+        """(account, inst) units that are deficient at the current mark of ``inst``.
+
+        Order (assumed; the venues do not publish one): the deepest trigger first -- longs
+        by highest trigger tick, shorts by lowest -- then complex accounts; ties by account
+        id.  O(log n + k log k) plus the complex accounts holding ``inst``.  The listing is
+        kept until the mark or an account changes (a risk step lists twice: top-ups, then
+        liquidations; a halt with liq-pause lists the same queue every step), unless
+        complex accounts hold ``inst`` (their deficits depend on other prices too).
+        """
+        self.refresh()
+        mark = self.ex.marks[inst]
+        if mark is None:
+            return []
+        complex_ = self.complex[inst]
+        cached = self.listing.get(inst)
+        if cached is not None and cached[0] == mark and not complex_:
+            return list(cached[1])
+        # (-depth, account): a long is ``trig - mark`` deep, a short ``mark - trig``; one
+        # tuple sort gives deepest first, then account id (an account is long or short).
+        out = [(mark - trig, acct) for trig, acct in self.longs[inst].irange((mark, -1), None)]
+        out += [(trig - mark, acct) for trig, acct in self.shorts[inst].irange(None, (mark, _INF))]
+        out.sort()
+        units = [(acct, inst) for _, acct in out]
+        if not complex_:
+            self.listing[inst] = (mark, units)
+            return list(units)
+        for acct_id in sorted(complex_):
+            if self.ex.cross_deficit(self.ex.accounts[acct_id]) > 0:
+                units.append((acct_id, inst))
+        return units
