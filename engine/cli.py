@@ -37,6 +37,29 @@ def _seed(text: str) -> int:
     return value
 
 
+MAX_SEEDS = 1000
+
+
+def _seeds(text: str) -> list[int]:
+    """``0-4`` (a range, both ends included), ``1,5,9`` or a mix (``0-2,7``): distinct seeds."""
+    out: list[int] = []
+    for item in text.split(","):
+        lo, dash, hi = item.strip().partition("-")
+        try:
+            first = _seed(lo)
+            last = _seed(hi) if dash else first
+        except argparse.ArgumentTypeError:
+            first, last = 0, -1
+        if last < first or last - first >= MAX_SEEDS:
+            raise argparse.ArgumentTypeError(f"expected seeds as N, N-M or a comma list of "
+                                             f"those (at most {MAX_SEEDS}), got {text!r}")
+        out += range(first, last + 1)
+    if len(set(out)) != len(out) or len(out) > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"expected distinct seeds (at most {MAX_SEEDS}), "
+                                         f"got {text!r}")
+    return out
+
+
 def _scale(text: str) -> Fraction:
     try:        # a decimal of sane size (config.decimal), or a ratio "a/b" of short ints
         if "/" in text and len(text) <= 40:
@@ -66,9 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "timeline.png to --out")
     replay.add_argument("scenario", help="a bundled scenario name (see 'liqsim list') or a "
                         "path to a .toml file")
-    replay.add_argument("--breaker", default="none",
-                        help="circuit-breaker policy, or several joined by commas")
-    replay.add_argument("--seed", type=_seed, default=0)
+    replay.add_argument("--breaker", default=None,
+                        help="circuit-breaker policy, or several joined by '+' (default: the "
+                        "scenario's [run].breaker, else none)")
+    replay.add_argument("--seed", type=_seed, default=None,
+                        help="random seed (default: the scenario's [run].seed, else 0)")
     replay.add_argument("--scale", type=_scale, default=Fraction(1),
                         help="0 < F <= 1: shrink population, flows and depth together")
     replay.add_argument("--set", dest="overrides", action="append", default=[],
@@ -82,7 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("scenario")
     compare.add_argument("--breakers", default="none",
                          help="comma-separated policies; '+' composes, e.g. none,luld+liq-pause")
-    compare.add_argument("--seed", type=_seed, default=0)
+    seeds = compare.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, default=None)
+    seeds.add_argument("--seeds", type=_seeds, default=None, metavar="SEEDS",
+                       help="run each policy over several seeds (0-4, or 1,5,9) and show the "
+                       "mean and min-max of every row")
     compare.add_argument("--scale", type=_scale, default=Fraction(1))
     compare.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY=VALUE")
@@ -90,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list bundled scenarios and breaker policies with their "
                    "parameters")
+    sub.add_parser("columns", help="every column of the time series and the event log, with "
+                   "its unit and meaning (docs/columns.md)")
 
     demo = sub.add_parser("demo", help="seeded order-book demo: a liquidation-sized sell burst "
                                        "into a maker ladder; writes DIR/demo.json")
@@ -98,29 +129,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: (summary key, row label, what the row counts and its unit -- the table's legend).
+#: ``{q}`` is the run's quote currency.
 SUMMARY_ROWS = (
-    ("amplification", "amplification (book drawdown / index drawdown)"),
-    ("book_drawdown_pct", "book drawdown %"),
-    ("index_drawdown_pct", "index drawdown %"),
-    ("min_price", "lowest trade"),
-    ("liquidations_count", "liquidation orders"),
-    ("liquidations_notional", "liquidated notional (quote)"),
-    ("liquidation_fill_ratio", "liquidation fill ratio"),
-    ("fill_failures_count", "fill failures"),
-    ("unfilled_notional", "unfilled notional (quote)"),
-    ("liquidations_deferred", "liquidations deferred by a breaker"),
-    ("vacuum_seconds", "liquidity-vacuum seconds"),
-    ("min_depth_1pct_ratio", "worst depth within 1% / baseline"),
-    ("max_spread_bps", "max spread (bps, two-sided book)"),
-    ("one_sided_seconds", "seconds with a one-sided or empty book"),
-    ("insurance_fund_min", "insurance fund min (quote)"),
-    ("adl_count", "ADL events"),
-    ("bad_debt", "bad debt (quote)"),
-    ("halts_count", "halts"),
-    ("halted_seconds", "halted seconds"),
-    ("events_processed", "events"),
-    ("events_per_second", "events / second"),
+    ("amplification", "amplification",
+     "the book's drawdown / the index's (read it with trades and one-sided seconds: a frozen "
+     "market is not a calm one)"),
+    ("book_drawdown_pct", "book drawdown %", "start price to lowest trade after the event start"),
+    ("index_drawdown_pct", "index drawdown %", "the index from the event start to its low"),
+    ("min_price", "lowest trade ({q})", "lowest trade price after the event start"),
+    ("trades_count", "trades", "trades printed in the whole run"),
+    ("one_sided_seconds", "one-sided book s", "seconds whose book had no bid or no ask"),
+    ("max_mark_index_gap_pct", "max mark-index gap %", "largest |mark - index| / index"),
+    ("liquidations_count", "liquidations", "positions liquidated (units, once each)"),
+    ("liquidation_orders", "liquidation orders", "orders sent to the book for them"),
+    ("liquidations_notional", "liquidated notional ({q})",
+     "each liquidated lot once: in the book + off it"),
+    ("liquidation_fill_ratio", "filled in the book", "share of the liquidated notional"),
+    ("liquidations_off_book_notional", "closed off the book ({q})",
+     "taken over by the fund or backstop, or ADL'd"),
+    ("fill_failures_count", "fill failures", "liquidation orders left unfilled (per order)"),
+    ("liquidations_deferred", "deferred by a breaker", "deferral episodes"),
+    ("vacuum_seconds", "liquidity-vacuum s", "seconds with depth within 1% below the threshold"),
+    ("min_depth_1pct_ratio", "worst depth 1% / baseline", "lowest depth within 1% / pre-event"),
+    ("max_spread_bps", "max spread (bps)", "widest spread of a two-sided book"),
+    ("insurance_fund_min", "fund cash min ({q})", "the insurance fund's wallet"),
+    ("insurance_fund_equity_min", "fund equity min ({q})",
+     "cash + taken-over positions at the mark"),
+    ("adl_units", "ADL'd units", "bankrupt units closed by ADL"),
+    ("adl_fills", "ADL fills", "counterparty closes (one unit may take many)"),
+    ("bad_debt", "bad debt ({q})", "losses nobody absorbed"),
+    ("halts_count", "halts", "trading halts started"),
+    ("halted_seconds", "halted s", "seconds halted"),
+    ("events_processed", "events", "rows of the event log"),
+    ("events_per_second", "events / second", "engine throughput (machine-dependent)"),
 )
+#: Rows whose figure is cut off by the end of the run when the flag is set.
+CENSORED = {"vacuum_seconds": "vacuum_open_at_end", "halted_seconds": "halted_at_end"}
 
 
 def _fmt(value) -> str:
@@ -133,24 +178,61 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _seed_list(seeds: list[int]) -> str:
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))) and len(seeds) > 2:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
+
+
+def _cell(summary: dict, key: str) -> str:
+    spread = summary.get("range", {}).get(key)
+    text = _fmt(summary.get(key))
+    if spread is not None and spread[0] != spread[1]:
+        text += f" ({_fmt(spread[0])}-{_fmt(spread[1])})"
+    flag = CENSORED.get(key)
+    return f"{text}, still open" if flag and summary.get(flag) else text
+
+
 def print_table(summaries: list[dict]) -> None:
-    """One column per run (breaker), one row per headline metric."""
+    """One column per run (breaker), one row per headline metric, then the legend: what
+    each row counts and its unit.  A duration the run's end cut off reads "..., still open"."""
     heads = [s["breaker"] for s in summaries]
-    width = max(len(label) for _, label in SUMMARY_ROWS) + 2
-    cols = [max(14, len(h) + 2) for h in heads]
     s0 = summaries[0]
+    q = s0.get("quote_currency", "quote")
+    labels = [(key, label.format(q=q), legend) for key, label, legend in SUMMARY_ROWS]
+    width = max(len(label) for _, label, _ in labels) + 2
+    cells = [[_cell(s, key) for key, _, _ in labels] for s in summaries]
+    cols = [max(14, len(h) + 2, *(len(c) + 2 for c in column))
+            for h, column in zip(heads, cells)]
     toy = " (TOY scenario)" if s0.get("toy") else ""
-    print(f"{s0['scenario']}{toy}  seed {s0['seed']}  scale {s0.get('scale', 1)}")
+    seeds = s0.get("seeds")
+    runs = f"seeds {_seed_list(seeds)}: mean (min-max)" if seeds else f"seed {s0['seed']}"
+    print(f"{s0['scenario']}{toy}  {runs}  scale {s0.get('scale', 1)}  (money in {q})")
     print("breaker".ljust(width) + "".join(h.rjust(c) for h, c in zip(heads, cols)))
-    for key, label in SUMMARY_ROWS:
-        print(label.ljust(width) + "".join(_fmt(s.get(key)).rjust(c)
-                                           for s, c in zip(summaries, cols)))
+    for k, (_, label, _) in enumerate(labels):
+        print(label.ljust(width) + "".join(column[k].rjust(c)
+                                           for column, c in zip(cells, cols)))
+    print("\nrows:")
+    for _, label, legend in labels:
+        print(f"  {label}: {legend}")
+
+
+def _warn_unused_breaker_sets(overrides: list[str], policies: list[str]) -> None:
+    """One line on stderr for each ``--set breaker.NAME.KEY=V`` whose policy no run of this
+    command uses (it is validated, and recorded, but changes nothing)."""
+    used = {name for spec in policies for name in spec.split("+")}
+    for item in overrides:
+        parts = item.partition("=")[0].strip().split(".")
+        if len(parts) >= 2 and parts[0] == "breaker" and parts[1] not in used:
+            print(f"liqsim: warning: --set {item}: policy {parts[1]!r} is not used by this run "
+                  f"({', '.join(policies)}); the setting changes nothing", file=sys.stderr)
 
 
 def _cmd_replay(args) -> int:
     from .runner import run
     result = run(args.scenario, breaker=args.breaker, seed=args.seed, scale=args.scale,
                  overrides=args.overrides)
+    _warn_unused_breaker_sets(args.overrides, [result.summary["breaker"]])
     result.save(args.out)
     return _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
                                      f"events.parquet, scenario.toml, timeline.png")
@@ -158,22 +240,36 @@ def _cmd_replay(args) -> int:
 
 def _cmd_compare(args) -> int:
     from .breakers import parse_policy_list
+    from .outputs.charts import comparison_chart
+    from .outputs.seeds import over_seeds
     from .runner import run
     names = parse_policy_list(args.breakers)
-    results = [run(args.scenario, breaker=name, seed=args.seed, scale=args.scale,
-                   overrides=args.overrides) for name in names]
-    from .outputs.charts import comparison_chart
+    _warn_unused_breaker_sets(args.overrides, names)
+    seeds = args.seeds or [args.seed]
+    runs = {name: [run(args.scenario, breaker=name, seed=seed, scale=args.scale,
+                       overrides=args.overrides) for seed in seeds] for name in names}
+    first = [results[0] for results in runs.values()]
     with atomic_dir(args.out) as stage:
-        for name, result in zip(names, results):
-            result.save(stage / name.replace("+", "_"))
-        write_json(stage / "comparison.json", {r.summary["breaker"]: r.summary for r in results})
-        s0 = results[0].summary
-        comparison_chart([(r.summary["breaker"], r.timeseries) for r in results],
-                         f"{s0['scenario']}  seed {s0['seed']}  scale {s0.get('scale', 1)}",
+        for name, results in runs.items():
+            folder = stage / name.replace("+", "_")
+            if len(results) == 1:
+                results[0].save(folder)
+            else:
+                for result in results:
+                    result.save(folder / f"seed-{result.summary['seed']}")
+        if len(seeds) == 1:
+            table = [r.summary for r in first]
+            write_json(stage / "comparison.json", {r.summary["breaker"]: r.summary for r in first})
+        else:
+            table = [over_seeds([r.summary for r in results]) for results in runs.values()]
+            write_json(stage / "comparison.json", {s["breaker"]: s for s in table})
+        s0 = first[0].summary
+        title = f"{s0['scenario']}  seed {s0['seed']}  scale {s0.get('scale', 1)}"
+        comparison_chart([(r.summary["breaker"], r.timeseries) for r in first], title,
                          stage / "comparison.png")
-    return _report([r.summary for r in results],
-                   f"wrote {args.out}/comparison.json, comparison.png and one directory per "
-                   f"policy")
+    return _report(table, f"wrote {args.out}/comparison.json, comparison.png and one directory "
+                          f"per policy" + (f" (one run per seed; the chart shows seed "
+                                           f"{s0['seed']})" if len(seeds) > 1 else ""))
 
 
 def _report(summaries: list[dict], wrote: str) -> int:
@@ -190,6 +286,12 @@ def _report(summaries: list[dict], wrote: str) -> int:
         print(f"liqsim: error: standard output: {exc.strerror or exc} (the files are "
               f"written)", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_columns(args) -> int:
+    from .outputs.columns import markdown
+    print(markdown())
     return 0
 
 
@@ -223,6 +325,7 @@ def _cmd_demo(args) -> int:
 
 
 COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "list": _cmd_list,
+            "columns": _cmd_columns,
             "demo": _cmd_demo}
 
 

@@ -1,8 +1,10 @@
-"""The notebook API: ``engine.run(scenario, breaker=None, seed=0, scale=1.0)``.
+"""The notebook API: ``engine.run(scenario, breaker=None, seed=None, scale=1.0)``.
 
 ``scenario`` is a bundled name (``"flash-drop"``), a path to a TOML file, or a
-``Scenario``.  Returns a ``RunResult`` with ``.summary`` (dict), ``.timeseries`` and
-``.events`` (pyarrow tables) and ``.save(dir)``.
+``Scenario``.  ``breaker`` and ``seed`` default to the scenario's ``[run]`` table (a saved
+run's ``scenario.toml`` replays that run), else no breaker and seed 0.  Returns a
+``RunResult`` with ``.summary`` (dict), ``.timeseries`` and ``.events`` (pyarrow tables) and
+``.save(dir)``.
 """
 from __future__ import annotations
 
@@ -25,18 +27,23 @@ def _fraction(scale) -> Fraction:
         raise ConfigError(f"--scale: expected a number in (0, 1], got {scale!r}") from None
 
 
-def run(scenario, breaker: str | None = None, seed: int = 0, scale=1,
+def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
         overrides: list[str] = ()) -> RunResult:
     """Replay ``scenario`` under ``breaker`` with ``seed``; see the module docstring."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ConfigError(f"seed: expected an integer >= 0, got {seed!r}")
     f = _fraction(scale)
     if isinstance(scenario, Scenario):
         if overrides:
-            raise ConfigError("overrides: apply them when loading (engine.scenarios.scenario.load)")
+            raise ConfigError("overrides: apply them when loading "
+                              "(engine.scenarios.scenario.load)")
         sc = scale_scenario(scenario, f)
     else:
         sc = load(str(scenario), list(overrides), f)
+    if breaker is None:
+        breaker = sc.run.get("breaker")
+    if seed is None:
+        seed = sc.run.get("seed", 0)
     elapsed = stopwatch()
     sim = Simulation(sc, breaker=breaker, seed=seed).run()
     events = sim.log.to_array(copy=False)
@@ -50,10 +57,13 @@ def run(scenario, breaker: str | None = None, seed: int = 0, scale=1,
                         baseline_end_ns=sim.baseline_end_ns,
                         insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall)
     summary.update(sim.breaker.counters())
-    summary["scale"] = float(f)
+    # The scale relative to the file the scenario first came from: a saved run's file holds
+    # values already scaled by its [run].scale.
+    total = Fraction(sc.run.get("scale", 1)) * f
+    summary["scale"] = float(total)
     summary["toy"] = sc.meta.toy
     resolved = sc.resolved()
-    resolved.setdefault("run", {}).update(breaker=sim.breaker_name, seed=seed,
-                                          scale=str(f) if f.denominator != 1 else int(f))
+    resolved["run"] = dict(breaker=sim.breaker_name, seed=seed,
+                           scale=str(total) if total.denominator != 1 else int(total))
     return RunResult(summary=summary, timeseries=table, events=events,
                      scenario_resolved=resolved)

@@ -238,11 +238,16 @@ class Simulation:
     def _mark_step(self, ts: int) -> None:
         ex = self.exchange
         book = ex.books[0]
-        if ex.halted:       # a frozen (possibly crossed) book's quotes are indicative only
-            self.mark_policy.observe(ts, self.index_ticks, None, None, book.last_price)
+        # The index stands for the reference market, so it is also the external perp mid of
+        # the mark policies that take one (Hyperliquid's third input; assumed: other venues'
+        # perps trade at the index).  A frozen (possibly crossed) book's quotes are
+        # indicative only: a halted venue gives the mark no quotes.
+        index = self.index_ticks
+        if ex.halted:
+            self.mark_policy.observe(ts, index, None, None, book.last_price, index)
         else:
-            self.mark_policy.observe(ts, self.index_ticks, book.best_bid(), book.best_ask(),
-                                     book.last_price)
+            self.mark_policy.observe(ts, index, book.best_bid(), book.best_ask(),
+                                     book.last_price, index)
         mark = self.mark_policy.mark(ts)
         if mark is None:
             return          # no mark (e.g. ``mid`` with an empty side): the last one stands

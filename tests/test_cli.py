@@ -48,6 +48,45 @@ def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path, breaker):
         assert json.loads((first / "summary.json").read_text())["liquidations_deferred"] > 0
 
 
+def test_a_saved_scenario_replays_its_run_with_no_flags_breaker_seed_and_scale_included(
+        tmp_path):
+    """The resolved file records the breaker, seed and scale: replaying it as it is gives
+    the same events (before, it ran with no breaker and seed 0)."""
+    import pyarrow.parquet as pq
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["replay", "flash-drop", "--scale", "1/50", "--breaker", "luld+liq-pause",
+                 "--seed", "7", "--out", str(first)]) == 0
+    assert main(["replay", str(first / "scenario.toml"), "--out", str(second)]) == 0
+    assert pq.read_table(first / "events.parquet").equals(pq.read_table(second / "events.parquet"))
+    again = json.loads((second / "summary.json").read_text())
+    assert (again["breaker"], again["seed"], again["scale"]) == ("luld+liq-pause", 7, 0.02)
+    assert 'scale = "1/50"' in (second / "scenario.toml").read_text()
+
+
+def test_a_set_for_a_policy_the_run_does_not_use_is_a_warning_on_stderr(tmp_path):
+    r = liqsim("replay", "flash-drop", *SMALL, "--breaker", "luld",
+               "--set", "breaker.cme-dcb.preopen_s=60", "--set", "breaker.luld.pause_s=60",
+               "--out", str(tmp_path / "r"))
+    assert r.returncode == 0, r.stderr
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "breaker.cme-dcb.preopen_s=60" in warnings[0]
+
+
+def test_compare_over_seeds_shows_the_mean_and_range_of_every_row(tmp_path):
+    out = tmp_path / "cmp"
+    r = liqsim("compare", "flash-drop", *SMALL, "--breakers", "none,luld", "--seeds", "0-2",
+               "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "seeds 0-2: mean (min-max)" in r.stdout
+    data = json.loads((out / "comparison.json").read_text())
+    none = data["none"]
+    assert none["seeds"] == [0, 1, 2] and sorted(none["runs"]) == ["0", "1", "2"]
+    counts = [none["runs"][s]["trades_count"] for s in ("0", "1", "2")]
+    assert none["range"]["trades_count"] == [min(counts), max(counts)]
+    assert none["trades_count"] == round(sum(counts) / 3, 6)
+    assert sorted(p.name for p in (out / "luld").iterdir()) == ["seed-0", "seed-1", "seed-2"]
+
+
 @pytest.mark.parametrize("args,needle", [
     (["replay", "no-such-scenario", "--out", "X"], "no-such-scenario: no such scenario"),
     (["replay", "flash-drop", "--scale", "2", "--out", "X"], "--scale"),
@@ -105,6 +144,15 @@ def test_the_resolved_scenario_replays_to_the_same_event_log(tmp_path, breaker):
      "listed twice"),
     (["compare", "flash-drop", "--breakers", "none,luld,none", "--out", "X"],
      "'none' is listed twice"),
+    (["compare", "flash-drop", "--seeds", "3-1", "--out", "X"], "--seeds"),
+    (["compare", "flash-drop", "--seeds", "0,0", "--out", "X"], "--seeds"),
+    (["compare", "flash-drop", "--seeds", "0-5000", "--out", "X"], "--seeds"),
+    (["compare", "flash-drop", "--seed", "1", "--seeds", "0-2", "--out", "X"], "--seeds"),
+    (["replay", "flash-drop", "--set", 'run.breaker="magic"', "--out", "X"],
+     "run.breaker: unknown policy 'magic'"),
+    (["replay", "flash-drop", "--set", "run.seed=-1", "--out", "X"], "run.seed"),
+    (["replay", "flash-drop", "--set", 'run.scale="3/2"', "--out", "X"], "run.scale"),
+    (["replay", "flash-drop", "--set", "run.colour=1", "--out", "X"], "run.colour: unknown key"),
 ])
 def test_bad_input_is_one_line_on_stderr_exit_2_and_no_output(tmp_path, args, needle):
     r = liqsim(*args, cwd=tmp_path)

@@ -169,12 +169,12 @@ def backstop_take_over(ex, ts, acct, inst: int) -> None:
     wallet_before = acct.wallet
     for i in units:
         p = acct.positions[i]
-        qty, mark = abs(p.size), ex.marks[i]
-        if p.size > 0:
+        qty, mark, side = abs(p.size), ex.marks[i], 1 if p.size > 0 else -1
+        if side > 0:
             ex.transfer_position(ts, ex.backstop.id, acct.id, i, qty, mark)
         else:
             ex.transfer_position(ts, acct.id, ex.backstop.id, i, qty, mark)
-        ex.log.append(ts, EventKind.BACKSTOP_TAKEOVER, inst=i, account=acct.id,
+        ex.log.append(ts, EventKind.BACKSTOP_TAKEOVER, side=side, inst=i, account=acct.id,
                       other=ex.backstop.id, price=mark, qty=qty,
                       value=ex.instruments[i].notional(mark, qty))
     moved = acct.wallet - wallet_before if isolated else acct.wallet

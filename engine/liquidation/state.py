@@ -42,17 +42,32 @@ class AdlQueue:
 
 
 class LiquidationState:
-    """``deferred``: units ``(account, inst)`` whose ``LiquidationDeferred`` was logged in
-    this episode (until next allowed through); ``hl_cooldown``: account -> the end (ns) of
-    its Hyperliquid cooldown; ``dydx``: the block counters; ``adl``: the ADL queue."""
+    """``tried``: the units whose waterfall ran at instant ``tried_ts``, each with the state
+    it left (``unit_state``) -- a unit found in that same state at the same instant is not
+    tried again; ``deferred``: units whose ``LiquidationDeferred`` was logged in this
+    episode (until next allowed through); ``hl_cooldown``: account -> the end (ns) of its
+    Hyperliquid cooldown; ``dydx``: the block counters; ``adl``: the ADL queue."""
 
-    __slots__ = ("deferred", "hl_cooldown", "dydx", "adl")
+    __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl")
 
     def __init__(self) -> None:
+        self.tried: dict[tuple[int, int], tuple] = {}
+        self.tried_ts: int | None = None
         self.deferred: set[tuple[int, int]] = set()
         self.hl_cooldown: dict[int, int] = {}
         self.dydx = DydxBlock()
         self.adl = AdlQueue()
+
+
+def unit_state(ex, acct, inst: int) -> tuple:
+    """What a liquidation attempt on a unit depends on besides the book: the mark and the
+    account's balances and position.  Within one instant the book only loses liquidity
+    (liquidation and stop orders take, nothing new rests before the next INPUT phase), so a
+    unit in the same state would meet the same or a thinner book and send the same order
+    again.  O(positions)."""
+    pos = acct.positions[inst]
+    return (ex.marks[inst], acct.wallet, pos.size, pos.cost, pos.margin,
+            tuple(sorted(acct.collateral.items())) if acct.collateral else ())
 
 
 def of(ex) -> LiquidationState:

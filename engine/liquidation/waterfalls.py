@@ -89,6 +89,11 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     units = ex.liquidatable(inst)
     if not units:
         return 0
+    st = state.of(ex)
+    if st.tried_ts != ts:
+        st.tried_ts = ts
+        st.tried.clear()
+    tried = st.tried
     if style == "dydx" and ex.rng is not None and len(units) > 1:
         # dYdX processes each block's list from a pseudo-random offset (section 6).
         start = int(ex.rng.integers(len(units)))
@@ -103,10 +108,16 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
                 if unit not in deferred:        # else already logged in this episode
                     _defer(ex, ts, unit[0], unit[1], reason)
             return 0
-    for account_id, i in units:
+    for unit in units:
+        account_id, i = unit
         acct = ex.accounts[account_id]
         pos = acct.positions.get(i)
         if pos is None or pos.size == 0 or ex.deficit(acct, i) <= 0:
+            continue
+        if tried and tried.get(unit) == state.unit_state(ex, acct, i):
+            # Tried at this instant and nothing it depends on changed since: the retry
+            # could only repeat its order into a book that has not refilled (a Hyperliquid
+            # market order into an empty book was resent every cascade round).
             continue
         if breaker is not None:
             reason = breaker.pauses_liquidations(ts, i, 1)   # a waterfall may halt trading
@@ -126,6 +137,8 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
         except _Paused as paused:       # the venue halted under this unit's order
             _defer(ex, ts, account_id, i, paused.reason)
             continue
+        if pos.size:
+            tried[unit] = state.unit_state(ex, acct, i)
         count += 1
     return count
 
@@ -146,7 +159,9 @@ def _defer(ex, ts: int, account_id: int, inst: int, reason: int, notional=None) 
 
 
 def _margin_call(ex, ts, acct, inst) -> bool:
-    """Common first steps: margin call, cancel orders, re-check.  True if still deficient."""
+    """Common first steps of every attempt: the margin call (a row recording the mark, the
+    position and the deficit the attempt starts from), cancel orders, re-check.  True if
+    still deficient."""
     deficit = ex.deficit(acct, inst)
     pos = acct.positions[inst]
     ex.log.append(ts, EventKind.MARGIN_CALL, side=1 if pos.size > 0 else -1, inst=inst,

@@ -7,13 +7,19 @@ quote quantum, depth baseline, vacuum fraction -- so a saved ``timeseries.parque
 charted again later.  Panels, sharing the time axis (seconds):
 
   price       index, mark, last trade, best bid and ask; halted seconds shaded orange and
-              liquidity-vacuum seconds grey (one run), or the last trade per policy with
-              its halted seconds drawn thick
+              liquidity-vacuum seconds grey (one run), or the last trade and the mark per
+              policy with its halted seconds drawn thick.  The last-trade line breaks where
+              nothing traded for ``STALE_S`` seconds: a frozen market draws no flat line.
   depth       depth within 1% of mid, both sides, over its pre-event baseline, with the
               vacuum threshold (``vacuum_fraction``); empty book = 0
-  liquidation liquidation notional per second, filled and unfilled (fill failures), or the
-              cumulative unfilled notional per policy
-  backstops   insurance fund and the cumulative ADL notional
+  liquidation liquidated notional per interval on a log scale (so a spike does not hide the
+              rest), all of it and the part filled in the book, with the filled share on a
+              second axis; or the cumulative notional closed off the book per policy
+  backstops   the insurance fund's cash and equity (cash + taken-over positions at the mark)
+              and the cumulative ADL notional
+
+Money axes are in the run's quote currency with k/M/B tick labels; each policy of a
+comparison has its own line style, so identical curves stay distinguishable.
 
 Rendered by matplotlib's Agg renderer into PNG (a bare ``Figure``: no pyplot state, no
 backend switch, safe in a notebook); the files carry no timestamp, so equal time series
@@ -32,6 +38,10 @@ import pyarrow as pa
 from .metrics import band_name, timeseries_meta
 
 
+STALE_S = 10          # the last-trade line breaks after this long without a trade
+_STYLES = ("-", "--", "-.", ":")
+
+
 def _series(table: pa.Table) -> dict:
     """The time series in display units (floats; NaN where a price is missing)."""
     meta = timeseries_meta(table)
@@ -39,29 +49,56 @@ def _series(table: pa.Table) -> dict:
     quantum = float(Decimal(meta["quote_quantum"]))
     col = {name: table.column(name).to_numpy() for name in table.column_names}
     t = col["ts"] / 1e9
+    interval = meta["interval_ns"] / 1e9
 
     def price(name):
         a = col[name].astype(np.float64)
         return np.where(col[name] < 0, np.nan, a * tick)
 
+    # Rows since the last trade: the last price is shown only while it is fresh.
+    traded = np.flatnonzero(col["trades"] > 0)
+    since = np.full(len(t), np.inf)
+    if traded.size:
+        last_row = np.maximum.accumulate(np.where(col["trades"] > 0, np.arange(len(t)), -1))
+        since = np.where(last_row >= 0, (np.arange(len(t)) - last_row) * interval, np.inf)
+    last = np.where(since <= STALE_S, price("last"), np.nan)
     band = band_name(meta["vacuum_band_ppm"])
     depth = (col[f"bid_depth_{band}"].astype(np.float64) + col[f"ask_depth_{band}"]) * quantum
     baseline = meta["depth_baseline_1pct"]          # an exact Fraction's str: "a" or "a/b"
     base = float(Fraction(baseline)) * quantum if baseline is not None else 0.0
+    liquidated = col["liquidations_notional"] * quantum
+    filled = col["liquidations_filled_notional"] * quantum
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(liquidated > 0, filled / liquidated, np.nan)
     return {
-        "t": t,
-        "index": price("index"), "mark": price("mark"), "last": price("last"),
+        "t": t, "currency": meta.get("quote_currency", "quote"),
+        "index": price("index"), "mark": price("mark"), "last": last,
         "bid": price("best_bid"), "ask": price("best_ask"),
         "depth_ratio": depth / base if base > 0 else np.full(len(t), np.nan),
         "vacuum_fraction": float(Fraction(meta["vacuum_fraction"])),
-        "filled": col["liquidations_filled_notional"] * quantum,
-        "unfilled": col["liquidations_unfilled_notional"] * quantum,
+        "liquidated": liquidated, "filled": filled, "filled_share": share,
+        "off_book": col["liquidations_off_book_notional"] * quantum,
         "fund": col["insurance_fund"] * quantum,
+        "fund_equity": col["insurance_fund_equity"] * quantum,
         "adl": np.cumsum(col["adl_notional"]) * quantum,
         "halted": col["halted"].astype(bool),
         "vacuum": col["vacuum"].astype(bool),
-        "interval": meta["interval_ns"] / 1e9,
+        "interval": interval,
     }
+
+
+def money(value: float, _pos=None) -> str:
+    """A money tick label: 950, 1.2k, 3.4M, 5B (no scientific offsets)."""
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= div:
+            return f"{value / div:.3g}{suffix}"
+    return f"{value:.4g}"
+
+
+def _money_axis(ax, what: str, currency: str) -> None:
+    from matplotlib.ticker import FuncFormatter
+    ax.yaxis.set_major_formatter(FuncFormatter(money))
+    ax.set_ylabel(f"{what} ({currency})")
 
 
 def _shade(ax, t, flags, interval, color, label) -> None:
@@ -74,14 +111,14 @@ def _shade(ax, t, flags, interval, color, label) -> None:
                    label=label if k == 0 else None)
 
 
-def _figure(title: str):
+def _figure(title: str, currency: str):
     # A bare Figure renders with Agg on savefig: no pyplot, no global figure registry, and
     # a notebook's own backend is left alone.
     from matplotlib.figure import Figure
     fig = Figure(figsize=(11, 12))
     axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2, 2, 2]})
     fig.suptitle(title)
-    axes[0].set_ylabel("price (quote)")
+    _money_axis(axes[0], "price", currency)
     axes[1].set_ylabel("depth within 1%\n/ pre-event baseline")
     axes[3].set_xlabel("time (s)")
     for ax in axes:
@@ -109,8 +146,8 @@ def comparison_chart(runs: list[tuple[str, pa.Table]], title: str, path) -> path
 def run_figure(table: pa.Table, title: str):
     """The matplotlib ``Figure`` of ``run_chart``."""
     s = _series(table)
-    t = s["t"]
-    fig, (price, depth, liq, back) = _figure(title)
+    t, q = s["t"], s["currency"]
+    fig, (price, depth, liq, back) = _figure(title, q)
     price.plot(t, s["index"], "--", color="grey", lw=1, label="index")
     price.plot(t, s["mark"], color="tab:blue", lw=1.2, label="mark")
     price.plot(t, s["last"], color="black", lw=1, label="last trade")
@@ -123,14 +160,24 @@ def run_figure(table: pa.Table, title: str):
     depth.axhline(s["vacuum_fraction"], color="grey", ls=":", lw=1, label="vacuum threshold")
     depth.legend(loc="upper right", fontsize=8)
     width = s["interval"]
-    liq.bar(t, s["filled"], width=width, align="edge", color="tab:green", label="filled")
-    liq.bar(t, s["unfilled"], width=width, align="edge", bottom=s["filled"], color="tab:red",
-            label="unfilled (fill failures)")
-    liq.set_ylabel("liquidations per\ninterval (quote)")
-    liq.legend(loc="upper right", fontsize=8)
-    back.plot(t, s["fund"], color="tab:blue", lw=1.2, label="insurance fund")
+    liq.bar(t, s["liquidated"], width=width, align="edge", color="tab:red",
+            label="liquidated (closed off the book where not filled)")
+    liq.bar(t, s["filled"], width=width, align="edge", color="tab:green",
+            label="filled in the book")
+    if (s["liquidated"] > 0).any():
+        liq.set_yscale("log")
+    _money_axis(liq, "liquidated\nper interval", q)
+    share = liq.twinx()
+    share.plot(t, s["filled_share"], ".", color="black", ms=3, label="filled share")
+    share.set_ylim(0, 1.05)
+    share.set_ylabel("filled share")
+    liq.legend(loc="upper left", fontsize=8)
+    share.legend(loc="upper right", fontsize=8)
+    back.plot(t, s["fund"], color="tab:blue", lw=1.2, label="insurance fund: cash")
+    back.plot(t, s["fund_equity"], color="tab:blue", lw=1.2, ls="--",
+              label="insurance fund: equity")
     back.plot(t, s["adl"], color="tab:red", lw=1.2, label="ADL notional, cumulative")
-    back.set_ylabel("quote")
+    _money_axis(back, "fund, ADL", q)
     back.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
@@ -138,28 +185,33 @@ def run_figure(table: pa.Table, title: str):
 
 def comparison_figure(runs: list[tuple[str, pa.Table]], title: str):
     """The matplotlib ``Figure`` of ``comparison_chart``."""
-    fig, (price, depth, liq, back) = _figure(title)
     first = _series(runs[0][1])
-    price.plot(first["t"], first["index"], "--", color="grey", lw=1, label="index")
+    q = first["currency"]
+    fig, (price, depth, liq, back) = _figure(title, q)
+    price.plot(first["t"], first["index"], color="grey", lw=2.5, alpha=0.4, label="index")
     depth.axhline(first["vacuum_fraction"], color="grey", ls=":", lw=1,
                   label="vacuum threshold")
-    for name, table in runs:
+    for k, (name, table) in enumerate(runs):
         s = _series(table)
         t = s["t"]
-        line, = price.plot(t, s["last"], lw=1.1, label=f"{name}: last trade")
+        ls = _STYLES[k % len(_STYLES)]
+        line, = price.plot(t, s["last"], lw=1.1, ls=ls, label=f"{name}: last trade")
         color = line.get_color()
+        price.plot(t, s["mark"], color=color, lw=0.7, ls=ls, alpha=0.6, label=f"{name}: mark")
         if s["halted"].any():       # halted seconds as a thick stroke under the prices
-            price.plot(t, np.where(s["halted"], s["last"], np.nan), color=color, lw=4,
-                       alpha=0.35)
-        depth.plot(t, s["depth_ratio"], color=color, lw=1.1, label=name)
-        liq.plot(t, np.cumsum(s["unfilled"]), color=color, lw=1.1, label=name)
-        back.plot(t, s["fund"], color=color, lw=1.1, label=f"{name}: fund")
-        back.plot(t, s["adl"], color=color, lw=1.1, ls="--", label=f"{name}: ADL, cum.")
-    price.legend(loc="lower left", fontsize=8, ncol=2)
+            price.plot(t, np.where(s["halted"], s["mark"], np.nan), color=color, lw=5,
+                       alpha=0.3, label=f"{name}: halted")
+        depth.plot(t, s["depth_ratio"], color=color, lw=1.1, ls=ls, label=name)
+        liq.plot(t, np.cumsum(s["off_book"]), color=color, lw=1.1, ls=ls, label=name)
+        back.plot(t, s["fund_equity"], color=color, lw=1.1, ls=ls,
+                  label=f"{name}: fund equity")
+        back.plot(t, s["adl"], color=color, lw=2.2, ls=ls, alpha=0.5,
+                  label=f"{name}: ADL, cum.")
+    price.legend(loc="lower left", fontsize=7, ncol=3)
     depth.legend(loc="upper right", fontsize=8)
-    liq.set_ylabel("unfilled liquidation\nnotional, cumulative")
+    _money_axis(liq, "closed off the book,\ncumulative", q)
     liq.legend(loc="upper left", fontsize=8)
-    back.set_ylabel("quote")
+    _money_axis(back, "fund, ADL", q)
     back.legend(loc="upper left", fontsize=7, ncol=2)
     fig.tight_layout()
     return fig

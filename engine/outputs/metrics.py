@@ -25,7 +25,6 @@ baseline; *amplification* is the book's drawdown divided by the index drawdown.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from fractions import Fraction
 from itertools import accumulate
 
@@ -35,6 +34,7 @@ import pyarrow as pa
 from ..venue.events import EVENT_DTYPE, EventKind
 from ..venue.instruments import Instrument
 from ..venue.rounding import ceil_f
+from .columns import AGGREGATE_COLUMNS, band_name, timeseries_columns
 
 DEFAULT_BANDS_PPM = (5_000, 10_000, 20_000, 50_000)
 VACUUM_BAND_PPM = 10_000            # the vacuum and ``min_depth_1pct_ratio`` use the 1% band
@@ -45,13 +45,14 @@ _K = EventKind
 _LIQ_ORDER = int(_K.LIQUIDATION_ORDER)
 _LIQ_FILLED = int(_K.LIQUIDATION_FILLED)
 _LIQ_UNFILLED = int(_K.LIQUIDATION_UNFILLED)
-
-
-def band_name(ppm: int) -> str:
-    """Column suffix of a band: 5_000 ppm -> ``0_5pct``, 10_000 -> ``1pct``, 2_500 -> ``0_25pct``."""
-    pct = (Decimal(ppm) / 10_000).normalize()
-    text = format(pct, "f")
-    return text.replace(".", "_") + "pct"
+_CALL = int(_K.MARGIN_CALL)
+_FUND_TAKEOVER = int(_K.INSURANCE_TAKEOVER)
+_BACKSTOP_TAKEOVER = int(_K.BACKSTOP_TAKEOVER)
+_ADL = int(_K.AUTO_DELEVERAGED)
+#: The kinds that close liquidated lots, each lot once: in the book (``LiquidationFilled``)
+#: or off it (the fund's or the backstop's takeover, ADL).
+_CLOSED_OFF_BOOK = (_FUND_TAKEOVER, _BACKSTOP_TAKEOVER, _ADL)
+_LIQUIDATED = (_LIQ_FILLED, *_CLOSED_OFF_BOOK)
 
 
 # ---------------------------------------------------------------------------- sampler
@@ -65,7 +66,8 @@ class Sampler:
     notional resting within +-band of mid on that side in quote quantums (0 without a mid,
     bands as ``OrderBook.band_limit``); ``last``, ``mark``, ``index`` ticks (-1 = none);
     ``open_interest_lots`` the sum of the long sizes; ``insurance_fund``, ``backstop`` wallet
-    balances in quantums (their positions' unrealised PnL excluded); ``bad_debt`` cumulative
+    balances (cash) in quantums; ``insurance_fund_equity`` the fund's cash + the collateral
+    it holds + its taken-over positions at the mark, quantums; ``bad_debt`` cumulative
     quantums; ``halted`` 0/1.
 
     Runtime complexity of ``sample``: O(log L + levels within the widest band) -- one walk per
@@ -91,8 +93,8 @@ class Sampler:
         names = ["ts", "best_bid", "best_ask", "spread_bps"]
         for b in bands:
             names += [f"bid_depth_{band_name(b)}", f"ask_depth_{band_name(b)}"]
-        names += ["last", "mark", "index", "open_interest_lots", "insurance_fund", "backstop",
-                  "bad_debt", "halted"]
+        names += ["last", "mark", "index", "open_interest_lots", "insurance_fund",
+                  "insurance_fund_equity", "backstop", "bad_debt", "halted"]
         self.column_names = tuple(names)
         self.columns: dict[str, list[int]] = {n: [] for n in names}
         self._lists = tuple(self.columns[n] for n in names)
@@ -151,8 +153,8 @@ class Sampler:
             row.append(ask_d[k])
         row += [-1 if last is None else last, -1 if mark is None else mark,
                 -1 if index_ticks is None else index_ticks, open_interest,
-                exchange.fund.wallet, exchange.backstop.wallet, exchange.bad_debt,
-                1 if halted else 0]
+                exchange.fund.wallet, _equity(exchange, exchange.fund),
+                exchange.backstop.wallet, exchange.bad_debt, 1 if halted else 0]
         for lst, v in zip(self._lists, row):
             lst.append(v)
 
@@ -168,6 +170,15 @@ class Sampler:
                 raise ValueError(f"row[{n!r}]: expected an int, got {v!r}")
         for lst, v in zip(self._lists, values):
             lst.append(v)
+
+
+def _equity(exchange, acct) -> int:
+    """An account's cross equity at the marks (cash + collateral + positions' uPnL), or its
+    wallet while a position it holds has no mark yet."""
+    if acct.positions and any(p.size and exchange.marks[i] is None
+                              for i, p in acct.positions.items()):
+        return acct.wallet
+    return exchange.cross_equity(acct)
 
 
 def _walk(levels, acc_out: list, side: int, nb: int, tlq: int) -> None:
@@ -191,35 +202,47 @@ def _walk(levels, acc_out: list, side: int, nb: int, tlq: int) -> None:
 
 
 # ------------------------------------------------------------------------ time series
-# Interval aggregates: (column, kinds, what) with what = "count" or "value" (sum of ``value``).
+# Interval aggregates: (column, kinds, what) with what = "count", "value" (sum of ``value``)
+# or "first" (rows that are the first of their unit, (account, inst), in the log).
 AGGREGATES = (
-    ("liquidations_count", (_LIQ_ORDER,), "count"),
-    ("liquidations_notional", (_LIQ_FILLED, _LIQ_UNFILLED), "value"),
+    ("liquidations", (_CALL,), "first"),
+    ("liquidation_orders", (_LIQ_ORDER,), "count"),
+    ("liquidations_notional", _LIQUIDATED, "value"),
     ("liquidations_filled_notional", (_LIQ_FILLED,), "value"),
-    ("liquidations_unfilled_notional", (_LIQ_UNFILLED,), "value"),
+    ("liquidations_off_book_notional", _CLOSED_OFF_BOOK, "value"),
     ("fill_failures", (_LIQ_UNFILLED,), "count"),
     ("liquidations_deferred", (int(_K.LIQUIDATION_DEFERRED),), "count"),
-    ("insurance_takeovers", (int(_K.INSURANCE_TAKEOVER),), "count"),
-    ("backstop_takeovers", (int(_K.BACKSTOP_TAKEOVER),), "count"),
-    ("adl_count", (int(_K.AUTO_DELEVERAGED),), "count"),
-    ("adl_notional", (int(_K.AUTO_DELEVERAGED),), "value"),
+    ("insurance_takeovers", (_FUND_TAKEOVER,), "count"),
+    ("backstop_takeovers", (_BACKSTOP_TAKEOVER,), "count"),
+    ("adl_fills", (_ADL,), "count"),
+    ("adl_notional", (_ADL,), "value"),
     ("trades", (int(_K.TRADE),), "count"),
     ("volume_notional", (int(_K.TRADE),), "value"),
 )
 """Per-interval aggregates of the event log (events of the table's instrument only).
 
-``liquidations_count`` counts liquidation orders sent to the book (``LIQUIDATION_ORDER``);
-``liquidations_notional`` is the notional the engine tried to liquidate through the book: the
-traded value of the filled parts (``LIQUIDATION_FILLED``) plus the unfilled remainders at the
-mark (``LIQUIDATION_UNFILLED``), quantums; ``fill_failures`` counts ``LIQUIDATION_UNFILLED``;
-``liquidations_deferred`` counts deferral episodes that began in the interval (a breaker held
-a liquidation back: ``LIQUIDATION_DEFERRED``); takeovers, ADL and trades count their events,
-``*_notional`` sums their ``value``.
+A liquidated position (a *unit*: an isolated position or a cross account) counts once and
+each of its lots once, however many orders it took:
+
+``liquidations``                     units margin-called for the first time (every attempt
+                                     on a unit logs a ``MarginCall``; a unit counts once)
+``liquidation_orders``               liquidation orders sent to the book
+``liquidations_notional``            liquidated notional, each lot once: filled in the book
+                                     + closed off the book (quantums)
+``liquidations_filled_notional``     traded value of the liquidation orders' fills
+``liquidations_off_book_notional``   taken over by the fund or the backstop, or ADL'd, at
+                                     the takeover price (bankruptcy price, or the mark for the
+                                     backstop)
+``fill_failures``                    liquidation *orders* whose remainder found no liquidity
+                                     within their limit (a unit retried is counted per order)
+``liquidations_deferred``            deferral episodes that began (a breaker held it back)
+``adl_fills``                        ADL counterparty closes (one bankrupt unit may take many)
+takeovers and trades count their events; ``*_notional`` sums their ``value``.
 """
+assert [name for name, _, _ in AGGREGATES] == list(AGGREGATE_COLUMNS)
 _AGGREGATE_KINDS = np.array(sorted({k for _, ks, _ in AGGREGATES for k in ks}), dtype=np.uint8)
-_SUMMARY_KINDS = np.array(sorted({int(_K.TRADE), _LIQ_ORDER, _LIQ_FILLED, _LIQ_UNFILLED,
-                                  int(_K.INSURANCE_TAKEOVER), int(_K.BACKSTOP_TAKEOVER),
-                                  int(_K.AUTO_DELEVERAGED), int(_K.TRADING_HALTED),
+_SUMMARY_KINDS = np.array(sorted({int(_K.TRADE), _CALL, _LIQ_ORDER, _LIQ_FILLED, _LIQ_UNFILLED,
+                                  *_CLOSED_OFF_BOOK, int(_K.TRADING_HALTED),
                                   int(_K.LIQUIDATION_DEFERRED)}),
                           dtype=np.uint8)
 
@@ -228,9 +251,9 @@ PRICE_COLUMNS = ("best_bid", "best_ask", "last", "mark", "index")
 
 
 def _money_columns(names) -> tuple[str, ...]:
-    fixed = {"insurance_fund", "backstop", "bad_debt", "liquidations_notional",
-             "liquidations_filled_notional", "liquidations_unfilled_notional", "adl_notional",
-             "volume_notional"}
+    fixed = {"insurance_fund", "insurance_fund_equity", "backstop", "bad_debt",
+             "liquidations_notional", "liquidations_filled_notional",
+             "liquidations_off_book_notional", "adl_notional", "volume_notional"}
     return tuple(n for n in names if n in fixed or "_depth_" in n)
 
 
@@ -247,6 +270,18 @@ def _bucket_sum(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
         raise OverflowError("interval sum could exceed int64; use a coarser quote quantum")
     out = np.zeros(n, dtype=np.int64)
     np.add.at(out, rows, values.astype(np.int64, copy=False))
+    return out
+
+
+def _first_of_unit(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Of the rows where ``mask`` holds, those that are the first (in log order) of their
+    unit (account, inst).  O(n log n)."""
+    out = np.zeros(len(rows), dtype=bool)
+    picked = np.flatnonzero(mask)
+    if picked.size:
+        keys = rows["account"][picked].astype(np.int64) * 65_536 + rows["inst"][picked]
+        _, first = np.unique(keys, return_index=True)
+        out[picked[first]] = True
     return out
 
 
@@ -325,6 +360,9 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
     kinds = ev["kind"]
     for col, ks, what in AGGREGATES:
         m = np.isin(kinds, ks)
+        if what == "first":
+            m &= _first_of_unit(ev, m)
+            what = "count"
         if what == "count":
             cols[col] = np.bincount(row[m], minlength=n).astype(np.int64)[:n]
         else:
@@ -353,8 +391,11 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
         "tick_size": str(ins.tick_size),
         "lot_size": str(ins.lot_size),
         "quote_quantum": str(ins.quote_quantum),
+        "quote_currency": ins.quote_currency,
         "units": "ts ns; prices ticks (-1 none); spread_bps hundredths of a bp (-1 none); "
                  "depth and money quote quantums; open_interest_lots lots; flags 0/1",
+        "columns": {name: [unit, meaning]
+                    for name, unit, meaning in timeseries_columns(sampler.bands_ppm)},
     }
     order = list(names) + [a[0] for a in AGGREGATES] + ["vacuum"]
     fields = [pa.field(c, pa.int8() if c in ("halted", "vacuum") else pa.int64()) for c in order]
@@ -410,6 +451,7 @@ SUMMARY_KEYS = {
     "breaker": "str: circuit-breaker policy name",
     "seed": "int: the run's seed",
     "instrument": "str: instrument symbol",
+    "quote_currency": "str: the currency every money figure is in (USDT, USDC, ...)",
     "start_price": "quote float: last trade price before baseline_end_ns (else the mid of the "
                    "last pre-event sample); null if neither",
     "min_price": "quote float: lowest trade price at ts >= baseline_end_ns (else the lowest "
@@ -422,23 +464,32 @@ SUMMARY_KEYS = {
     "index_drawdown_pct": "percent float (4 dp): index start -> index min",
     "amplification": "float (6 dp): book_drawdown_pct / index_drawdown_pct; null when the "
                      "index did not fall",
-    "liquidations_count": "int: liquidation orders sent to the book (LIQUIDATION_ORDER)",
-    "liquidations_notional": "quote float: filled traded value + unfilled remainder at mark "
-                             "(LIQUIDATION_FILLED + LIQUIDATION_UNFILLED)",
-    "liquidations_filled_notional": "quote float: traded value of LIQUIDATION_FILLED",
-    "long_liquidation_share": "ratio float (6 dp): liquidations_notional of sell-side (side -1: "
-                              "long positions) orders / liquidations_notional; null if none",
+    "liquidations_count": "int: positions liquidated -- distinct units (an isolated position "
+                          "or a cross account) margin-called, once however many attempts and "
+                          "orders it took (MARGIN_CALL)",
+    "liquidation_orders": "int: liquidation orders sent to the book (LIQUIDATION_ORDER); a "
+                          "unit retried counts once per order",
+    "liquidations_notional": "quote float: liquidated notional, each lot once -- filled in the "
+                             "book + closed off the book (liquidations_off_book_notional)",
+    "liquidations_filled_notional": "quote float: traded value of the liquidation orders' "
+                                    "fills (LIQUIDATION_FILLED)",
+    "liquidations_off_book_notional": "quote float: liquidated notional the book did not take: "
+                                      "taken over by the fund (at the bankruptcy price) or "
+                                      "the backstop (at the mark), or ADL'd (at the "
+                                      "bankruptcy price)",
+    "long_liquidation_share": "ratio float (6 dp): liquidations_notional of long positions / "
+                              "liquidations_notional; null if none",
     "peak_minute_liquidation_share": "ratio float (6 dp): max over sliding 60-s windows "
                                      "[t, t+60 s) of liquidations_notional / total; null if none",
-    "liquidation_fill_ratio": "ratio float (6 dp): filled / (filled + unfilled) notional; "
-                              "null if none",
-    "fill_failures_count": "int: LIQUIDATION_UNFILLED events",
+    "liquidation_fill_ratio": "ratio float (6 dp): liquidations_filled_notional / "
+                              "liquidations_notional; null if none",
+    "fill_failures_count": "int: liquidation orders whose remainder found no liquidity within "
+                           "their limit (LIQUIDATION_UNFILLED), counted per order",
     "liquidations_deferred": "int: LIQUIDATION_DEFERRED events -- deferral episodes (a unit's "
                              "first deferral by a breaker until it is next allowed through), "
                              "whatever the policy",
-    "unfilled_notional": "quote float: value of LIQUIDATION_UNFILLED (remainder at mark)",
-    "insurance_takeovers": "int: INSURANCE_TAKEOVER events",
-    "backstop_takeovers": "int: BACKSTOP_TAKEOVER events",
+    "insurance_takeovers": "int: INSURANCE_TAKEOVER events (units the fund took over)",
+    "backstop_takeovers": "int: BACKSTOP_TAKEOVER events (positions the backstop took over)",
     "trades_count": "int: TRADE events",
     "volume_notional": "quote float: traded value of TRADE events",
     "depth_baseline_1pct": "quote float: mean depth within 1% of mid (both sides) before "
@@ -451,13 +502,23 @@ SUMMARY_KEYS = {
     "one_sided_seconds": "seconds float (3 dp): time-series rows whose book had no bid or no "
                          "ask (or neither) x interval",
     "insurance_fund_start": "quote float: insurance fund wallet at the start (argument)",
-    "insurance_fund_min": "quote float: min of the start and every sampled fund wallet",
-    "insurance_fund_end": "quote float: fund wallet in the last row (start if no row)",
-    "adl_count": "int: AUTO_DELEVERAGED events",
+    "insurance_fund_min": "quote float: min of the start and every sampled fund wallet (cash)",
+    "insurance_fund_end": "quote float: fund wallet (cash) in the last row (start if no row)",
+    "insurance_fund_equity_min": "quote float: min of the start and every sampled fund equity "
+                                 "(cash + collateral + taken-over positions at the mark)",
+    "insurance_fund_equity_end": "quote float: fund equity in the last row (start if no row)",
+    "adl_units": "int: bankrupt units closed by ADL (distinct account and instant of "
+                 "AUTO_DELEVERAGED)",
+    "adl_fills": "int: ADL counterparty closes (AUTO_DELEVERAGED events); one unit may take "
+                 "many",
     "adl_notional": "quote float: value of AUTO_DELEVERAGED events (at the bankruptcy price)",
+    "max_mark_index_gap_pct": "percent float (4 dp): max over rows of |mark - index| / index "
+                              "x 100; null without both",
     "bad_debt": "quote float: sum of BAD_DEBT values (all instruments)",
     "halts_count": "int: TRADING_HALTED events",
     "halted_seconds": "seconds float (3 dp): rows with halted = 1 x interval",
+    "vacuum_open_at_end": "bool: the last row is in a vacuum (vacuum_seconds is censored)",
+    "halted_at_end": "bool: the last row is halted (halted_seconds is censored)",
     "events_processed": "int: rows in the event log (all instruments)",
     "wall_seconds": "seconds float (3 dp): wall time of the run (argument; not deterministic)",
     "events_per_second": "float (1 dp): events_processed / wall_seconds; null if 0 s",
@@ -558,12 +619,17 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     amplification = book_dd / index_dd if book_dd is not None and index_dd and index_dd > 0 \
         else None
 
-    # Liquidations.
-    liq = of(_LIQ_FILLED, _LIQ_UNFILLED)
-    filled = _sum(liq["value"][liq["kind"] == _LIQ_FILLED])
-    unfilled = _sum(liq["value"][liq["kind"] == _LIQ_UNFILLED])
-    liq_total = filled + unfilled
-    longs = _sum(liq["value"][liq["side"] == -1])
+    # Liquidations: each liquidated lot once, in the book or off it.
+    liq = of(*_LIQUIDATED)
+    lkind = liq["kind"]
+    filled = _sum(liq["value"][lkind == _LIQ_FILLED])
+    off_book = _sum(liq["value"][lkind != _LIQ_FILLED])
+    liq_total = filled + off_book
+    # A long is closed by a sell (fills, ADL: the row's side is the closing trade's) and
+    # taken over as a long (takeovers: the row's side is the position's).
+    closes_long = np.where(np.isin(lkind, (_LIQ_FILLED, _ADL)), liq["side"] == -1,
+                           liq["side"] == 1)
+    longs = _sum(liq["value"][closes_long])
     peak = None
     if liq_total > 0:
         lts = liq["ts"]
@@ -582,7 +648,17 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     fund = col["insurance_fund"]
     fund_min = min(insurance_fund_start, int(fund.min())) if fund.size else insurance_fund_start
     fund_end = int(fund[-1]) if fund.size else insurance_fund_start
-    adl = of(int(_K.AUTO_DELEVERAGED))
+    equity = col["insurance_fund_equity"]
+    equity_min = min(insurance_fund_start, int(equity.min())) if equity.size \
+        else insurance_fund_start
+    equity_end = int(equity[-1]) if equity.size else insurance_fund_start
+    adl = of(_ADL)
+    adl_units = len(set(zip(adl["account"].tolist(), adl["ts"].tolist())))
+    both = (col["mark"] > 0) & (col["index"] > 0)
+    gap = None
+    if both.any():
+        m, x = col["mark"][both].astype(object), col["index"][both].astype(object)
+        gap = max(Fraction(abs(int(a) - int(b)), int(b)) for a, b in zip(m, x)) * 100
     bad_debt = _sum(events["value"][events["kind"] == int(_K.BAD_DEBT)])
 
     def seconds(flag_column) -> float:
@@ -594,6 +670,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "breaker": breaker,
         "seed": seed,
         "instrument": instrument.symbol,
+        "quote_currency": instrument.quote_currency,
         "start_price": _price(start_price, instrument),
         "min_price": _price(min_price, instrument),
         "book_drawdown_pct": _round(book_dd, 4),
@@ -601,15 +678,16 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "index_min_price": _price(index_min, instrument),
         "index_drawdown_pct": _round(index_dd, 4),
         "amplification": _round(amplification, 6),
-        "liquidations_count": int(np.count_nonzero(kind == _LIQ_ORDER)),
+        "liquidations_count": int(np.count_nonzero(_first_of_unit(ev, kind == _CALL))),
+        "liquidation_orders": int(np.count_nonzero(kind == _LIQ_ORDER)),
         "liquidations_notional": _money(liq_total, instrument),
         "liquidations_filled_notional": _money(filled, instrument),
+        "liquidations_off_book_notional": _money(off_book, instrument),
         "long_liquidation_share": _round(Fraction(longs, liq_total) if liq_total else None, 6),
         "peak_minute_liquidation_share": _round(peak, 6),
         "liquidation_fill_ratio": _round(Fraction(filled, liq_total) if liq_total else None, 6),
         "fill_failures_count": int(np.count_nonzero(kind == _LIQ_UNFILLED)),
         "liquidations_deferred": int(np.count_nonzero(kind == int(_K.LIQUIDATION_DEFERRED))),
-        "unfilled_notional": _money(unfilled, instrument),
         "insurance_takeovers": int(np.count_nonzero(kind == int(_K.INSURANCE_TAKEOVER))),
         "backstop_takeovers": int(np.count_nonzero(kind == int(_K.BACKSTOP_TAKEOVER))),
         "trades_count": int(trades.size),
@@ -622,11 +700,17 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "insurance_fund_start": _money(insurance_fund_start, instrument),
         "insurance_fund_min": _money(fund_min, instrument),
         "insurance_fund_end": _money(fund_end, instrument),
-        "adl_count": int(adl.size),
+        "insurance_fund_equity_min": _money(equity_min, instrument),
+        "insurance_fund_equity_end": _money(equity_end, instrument),
+        "adl_units": adl_units,
+        "adl_fills": int(adl.size),
         "adl_notional": _money(_sum(adl["value"]), instrument),
+        "max_mark_index_gap_pct": _round(gap, 4),
         "bad_debt": _money(bad_debt, instrument),
         "halts_count": int(np.count_nonzero(kind == int(_K.TRADING_HALTED))),
         "halted_seconds": seconds(col["halted"]),
+        "vacuum_open_at_end": bool(col["vacuum"].size and col["vacuum"][-1]),
+        "halted_at_end": bool(col["halted"].size and col["halted"][-1]),
         "events_processed": n_events,
         "wall_seconds": round(float(wall_seconds), 3),
         "events_per_second": round(n_events / wall_seconds, 1) if wall_seconds > 0 else None,

@@ -32,8 +32,14 @@ import tomli_w
 
 from ..venue.events import EVENT_DTYPE, EventKind
 from .atomic import atomic_dir, write_json
+from .columns import EVENT_COLUMNS
+from .frames import events_frame, timeseries_frame
+from .metrics import timeseries_meta
 
 KINDS_META_KEY = b"kinds"
+COLUMNS_META_KEY = b"columns"       # {column: [unit, meaning]} (engine.outputs.columns)
+COLUMNS_JSON = json.dumps({name: [unit, meaning] for name, unit, meaning in EVENT_COLUMNS},
+                          sort_keys=True)
 KINDS_JSON = json.dumps({str(int(k)): k.name for k in EventKind}, sort_keys=True)
 
 _PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, version="2.6",
@@ -53,7 +59,7 @@ def events_table(array: np.ndarray) -> pa.Table:
         raise ValueError("array: expected a numpy array of engine.venue.events.EVENT_DTYPE")
     arrays = [pa.array(np.ascontiguousarray(array[name])) for name in EVENT_DTYPE.names]
     schema = pa.schema([pa.field(name, a.type) for name, a in zip(EVENT_DTYPE.names, arrays)],
-                       metadata={KINDS_META_KEY: KINDS_JSON})
+                       metadata={KINDS_META_KEY: KINDS_JSON, COLUMNS_META_KEY: COLUMNS_JSON})
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -146,17 +152,19 @@ class RunResult:
         raw = self._events
         return raw if isinstance(raw, np.ndarray) else events_array(raw)
 
-    def to_pandas(self) -> dict:
-        """``{"timeseries": DataFrame, "events": DataFrame}`` (events with a ``kind_name``
-        column).  Needs pandas, which liqsim does not require: ImportError without it."""
-        try:
-            import pandas  # noqa: F401
-        except ImportError as e:
-            raise ImportError("RunResult.to_pandas needs pandas (pip install pandas)") from e
-        events = self.events.to_pandas()
-        names = kind_names(self.events)
-        events["kind_name"] = [names.get(int(k), str(k)) for k in events["kind"]]
-        return {"timeseries": self.timeseries.to_pandas(), "events": events}
+    def to_pandas(self, which: str | None = None, units: str = "real"):
+        """``which = "timeseries"`` or ``"events"``: that table as a pandas DataFrame, in real
+        units by default (quote currency, base units, seconds, NaN where there is none;
+        ``units="raw"`` keeps the stored integers; ``engine.outputs.frames``).  Without
+        ``which``, ``{"timeseries": ..., "events": ...}``.  Needs pandas, an optional extra
+        (``pip install 'liqsim[notebook]'``): ImportError without it."""
+        if which is None:
+            return {name: self.to_pandas(name, units) for name in ("timeseries", "events")}
+        if which == "timeseries":
+            return timeseries_frame(self.timeseries, units)
+        if which == "events":
+            return events_frame(self.events_array, timeseries_meta(self.timeseries), units)
+        raise ValueError(f"which: expected 'timeseries' or 'events', got {which!r}")
 
     def title(self) -> str:
         """One line naming the run: scenario, breaker, seed, scale."""

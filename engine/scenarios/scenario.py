@@ -19,7 +19,9 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[frictions]``  windows in which top-ups are blocked, the venue is out, orders are delayed
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
-                 scale that produced it.  Informational only -- the command line decides.
+                 scale that produced it.  Replaying that file uses its breaker and seed
+                 unless ``--breaker``/``--seed`` say otherwise, so it gives the same events;
+                 the scale is informational (the file holds the scaled values).
 
 ``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders and
 the insurance fund by F together, so the shape is kept; so are breaker caps in quote
@@ -40,7 +42,7 @@ from fractions import Fraction
 
 import attrs
 
-from ..breakers import check_tables, scale_params
+from ..breakers import check_tables, scale_params, split_names
 from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
                       fraction, integer, share, text, window)
 from ..venue.instruments import ADL_RANKINGS, BUNDLED_INSTRUMENTS, WATERFALLS
@@ -277,6 +279,7 @@ class Scenario:
     frictions: Frictions = Frictions()
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
+    run: dict = attrs.field(factory=dict)       # [run]: breaker, seed, scale (see module doc)
     source_path: str = ""
     scale: Fraction = Fraction(1)      # set by --scale (informational: values are scaled)
 
@@ -367,8 +370,43 @@ def from_dict(data: dict, where: str) -> Scenario:
         frictions=frictions,
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
+        run=_run_table(f"{where}: run", data.get("run", {})),
         source_path=where,
     )
+
+
+def _run_table(where: str, table: dict) -> dict:
+    """``[run]``: ``breaker`` (policy names joined by '+'), ``seed`` (int >= 0) and ``scale``
+    (informational), each optional; nothing else."""
+    unknown = sorted(set(table) - {"breaker", "seed", "scale"})
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key; expected breaker, seed or scale")
+    out = {}
+    if "breaker" in table:
+        try:
+            out["breaker"] = "+".join(split_names(text(f"{where}.breaker", table["breaker"])))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.breaker: {str(exc).partition(': ')[2]}") from None
+    if "seed" in table:
+        out["seed"] = integer(f"{where}.seed", table["seed"], 0)
+    if "scale" in table:
+        out["scale"] = str(_ratio(f"{where}.scale", table["scale"]))
+    return out
+
+
+def _ratio(where: str, value) -> Fraction:
+    """A scale in (0, 1]: a decimal, or an exact ratio written ``"a/b"`` (short ints)."""
+    if isinstance(value, str) and "/" in value and len(value) <= 40:
+        try:
+            f = Fraction(value)
+        except (ValueError, ZeroDivisionError):
+            f = Fraction(0)
+    else:
+        f = fraction(where, value, Fraction(0))
+    if not 0 < f <= 1:
+        raise ConfigError(f"{where}: expected a number in (0, 1] (a decimal or 'a/b'), "
+                          f"got {value!r}")
+    return f
 
 
 def _facts(where: str, value):

@@ -65,6 +65,7 @@ class Instrument:
     taker_fee_ppm: int = attrs.field(default=500, validator=_ppm(0, 100_000))
     clearance_fee_ppm: int = attrs.field(default=12_500, validator=_ppm(0, 100_000))
     waterfall: str = attrs.field(default="binance", validator=attrs.validators.in_(WATERFALLS))
+    quote_currency: str = attrs.field(default="USDT", validator=attrs.validators.min_len(1))
     tick_lot_quanta: int = attrs.field(init=False)
     quanta_per_unit: int = attrs.field(init=False)
     table_q: TierTable = attrs.field(init=False, repr=False, eq=False)
@@ -130,7 +131,7 @@ def hyperliquid_btc(**overrides) -> Instrument:
     """Hyperliquid BTC perp: tick 1 (assumed), lot 0.00001; no clearance fee (reference §5)."""
     params = dict(symbol="BTC", tick_size="1", lot_size="0.00001", tiers=HYPERLIQUID_BTC_2026,
                   quote_quantum="0.000001", maker_fee_ppm=150, taker_fee_ppm=450,
-                  clearance_fee_ppm=0, waterfall="hyperliquid")
+                  clearance_fee_ppm=0, waterfall="hyperliquid", quote_currency="USDC")
     params.update(overrides)
     return Instrument(**params)
 

@@ -197,9 +197,13 @@ class BinanceMark(_Clock):
       usual median of an even count); of one, that one; of none, ``None``. This applies before the
       first trade (no last price) and before the first basis sample (no Price 2). Price 1 exists
       whenever an index does.
-    - A second whose observation has an empty book side has no mid, so its basis sample is
-      skipped: the slot of that second in the ring holds "no sample" and Price 2 averages the
-      samples present among the last ``window_s`` seconds. With none present Price 2 is missing.
+    - A second whose observation has an empty book side (or a halted book: the loop passes no
+      quotes then) has no mid, so it adds no basis sample: Price 2 averages the last
+      ``window_s`` samples there are, however old, so that it exists whenever an index and
+      one earlier two-sided second do.  The published formula always has its three inputs;
+      dropping Price 2 instead would leave the median of Price 1 and a stale last price, and
+      a halted or one-sided book would pin the mark halfway between the index and the last
+      trade.  Price 2 is missing only before the first two-sided second.
     - Binance's "abnormal component" filter (statement of 2025-10-12) is not published and not
       modelled.
 
@@ -245,9 +249,9 @@ class BinanceMark(_Clock):
         self._rate = Fraction(0)
         self._anchor_ns = 0
         self.set_funding(funding_rate_ppm, next_funding_ns)
-        self._ring: deque[int | None] = deque(maxlen=window_s)
-        self._sum2 = 0  # Σ of the samples present in the ring, in half ticks
-        self._count = 0  # how many slots of the ring hold a sample
+        self._ring: deque[int] = deque(maxlen=window_s)   # the last basis samples, half ticks
+        self._sum2 = 0  # Σ of the samples in the ring, in half ticks
+        self._count = 0  # samples in the ring
         self._next_k = 0  # the first grid second not yet sampled for good
         self._now = -(1 << 63)
         self._seen = False
@@ -270,16 +274,15 @@ class BinanceMark(_Clock):
         return self._rate * _PPM
 
     def _push(self, sample: int | None) -> None:
+        if sample is None:
+            return          # no mid this second: the older samples stand (class docstring)
         ring = self._ring
         if len(ring) == self.window_s:
-            old = ring[0]
-            if old is not None:
-                self._sum2 -= old
-                self._count -= 1
+            self._sum2 -= ring[0]
+            self._count -= 1
         ring.append(sample)
-        if sample is not None:
-            self._sum2 += sample
-            self._count += 1
+        self._sum2 += sample
+        self._count += 1
 
     def _sample(self) -> int | None:
         bid, ask = self._bid, self._ask
@@ -294,13 +297,12 @@ class BinanceMark(_Clock):
             return
         sample = self._sample()
         if missed >= self.window_s:
-            # The whole window is this one carried-forward sample.
-            ring = self._ring
-            ring.clear()
-            ring.extend([sample] * self.window_s)
-            present = sample is not None
-            self._sum2 = sample * self.window_s if present else 0
-            self._count = self.window_s if present else 0
+            if sample is not None:      # the whole window is this one carried-forward sample
+                ring = self._ring
+                ring.clear()
+                ring.extend([sample] * self.window_s)
+                self._sum2 = sample * self.window_s
+                self._count = self.window_s
         else:
             for _ in range(missed):
                 self._push(sample)
@@ -333,13 +335,11 @@ class BinanceMark(_Clock):
         if ts_ns % NS_PER_S == 0:
             # Provisional sample for the grid second ts_ns itself (not committed: a later
             # observation at the same ts_ns may still change it).
-            if len(self._ring) == self.window_s:
-                old = self._ring[0]
-                if old is not None:
-                    sum2 -= old
-                    count -= 1
             sample = self._sample()
             if sample is not None:
+                if len(self._ring) == self.window_s:
+                    sum2 -= self._ring[0]
+                    count -= 1
                 sum2 += sample
                 count += 1
         index = self._index

@@ -701,6 +701,35 @@ def test_hyperliquid_after_the_cooldown_slices_again(eng):
     assert qty == ins.lots("1.6") // 5                   # 20% of 1.6 BTC
 
 
+def test_a_unit_whose_order_found_no_book_is_not_resent_at_the_same_instant(eng):
+    """An empty book: the market liquidation order finds nothing.  Checked again at the same
+    instant (cascade rounds), the unit is in the same state, so no order is resent; at the
+    next instant it is tried again.  Before, every round resent it (276,837 orders for
+    ~1,800 positions on flash-drop at scale 0.05)."""
+    ex, ins = _hl(eng)
+    _hl_long(ex, ins, 1, "1", 2_000)                  # under 100k at the mark: one order
+    ex.set_mark(SEC, 0, 99_000)
+    for _ in range(5):
+        run_liquidations(ex, SEC, 0)
+    assert len(eng.rows(ex, K.LIQUIDATION_ORDER, 0, account=1)) == 1
+    assert len(eng.rows(ex, K.LIQUIDATION_UNFILLED, 0, account=1)) == 1
+    run_liquidations(ex, SEC + 100_000_000, 0)
+    assert len(eng.rows(ex, K.LIQUIDATION_ORDER, 0, account=1)) == 2
+    ex.check_conservation()
+
+
+def test_a_unit_whose_state_changed_is_tried_again_at_the_same_instant(eng):
+    """Same instant, but the mark moved (a trade in between): the unit's limit moves with it,
+    so it is tried again."""
+    ex, ins = _hl(eng)
+    _hl_long(ex, ins, 1, "1", 2_000)
+    ex.set_mark(SEC, 0, 99_000)
+    run_liquidations(ex, SEC, 0)
+    ex.set_mark(SEC, 0, 98_990)
+    run_liquidations(ex, SEC, 0)
+    assert len(eng.rows(ex, K.LIQUIDATION_ORDER, 0, account=1)) == 2
+
+
 def test_hyperliquid_backstop_takes_over_below_two_thirds_of_maintenance(eng):
     """Reference 5: equity below 2/3 MM -> the liquidator vault takes the positions and the
     cross margin at the mark; the trader ends with 0 (the MM is not returned).  Long 1 BTC

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.outputs.charts import comparison_chart, comparison_figure, run_chart, run_figure
+from engine.outputs.charts import (STALE_S, comparison_chart, comparison_figure, money,
+                                   run_chart, run_figure)
 
 SMALL = Fraction(1, 50)
 
@@ -25,17 +26,42 @@ def _lines(ax) -> dict:
 def test_a_run_chart_draws_prices_in_quote_units_from_the_time_series(runs):
     table = runs[0][1]
     fig = run_figure(table, "t")
-    price, depth, liq, back = fig.axes
+    price, depth, liq, back = fig.axes[:4]
     seconds = table.column("ts").to_numpy() / 1e9
-    last = table.column("last").to_numpy()
-    line = _lines(price)["last trade"]
+    mark = table.column("mark").to_numpy()
+    line = _lines(price)["mark"]
     assert np.array_equal(line.get_xdata(), seconds)
     drawn = np.asarray(line.get_ydata())
-    assert np.array_equal(np.isnan(drawn), last < 0)           # no trade yet: no point
-    assert np.allclose(drawn[last >= 0], last[last >= 0] * 0.1)  # ticks of 0.1 USDT
-    assert {"index", "mark", "best bid", "best ask"} <= set(_lines(price))
+    assert np.allclose(drawn[mark >= 0], mark[mark >= 0] * 0.1)  # ticks of 0.1 USDT
+    assert {"index", "last trade", "best bid", "best ask"} <= set(_lines(price))
     assert "vacuum threshold" in _lines(depth)
+    assert price.get_ylabel() == "price (USDT)"
 
+
+def test_the_last_trade_line_breaks_where_nothing_traded_for_ten_seconds(runs):
+    table = runs[1][1]                                  # luld: a frozen market
+    drawn = np.asarray(_lines(run_figure(table, "t").axes[0])["last trade"].get_ydata())
+    trades = table.column("trades").to_numpy()
+    last = table.column("last").to_numpy()
+    for k in range(len(trades)):
+        recent = trades[max(0, k - STALE_S):k + 1].any()
+        assert np.isnan(drawn[k]) == (not recent or last[k] < 0), k
+    assert np.isnan(drawn).sum() > STALE_S                # there is a gap to see
+
+
+def test_the_liquidation_panel_is_logarithmic_with_the_filled_share_beside_it(runs):
+    fig = run_figure(runs[0][1], "t")
+    liq, share = fig.axes[2], fig.axes[4]
+    assert liq.get_yscale() == "log" and share.get_ylim() == (0, 1.05)
+    assert _lines(share)["filled share"]
+    funds = _lines(fig.axes[3])
+    assert {"insurance fund: cash", "insurance fund: equity"} <= set(funds)
+
+
+@pytest.mark.parametrize("value,label", [(950, "950"), (1_234, "1.23k"), (3_400_000, "3.4M"),
+                                         (5e9, "5B"), (0.5, "0.5")])
+def test_money_axes_read_in_k_m_and_b_without_offsets(value, label):
+    assert money(value) == label
 
 def test_the_depth_panel_is_depth_within_1pct_over_its_pre_event_baseline(runs):
     table = runs[0][1]
@@ -49,12 +75,15 @@ def test_the_depth_panel_is_depth_within_1pct_over_its_pre_event_baseline(runs):
 def test_a_comparison_draws_one_line_per_policy_in_every_panel(runs):
     fig = comparison_figure(runs, "t")
     price, depth, liq, back = fig.axes
-    assert {"none: last trade", "luld: last trade"} <= set(_lines(price))
+    assert {"none: last trade", "luld: last trade", "none: mark", "luld: mark",
+            "luld: halted"} <= set(_lines(price))
     assert {"none", "luld"} <= set(_lines(depth)) and {"none", "luld"} <= set(_lines(liq))
     for name, table in runs:
-        unfilled = _lines(liq)[name].get_ydata()
-        expect = np.cumsum(table.column("liquidations_unfilled_notional").to_numpy()) * 1e-8
-        assert np.allclose(unfilled, expect)
+        off_book = _lines(liq)[name].get_ydata()
+        expect = np.cumsum(table.column("liquidations_off_book_notional").to_numpy()) * 1e-8
+        assert np.allclose(off_book, expect)
+    # Identical curves stay distinguishable: each policy has its own line style.
+    assert _lines(depth)["none"].get_linestyle() != _lines(depth)["luld"].get_linestyle()
 
 
 def test_equal_time_series_give_byte_identical_pngs(runs, tmp_path):

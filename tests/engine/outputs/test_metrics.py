@@ -133,24 +133,25 @@ def test_open_interest_defaults_to_sum_of_long_sizes_and_takes_callers_value(eng
 # -------------------------------------------------------------------- time series
 def test_interval_aggregates_bucket_events_by_ts_floor_interval(ins):
     events = [
-        ev(0, K.LIQUIDATION_ORDER, side=-1), ev(0, K.LIQUIDATION_FILLED, side=-1, value=700),
+        ev(0, K.MARGIN_CALL, side=1), ev(0, K.LIQUIDATION_ORDER, side=-1),
+        ev(0, K.LIQUIDATION_FILLED, side=-1, value=700),
         ev(0, K.LIQUIDATION_UNFILLED, side=-1, value=300),
         ev(S - 1, K.TRADE, value=50), ev(S, K.TRADE, value=60), ev(S, K.TRADE, value=70),
-        ev(2 * S + 5, K.AUTO_DELEVERAGED, value=40), ev(2 * S + 6, K.INSURANCE_TAKEOVER),
-        ev(2 * S + 7, K.BACKSTOP_TAKEOVER), ev(S + 1, K.LIQUIDATION_DEFERRED, reason=121),
+        ev(2 * S + 5, K.AUTO_DELEVERAGED, value=40), ev(2 * S + 6, K.INSURANCE_TAKEOVER, value=8),
+        ev(2 * S + 7, K.BACKSTOP_TAKEOVER, value=2), ev(S + 1, K.LIQUIDATION_DEFERRED, reason=121),
         ev(S + 2, K.LIQUIDATION_DEFERRED, reason=121),
     ]
     table, _ = series(ins, [0, S, 2 * S], events)
     c = table.to_pydict()
     assert c["ts"] == [0, S, 2 * S]
-    assert c["liquidations_count"] == [1, 0, 0]
-    assert c["liquidations_notional"] == [1000, 0, 0]
+    assert c["liquidations"] == [1, 0, 0] and c["liquidation_orders"] == [1, 0, 0]
+    assert c["liquidations_notional"] == [700, 0, 50]         # each lot once: filled + off book
     assert c["liquidations_filled_notional"] == [700, 0, 0]
-    assert c["liquidations_unfilled_notional"] == [300, 0, 0]
+    assert c["liquidations_off_book_notional"] == [0, 0, 50]
     assert c["fill_failures"] == [1, 0, 0]
     assert c["liquidations_deferred"] == [0, 2, 0]
     assert c["trades"] == [1, 2, 0] and c["volume_notional"] == [50, 130, 0]
-    assert c["adl_count"] == [0, 0, 1] and c["adl_notional"] == [0, 0, 40]
+    assert c["adl_fills"] == [0, 0, 1] and c["adl_notional"] == [0, 0, 40]
     assert c["insurance_takeovers"] == [0, 0, 1] and c["backstop_takeovers"] == [0, 0, 1]
     assert all(v == 0 or v == 1 for v in c["vacuum"])
 
@@ -246,35 +247,90 @@ def test_min_price_falls_back_to_best_bid_and_start_to_mid_without_trades(ins):
     assert s["book_drawdown_pct"] == 10.0
 
 
-def test_fill_ratio_counts_unfilled_notional(ins):
-    events = [ev(0, K.LIQUIDATION_ORDER, side=-1),
+def test_a_unit_and_each_of_its_lots_count_once_however_many_orders_it_took(ins):
+    """One margin call, three orders: 600 filled in the book, two orders that found nothing
+    (their remainders are not liquidated notional), then 1,400 taken over by the fund."""
+    events = [ev(0, K.MARGIN_CALL, side=1),
+              ev(0, K.LIQUIDATION_ORDER, side=-1),
               ev(0, K.LIQUIDATION_FILLED, side=-1, value=600 * Q),
-              ev(0, K.LIQUIDATION_UNFILLED, side=-1, value=400 * Q),
+              ev(0, K.LIQUIDATION_UNFILLED, side=-1, value=1400 * Q),
               ev(S, K.LIQUIDATION_ORDER, side=-1),
-              ev(S, K.LIQUIDATION_UNFILLED, side=-1, value=1000 * Q)]
-    table, arr = series(ins, [0, S], events)
+              ev(S, K.LIQUIDATION_UNFILLED, side=-1, value=1400 * Q),
+              ev(2 * S, K.LIQUIDATION_ORDER, side=-1),
+              ev(2 * S, K.LIQUIDATION_UNFILLED, side=-1, value=1400 * Q),
+              ev(2 * S, K.INSURANCE_TAKEOVER, side=1, value=1400 * Q)]
+    table, arr = series(ins, [0, S, 2 * S], events)
     s = summary_of(ins, table, arr)
-    assert s["liquidation_fill_ratio"] == 0.3                 # 600 / 2000
-    assert s["liquidations_notional"] == 2000.0 and s["unfilled_notional"] == 1400.0
+    assert s["liquidations_count"] == 1 and s["liquidation_orders"] == 3
+    assert s["fill_failures_count"] == 3                      # orders, by definition
+    assert s["liquidations_notional"] == 2000.0               # not 600 + 3 x 1,400
     assert s["liquidations_filled_notional"] == 600.0
-    assert s["liquidations_count"] == 2 and s["fill_failures_count"] == 2
+    assert s["liquidations_off_book_notional"] == 1400.0
+    assert s["liquidation_fill_ratio"] == 0.3
 
 
-def test_long_share_counts_sell_side_liquidations_as_longs(ins):
-    events = [ev(0, K.LIQUIDATION_ORDER, side=-1),
-              ev(0, K.LIQUIDATION_FILLED, side=-1, value=300),     # a long sold off
-              ev(0, K.LIQUIDATION_UNFILLED, side=-1, value=500),
-              ev(0, K.LIQUIDATION_ORDER, side=1),
-              ev(0, K.LIQUIDATION_FILLED, side=1, value=200)]      # a short bought back
+def test_long_share_counts_long_positions_whether_sold_or_taken_over(ins):
+    events = [ev(0, K.LIQUIDATION_FILLED, side=-1, value=300),      # a long sold off
+              ev(0, K.INSURANCE_TAKEOVER, side=1, value=400),       # a long taken over
+              ev(0, K.AUTO_DELEVERAGED, side=-1, value=100),        # a long ADL'd (sells)
+              ev(0, K.BACKSTOP_TAKEOVER, side=-1, value=100),       # a short to the backstop
+              ev(0, K.LIQUIDATION_FILLED, side=1, value=100)]       # a short bought back
     table, arr = series(ins, [0], events)
     assert summary_of(ins, table, arr)["long_liquidation_share"] == 0.8
+
+
+def test_adl_units_count_bankrupt_units_and_adl_fills_their_counterparties(ins):
+    events = [ev(S, K.AUTO_DELEVERAGED, account=5, other=9, value=10),
+              ev(S, K.AUTO_DELEVERAGED, account=5, other=10, value=10),
+              ev(S, K.AUTO_DELEVERAGED, account=6, other=9, value=10)]
+    table, arr = series(ins, [0, S], events)
+    s = summary_of(ins, table, arr)
+    assert s["adl_units"] == 2 and s["adl_fills"] == 3
+
+
+def test_fund_equity_is_reported_beside_its_cash(ins):
+    samples = [dict(ts=0, fund=1000 * Q, insurance_fund_equity=1000 * Q),
+               dict(ts=S, fund=900 * Q, insurance_fund_equity=600 * Q),
+               dict(ts=2 * S, fund=900 * Q, insurance_fund_equity=700 * Q)]
+    table, arr = series(ins, samples)
+    s = summary_of(ins, table, arr, insurance_fund_start=1000 * Q)
+    assert (s["insurance_fund_min"], s["insurance_fund_end"]) == (900.0, 900.0)
+    assert (s["insurance_fund_equity_min"], s["insurance_fund_equity_end"]) == (600.0, 700.0)
+
+
+def test_the_sampled_fund_equity_marks_its_taken_over_position(eng):
+    ex = eng.exchange()
+    ex.open_account(0, 1, 10**9 * Q)
+    ex.transfer_position(0, ex.fund.id, 1, 0, 10, eng.MARK)     # the fund is long 10 lots
+    ex.set_mark(0, 0, eng.MARK - 1_000)                         # ... 1,000 below its entry
+    sampler = Sampler(ex.instruments[0])
+    sampler.sample(0, ex.books[0], ex, None, False)
+    assert sampler.columns["insurance_fund_equity"] == [ex.fund.wallet - 10 * 1_000]
+
+
+def test_max_mark_index_gap_is_the_widest_relative_gap(ins):
+    samples = [dict(ts=0, index=1000, mark=1000), dict(ts=S, index=1000, mark=1038),
+               dict(ts=2 * S, index=1000, mark=-1)]
+    table, arr = series(ins, samples)
+    assert summary_of(ins, table, arr)["max_mark_index_gap_pct"] == 3.8
+
+
+@pytest.mark.parametrize("flags,open_at_end", [((0, 1, 1), True), ((1, 1, 0), False)])
+def test_a_vacuum_or_halt_still_open_at_the_end_is_flagged_as_censored(ins, flags,
+                                                                       open_at_end):
+    samples = [dict(ts=0, depth1=1000)] + [dict(ts=(k + 1) * S, depth1=10 if f else 1000,
+                                                 halted=f) for k, f in enumerate(flags)]
+    table, arr = series(ins, samples, baseline_end=S)
+    s = summary_of(ins, table, arr, baseline_end_ns=S)
+    assert s["vacuum_open_at_end"] is open_at_end and s["halted_at_end"] is open_at_end
+    assert s["vacuum_seconds"] == 2.0 and s["halted_seconds"] == 2.0
 
 
 def test_peak_minute_share(ins):
     # 100 at 0 s, 300 at 50 s, 200 at 100 s, 400 at 200 s: total 1000.  Sliding windows
     # [t, t + 60 s): from 0 s 400, from 50 s 500 (the peak), from 100 s 200, from 200 s 400.
     events = [ev(0, K.LIQUIDATION_FILLED, value=100),
-              ev(50 * S, K.LIQUIDATION_UNFILLED, value=300),
+              ev(50 * S, K.INSURANCE_TAKEOVER, value=300),
               ev(100 * S, K.LIQUIDATION_FILLED, value=200),
               ev(200 * S, K.LIQUIDATION_FILLED, value=400)]
     table, arr = series(ins, [0, 200 * S], events)
@@ -328,7 +384,7 @@ def test_insurance_fund_start_min_end_and_bad_debt_from_the_log(ins):
     assert (s["insurance_fund_start"], s["insurance_fund_min"], s["insurance_fund_end"]) == \
         (1000.0, 200.0, 500.0)
     assert s["bad_debt"] == 2.23                              # 2234 quantums, half-even cents
-    assert s["adl_count"] == 1 and s["adl_notional"] == 5.0
+    assert s["adl_fills"] == 1 and s["adl_notional"] == 5.0
 
 
 def test_max_spread_is_in_basis_points(ins):

@@ -167,7 +167,7 @@ def test_parquet_output_is_byte_identical_for_equal_data(result, tmp_path):
     for name in FILES:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     md = pq.ParquetFile(a / "events.parquet").metadata
-    assert set(md.metadata) == {b"ARROW:schema", b"kinds"}
+    assert set(md.metadata) == {b"ARROW:schema", b"kinds", b"columns"}
 
 
 def test_to_pandas_needs_pandas(result):

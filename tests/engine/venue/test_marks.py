@@ -181,10 +181,23 @@ def test_binance_second_with_an_empty_book_side_is_skipped_assumed():
     m2 = BinanceMark()
     m2.observe(0, 1_000, *_book(1_000, 10), 1_004)
     m2.observe(S // 2, 1_000, None, 1_011, 1_004)
-    # At 31 s the window (seconds 2..31) holds no sample: Price 2 missing, and the mark is the
-    # mean of Price 1 (1,000) and last (1,004).
-    assert m2.components(31 * S) == (1_000, None, 1_004)
-    assert m2.mark(31 * S) == 1_002
+    # At 31 s no second since 0 had a mid: Price 2 stands on the last sample there is (basis
+    # 10), so the formula keeps its three inputs: median(1,000, 1,010, 1,004).
+    assert m2.components(31 * S) == (1_000, 1_010, 1_004)
+    assert m2.mark(31 * S) == 1_004
+
+
+def test_binance_a_stale_last_trade_cannot_pin_the_mark_while_the_book_has_no_mid():
+    """A halted or one-sided book for two minutes while the index falls 10%: the mark
+    follows the index (Price 1 and Price 2 move with it), not halfway to the stale last."""
+    m = BinanceMark()
+    m.observe(0, 1_000, *_book(1_000, 4), 1_004)
+    for k in range(1, 121):
+        m.observe(k * S, 1_000 - k * 100 // 120, None, None, 1_004)
+    p1, p2, last = m.components(120 * S)
+    assert (p1, p2, last) == (900, 904, 1_004)
+    assert m.mark(120 * S) == 904           # the mean of Price 1 and last would read 952
+    assert BinanceMark().mark(0) is None
 
 
 def test_binance_has_no_mark_before_the_first_observation():
@@ -466,14 +479,17 @@ def test_mark_is_deterministic_for_the_same_observations():
 
 
 def _binance_reference(rows, ts, window_s, rate_ppm, interval_s, anchor_ns):
-    """Slow reference: Price 1, Price 2 and last recomputed from the raw observations."""
+    """Slow reference: Price 1, Price 2 and last recomputed from the raw observations.
+    Price 2 averages the basis of the last ``window_s`` grid seconds that had a mid, however
+    old (a second without one adds nothing)."""
     k0 = -(-rows[0][0] // S)
     kend = ts // S
     samples = []
-    for k in range(max(k0, kend - window_s + 1), kend + 1):
+    for k in range(k0, kend + 1):
         _, index, bid, ask, _, _, _ = [r for r in rows if r[0] <= k * S][-1]
         if bid is not None and ask is not None:
             samples.append(Fraction(bid + ask, 2) - index)
+    samples = samples[-window_s:]
     _, index, _, _, last, _, _ = [r for r in rows if r[0] <= ts][-1]
     until = (anchor_ns - ts) % (interval_s * S)
     price1 = index * (1 + Fraction(rate_ppm, 10**6) * Fraction(until, interval_s * S))

@@ -1,0 +1,111 @@
+"""A run's tables as pandas DataFrames in real units (``RunResult.to_pandas``).
+
+``units="real"`` (default): prices and money in the quote currency as floats, quantities in
+base units, time as ``time_s`` (seconds from the start), NaN where there is none -- no -1
+sentinels, and in the event log no 0 standing for "this kind does not fill the column"
+(``engine.venue.codes.COLUMNS`` says which kind fills which).  ``units="raw"``: the stored
+integers.  Units per column: ``engine.outputs.columns``.  Floats are for reading and
+plotting: above 2**53 quantums they round.  Scenarios have no wall clock yet, so there are
+no UTC timestamps.  O(rows x columns), vectorised.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+
+from ..venue.codes import COLUMNS, REASON_SPACE
+from ..venue.events import EventKind
+from .columns import timeseries_columns
+from .metrics import timeseries_meta
+
+UNITS = ("real", "raw")
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError as e:
+        raise ImportError("to_pandas needs pandas: pip install 'liqsim[notebook]'") from e
+    return pandas
+
+
+def _check(units: str) -> None:
+    if units not in UNITS:
+        raise ValueError(f"units: expected one of {UNITS}, got {units!r}")
+
+
+def _scales(meta: dict) -> dict:
+    return {"ticks": float(Decimal(meta["tick_size"])), "lots": float(Decimal(meta["lot_size"])),
+            "quantums": float(Decimal(meta["quote_quantum"]))}
+
+
+def timeseries_frame(table, units: str = "real"):
+    """The time series as a DataFrame (see the module docstring)."""
+    pd = _pandas()
+    _check(units)
+    if units == "raw":
+        return table.to_pandas()
+    meta = timeseries_meta(table)
+    scale = _scales(meta)
+    out = {}
+    for name, unit, _ in timeseries_columns(meta["bands_ppm"]):
+        a = table.column(name).to_numpy()
+        if unit == "ns":
+            out["time_s"] = a / 1e9
+        elif unit == "ticks":
+            out[name] = np.where(a < 0, np.nan, a * scale["ticks"])
+        elif unit == "bp100":
+            out[name] = np.where(a < 0, np.nan, a / 100)
+        elif unit in ("lots", "quantums"):
+            out[name.removesuffix("_lots") if unit == "lots" else name] = a * scale[unit]
+        else:
+            out[name] = a
+    return pd.DataFrame(out)
+
+
+def _kinds_filling(column: str) -> np.ndarray:
+    return np.array([int(k) for k, cols in COLUMNS.items() if column in cols], dtype=np.uint8)
+
+
+def _reason_names() -> dict[tuple[int, int], str]:
+    names = {}
+    for kind, spaces in REASON_SPACE.items():
+        for space in spaces:
+            for code in space:
+                names.setdefault((int(kind), int(code)), code.name)
+    return names
+
+
+def events_frame(array: np.ndarray, meta: dict, units: str = "real"):
+    """The event log (an ``EVENT_DTYPE`` array) as a DataFrame; ``meta`` is the run's
+    time-series metadata (the instrument's tick, lot and quantum)."""
+    pd = _pandas()
+    _check(units)
+    kind_names = {int(k): k.name for k in EventKind}
+    frame = pd.DataFrame({name: array[name] for name in array.dtype.names})
+    frame["kind_name"] = [kind_names.get(k, str(k)) for k in array["kind"].tolist()]
+    reasons = _reason_names()
+    frame["reason_name"] = [reasons.get((k, r), "") if r or (k, r) in reasons else ""
+                            for k, r in zip(array["kind"].tolist(), array["reason"].tolist())]
+    if units == "raw":
+        return frame
+    scale = _scales(meta)
+    kind = array["kind"]
+    frame.insert(0, "time_s", array["ts"] / 1e9)
+    frame = frame.drop(columns=["ts"])
+    price = np.where(np.isin(kind, _kinds_filling("price")), array["price"] * scale["ticks"],
+                     np.nan)
+    seized = kind == int(EventKind.COLLATERAL_SEIZED)
+    qty = np.where(np.isin(kind, _kinds_filling("qty")),
+                   np.where(seized, array["qty"].astype(np.float64), array["qty"] * scale["lots"]),
+                   np.nan)
+    tripped = kind == int(EventKind.BREAKER_TRIPPED)      # a price in ticks, or LULD's code
+    resumed = kind == int(EventKind.TRADING_RESUMED)      # the imbalance, in lots
+    value = array["value"].astype(np.float64)
+    value = np.where(tripped, value, np.where(resumed, value * scale["lots"],
+                                              value * scale["quantums"]))
+    frame["price"] = price
+    frame["qty"] = qty
+    frame["value"] = np.where(np.isin(kind, _kinds_filling("value")), value, np.nan)
+    return frame
