@@ -21,6 +21,14 @@ def _ex(eng, **kw):
     return ex
 
 
+def _isolated(eng):
+    """An exchange with account 7 long 10 lots isolated, 2,000 quote units of margin."""
+    ex = _ex(eng)
+    ex.open_account(0, 7, deposit=10_000 * eng.Q)
+    ex.transfer_position(0, 7, MAKER, 0, 10, 100_000, isolated_margin=(2_000 * eng.Q, 0))
+    return ex, ex.accounts[7]
+
+
 def test_a_move_changes_two_balances_by_the_same_amount_and_conserves_money(eng):
     ex = _ex(eng)
     a, b = ex.accounts[MAKER], ex.accounts[TRADER]
@@ -43,10 +51,7 @@ def test_a_move_without_a_kind_logs_nothing_and_both_accounts_are_re_keyed(eng):
 
 
 def test_a_move_from_an_isolated_position_takes_its_margin_not_the_wallet(eng):
-    ex = _ex(eng)
-    ex.open_account(0, 7, deposit=10_000 * eng.Q)
-    ex.transfer_position(0, 7, MAKER, 0, 10, 100_000, isolated_margin=(2_000 * eng.Q, 0))
-    acct = ex.accounts[7]
+    ex, acct = _isolated(eng)
     wallet, margin = acct.wallet, acct.positions[0].margin
     ex.move(2, acct, ex.fund, 50, inst=0, from_position=True)
     assert acct.wallet == wallet and acct.positions[0].margin == margin - 50
@@ -73,10 +78,7 @@ def test_collateral_moves_whole_and_the_source_keeps_none(eng):
 
 
 def test_a_deposit_into_an_isolated_position_raises_its_margin_and_not_the_wallet(eng):
-    ex = _ex(eng)
-    ex.open_account(0, 7, deposit=10_000 * eng.Q)
-    ex.transfer_position(0, 7, MAKER, 0, 10, 100_000, isolated_margin=(2_000 * eng.Q, 0))
-    acct = ex.accounts[7]
+    ex, acct = _isolated(eng)
     wallet, margin = acct.wallet, acct.positions[0].margin
     ex.deposit(3, 7, 300, inst=0)
     assert acct.wallet == wallet and acct.positions[0].margin == margin + 300
