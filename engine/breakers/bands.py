@@ -24,10 +24,6 @@ from ..venue.rounding import ceil_f, floor_f
 from .base import REASON_PRICE_BAND, Policy, choice, pct
 
 
-def _flag(where, value):
-    return boolean(where, value)
-
-
 class PriceBand(Policy):
     NAME = "price-band"
     DOC = ("order-entry protection around mark (Binance PERCENT_PRICE / marketTakeBound; "
@@ -37,7 +33,7 @@ class PriceBand(Policy):
         "band_pct": (5, pct, "limit orders outside mark x (1 +- band) are rejected/repriced"),
         "take_bound_pct": (5, pct, "market orders never trade beyond mark x (1 +- bound)"),
         "mode": ("reject", choice("reject", "reprice"), "what happens to a limit outside the band"),
-        "apply_to_liquidations": (False, _flag, "whether liquidation orders are banded too"),
+        "apply_to_liquidations": (False, boolean, "whether liquidation orders are banded too"),
     }
 
     def __init__(self, params=None, where="breaker"):

@@ -1,7 +1,7 @@
 """``cde-hourly``: Coinbase Derivatives price fluctuation limits
 (docs/reference/breakers-and-events.md section 1.2, P7 [S19]).
 
-Uses the corridor-and-halt machinery of ``engine.breakers.cme`` (``BreachHalt``: potential
+Uses the corridor-and-halt machinery of ``engine.breakers.corridor`` (``BreachHalt``: potential
 execution prices checked before matching; the triggering order clipped to the limit; the
 halt right after it; an uncross at the end).
 """

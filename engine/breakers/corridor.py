@@ -149,7 +149,7 @@ class BreachHalt(Policy):
     def reopen_reference(self) -> int | None:
         return self.exchange.books[0].last_price
 
-    # Hooks called by the Simulation -------------------------------------------------
+    # Hooks: evaluate by the loop, gate_order by the Exchange (its BreakerHook) ----------
     def evaluate(self, ts):
         self.observe(ts)
         if self.pending:
@@ -210,9 +210,7 @@ class BreachHalt(Policy):
         self.trip(ts, price=edge, value=value)
         self.on_breach(ts, edge)
         self.pending = True
-        schedule = self.port.schedule
-        if schedule is not None:
-            schedule(ts, PHASE_BREAKERS, lambda t: self._halt(t) if self.pending else None)
+        self.port.schedule(ts, PHASE_BREAKERS, lambda t: self._halt(t) if self.pending else None)
         return edge, 0
 
     def _halt(self, ts: int) -> None:

@@ -44,7 +44,7 @@ class LiqThrottle(Policy):
         self.second = None
         self.used = 0
         self.deferred = 0
-        self.cap = 0
+        self.cap = None         # quantums, set by start (bind)
 
     def start(self):
         # The cap in quantums, once (rounded down: never more than the configured cap).
@@ -53,6 +53,8 @@ class LiqThrottle(Policy):
 
     def gate_liquidation(self, ts, account, inst, notional):
         cap = self.cap
+        if cap is None:
+            raise RuntimeError("liq-throttle: bind the policy to a run first (Policy.bind)")
         second = ts // 1_000_000_000
         if second != self.second:
             self.second, self.used = second, 0

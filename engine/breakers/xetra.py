@@ -1,7 +1,7 @@
 """``xetra-vi``: Xetra volatility interruption (docs/reference/breakers-and-events.md section 1.2,
 P9 [S23-S26]; P8 for Eurex's treatment of IOC orders [S20]).
 
-Uses the corridor-and-halt machinery of ``engine.breakers.cme`` (``BreachHalt``).
+Uses the corridor-and-halt machinery of ``engine.breakers.corridor`` (``BreachHalt``).
 """
 from __future__ import annotations
 

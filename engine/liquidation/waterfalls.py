@@ -190,7 +190,7 @@ def _send_liquidation_order(ex, ts, acct, inst: int, qty: int, limit: int | None
         value = sum(price * lots for _, _, price, lots, *_ in rows) * instrument.tick_lot_quanta
         ex.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side, inst=inst, account=acct.id,
                       order_id=oid, price=rows[-1][2], qty=filled, value=value)
-    if filled < qty and ex.halted and ex.breaker is not None:
+    if filled < qty and ex.books[inst].halted and ex.breaker is not None:
         # The unit was let through open, so the halt began under this order (refused by
         # the halted book, or by the gate that halted): with liq-pause the rest waits.
         reason = ex.breaker.pauses_liquidations(ts, inst, 1)

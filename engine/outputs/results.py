@@ -32,6 +32,7 @@ import tomli_w
 
 from ..venue.events import EVENT_DTYPE, EventKind
 from .atomic import atomic_dir, write_json
+from .charts import run_chart
 from .columns import EVENT_COLUMNS
 from .frames import events_frame, timeseries_frame
 from .metrics import timeseries_meta
@@ -188,6 +189,5 @@ class RunResult:
             write_parquet(self.events, stage / "events.parquet")
             write_toml(self.scenario_resolved, stage / "scenario.toml")
             if chart:
-                from .charts import run_chart
                 run_chart(self.timeseries, self.title(), stage / "timeline.png")
         return target

@@ -8,7 +8,7 @@ The ``reason`` column has one code space per kind of row (``REASON_SPACE``):
 ``BreakerId``     which policy halted, reopened or tripped (``TradingHalted``,
                   ``TradingResumed``, ``BreakerTripped``)
 ``WithdrawalReason``  why a market maker pulled its quotes (``MakerWithdrew``)
-``TimeInForce``   a liquidation order's time in force (``LiquidationOrderSent``)
+``TimeInForce``   a liquidation order's time in force (``LiquidationOrder``)
 
 ``COLUMNS`` says, per kind, which columns a row fills and in which unit; every other column
 of that row is 0 (tests/engine/venue/test_codes.py checks whole runs against it).  Units:

@@ -68,7 +68,7 @@ class EventKind(IntEnum):
     VENUE_WENT_DOWN = 28       # an outage began: no orders, cancels, matching or liquidations
     VENUE_CAME_BACK = 29       # the outage ended
 
-    # Past-tense aliases of the eight noun kinds (same values; the names above are the ones
+    # Past-tense aliases of seven noun kinds (same values; the names above are the ones
     # saved logs store, so they stay the canonical ones).
     MARGIN_CALLED = 6
     LIQUIDATION_ORDER_SENT = 7

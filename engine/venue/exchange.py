@@ -99,7 +99,8 @@ class BreakerHook(Protocol):
 class Exchange:
     """Books, accounts and the risk engine of one venue.
 
-    ``adl_ranking`` is one of ``ADL_RANKINGS`` (``engine.liquidation.adl``); ``fund_limit_ppm`` caps the net
+    ``adl_ranking`` is one of ``ADL_RANKINGS`` (``engine.venue.instruments``; ranked by
+    ``engine.liquidation.adl``); ``fund_limit_ppm`` caps the net
     notional the insurance fund may hold as a fraction of its balance (Binance's 2019-20
     rule of 100%, reference section 1.6 item 9: assumed still in force).
     """
@@ -150,7 +151,7 @@ class Exchange:
         # The liquidation index; ``_dirty`` is its set of accounts to re-key, which every
         # balance or position change adds to (bound here: the ledger's hottest line).
         self.index = LiquidationIndex(self)
-        self._dirty = self.index.dirty
+        self._dirty = self.index.dirty      # the same set object: never rebind index.dirty
         # The liquidation engine's own state (deferred units, cooldowns, per-block caps, the
         # ADL queue): an ``engine.liquidation.state.LiquidationState``, made on first use.
         self.liquidation_state = None

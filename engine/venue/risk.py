@@ -113,7 +113,7 @@ class LiquidationIndex:
 
     def _entries(self, account_id: int) -> list[tuple[int, tuple]]:
         """The index entries ``(inst, (sign, (trigger, account)))`` an account should have;
-        puts complex cross accounts into ``_complex`` on the way."""
+        puts complex cross accounts into ``complex`` on the way."""
         acct = self.ex.accounts.get(account_id)
         if acct is None or account_id >= RESERVED_FROM:
             return []

@@ -1,4 +1,4 @@
-"""Mark-price policies (engine/prices.py): venue formulas, the one-second sampling grid, the
+"""Mark-price policies (engine/venue/marks.py): venue formulas, the one-second sampling grid, the
 assumed rules for missing inputs, rounding, the factory, and a hypothesis check against a slow
 reference model that recomputes every sample from the raw observations."""
 
