@@ -154,7 +154,29 @@ def test_compare_over_seeds_shows_the_mean_and_range_of_every_row(tmp_path):
     (["replay", "flash-drop", "--set", 'run.scale="3/2"', "--out", "X"], "run.scale"),
     (["replay", "flash-drop", "--set", "run.colour=1", "--out", "X"], "run.colour: unknown key"),
 ])
-def test_bad_input_is_one_line_on_stderr_exit_2_and_no_output(tmp_path, args, needle):
+def test_bad_input_is_one_line_on_stderr_exit_2_and_no_output(tmp_path, monkeypatch, capsys,
+                                                              args, needle):
+    """In-process (``main``), the way the command runs it; a few cases also run as a real
+    process below."""
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(list(args))
+    except SystemExit as exc:       # argparse's own errors exit from inside parse_args
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, (code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["replay", "no-such-scenario", "--out", "X"], "no-such-scenario: no such scenario"),
+    (["replay", "flash-drop", "--scale", "2", "--out", "X"], "--scale"),
+    (["replay", "flash-drop", "--set", "traders.count=-5", "--out", "X"], "traders.count"),
+])
+def test_bad_input_from_a_real_process_is_one_line_exit_2_and_no_output(tmp_path, args, needle):
     r = liqsim(*args, cwd=tmp_path)
     assert r.returncode == 2, (r.returncode, r.stderr)
     lines = r.stderr.strip().splitlines()
