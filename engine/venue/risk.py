@@ -112,8 +112,9 @@ class LiquidationIndex:
             self.complex[key[1]].discard(account_id)
 
     def _entries(self, account_id: int) -> list[tuple[int, tuple]]:
-        """The index entries ``(inst, (sign, (trigger, account)))`` an account should have;
-        puts complex cross accounts into ``complex`` on the way."""
+        """The index entries ``(inst, (sign, key))`` an account should have -- ``key`` is
+        ``(-trigger, account)`` for a long, ``(trigger, account)`` for a short; puts complex
+        cross accounts into ``complex`` on the way."""
         acct = self.ex.accounts.get(account_id)
         if acct is None or account_id >= RESERVED_FROM:
             return []
@@ -131,8 +132,14 @@ class LiquidationIndex:
                 self.complex[i].add(account_id)
                 continue
             trig = self.trigger(balance, pos.size, pos.cost, i)
-            if trig >= 0:       # else a long that no positive mark can liquidate
-                out.append((i, (1 if pos.size > 0 else -1, (trig, account_id))))
+            if trig < 0:        # a long that no positive mark can liquidate
+                continue
+            # Keyed so that ascending order is deepest first: a long by its trigger
+            # descending (-trig), a short by its trigger ascending; ties by account id.
+            if pos.size > 0:
+                out.append((i, (1, (-trig, account_id))))
+            else:
+                out.append((i, (-1, (trig, account_id))))
         return out
 
     def refresh(self) -> None:
@@ -165,7 +172,8 @@ class LiquidationIndex:
 
         Order (assumed; the venues do not publish one): the deepest trigger first -- longs
         by highest trigger tick, shorts by lowest -- then complex accounts; ties by account
-        id.  O(log n + k log k) plus the complex accounts holding ``inst``.  The listing is
+        id.  O(log n + k) when one side is deficient (the lists are kept in listing order),
+        O(log n + k log k) when both are, plus the complex accounts holding ``inst``.  The listing is
         kept until the mark or an account changes (a risk step lists twice: top-ups, then
         liquidations; a halt with liq-pause lists the same queue every step), unless
         complex accounts hold ``inst`` (their deficits depend on other prices too).
@@ -178,12 +186,25 @@ class LiquidationIndex:
         cached = self.listing.get(inst)
         if cached is not None and cached[0] == mark and not complex_:
             return list(cached[1])
-        # (-depth, account): a long is ``trig - mark`` deep, a short ``mark - trig``; one
-        # tuple sort gives deepest first, then account id (an account is long or short).
-        out = [(mark - trig, acct) for trig, acct in self.longs[inst].irange((mark, -1), None)]
-        out += [(trig - mark, acct) for trig, acct in self.shorts[inst].irange(None, (mark, _INF))]
-        out.sort()
-        units = [(acct, inst) for _, acct in out]
+        # Both lists are kept deepest first (see ``_entries``): a deficient long has
+        # -trig <= -mark, a short trig <= mark, and each list's order is already the
+        # listing's, so one side needs no sort; with both sides deficient (a two-way move)
+        # they are merged by depth (a long is ``trig - mark`` deep, a short ``mark - trig``),
+        # ties by account id (an account is long or short, never both).
+        longs = self.longs[inst].irange(None, (-mark, _INF))
+        shorts = self.shorts[inst].irange(None, (mark, _INF))
+        first_long, first_short = next(longs, None), next(shorts, None)
+        if first_short is None:
+            units = [] if first_long is None else [(first_long[1], inst)]
+            units += [(acct, inst) for _, acct in longs]
+        elif first_long is None:
+            units = [(first_short[1], inst)]
+            units += [(acct, inst) for _, acct in shorts]
+        else:
+            out = [(mark + key, acct) for key, acct in (first_long, *longs)]
+            out += [(key - mark, acct) for key, acct in (first_short, *shorts)]
+            out.sort()
+            units = [(acct, inst) for _, acct in out]
         if not complex_:
             self.listing[inst] = (mark, units)
             return list(units)
