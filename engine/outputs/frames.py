@@ -86,8 +86,8 @@ def events_frame(array: np.ndarray, meta: dict, units: str = "real"):
     frame = pd.DataFrame({name: array[name] for name in array.dtype.names})
     frame["kind_name"] = [kind_names.get(k, str(k)) for k in array["kind"].tolist()]
     reasons = _reason_names()
-    frame["reason_name"] = [reasons.get((k, r), "") if r or (k, r) in reasons else ""
-                            for k, r in zip(array["kind"].tolist(), array["reason"].tolist())]
+    frame["reason_name"] = [reasons.get(key, "")
+                            for key in zip(array["kind"].tolist(), array["reason"].tolist())]
     if units == "raw":
         return frame
     scale = _scales(meta)
