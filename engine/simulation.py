@@ -33,6 +33,8 @@ from .breakers import make_breaker
 from .config import ConfigError
 from .liquidation.offload import offload
 from .liquidation.waterfalls import run_liquidations
+from .market.arbitrage import open_arbitrageurs
+from .market.background import open_background, open_dip_buyers
 from .market.index import IndexPath
 from .market.makers import LadderMemo, MarketMaker, VolatilityWindow
 from .market.programs import Programs, place_stubs
@@ -159,8 +161,8 @@ class Simulation:
         """Open the venue's accounts and seed the market, in a fixed order (the draws from
         the Generator follow it): makers first, so the population is seeded into a quoted
         book; the population and its counterparty; flow and stub accounts and the stubs;
-        then the outage and the phase steps; shocks last (at their instant they run after
-        the steps)."""
+        then the outage and the phase steps; shocks (at their instant they run after the
+        steps); the other takers last: arbitrageurs, background flow, dip buyers."""
         sc, ex, instrument, units = self.scenario, self.exchange, self.instrument, self.units
         t = instrument.tick_lot_quanta
         start = self.index_ticks
@@ -221,6 +223,12 @@ class Simulation:
         for shock, notional in zip(sc.shocks, units.shock_notionals):
             self.schedule(shock.at_s * SECOND, Phase.INPUT,
                           lambda ts, s=shock, q=notional: self._shock_step(ts, s, q))
+        # Other takers, off by default, after every draw of the run's Generator (they draw
+        # from their own child generators: engine.market.arbitrage, .background).
+        self.arbitrageurs = open_arbitrageurs(self, sc.arbitrage, units,
+                                              sc.frictions.transfer_freeze, self.seed)
+        self.background = open_background(self, sc.background, units, self.seed, self.end_ns)
+        self.dip_buyers = open_dip_buyers(self, sc.dip_buyers, units.dip_notionals, self.end_ns)
 
     # ----------------------------------------------------------------- steps
     def index_at(self, ts: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from orderbook.enums import IOC, MARKET
+from orderbook.enums import IOC, LIMIT, MARKET
 
 from ..phases import SECOND
 from ..venue.accounts import FLOW_ACCOUNT, STUB_ACCOUNT
@@ -44,24 +44,50 @@ class Programs:
         (1 + limit_pct/100)`` at the highest, each rounded toward the index (at least 1
         tick)."""
         port = self.port
-        ex, instrument = port.exchange, port.instrument
         side = -1 if kind == "sell" else 1
         ref = port.index_ticks
-        qty = notional // (ref * instrument.tick_lot_quanta)
-        limit = protection_limit(ref, side, Fraction(limit_pct) / 100)
-        if qty > 0:
-            port.send(ts, lambda t: ex.submit(t, FLOW_ACCOUNT, 0, side, qty, price=limit,
-                                              tif=IOC, order_type=MARKET))
+        send_taker(port, ts, FLOW_ACCOUNT, side, lots_at(notional, ref, port.instrument),
+                   protection_limit(ref, side, Fraction(limit_pct) / 100))
 
+
+def lots_at(notional: int, price: int, instrument) -> int:
+    """Lots of ``notional`` quantums at ``price`` ticks, rounded down (0: nothing to send)."""
+    return notional // (price * instrument.tick_lot_quanta)
+
+
+def send_taker(port, ts: int, account: int, side: int, qty: int, limit: int,
+               order_type: int = MARKET) -> None:
+    """Send one taker order decided at ``ts`` through ``port`` (the order latency applies):
+    ``qty`` lots of ``side``, IOC, trading no worse than ``limit`` ticks -- a market order
+    with that protection limit, or with ``order_type=LIMIT`` a marketable limit order.
+    Nothing is sent for ``qty`` <= 0.  O(1) here; the book's matching on arrival."""
+    if qty > 0:
+        ex = port.exchange
+        port.send(ts, lambda t: ex.submit(t, account, 0, side, qty, price=limit, tif=IOC,
+                                          order_type=order_type))
+
+
+def offset_price(ref: int, offset_pct) -> int:
+    """``ref x (1 + offset_pct/100)`` ticks, rounded down, at least 1 tick."""
+    return max(1, floor_f(ref * (1 + Fraction(offset_pct) / 100)))
+
+
+def rest_order(ex, ts: int, account: int, side: int, price: int, notional: int, instrument):
+    """Rest a GTC limit order of ``notional`` quantums at ``price`` (lots rounded down);
+    returns ``(order id, lots)``, or None when it comes to 0 lots or is refused."""
+    qty = lots_at(notional, price, instrument)
+    if qty <= 0:
+        return None
+    oid = ex.next_order_id()
+    r = ex.submit(ts, account, 0, side, qty, price=price, order_type=LIMIT)
+    return (oid, qty) if r else None
 
 def place_stubs(ex, stubs, notionals, start_ticks: int, instrument) -> None:
     """Rest each ``[[stubs]]`` order at ``start x (1 + offset_pct/100)`` ticks (rounded
     down, at least 1) for its notional (``notionals``, quantums): bids below the start
     price, asks above.  They stay for the whole run -- the stale liquidity a cascade may
     reach."""
-    t = instrument.tick_lot_quanta
     for stub, notional in zip(stubs, notionals):
-        price = max(1, floor_f(start_ticks * (1 + Fraction(stub.offset_pct) / 100)))
-        qty = notional // (price * t)
-        if qty > 0:
-            ex.submit(0, STUB_ACCOUNT, 0, 1 if price < start_ticks else -1, qty, price=price)
+        price = offset_price(start_ticks, stub.offset_pct)
+        rest_order(ex, 0, STUB_ACCOUNT, 1 if price < start_ticks else -1, price, notional,
+                   instrument)

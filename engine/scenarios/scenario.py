@@ -16,15 +16,36 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[[stubs]]``    stale deep resting orders: offset from the start price and notional
 ``[[shocks]]``   macro shocks: at ``at_s`` the index gaps by ``index_pct`` (kept from then
                  on) and an optional one-off market order of ``notional`` hits the book
-``[frictions]``  windows in which top-ups are blocked, the venue is out, orders are delayed
+``[frictions]``  windows in which top-ups are blocked, the venue is out, collateral transfers
+                 between venues are frozen (``transfer_freeze``), orders are delayed
+``[arbitrage]``  cross-venue arbitrageurs (``engine.market.arbitrage``), off unless
+                 ``count`` > 0: ``threshold_bps = [lo, hi]`` (int bps; each one's cost,
+                 uniform), ``exit_bps`` (int bps < lo: unwinds when the gap is back within
+                 it), ``refresh_ms = [lo, hi]`` (int ms, uniform: its wake interval),
+                 ``capital`` (quote units, median per arbitrageur on this venue at start;
+                 log-normal, log-sd ``capital_sigma``), ``inventory_limit`` (quote units at
+                 the index, median, same draw), ``leverage`` (x), ``max_margin_use`` (share
+                 of equity x leverage it fills before it needs a transfer), ``reserve_ratio``
+                 (x capital, held on other venues, moved here in one transfer),
+                 ``transfer_delay_s`` (int s)
+``[background]`` two-sided background takers (``engine.market.background``), off unless
+                 ``rate_per_s`` > 0: Poisson arrivals per second, log-normal notional
+                 (``notional_median`` quote units, log-sd ``notional_sigma``), ``buy_share``,
+                 ``limit_pct`` (% protection band from the index), ``momentum_share`` of
+                 orders following the sign of the last ``momentum_window_s`` (int s) of
+                 this venue's last price, optional ``window = [start_s, end_s]``
+``[[dip_buyers]]`` resting bids (``engine.market.background``): ``offset_pct`` (< 0, %
+                 below the anchor), ``notional`` (quote units), ``anchor`` ``"start"`` (the
+                 start price) or ``"high"`` (the index's running high, re-placed each second)
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
                  scale that produced it.  Replaying that file uses its breaker and seed
                  unless ``--breaker``/``--seed`` say otherwise, so it gives the same events;
                  the scale is informational (the file holds the scaled values).
 
-``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders and
-the insurance fund by F together, so the shape is kept; so are breaker caps in quote
+``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders,
+the arbitrageurs' capital and inventory limit, background order sizes, dip bids and the
+insurance fund by F together, so the shape is kept; so are breaker caps in quote
 (``liq-throttle``: ``engine.breakers.scale_params`` writes them into ``[breaker]``, so a
 run's resolved ``scenario.toml`` replays it at scale 1).  ``--set a.b=v`` overrides any key before
 validation (``v`` is parsed as a TOML value, else taken as a string; ``flows.0.KEY``
@@ -234,6 +255,70 @@ class Frictions:
     topup_blocked: tuple | None = field(window, default=None)
     outage: tuple | None = field(window, default=None)
     order_latency_ms: int = field(lambda w, v: integer(w, v, 0, 600_000), default=0)
+    transfer_freeze: tuple | None = field(window, default=None)    # disables arbitrageurs
+
+
+def _int_range(lo: int, hi: int):
+    """A converter: ``[low, high]``, integers with ``lo <= low <= high <= hi`` (the bounds
+    of a uniform draw)."""
+    def convert(where: str, value) -> tuple[int, int]:
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise ConfigError(f"{where}: expected [low, high], got {value!r}")
+        a = integer(f"{where}[0]", value[0], lo, hi)
+        b = integer(f"{where}[1]", value[1], lo, hi)
+        if b < a:
+            raise ConfigError(f"{where}: expected low <= high, got {value!r}")
+        return a, b
+    return convert
+
+
+@attrs.frozen
+class Arbitrage:
+    """``[arbitrage]`` (module docstring; the model in ``engine.market.arbitrage``).
+    Accounts 40..99 (``engine.venue.accounts``), so at most 60."""
+    count: int = field(lambda w, v: integer(w, v, 0, 60), default=0)
+    threshold_bps: tuple = field(_int_range(0, 10_000), default=(10, 30))
+    exit_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=5)
+    refresh_ms: tuple = field(_int_range(1, 600_000), default=(200, 1000))
+    capital: Decimal = field(lambda w, v: amount(w, v, positive=True), default=Decimal("1000000"))
+    capital_sigma: Decimal = field(bounded(0, 5), default=Decimal("0.5"))
+    inventory_limit: Decimal = field(lambda w, v: amount(w, v, positive=True),
+                                     default=Decimal("2000000"))
+    leverage: Decimal = field(bounded(1, 125), default=Decimal("5"))
+    max_margin_use: Fraction = field(lambda w, v: fraction(w, v, Fraction(1, 100), Fraction(1)),
+                                     default=Fraction(1, 2))
+    reserve_ratio: Fraction = field(lambda w, v: fraction(w, v, Fraction(0), Fraction(100)),
+                                    default=Fraction(1))
+    transfer_delay_s: int = field(lambda w, v: integer(w, v, 0, 86_400), default=300)
+
+
+@attrs.frozen
+class Background:
+    """``[background]`` (module docstring; the model in ``engine.market.background``)."""
+    rate_per_s: Decimal = field(bounded(0, 1000), default=Decimal("0"))
+    notional_median: Decimal = field(lambda w, v: amount(w, v, positive=True),
+                                     default=Decimal("20000"))
+    notional_sigma: Decimal = field(bounded(0, 5), default=Decimal("1"))
+    buy_share: Fraction = field(share, default=Fraction(1, 2))
+    limit_pct: Decimal = field(bounded("0.01", 99), default=Decimal("1"))
+    momentum_share: Fraction = field(share, default=Fraction(0))
+    momentum_window_s: int = field(lambda w, v: integer(w, v, 1, 3600), default=10)
+    window: tuple | None = field(window, default=None)
+
+
+def _below_zero(where: str, value) -> Decimal:
+    """A percentage in (-100, 0): a bid strictly below its anchor, above zero."""
+    d = _above_minus_100(where, value)
+    if d >= 0:
+        raise ConfigError(f"{where}: expected a percentage < 0 (below the anchor), got {value!r}")
+    return d
+
+
+@attrs.frozen
+class DipBuyer:
+    offset_pct: Decimal = field(_below_zero)
+    notional: Decimal = field(lambda w, v: amount(w, v, positive=True))
+    anchor: str = field(lambda w, v: text(w, v, ("start", "high")), default="start")
 
 
 def _quanta(value, quanta_per_unit: int) -> int:
@@ -264,6 +349,10 @@ class ScenarioUnits:
     flow_notionals: tuple               # per second, one per [[flows]] entry
     shock_notionals: tuple              # one per [[shocks]] entry
     stub_notionals: tuple               # one per [[stubs]] entry
+    arbitrage_capital: int              # median per arbitrageur
+    arbitrage_inventory_limit: int      # median per arbitrageur
+    background_notional: int            # median order notional
+    dip_notionals: tuple                # one per [[dip_buyers]] entry
 
 
 @attrs.frozen
@@ -277,6 +366,9 @@ class Scenario:
     stubs: tuple = ()
     shocks: tuple = ()
     frictions: Frictions = Frictions()
+    arbitrage: Arbitrage = Arbitrage()
+    background: Background = Background()
+    dip_buyers: tuple = ()
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
     run: dict = attrs.field(factory=dict)       # [run]: breaker, seed, scale (see module doc)
@@ -300,7 +392,11 @@ class Scenario:
                                     for pct, notional in makers.depth_bands),
             flow_notionals=tuple(_quanta(f.notional_per_s, qpu) for f in self.flows),
             shock_notionals=tuple(_quanta(s.notional, qpu) for s in self.shocks),
-            stub_notionals=tuple(_quanta(s.notional, qpu) for s in self.stubs))
+            stub_notionals=tuple(_quanta(s.notional, qpu) for s in self.stubs),
+            arbitrage_capital=_quanta(self.arbitrage.capital, qpu),
+            arbitrage_inventory_limit=_quanta(self.arbitrage.inventory_limit, qpu),
+            background_notional=_quanta(self.background.notional_median, qpu),
+            dip_notionals=tuple(_quanta(d.notional, qpu) for d in self.dip_buyers))
 
     def resolved(self) -> dict:
         """The scenario as a plain dict (written next to a run's outputs)."""
@@ -308,7 +404,9 @@ class Scenario:
                "index": as_plain(self.index), "makers": as_plain(self.makers),
                "traders": as_plain(self.traders), "flows": as_plain(list(self.flows)),
                "stubs": as_plain(list(self.stubs)), "shocks": as_plain(list(self.shocks)),
-               "frictions": as_plain(self.frictions)}
+               "frictions": as_plain(self.frictions), "arbitrage": as_plain(self.arbitrage),
+               "background": as_plain(self.background),
+               "dip_buyers": as_plain(list(self.dip_buyers))}
         if self.breaker:
             out["breaker"] = as_plain(self.breaker)
         if self.facts:
@@ -317,7 +415,7 @@ class Scenario:
 
 
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
-          "frictions", "facts", "breaker", "run"}
+          "frictions", "facts", "breaker", "run", "arbitrage", "background", "dip_buyers"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -337,7 +435,7 @@ def from_dict(data: dict, where: str) -> Scenario:
         raise ConfigError(f"{where}: index.file: give index.path or index.file, not both")
     if index.file is not None:
         index = attrs.evolve(index, path=_read_index_file(where, index.file))
-    for key in ("flows", "stubs", "shocks"):
+    for key in ("flows", "stubs", "shocks", "dip_buyers"):
         if not isinstance(data.get(key, []), list):
             raise ConfigError(f"{where}: {key}: expected an array of tables ([[{key}]])")
     for key in ("facts", "breaker", "run"):
@@ -352,7 +450,7 @@ def from_dict(data: dict, where: str) -> Scenario:
     frictions = build(Frictions, data.get("frictions", {}), f"{where}: frictions")
     windows = [(f"flows[{k}].window", f.window) for k, f in enumerate(flows)]
     windows += [(f"frictions.{name}", getattr(frictions, name))
-                for name in ("topup_blocked", "outage")]
+                for name in ("topup_blocked", "outage", "transfer_freeze")]
     for name, w in windows:
         if w is not None and w[0] >= meta.duration_s:
             raise ConfigError(f"{where}: {name}: expected to start before duration_s "
@@ -368,6 +466,10 @@ def from_dict(data: dict, where: str) -> Scenario:
                     for k, s in enumerate(data.get("stubs", []))),
         shocks=_shocks(where, data.get("shocks", []), meta.duration_s),
         frictions=frictions,
+        arbitrage=_arbitrage(where, data.get("arbitrage", {})),
+        background=build(Background, data.get("background", {}), f"{where}: background"),
+        dip_buyers=tuple(build(DipBuyer, d, f"{where}: dip_buyers[{k}]")
+                         for k, d in enumerate(data.get("dip_buyers", []))),
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         run=_run_table(f"{where}: run", data.get("run", {})),
@@ -424,6 +526,15 @@ def _facts(where: str, value):
         raise ConfigError(f"{where}: expected a string, number, boolean, array or table, "
                           f"got {type(value).__name__} {value!r}")
     return value
+
+
+def _arbitrage(where: str, table) -> Arbitrage:
+    """The arbitrageurs, their exit inside their entry (else one trade would undo the last)."""
+    arb = build(Arbitrage, table, f"{where}: arbitrage")
+    if arb.exit_bps >= arb.threshold_bps[0] and arb.count:
+        raise ConfigError(f"{where}: arbitrage.exit_bps: expected < threshold_bps[0] "
+                          f"({arb.threshold_bps[0]}), got {arb.exit_bps}")
+    return arb
 
 
 def _traders(where: str, table) -> Traders:
@@ -567,7 +678,8 @@ def apply_override(data: dict, item: str) -> None:
 
 
 def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
-    """Shrink population, depth, flows, stubs and the fund by ``f`` (0 < f <= 1)."""
+    """Shrink population, depth, flows, stubs, the takers' sizes and the fund by ``f``
+    (0 < f <= 1)."""
     f = Fraction(f)
     if not 0 < f <= 1:
         raise ConfigError(f"--scale: expected 0 < F <= 1, got {float(f)}")
@@ -589,10 +701,15 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     flows = tuple(attrs.evolve(x, notional_per_s=q(x.notional_per_s)) for x in s.flows)
     stubs = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.stubs)
     shocks = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.shocks)
+    arbitrage = attrs.evolve(s.arbitrage, capital=q(s.arbitrage.capital),
+                             inventory_limit=q(s.arbitrage.inventory_limit))
+    background = attrs.evolve(s.background, notional_median=q(s.background.notional_median))
+    dips = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.dip_buyers)
     # Breaker caps in quote units shrink with the rest of the scenario.
     breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
-                        stubs=stubs, shocks=shocks, breaker=breaker, scale=f)
+                        stubs=stubs, shocks=shocks, breaker=breaker, scale=f,
+                        arbitrage=arbitrage, background=background, dip_buyers=dips)
 
 
 def clone(s: Scenario) -> Scenario:

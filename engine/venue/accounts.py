@@ -17,13 +17,17 @@ from fractions import Fraction
 import attrs
 
 # The account-id table: every id the engine itself assigns, in one place.
-#  1 .. 99             the venue's own participants (the Simulation opens them)
+#  1 .. 99             the venue's own participants (the Simulation opens them); of them
+#  40 .. 99            arbitrageurs (``arbitrage.count`` is bounded at 60)
 #  100 .. 999          market makers (``makers.count`` is bounded so ids stay below 1000)
 #  1000 .. RESERVED    the leveraged population
 #  RESERVED_FROM ..    accounts of the venue itself: the insurance fund, the backstop vault
 BASIS_ACCOUNT = 2      # the well-capitalised holder of the population's net opposite side
 FLOW_ACCOUNT = 3       # sell/buy programs and shocks' one-off orders
 STUB_ACCOUNT = 4       # stale deep resting orders
+BACKGROUND_ACCOUNT = 5  # background two-sided takers
+DIP_ACCOUNT = 6        # dip buyers' resting bids
+FIRST_ARBITRAGEUR = 40
 FIRST_MAKER = 100
 FIRST_TRADER = 1000
 RESERVED_FROM = 0xFFFF_FF00   # ids from here on are the venue's; open_account refuses them
