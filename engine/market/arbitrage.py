@@ -13,23 +13,29 @@ its cost threshold ``c`` and exit ``e`` (basis points):
   ``I x (1 - e)`` rounded up); holding a short and the ask back to ``<= I x (1 + e)``: it
   buys it back (limit ``I x (1 + e)`` rounded down) -- the gap closed, the trade unwound.
 
-The size is the most it may trade, capped by the book's quantity within its limit as it sees
-it: its position stays within ``inventory_limit`` (notional at the index, in lots rounded
-down), and a trade that adds to the position keeps its notional at the mark within
-``max_margin_use x leverage x equity`` (lots rounded down).  Reducing is always allowed.
+With ``resting = true`` it also quotes: each wake it cancels its quotes and rests a bid at
+``I x (1 - c)`` and an ask at ``I x (1 + c)`` (GTC limits; what crosses trades at once), so a
+sell sweep on this venue stops at its bid while it has room -- liquidity where a taker-only
+arbitrageur finds none (a venue whose makers withdrew has no asks below the index to buy);
+it then opens no IOC order and keeps only the unwind.
 
-Hedge (assumed: not in the sources): every venue trade is matched by an opposite trade on
-other venues at the index at the same instant, so the arbitrageur is flat overall; that hedge
-is off this venue and outside its ledger.  Only the venue leg is modelled: it is margined,
-marked and liquidated like anyone's.
+The size is the most it may trade, capped (for an IOC order) by the book's quantity within
+its limit as it sees it: its position stays within ``inventory_limit`` (notional at the
+index, in lots rounded down), and a trade that adds to the position keeps its notional at
+the mark within ``max_margin_use x leverage x equity`` (lots rounded down).  Reducing is
+always allowed.
+
+Hedge: each venue trade is hedged off-venue at the index at once (assumed; not in sources),
+so the arbitrageur is flat overall; that hedge is outside this venue's ledger.  Only the
+venue leg is modelled: it is margined, marked and liquidated like anyone's.
 
 Collateral: ``capital`` is on this venue at the start; ``reserve_ratio x capital`` sits on
 other venues.  When the margin cap stops an add and the reserve is not spent, it asks for
 the reserve; it arrives ``transfer_delay_s`` later (a deposit through the ledger, at its
 first wake on or after that time outside a freeze and an outage), and until then it adds
-nothing.  Disabled (no order, no transfer) while the venue is down or halted and within
-``frictions.transfer_freeze`` (assumed: an arbitrageur whose collateral cannot follow its
-hedge between venues stops arbitraging rather than trading on the margin it has).
+nothing.  Disabled (no order, no transfer; resting quotes pulled once the venue takes
+cancels) while the venue is down or halted and within ``frictions.transfer_freeze``:
+frozen collateral stops it trading at all, not only adding (assumed; not in the sources).
 
 Randomness: arbitrageur ``k`` draws from its own generator ``default_rng([seed,
 ARBITRAGE_STREAM, k])``, never from the run's: at set-up, in this order, its threshold
@@ -64,11 +70,12 @@ class Arbitrageur:
 
     __slots__ = ("port", "account_id", "threshold_bps", "exit_bps", "refresh_ns", "rng",
                  "inventory_limit_q", "cap", "reserve_q", "transfer_delay_ns", "frozen",
-                 "transfer_due")
+                 "transfer_due", "resting")
 
     def __init__(self, port, account_id: int, threshold_bps: int, exit_bps: int,
                  refresh_ns: int, rng, inventory_limit_q: int, cap: Fraction, reserve_q: int,
-                 transfer_delay_ns: int, frozen: tuple[int, int] | None):
+                 transfer_delay_ns: int, frozen: tuple[int, int] | None,
+                 resting: bool = False):
         self.port = port
         self.account_id = account_id
         self.threshold_bps = threshold_bps
@@ -81,6 +88,7 @@ class Arbitrageur:
         self.transfer_delay_ns = transfer_delay_ns
         self.frozen = frozen
         self.transfer_due: int | None = None      # when the requested reserve arrives
+        self.resting = resting
 
     def disabled(self, ts: int) -> bool:
         """Down, halted, or inside the transfer freeze."""
@@ -89,11 +97,14 @@ class Arbitrageur:
 
     def wake(self, ts: int) -> None:
         """Draw the next wake's gap, then (unless disabled) credit a due transfer and send
-        the one order the gap calls for."""
+        the order the gap calls for -- and with ``resting``, its quotes."""
         half = self.refresh_ns // 2
         self.port.schedule(ts + int(self.rng.integers(half, half + self.refresh_ns + 1)),
                            Phase.INPUT, self.wake)
         if self.disabled(ts):
+            ex = self.port.exchange
+            if self.resting and not ex.down and ex.accounts[self.account_id].open_orders:
+                self.port.send(ts, lambda t: ex.cancel_all(t, self.account_id, 0))
             return
         port = self.port
         ex = port.exchange
@@ -105,46 +116,80 @@ class Arbitrageur:
         if order is not None:
             side, qty, limit = order
             send_taker(port, ts, self.account_id, side, qty, limit, order_type=LIMIT)
+        if self.resting:
+            quotes = self.quotes(ts)
+            port.send(ts, lambda t: self._requote(t, quotes))
+
+    def _room(self, ts: int, side: int, limit: int, depth: int | None) -> int:
+        """Lots it may trade on ``side`` now (inventory and margin caps; reducing is always
+        allowed, adding not while a transfer is pending).  When the margin cap, not the
+        inventory limit nor ``depth`` (the book's, None for a quote), stops an add, it asks
+        for its reserve (arriving ``transfer_delay`` later)."""
+        port = self.port
+        ex = port.exchange
+        index = port.index_ticks
+        acct = ex.accounts[self.account_id]
+        pos = acct.positions.get(0)
+        size = pos.size if pos is not None else 0
+        reducing = max(0, -side * size)
+        if self.transfer_due is not None:
+            return reducing
+        inventory = lots_at(self.inventory_limit_q, index, port.instrument)
+        cap = self.cap
+        margin = lots_at(max(0, ex.cross_equity(acct)) * cap.numerator // cap.denominator,
+                         ex.marks[0] or index, port.instrument)
+        room = max(reducing, min(inventory, margin) - side * size)
+        if margin < inventory and self.reserve_q and (depth is None or room <= depth):
+            self.transfer_due = ts + self.transfer_delay_ns
+        return room
 
     def decide(self, ts: int) -> tuple[int, int, int] | None:
-        """``(side, lots, limit ticks)`` of the order the book calls for now, or None; asks
-        for the reserve when the margin cap stops an add.  Reads only, but for the request."""
+        """``(side, lots, limit ticks)`` of the IOC order the book calls for now, or None
+        (with ``resting``, only the unwind: its quotes do the rest).  O(log levels)."""
         port = self.port
         ex = port.exchange
         book = ex.books[0]
         index = port.index_ticks
         bid, ask = book.best_bid(), book.best_ask()
-        acct = ex.accounts[self.account_id]
-        pos = acct.positions.get(0)
+        pos = ex.accounts[self.account_id].positions.get(0)
         size = pos.size if pos is not None else 0
         c, e = self.threshold_bps, self.exit_bps
-        if bid is not None and bid * 10_000 > index * (10_000 + c):
-            side, limit, reduce_only = -1, protection_limit(index, -1, Fraction(-c, 10_000)), False
-        elif ask is not None and ask * 10_000 < index * (10_000 - c):
-            side, limit, reduce_only = 1, protection_limit(index, 1, Fraction(-c, 10_000)), False
+        opening = not self.resting
+        if opening and bid is not None and bid * 10_000 > index * (10_000 + c):
+            side, limit = -1, protection_limit(index, -1, Fraction(-c, 10_000))
+        elif opening and ask is not None and ask * 10_000 < index * (10_000 - c):
+            side, limit = 1, protection_limit(index, 1, Fraction(-c, 10_000))
         elif size > 0 and bid is not None and bid * 10_000 >= index * (10_000 - e):
-            side, limit, reduce_only = -1, protection_limit(index, -1, Fraction(e, 10_000)), True
+            return -1, size, protection_limit(index, -1, Fraction(e, 10_000))
         elif size < 0 and ask is not None and ask * 10_000 <= index * (10_000 + e):
-            side, limit, reduce_only = 1, protection_limit(index, 1, Fraction(e, 10_000)), True
+            return 1, -size, protection_limit(index, 1, Fraction(e, 10_000))
         else:
             return None
-        reducing = max(0, -side * size)          # lots that reduce the position
-        if reduce_only:
-            room = reducing
-        else:
-            inventory = lots_at(self.inventory_limit_q, index, port.instrument)
-            cap = self.cap
-            margin = lots_at(max(0, ex.cross_equity(acct)) * cap.numerator // cap.denominator,
-                             ex.marks[0] or index, port.instrument)
-            blocked = self.transfer_due is not None
-            room = reducing if blocked else max(reducing, min(inventory, margin) - side * size)
-            if margin < inventory and not blocked and self.reserve_q and \
-                    room <= book.depth(-side, limit):
-                # The margin cap, not the book, stops the add: ask for the reserve.
-                self.transfer_due = ts + self.transfer_delay_ns
-        qty = min(room, book.depth(-side, limit))
+        depth = book.depth(-side, limit)
+        qty = min(self._room(ts, side, limit, depth), depth)
         return (side, qty, limit) if qty > 0 else None
 
+    def quotes(self, ts: int) -> list[tuple[int, int, int]]:
+        """``resting``: ``(side, lots, price)`` of its bid at ``I x (1 - c)`` (rounded down)
+        and its ask at ``I x (1 + c)`` (rounded up), each sized by its room."""
+        index = self.port.index_ticks
+        out = []
+        for side in (1, -1):
+            price = protection_limit(index, side, Fraction(-self.threshold_bps, 10_000))
+            qty = self._room(ts, side, price, None)
+            if qty > 0:
+                out.append((side, qty, price))
+        return out
+
+    def _requote(self, ts: int, quotes) -> None:
+        """Cancel its resting quotes and rest ``quotes`` (GTC limits: the part that crosses
+        the book trades at once).  Nothing while the venue is down."""
+        ex = self.port.exchange
+        if ex.down:
+            return
+        ex.cancel_all(ts, self.account_id, 0)
+        for side, qty, price in quotes:
+            ex.submit(ts, self.account_id, 0, side, qty, price=price, order_type=LIMIT)
 
 def open_arbitrageurs(port, cfg, units, freeze, seed: int) -> list[Arbitrageur]:
     """Open ``cfg.count`` arbitrageurs' accounts (their capital deposited at 0) and schedule
@@ -168,7 +213,7 @@ def open_arbitrageurs(port, cfg, units, freeze, seed: int) -> list[Arbitrageur]:
         arb = Arbitrageur(port, acct_id, threshold, cfg.exit_bps, refresh_ns, rng,
                           int(units.arbitrage_inventory_limit * factor), cap,
                           capital * cfg.reserve_ratio.numerator // cfg.reserve_ratio.denominator,
-                          cfg.transfer_delay_s * SECOND, frozen)
+                          cfg.transfer_delay_s * SECOND, frozen, cfg.resting)
         port.schedule(int(rng.integers(0, refresh_ns)), Phase.INPUT, arb.wake)
         out.append(arb)
     return out

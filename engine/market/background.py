@@ -10,9 +10,9 @@ like the programs), of a log-normal notional (median ``notional_median``, log-sd
 probability ``momentum_share`` the sign of this venue's last-price change over the last
 ``momentum_window_s`` one-second samples (momentum and stop flow; a random side when it is 0
 or before there is history), else a buy with probability ``buy_share``.  Only inside
-``window`` (the whole run without one), and not while the venue is down or halted (the
-takers see its status; assumed: they wait rather than send orders it would refuse).  The
-account is deep-pocketed (a billion quote units, like the programs' account): it takes both
+``window`` (the whole run without one), and not while the venue is down or halted:
+takers who see the venue's status wait, not send orders it would refuse (assumed).
+The account is deep-pocketed (a billion quote units, like the programs' account): it takes both
 sides and is never near liquidation.
 
 Randomness: its own generator ``default_rng([seed, BACKGROUND_STREAM])``, never the run's:
@@ -25,8 +25,8 @@ at ``anchor x (1 + offset_pct/100)`` (rounded down) for its notional (lots round
 anchor being the start price (``"start"``: placed at 0 and left alone) or the index's running
 high (``"high"``: checked every second; when the high has risen the unfilled rest is
 cancelled and re-placed at the new price for the notional not yet bought).  A filled bid is
-not re-posted: each buys its dip once.  The account is unlevered (assumed): its deposit is
-the sum of the bids' notionals, so it holds what it buys with its own cash.  No randomness.
+not re-posted: each buys its dip once.
+Dip buyers are unlevered (assumed): the deposit is the sum of their bids' notionals.  No randomness.
 """
 from __future__ import annotations
 

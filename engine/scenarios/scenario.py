@@ -27,7 +27,8 @@ A scenario file has these tables (every key is optional unless marked required; 
                  the index, median, same draw), ``leverage`` (x), ``max_margin_use`` (share
                  of equity x leverage it fills before it needs a transfer), ``reserve_ratio``
                  (x capital, held on other venues, moved here in one transfer),
-                 ``transfer_delay_s`` (int s)
+                 ``transfer_delay_s`` (int s), ``resting`` (also quote a bid and an ask at
+                 the thresholds, not only take)
 ``[background]`` two-sided background takers (``engine.market.background``), off unless
                  ``rate_per_s`` > 0: Poisson arrivals per second, log-normal notional
                  (``notional_median`` quote units, log-sd ``notional_sigma``), ``buy_share``,
@@ -290,6 +291,7 @@ class Arbitrage:
     reserve_ratio: Fraction = field(lambda w, v: fraction(w, v, Fraction(0), Fraction(100)),
                                     default=Fraction(1))
     transfer_delay_s: int = field(lambda w, v: integer(w, v, 0, 86_400), default=300)
+    resting: bool = field(boolean, default=False)
 
 
 @attrs.frozen
