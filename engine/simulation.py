@@ -7,7 +7,10 @@ built from the seed and passed to whatever draws; every id counter lives on the 
 or its exchange.  Same seed + same scenario = byte-identical event log.
 
 Phases within one timestamp (``Phase``):
-  INPUT     index/oracle update, market makers' quotes, flows, shocks, fund offload
+  INPUT     index/oracle update, market makers' quotes, flows, shocks, fund offload;
+            with ``[funding]`` enabled, last at its instants: the funding settlement
+            (payments at the mark or oracle) then the premium sample on the
+            ``sample_s`` grid, whose rate feeds the Binance mark's Price 1
   BREAKERS  circuit-breaker evaluation (``engine.breakers``; ``none`` does nothing)
   MARK      the mark policy observes index, best bid/ask and last; the mark is set
   RISK      the cascade: margin check -> top-ups -> liquidation waterfalls (their orders
@@ -43,6 +46,7 @@ from .outputs.metrics import Sampler
 from .phases import SECOND, Phase
 from .venue.accounts import BASIS_ACCOUNT, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT, STUB_ACCOUNT
 from .venue.exchange import Exchange
+from .venue.funding import Funding
 from .venue.instruments import BUNDLED_INSTRUMENTS
 from .venue.marks import make_mark_policy
 from .venue.rounding import ceil_f
@@ -97,7 +101,10 @@ class Simulation:
         self.step_ns = meta.step_ms * 1_000_000
         self.baseline_end_ns = meta.event_start_s * SECOND
         self.latency_ns = scenario.frictions.order_latency_ms * 1_000_000
-        self.mark_policy = make_mark_policy(venue.mark_policy)
+        fund = scenario.funding
+        self.funding = Funding(fund.rule_for(instrument), instrument.tick_lot_quanta) \
+            if fund.enabled else None
+        self.mark_policy = make_mark_policy(venue.mark_policy, **self._funding_basis())
         # The index's random walk is the first draw of the run's Generator.
         self.index = IndexPath(scenario.index, scenario.shocks, instrument.tick_size,
                                meta.duration_s, self.rng)
@@ -229,6 +236,9 @@ class Simulation:
                                               sc.frictions.transfer_freeze, self.seed)
         self.background = open_background(self, sc.background, units, self.seed, self.end_ns)
         self.dip_buyers = open_dip_buyers(self, sc.dip_buyers, units.dip_notionals, self.end_ns)
+        if self.funding is not None:
+            for ts in self.funding.times(self.end_ns):
+                self.schedule(ts, Phase.INPUT, self._funding_step)
 
     # ----------------------------------------------------------------- steps
     def index_at(self, ts: int) -> int:
@@ -288,10 +298,31 @@ class Simulation:
         if notional:
             self.programs.order(ts, shock.kind, notional, shock.limit_pct)
 
+    def _funding_basis(self) -> dict:
+        """The Binance mark's Price 1 parameters when funding is on: the interval, the first
+        funding instant and the rate in force at t = 0 (ppm); none otherwise (Price 1 =
+        index, as before)."""
+        f = self.funding
+        if f is None or self.scenario.venue.mark_policy != "binance":
+            return {}
+        return dict(funding_interval_s=f.rule.interval_s, next_funding_ns=f.next_ns,
+                    funding_rate_ppm=f.rate() * 1_000_000)
+
+    def _funding_step(self, ts: int) -> None:
+        """A funding instant and/or premium sample (``Funding.step``); the predicted rate
+        becomes the Binance mark's "last funding rate" (assumed: the published rate the
+        venue updates between settlements, not the one last paid)."""
+        f = self.funding
+        f.step(ts, self.exchange, 0, self.index_ticks)
+        if self._funding_basis():
+            self.mark_policy.set_funding(f.rate() * 1_000_000)
+
     def _sample_step(self, ts: int) -> None:
         ex = self.exchange
+        f = self.funding
         self.sampler.sample(ts, ex.books[0], ex, self.index_ticks, ex.halted,
-                            open_interest=ex.open_interest[0])
+                            open_interest=ex.open_interest[0],
+                            funding=None if f is None else (f.premium_ppb, f.rate_ppb()))
 
     # --------------------------------------------------------------- halts
     def reopen(self, ts: int, reference: int | None, code: int):

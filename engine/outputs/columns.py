@@ -9,6 +9,7 @@ Units (``UNITS``): how the stored integer converts to the real unit ``to_pandas`
   ``lots``      a quantity in lots -> base units (x lot size)
   ``quantums``  money in quote quantums -> quote currency (x quote quantum)
   ``bp100``     hundredths of a basis point -> basis points; -1 = none
+  ``ppb``       a signed rate in parts per billion (kept)
   ``count``, ``flag``, ``id``, ``code``, ``side``   kept as they are
 
 The event log's ``price``/``qty``/``value`` columns mean different things per kind (the
@@ -25,6 +26,7 @@ UNITS = {
     "lots": "quantity in lots (to_pandas: base units)",
     "quantums": "money in quote quantums (to_pandas: quote currency)",
     "bp100": "hundredths of a basis point (to_pandas: basis points; none = NaN)",
+    "ppb": "a signed rate in parts per billion of notional (kept)",
     "count": "a count (kept)",
     "flag": "0/1 (kept)",
     "id": "an id (kept)",
@@ -49,6 +51,9 @@ _TAIL = [
     ("backstop", "quantums", "the backstop vault's cash (wallet)"),
     ("bad_debt", "quantums", "bad debt written off so far"),
     ("halted", "flag", "trading halted at the sample"),
+    ("premium_index_ppb", "ppb", "the last funding premium sample (0: none, or funding off)"),
+    ("funding_rate_ppb", "ppb", "the predicted rate of the next funding settlement, per "
+                                "interval, > 0 longs pay (0 with funding off)"),
 ]
 def band_name(ppm: int) -> str:
     """Column suffix of a band: 5_000 ppm -> ``0_5pct``, 10_000 -> ``1pct``, 2_500 -> ``0_25pct``."""
@@ -75,6 +80,7 @@ AGGREGATE_COLUMNS = {
     "adl_notional": ("quantums", "ADL'd notional (at the bankruptcy price)"),
     "trades": ("count", "trades printed"),
     "volume_notional": ("quantums", "traded value"),
+    "funding_paid": ("quantums", "funding paid by longs to shorts (signed; < 0 shorts paid)"),
 }
 
 EVENT_COLUMNS = [

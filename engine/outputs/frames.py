@@ -100,10 +100,11 @@ def events_frame(array: np.ndarray, meta: dict, units: str = "real"):
     qty = np.where(np.isin(kind, _kinds_filling("qty")),
                    np.where(seized, array["qty"].astype(np.float64), array["qty"] * scale["lots"]),
                    np.nan)
-    tripped = kind == int(EventKind.BREAKER_TRIPPED)      # a price in ticks, or LULD's code
+    # Kept as stored: a breaker's price in ticks (or LULD's code), a funding rate in ppb.
+    kept = np.isin(kind, (int(EventKind.BREAKER_TRIPPED), int(EventKind.FUNDING_SETTLED)))
     resumed = kind == int(EventKind.TRADING_RESUMED)      # the imbalance, in lots
     value = array["value"].astype(np.float64)
-    value = np.where(tripped, value, np.where(resumed, value * scale["lots"],
+    value = np.where(kept, value, np.where(resumed, value * scale["lots"],
                                               value * scale["quantums"]))
     frame["price"] = price
     frame["qty"] = qty

@@ -6,7 +6,8 @@ computed from the log and from the sampled time series, never from ad-hoc prints
 ``Sampler.sample``
     called by the Simulation once per sampling interval (every second of sim time); appends one
     row of integer state -- touch, spread, depth in bands around mid, last/mark/index, open
-    interest, insurance fund, backstop, bad debt, halted -- to plain Python lists.
+    interest, insurance fund, backstop, bad debt, halted, funding premium and rate -- to plain
+    Python lists.
 ``build_timeseries``
     one row per interval: the sampled state plus aggregates of the event log over the interval
     (liquidations, fill failures, takeovers, ADL, trades), vectorised with numpy, and the
@@ -49,6 +50,7 @@ _CALL = int(_K.MARGIN_CALL)
 _FUND_TAKEOVER = int(_K.INSURANCE_TAKEOVER)
 _BACKSTOP_TAKEOVER = int(_K.BACKSTOP_TAKEOVER)
 _ADL = int(_K.AUTO_DELEVERAGED)
+_FUNDING_PAID = int(_K.FUNDING_PAID)
 #: The kinds that close liquidated lots, each lot once: in the book (``LiquidationFilled``)
 #: or off it (the fund's or the backstop's takeover, ADL).
 _CLOSED_OFF_BOOK = (_FUND_TAKEOVER, _BACKSTOP_TAKEOVER, _ADL)
@@ -68,7 +70,8 @@ class Sampler:
     ``open_interest_lots`` the sum of the long sizes; ``insurance_fund``, ``backstop`` wallet
     balances (cash) in quantums; ``insurance_fund_equity`` the fund's cash + the collateral
     it holds + its taken-over positions at the mark, quantums; ``bad_debt`` cumulative
-    quantums; ``halted`` 0/1.
+    quantums; ``halted`` 0/1; ``premium_index_ppb``, ``funding_rate_ppb`` the funding state
+    (``engine.venue.funding``: last premium sample, predicted rate; 0 with funding off).
 
     Runtime complexity of ``sample``: O(log L + levels within the widest band) -- one walk per
     side from the touch outwards, every band accumulated in the same walk -- plus O(accounts)
@@ -76,7 +79,8 @@ class Sampler:
     ints, one list append per column, no objects built per row.
     """
 
-    __slots__ = ("instrument", "inst", "bands_ppm", "column_names", "columns", "_lists")
+    __slots__ = ("instrument", "inst", "bands_ppm", "column_names", "columns", "_lists",
+                 "funding")
 
     def __init__(self, instrument: Instrument, bands_ppm=DEFAULT_BANDS_PPM,
                  inst: int | None = None) -> None:
@@ -94,8 +98,10 @@ class Sampler:
         for b in bands:
             names += [f"bid_depth_{band_name(b)}", f"ask_depth_{band_name(b)}"]
         names += ["last", "mark", "index", "open_interest_lots", "insurance_fund",
-                  "insurance_fund_equity", "backstop", "bad_debt", "halted"]
+                  "insurance_fund_equity", "backstop", "bad_debt", "halted",
+                  "premium_index_ppb", "funding_rate_ppb"]
         self.column_names = tuple(names)
+        self.funding = False        # whether a sample carried funding state
         self.columns: dict[str, list[int]] = {n: [] for n in names}
         self._lists = tuple(self.columns[n] for n in names)
 
@@ -110,10 +116,11 @@ class Sampler:
         return insts.index(self.instrument)
 
     def sample(self, ts: int, book, exchange, index_ticks: int | None, halted: bool,
-               open_interest: int | None = None) -> None:
+               open_interest: int | None = None, funding: tuple[int, int] | None = None) -> None:
         """Append the state at ``ts``: ``book`` is the instrument's book, ``index_ticks`` the
         current index price (None = unknown), ``open_interest`` the long open interest in lots
-        if the caller maintains it (else computed here in O(accounts))."""
+        if the caller maintains it (else computed here in O(accounts)), ``funding`` the
+        (premium, rate) in ppb when funding is on."""
         inst = self.inst
         if inst is None:
             inst = self.inst = self._resolve_inst(exchange)
@@ -155,6 +162,11 @@ class Sampler:
                 -1 if index_ticks is None else index_ticks, open_interest,
                 exchange.fund.wallet, _equity(exchange, exchange.fund),
                 exchange.backstop.wallet, exchange.bad_debt, 1 if halted else 0]
+        if funding is None:
+            row += (0, 0)
+        else:
+            row += funding
+            self.funding = True
         for lst, v in zip(self._lists, row):
             lst.append(v)
 
@@ -202,8 +214,9 @@ def _walk(levels, acc_out: list, side: int, nb: int, tlq: int) -> None:
 
 
 # ------------------------------------------------------------------------ time series
-# Interval aggregates: (column, kinds, what) with what = "count", "value" (sum of ``value``)
-# or "first" (rows that are the first of their unit, (account, inst), in the log).
+# Interval aggregates: (column, kinds, what) with what = "count", "value" (sum of ``value``),
+# "long_value" (sum of ``value`` over rows of side +1) or "first" (rows that are the first of
+# their unit, (account, inst), in the log).
 AGGREGATES = (
     ("liquidations", (_CALL,), "first"),
     ("liquidation_orders", (_LIQ_ORDER,), "count"),
@@ -218,6 +231,7 @@ AGGREGATES = (
     ("adl_notional", (_ADL,), "value"),
     ("trades", (int(_K.TRADE),), "count"),
     ("volume_notional", (int(_K.TRADE),), "value"),
+    ("funding_paid", (_FUNDING_PAID,), "long_value"),
 )
 """Per-interval aggregates of the event log (events of the table's instrument only).
 
@@ -237,13 +251,16 @@ each of its lots once, however many orders it took:
                                      within their limit (a unit retried is counted per order)
 ``liquidations_deferred``            deferral episodes that began (a breaker held it back)
 ``adl_fills``                        ADL counterparty closes (one bankrupt unit may take many)
+``funding_paid``                     funding paid by long positions (``FundingPaid`` rows of
+                                     side +1: the sum of ``value``, signed)
 takeovers and trades count their events; ``*_notional`` sums their ``value``.
 """
 assert [name for name, _, _ in AGGREGATES] == list(AGGREGATE_COLUMNS)
 _AGGREGATE_KINDS = np.array(sorted({k for _, ks, _ in AGGREGATES for k in ks}), dtype=np.uint8)
 _SUMMARY_KINDS = np.array(sorted({int(_K.TRADE), _CALL, _LIQ_ORDER, _LIQ_FILLED, _LIQ_UNFILLED,
                                   *_CLOSED_OFF_BOOK, int(_K.TRADING_HALTED),
-                                  int(_K.LIQUIDATION_DEFERRED)}),
+                                  int(_K.LIQUIDATION_DEFERRED), _FUNDING_PAID,
+                                  int(_K.FUNDING_SETTLED)}),
                           dtype=np.uint8)
 
 
@@ -253,7 +270,8 @@ PRICE_COLUMNS = ("best_bid", "best_ask", "last", "mark", "index")
 def _money_columns(names) -> tuple[str, ...]:
     fixed = {"insurance_fund", "insurance_fund_equity", "backstop", "bad_debt",
              "liquidations_notional", "liquidations_filled_notional",
-             "liquidations_off_book_notional", "adl_notional", "volume_notional"}
+             "liquidations_off_book_notional", "adl_notional", "volume_notional",
+             "funding_paid"}
     return tuple(n for n in names if n in fixed or "_depth_" in n)
 
 
@@ -363,6 +381,9 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
         if what == "first":
             m &= _first_of_unit(ev, m)
             what = "count"
+        if what == "long_value":
+            m &= ev["side"] == 1
+            what = "value"
         if what == "count":
             cols[col] = np.bincount(row[m], minlength=n).astype(np.int64)[:n]
         else:
@@ -384,6 +405,7 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
         "baseline_samples": n_base,
         "depth_baseline_1pct": None if baseline is None else str(baseline),
         "vacuum_fraction": str(fraction),
+        "funding": sampler.funding,
         "vacuum_band_ppm": VACUUM_BAND_PPM,
         "bands_ppm": list(sampler.bands_ppm),
         "inst": inst,
@@ -393,7 +415,8 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
         "quote_quantum": str(ins.quote_quantum),
         "quote_currency": ins.quote_currency,
         "units": "ts ns; prices ticks (-1 none); spread_bps hundredths of a bp (-1 none); "
-                 "depth and money quote quantums; open_interest_lots lots; flags 0/1",
+                 "depth and money quote quantums; open_interest_lots lots; flags 0/1; "
+                 "*_ppb signed parts per billion",
         "columns": {name: [unit, meaning]
                     for name, unit, meaning in timeseries_columns(sampler.bands_ppm)},
     }
@@ -519,6 +542,15 @@ SUMMARY_KEYS = {
     "halted_seconds": "seconds float (3 dp): rows with halted = 1 x interval",
     "vacuum_open_at_end": "bool: the last row is in a vacuum (vacuum_seconds is censored)",
     "halted_at_end": "bool: the last row is halted (halted_seconds is censored)",
+    "funding_settlements": "int: FUNDING_SETTLED events (funding instants paid)",
+    "funding_paid_total": "quote float: funding paid by long positions over the run "
+                          "(FUNDING_PAID of side +1; < 0: the shorts paid); null with "
+                          "funding off",
+    "funding_rate_start_ppb": "int: funding_rate_ppb of the first row (the predicted "
+                              "per-interval rate, signed ppb); null with funding off",
+    "funding_rate_min_ppb": "int: lowest funding_rate_ppb over the rows; null with funding off",
+    "funding_rate_max_ppb": "int: highest funding_rate_ppb over the rows; null with funding off",
+    "funding_rate_end_ppb": "int: funding_rate_ppb of the last row; null with funding off",
     "events_processed": "int: rows in the event log (all instruments)",
     "wall_seconds": "seconds float (3 dp): wall time of the run (argument; not deterministic)",
     "events_per_second": "float (1 dp): events_processed / wall_seconds; null if 0 s",
@@ -665,6 +697,9 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     def seconds(flag_column) -> float:
         return round(int(np.count_nonzero(flag_column)) * interval_ns / 1e9, 3)
 
+    funding = bool(meta.get("funding")) and col["funding_rate_ppb"].size > 0
+    rates = col["funding_rate_ppb"]
+    paid = of(_FUNDING_PAID)
     n_events = int(len(events))
     out = {
         "scenario": scenario,
@@ -712,6 +747,13 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "halted_seconds": seconds(col["halted"]),
         "vacuum_open_at_end": bool(col["vacuum"].size and col["vacuum"][-1]),
         "halted_at_end": bool(col["halted"].size and col["halted"][-1]),
+        "funding_settlements": int(np.count_nonzero(kind == int(_K.FUNDING_SETTLED))),
+        "funding_paid_total": _money(_sum(paid["value"][paid["side"] == 1]), instrument)
+        if funding else None,
+        "funding_rate_start_ppb": int(rates[0]) if funding else None,
+        "funding_rate_min_ppb": int(rates.min()) if funding else None,
+        "funding_rate_max_ppb": int(rates.max()) if funding else None,
+        "funding_rate_end_ppb": int(rates[-1]) if funding else None,
         "events_processed": n_events,
         "wall_seconds": round(float(wall_seconds), 3),
         "events_per_second": round(n_events / wall_seconds, 1) if wall_seconds > 0 else None,

@@ -38,6 +38,17 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[[dip_buyers]]`` resting bids (``engine.market.background``): ``offset_pct`` (< 0, %
                  below the anchor), ``notional`` (quote units), ``anchor`` ``"start"`` (the
                  start price) or ``"high"`` (the index's running high, re-placed each second)
+``[funding]``    perpetual funding (``engine.venue.funding``), off unless ``enabled = true``:
+                 ``rule`` "binance"/"hyperliquid" (default: the instrument's venue);
+                 ``interval_s`` (s; 28800 binance, 3600 hyperliquid), ``first_s`` the first
+                 funding instant (s, in (0, interval_s]; default interval_s), ``sample_s``
+                 the premium sampling cadence (s, default 5); rates as fractions of 1 per
+                 8 hours, scaled to the interval: ``interest_8h`` (0.0001), ``clamp_8h``
+                 (0.0005), ``cap_8h`` (binance 0.75 x the first tier's MMR, hyperliquid
+                 0.32 = 4 %/hour), ``start_rate_8h`` the rate in force at t = 0 (default
+                 interest_8h; 40 % a year is 0.000365); ``impact_notional`` (quote units;
+                 binance 200 x the first tier's max leverage, hyperliquid 20000 for BTC and
+                 ETH, else 6000; ``--scale`` scales it with the depth)
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
                  scale that produced it.  Replaying that file uses its breaker and seed
@@ -67,6 +78,7 @@ import attrs
 from ..breakers import check_tables, scale_params, split_names
 from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
                       fraction, integer, share, text, window)
+from ..venue.funding import EIGHT_HOURS_S, FUNDING_RULES, FundingRule
 from ..venue.instruments import ADL_RANKINGS, BUNDLED_INSTRUMENTS, WATERFALLS
 from ..venue.rounding import floor_f
 
@@ -323,6 +335,67 @@ class DipBuyer:
     anchor: str = field(lambda w, v: text(w, v, ("start", "high")), default="start")
 
 
+@attrs.frozen
+class FundingTable:
+    """``[funding]`` (module docstring).  ``None`` fields take the venue's default when the
+    scenario is validated (``_funding``), so a loaded scenario holds concrete values."""
+    enabled: bool = field(boolean, default=False)
+    rule: str | None = field(lambda w, v: text(w, v, FUNDING_RULES), default=None)
+    interval_s: int | None = field(lambda w, v: integer(w, v, 1, 7 * 86400), default=None)
+    first_s: int | None = field(lambda w, v: integer(w, v, 1, 7 * 86400), default=None)
+    sample_s: int = field(lambda w, v: integer(w, v, 1, 7 * 86400), default=5)
+    interest_8h: Fraction = field(lambda w, v: fraction(w, v, Fraction(-1), Fraction(1)),
+                                  default=Fraction(1, 10_000))
+    clamp_8h: Fraction = field(lambda w, v: fraction(w, v, Fraction(0), Fraction(1)),
+                               default=Fraction(5, 10_000))
+    cap_8h: Fraction | None = field(lambda w, v: fraction(w, v, Fraction(0), Fraction(10)),
+                                    default=None)
+    start_rate_8h: Fraction | None = field(lambda w, v: fraction(w, v, Fraction(-10),
+                                                                 Fraction(10)), default=None)
+    impact_notional: Decimal | None = field(lambda w, v: amount(w, v, positive=True),
+                                            default=None)
+
+    def rule_for(self, instrument) -> FundingRule:
+        """The table in ``instrument``'s integer units (impact notional in quantums, rounded
+        down, at least one)."""
+        return FundingRule(rule=self.rule, interval_s=self.interval_s, first_s=self.first_s,
+                           sample_s=self.sample_s, interest_8h=self.interest_8h,
+                           clamp_8h=self.clamp_8h, cap_8h=self.cap_8h,
+                           start_rate_8h=self.start_rate_8h,
+                           impact_notional_q=max(1, _quanta(self.impact_notional,
+                                                            instrument.quanta_per_unit)))
+
+
+def _funding(where: str, table, venue: Venue) -> FundingTable:
+    """``[funding]`` with the venue's defaults filled in (``engine.venue.funding``'s table of
+    venue rules) and its values consistent with each other."""
+    f = build(FundingTable, table, f"{where}: funding")
+    tiers = BUNDLED_INSTRUMENTS[venue.instrument]().tiers
+    rule = f.rule or ("hyperliquid" if venue.instrument.startswith("hyperliquid:")
+                      else "binance")
+    binance = rule == "binance"
+    interval = f.interval_s or (EIGHT_HOURS_S if binance else 3600)
+    if binance:
+        cap, impact = Fraction(3, 4) * tiers[0].mmr, 200 * int(tiers[0].max_leverage)
+    else:
+        symbol = venue.instrument.partition(":")[2]
+        cap, impact = Fraction(32, 100), 20_000 if symbol in ("BTC", "ETH") else 6_000
+    f = attrs.evolve(f, rule=rule, interval_s=interval,
+                     first_s=interval if f.first_s is None else f.first_s,
+                     cap_8h=cap if f.cap_8h is None else f.cap_8h,
+                     start_rate_8h=f.interest_8h if f.start_rate_8h is None else f.start_rate_8h,
+                     impact_notional=Decimal(impact) if f.impact_notional is None
+                     else f.impact_notional)
+    for name, value, hi in (("first_s", f.first_s, interval), ("sample_s", f.sample_s, interval)):
+        if value > hi:
+            raise ConfigError(f"{where}: funding.{name}: expected <= interval_s ({interval}), "
+                              f"got {value}")
+    if abs(f.start_rate_8h) > f.cap_8h:
+        raise ConfigError(f"{where}: funding.start_rate_8h: expected within the cap "
+                          f"(+-{float(f.cap_8h):g}), got {float(f.start_rate_8h):g}")
+    return f
+
+
 def _quanta(value, quanta_per_unit: int) -> int:
     """Quote units (a Decimal of the scenario) -> int quote quantums, rounded down (every
     amount here is >= 0, so toward zero).  Exact: through ``Fraction``, never a float."""
@@ -371,6 +444,7 @@ class Scenario:
     arbitrage: Arbitrage = Arbitrage()
     background: Background = Background()
     dip_buyers: tuple = ()
+    funding: FundingTable = FundingTable()
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
     run: dict = attrs.field(factory=dict)       # [run]: breaker, seed, scale (see module doc)
@@ -411,13 +485,16 @@ class Scenario:
                "dip_buyers": as_plain(list(self.dip_buyers))}
         if self.breaker:
             out["breaker"] = as_plain(self.breaker)
+        if self.funding.enabled:            # off: absent, as in a file without it
+            out["funding"] = as_plain(self.funding)
         if self.facts:
             out["facts"] = as_plain(self.facts)
         return out
 
 
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
-          "frictions", "facts", "breaker", "run", "arbitrage", "background", "dip_buyers"}
+          "frictions", "funding", "facts", "breaker", "run", "arbitrage", "background",
+          "dip_buyers"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -457,9 +534,10 @@ def from_dict(data: dict, where: str) -> Scenario:
         if w is not None and w[0] >= meta.duration_s:
             raise ConfigError(f"{where}: {name}: expected to start before duration_s "
                               f"({meta.duration_s}), got {[float(w[0]), float(w[1])]}")
+    venue = build(Venue, data.get("venue", {}), f"{where}: venue")
     return Scenario(
         meta=meta,
-        venue=build(Venue, data.get("venue", {}), f"{where}: venue"),
+        venue=venue,
         index=index,
         makers=_makers(where, data.get("makers", {})),
         traders=_traders(where, data.get("traders", {})),
@@ -472,6 +550,7 @@ def from_dict(data: dict, where: str) -> Scenario:
         background=build(Background, data.get("background", {}), f"{where}: background"),
         dip_buyers=tuple(build(DipBuyer, d, f"{where}: dip_buyers[{k}]")
                          for k, d in enumerate(data.get("dip_buyers", []))),
+        funding=_funding(where, data.get("funding", {}), venue),
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         run=_run_table(f"{where}: run", data.get("run", {})),
@@ -700,6 +779,8 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
                           inventory_limit=q(s.makers.inventory_limit),
                           loss_threshold=q(s.makers.loss_threshold))
     venue = attrs.evolve(s.venue, insurance_fund=q(s.venue.insurance_fund))
+    funding = s.funding if s.funding.impact_notional is None else \
+        attrs.evolve(s.funding, impact_notional=q(s.funding.impact_notional))
     flows = tuple(attrs.evolve(x, notional_per_s=q(x.notional_per_s)) for x in s.flows)
     stubs = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.stubs)
     shocks = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.shocks)
@@ -710,7 +791,7 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     # Breaker caps in quote units shrink with the rest of the scenario.
     breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
-                        stubs=stubs, shocks=shocks, breaker=breaker, scale=f,
+                        stubs=stubs, shocks=shocks, breaker=breaker, funding=funding, scale=f,
                         arbitrage=arbitrage, background=background, dip_buyers=dips)
 
 

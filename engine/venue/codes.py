@@ -161,4 +161,12 @@ COLUMNS: dict[int, dict[str, str]] = {
                        "qty": "lots"},
     K.VENUE_WENT_DOWN: {},
     K.VENUE_CAME_BACK: {},
+    K.FUNDING_SETTLED: {"side": "the rate's sign (+1 longs pay)", "inst": "instrument",
+                        "price": "settlement price: mark or oracle (ticks)",
+                        "qty": "open interest (lots)",
+                        "value": "the interval's rate (ppb, not quantums)"},
+    K.FUNDING_PAID: {"side": "the position's side (0: the fund's rounding residue)",
+                     "inst": "instrument", "account": "the payer or receiver",
+                     "price": "settlement price (ticks)", "qty": "position lots",
+                     "value": "paid (quantums; < 0 received)"},
 }

@@ -67,6 +67,8 @@ class EventKind(IntEnum):
     STOP_TRIGGERED = 27
     VENUE_WENT_DOWN = 28       # an outage began: no orders, cancels, matching or liquidations
     VENUE_CAME_BACK = 29       # the outage ended
+    FUNDING_SETTLED = 30       # a funding instant: price = settlement price, value = rate (ppb)
+    FUNDING_PAID = 31          # one funding payment: value = quantums paid (< 0: received)
 
     # Past-tense aliases of seven noun kinds (same values; the names above are the ones
     # saved logs store, so they stay the canonical ones).

@@ -75,6 +75,8 @@ _CANCELLED = int(EventKind.ORDER_CANCELLED)
 _TRADE = int(EventKind.TRADE)
 _DEPOSITED = int(EventKind.DEPOSITED)
 _TRANSFERRED = int(EventKind.POSITION_TRANSFERRED)
+_FUNDING_SETTLED = int(EventKind.FUNDING_SETTLED)
+_FUNDING_PAID = int(EventKind.FUNDING_PAID)
 _NEW_STATUS = OrderStatus.NEW
 _pack = ROW.pack
 _pack_order = ORDER_ROW.pack
@@ -632,6 +634,56 @@ class Exchange:
         self._dirty.add(dst.id)
         if kind is not None:
             self.log.append(ts, kind, inst=inst, account=about, order_id=order_id, value=amount)
+
+    def settle_funding(self, ts: int, inst: int, rate: Fraction, price: int) -> int:
+        """Pay one funding instant of ``inst`` (``engine.venue.funding``): every position pays
+        ``size x price x rate`` -- longs pay shorts when ``rate`` > 0 -- from the balance that
+        backs it (the isolated margin of an isolated position, else the wallet), at
+        ``price`` ticks (the mark on Binance, the oracle on Hyperliquid).  Returns the
+        quantums the longs paid (signed).
+
+        Rounding, against the payer: each position pays ``ceil(size x price x rate)``
+        quantums, so a payer pays up and a receiver receives its share rounded down.  The
+        exact amounts sum to zero (positions net to zero), so the rounded ones sum to a
+        residue >= 0 of less than one quantum per position, which goes to the insurance
+        fund: the payments of one settlement, residue included, sum to exactly 0.  A payment
+        may leave a balance below maintenance or negative: the next margin check handles it.
+
+        Log: one ``FundingSettled`` row (side = the rate's sign, price, qty = open interest in
+        lots, value = the rate in ppb rounded half to even), then one ``FundingPaid`` row per
+        nonzero payment in ascending account order (side = the position's side, price, qty =
+        its lots, value = paid, < 0 received), then the fund's residue as a ``FundingPaid``
+        row (side 0, qty 0, value = -residue) if nonzero.  O(positions log positions)."""
+        if type(price) is not int or price <= 0:
+            raise ValueError(f"price: expected an int tick > 0, got {price!r}")
+        rate = Fraction(rate)
+        num, den = rate.numerator, rate.denominator
+        per_lot = price * self.instruments[inst].tick_lot_quanta * num
+        sides = self.holders[inst]
+        accounts, pay, pack = self.accounts, self._pay, _pack
+        rows = []
+        residue = longs = 0
+        for acct_id in sorted(sides[1] | sides[-1]):
+            acct = accounts[acct_id]
+            size = acct.positions[inst].size
+            paid = -((-size * per_lot) // den)          # ceil: against the payer
+            if not paid:
+                continue
+            pay(acct, inst, -paid)
+            residue += paid
+            if size > 0:
+                longs += paid
+            rows.append(pack(ts, 0, _FUNDING_PAID, 1 if size > 0 else -1, inst, acct_id, 0,
+                             0, 0, price, abs(size), paid, 0))
+        self._buf += _pack(ts, 0, _FUNDING_SETTLED, (rate > 0) - (rate < 0), inst, 0, 0, 0, 0,
+                           price, self.open_interest[inst], round(rate * 1_000_000_000), 0)
+        self._buf += b"".join(rows)
+        if residue:
+            self.fund.wallet += residue
+            self._dirty.add(self.fund.id)
+            self._buf += _pack(ts, 0, _FUNDING_PAID, 0, inst, self.fund.id, 0, 0, 0, price, 0,
+                               -residue, 0)
+        return longs
 
     def move_collateral(self, src: Account, dst: Account, asset: str) -> int:
         """Move all of ``src``'s ``asset`` to ``dst``; return the units moved.  O(1)."""

@@ -18,7 +18,8 @@ FILLABLE = [n for n in EVENT_DTYPE.names if n not in ("ts", "seq", "kind")]
 RUNS = [("luld+liq-pause", []), ("cme-velocity", []), ("cde-hourly+liq-pause", []),
         ("liq-throttle", ['venue.insurance_fund="0"']),
         ("none", ['venue.waterfall="hyperliquid"']),
-        ("none", ['venue.waterfall="dydx"', 'frictions.outage=[60, 70]'])]
+        ("none", ['venue.waterfall="dydx"', 'frictions.outage=[60, 70]']),
+        ("none", ["funding.enabled=true", "funding.interval_s=60"])]
 
 
 def test_every_kind_has_a_row_in_the_column_table_naming_real_columns():

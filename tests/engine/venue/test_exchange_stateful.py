@@ -14,7 +14,10 @@ orders and send IOC limit and market orders (with and without a protection price
 reduce-only); cancels (of live and unknown ids); deposits and withdrawals; mark moves (small,
 jumps of 5-20% either way, and onto a trader's liquidation boundary or one tick beside it,
 found by bisection on the brute-force deficit); USDE index moves (x0.3 to x1.3); the
-insurance fund's offload; the clock (1 s dYdX blocks, the 30 s Hyperliquid cooldown).
+insurance fund's offload; funding settlements (rates up to +-0.3 % either way, some with
+awkward denominators, at the mark or beside it: each position pays ``ceil(size x price x
+rate)`` from its isolated margin or its wallet, and the payments, the fund's rounding residue
+included, sum to exactly zero); the clock (1 s dYdX blocks, the 30 s Hyperliquid cooldown).
 
 After every rule the margin check runs as the Simulation would: for each instrument (the one
 whose mark moved first), the liquidation index is compared with a brute-force scan -- a
@@ -367,6 +370,36 @@ class ExchangeMachine(RuleBasedStateMachine):
         self.tick()
         offload(self.ex, self.ts, inst, fraction_ppm, band_ppm)
         self.after()
+
+    @rule(inst=st.integers(0, 1),
+          rate=st.sampled_from([Fraction(1, 10_000), Fraction(-1, 10_000), Fraction(3, 1000),
+                                Fraction(-3, 1000), Fraction(1, 7_000_001),
+                                Fraction(-2, 3_000_007), Fraction(0)]),
+          off_mark_ppm=st.sampled_from([0, 0, -1_000, 2_000]))
+    def settle_funding(self, inst, rate, off_mark_ppm):
+        """A funding instant at the mark (Binance) or a price beside it (an oracle)."""
+        ex = self.ex
+        price = max(1, ex.marks[inst] * (1_000_000 + off_mark_ppm) // 1_000_000)
+        tlq = ex.instruments[inst].tick_lot_quanta
+        before = {a.id: (a.wallet, a.positions[inst].margin, a.positions[inst].size)
+                  for a in ex.accounts.values() if inst in a.positions}
+        start = len(ex.log)
+        self.tick()
+        ex.settle_funding(self.ts, inst, rate, price)
+        paid = self.eng.rows(ex, K.FUNDING_PAID, start)
+        assert sum(r.value for r in paid) == 0
+        by_account = {r.account: r.value for r in paid if r.side}
+        for acct_id, (wallet, margin, size) in before.items():
+            owed = -((-size * price * tlq * rate.numerator) // rate.denominator)
+            assert by_account.get(acct_id, 0) == owed, (acct_id, size, rate)
+            acct = ex.accounts[acct_id]
+            if acct is ex.fund or not owed:
+                continue
+            if acct.positions[inst].isolated:
+                assert (acct.wallet, acct.positions[inst].margin) == (wallet, margin - owed)
+            else:
+                assert acct.wallet == wallet - owed
+        self.after(first=inst)
 
     @rule(dt=st.sampled_from([SECOND, 10 * SECOND, 31 * SECOND]))
     def wait(self, dt):
