@@ -19,13 +19,15 @@ import attrs
 # The account-id table: every id the engine itself assigns, in one place.
 #  1 .. 99             the venue's own participants (the Simulation opens them)
 #  100 .. 999          market makers (``makers.count`` is bounded so ids stay below 1000)
-#  1000 .. RESERVED    the leveraged population
+#  1000 ..             the leveraged population drawn at the start
+#  FIRST_ARRIVAL ..     traders who arrive during the run (engine.market.arrivals)
 #  RESERVED_FROM ..    accounts of the venue itself: the insurance fund, the backstop vault
 BASIS_ACCOUNT = 2      # the well-capitalised holder of the population's net opposite side
 FLOW_ACCOUNT = 3       # sell/buy programs and shocks' one-off orders
 STUB_ACCOUNT = 4       # stale deep resting orders
 FIRST_MAKER = 100
 FIRST_TRADER = 1000
+FIRST_ARRIVAL = 100_000_000   # above the largest population (traders.count <= 10M)
 RESERVED_FROM = 0xFFFF_FF00   # ids from here on are the venue's; open_account refuses them
 INSURANCE_ID = 0xFFFF_FFF0
 BACKSTOP_ID = 0xFFFF_FFF1
