@@ -29,17 +29,19 @@ from __future__ import annotations
 import gc
 import heapq
 from contextlib import contextmanager
+from fractions import Fraction
 
 import numpy as np
 
 from .breakers import make_breaker
 from .config import ConfigError
-from .liquidation.offload import offload
+from .liquidation.offload import OffloadBand, offload
 from .liquidation.waterfalls import run_liquidations
 from .market.arbitrage import open_arbitrageurs
+from .market.arrivals import Arrivals
 from .market.background import open_background, open_dip_buyers
 from .market.index import IndexPath
-from .market.makers import LadderMemo, MarketMaker, VolatilityWindow
+from .market.makers import LadderMemo, MakerDraws, MarketMaker, VolatilityWindow
 from .market.programs import Programs, place_stubs
 from .market.traders import Stops, TopUps, draw_traders
 from .outputs.metrics import Sampler
@@ -49,7 +51,7 @@ from .venue.exchange import Exchange
 from .venue.funding import Funding
 from .venue.instruments import BUNDLED_INSTRUMENTS
 from .venue.marks import make_mark_policy
-from .venue.rounding import ceil_f
+from .venue.rounding import ceil_f, floor_f
 
 
 @contextmanager
@@ -72,6 +74,11 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
+#: The makers' own random stream (``default_rng([seed, MAKER_STREAM])``): per-maker draws
+#: of a population of archetypes, apart from the run's Generator.
+MAKER_STREAM = 13
+
+
 class Simulation:
     """A scenario replayed through one venue.  ``run()`` returns the ``Simulation`` itself;
     ``engine.run`` wraps it into a ``RunResult``.  The Simulation is the ``Port`` of its
@@ -87,7 +94,9 @@ class Simulation:
                      if getattr(venue, k) is not None}
         self.instrument = instrument = BUNDLED_INSTRUMENTS[venue.instrument](**overrides)
         self.units = units = scenario.in_units(instrument)
-        self.insurance_fund_start = units.insurance_fund
+        # A fund sized by the open interest is paid in once the population is seeded.
+        self.insurance_fund_start = units.insurance_fund \
+            if venue.insurance_fund_oi_pct is None else 0
         self.exchange = Exchange([instrument], insurance_fund=self.insurance_fund_start,
                                  adl_ranking=venue.adl_ranking,
                                  fund_limit_ppm=units.fund_limit_ppm, rng=self.rng)
@@ -109,12 +118,23 @@ class Simulation:
         self.index = IndexPath(scenario.index, scenario.shocks, instrument.tick_size,
                                meta.duration_s, self.rng)
         self.index_ticks = self.index.at(0)
+        # One volatility window per source the makers watch (the top-level one first).
         self.volatility = VolatilityWindow(self, scenario.makers.vol_source)
+        self.volatility_windows = {self.volatility.source: self.volatility}
+        for group in scenario.makers.archetypes:
+            if group.vol_source not in self.volatility_windows:
+                self.volatility_windows[group.vol_source] = VolatilityWindow(self,
+                                                                             group.vol_source)
         self.sampler = Sampler(instrument)
         self.makers: list[MarketMaker] = []
         self.programs = Programs(self, scenario.flows, units.flow_notionals)
         self.stops = Stops(self, scenario.traders.stop_trigger)
         self.topups = TopUps(self.exchange, scenario.frictions.topup_blocked)
+        self.arrivals = None if scenario.arrivals is None else Arrivals(
+            self, scenario.arrivals, seed,
+            floor_f(Fraction(scenario.arrivals.notional_median) * instrument.quanta_per_unit))
+        self.offload_band = OffloadBand(units.offload_band_ppm, units.offload_band_max_ppm,
+                                        venue.offload_widen_s)
         with _cyclic_gc_paused():
             self._setup()
             self.exchange.refresh_index()       # index the population now, GC paused
@@ -175,15 +195,7 @@ class Simulation:
         start = self.index_ticks
         ex.set_mark(0, 0, start)
         self.mark_policy.observe(0, start, None, None, None)
-        m = sc.makers
-        share = 1_000_000 // max(1, m.count)
-        memo = LadderMemo()
-        for k in range(m.count):
-            acct_id = FIRST_MAKER + k
-            ex.open_account(0, acct_id, deposit=units.maker_capital * share // 1_000_000)
-            maker = MarketMaker(self, acct_id, m, units, share, self.volatility, memo)
-            self.makers.append(maker)
-            self.schedule(0, Phase.INPUT, maker.wake)
+        self._open_makers(start)
         pop = draw_traders(sc.traders, instrument, start, self.rng, FIRST_TRADER)
         gross = int(np.abs(pop["size"]).sum())
         basis = max(1, gross) * start * t
@@ -203,6 +215,8 @@ class Simulation:
                    pop["size"].tolist(), pop["entry"].tolist(), pop["isolated"].tolist())
         ex.seed_positions(0, 0, BASIS_ACCOUNT,
                           ((a, d + sp, s, e, d if iso else 0) for a, d, sp, s, e, iso in rows))
+        self._hand_over_opposite_side(start)
+        self._size_fund(start)
         for a, s, stop, top in zip(pop["id"].tolist(), pop["size"].tolist(),
                                    pop["stop"].tolist(), pop["topup"].tolist()):
             if stop:
@@ -224,7 +238,8 @@ class Simulation:
             self.schedule(ts, Phase.RISK, self._risk_step)
         for ts in range(0, self.end_ns + 1, SECOND):
             self.schedule(ts, Phase.INPUT, self._second_step)
-            self.schedule(ts, Phase.SAMPLE, self.volatility.sample)
+            for window in self.volatility_windows.values():
+                self.schedule(ts, Phase.SAMPLE, window.sample)
         for ts in range(0, self.end_ns + 1, sc.meta.sample_interval_s * SECOND):
             self.schedule(ts, Phase.SAMPLE, self._sample_step)
         for shock, notional in zip(sc.shocks, units.shock_notionals):
@@ -239,6 +254,79 @@ class Simulation:
         if self.funding is not None:
             for ts in self.funding.times(self.end_ns):
                 self.schedule(ts, Phase.INPUT, self._funding_step)
+
+    def _open_makers(self, start: int) -> None:
+        """Open the makers' accounts, group by group (``[makers]`` alone is one group), ids
+        from ``FIRST_MAKER`` on; each maker gets an equal share of its group's capital and
+        depth.  A group with ranges draws each maker's own parameters (``MakerDraws``) from
+        the makers' stream, ``default_rng([seed, MAKER_STREAM])`` -- its own generator, so
+        the run's other draws do not move; a scenario without archetypes draws nothing."""
+        sc, ex = self.scenario, self.exchange
+        groups = sc.makers.archetypes or (sc.makers,)
+        rng = np.random.default_rng([self.seed, MAKER_STREAM]) if sc.makers.archetypes \
+            else None
+        memo = LadderMemo()
+        acct_id = FIRST_MAKER
+        self.maker_groups = []
+        for cfg, gu in zip(groups, self.units.maker_groups):
+            share = 1_000_000 // max(1, cfg.count)
+            members = []
+            for _ in range(cfg.count):
+                ex.open_account(0, acct_id, deposit=gu.capital * share // 1_000_000)
+                draws = MakerDraws.draw(cfg, rng) if rng is not None else None
+                maker = MarketMaker(self, acct_id, cfg, gu, share,
+                                    self.volatility_windows[cfg.vol_source], memo, draws)
+                self.makers.append(maker)
+                members.append(maker)
+                self.schedule(0, Phase.INPUT, maker.wake)
+                acct_id += 1
+            self.maker_groups.append((cfg, members))
+
+    def _size_fund(self, start: int) -> None:
+        """``venue.insurance_fund_oi_pct`` / ``fund_limit_oi_pct``: the fund's size and its
+        position limit as percentages of the opening open interest (its long side at the
+        start price), rounded down -- assumed: no source gives a venue's ratio; both scale
+        with the population, as the fund does with ``--scale``."""
+        venue, ex = self.scenario.venue, self.exchange
+        if venue.insurance_fund_oi_pct is None and venue.fund_limit_oi_pct is None:
+            return
+        oi = ex.open_interest[0] * start * self.instrument.tick_lot_quanta
+        if venue.insurance_fund_oi_pct is not None:
+            size = floor_f(oi * venue.insurance_fund_oi_pct / 100)
+            if size:
+                ex.deposit(0, ex.fund.id, size)
+            self.insurance_fund_start = ex.fund.wallet
+        if venue.fund_limit_oi_pct is not None:
+            ex.fund_limit_notional = max(1, floor_f(oi * venue.fund_limit_oi_pct / 100))
+
+    def _hand_over_opposite_side(self, start: int) -> None:
+        """Give each maker group its ``opposite_share`` of the population's net opposite side
+        (seeded on ``BASIS_ACCOUNT``), split equally among its makers, by an off-book
+        transfer at the start price; each gets that position's margin at
+        ``opposite_leverage`` (rounded up) and hedges it off-venue (its ``Hedge`` starts at
+        the target).  The rest stays with the basis account.  O(makers)."""
+        ex, t = self.exchange, self.instrument.tick_lot_quanta
+        basis = ex.accounts[BASIS_ACCOUNT].positions.get(0)
+        net = basis.size if basis is not None else 0
+        for cfg, members in self.maker_groups:
+            if cfg.opposite_share and net and members:
+                share = cfg.opposite_share
+                each = abs(net) * share.numerator // share.denominator // len(members)
+                lev = Fraction(cfg.opposite_leverage)
+                for maker in members:
+                    if each:
+                        if net < 0:     # the basis account is short: the maker takes the short
+                            ex.transfer_position(0, BASIS_ACCOUNT, maker.account_id, 0, each,
+                                                 start)
+                        else:
+                            ex.transfer_position(0, maker.account_id, BASIS_ACCOUNT, 0, each,
+                                                 start)
+                        margin = ceil_f(Fraction(each * start * t) / lev)
+                        ex.deposit(0, maker.account_id, margin)
+            for maker in members:
+                if maker.hedge is not None:
+                    pos = ex.accounts[maker.account_id].positions.get(0)
+                    maker.hedge.start(pos.size if pos is not None else 0, start)
 
     # ----------------------------------------------------------------- steps
     def index_at(self, ts: int) -> int:
@@ -287,9 +375,13 @@ class Simulation:
     def _second_step(self, ts: int) -> None:
         ex = self.exchange
         self.programs.second(ts)
+        if self.arrivals is not None:
+            self.arrivals.second(ts)
         fund_pos = ex.fund.positions.get(0)
-        if fund_pos is not None and fund_pos.size and not ex.down:
-            offload(ex, ts, 0, self.units.offload_fraction_ppm, self.units.offload_band_ppm)
+        holding = fund_pos is not None and bool(fund_pos.size)
+        band = self.offload_band.at(ts, holding)
+        if holding and not ex.down:
+            offload(ex, ts, 0, self.units.offload_fraction_ppm, band)
 
     def _shock_step(self, ts: int, shock, notional: int) -> None:
         """A macro shock's instant: the index gaps now (not at the next step) and its

@@ -6,6 +6,11 @@ each call sends one IOC order for ``fraction_ppm`` of the fund's position (at le
 lot), limited to ``band_ppm`` away from the mark in the direction that closes it; the
 Simulation calls it once per second per instrument.  What does not fill stays with the
 fund; its fills pay the instrument's taker fee like anyone's.
+
+``OffloadBand`` widens that band the longer the fund holds a position (assumed, like the
+rest of the algorithm): from ``band_ppm`` when it takes one on to ``max_ppm`` after
+``widen_s`` seconds, linearly, back to ``band_ppm`` once it is flat -- so in a book emptied
+near the mark the fund still works its position out, at worse prices, over time.
 """
 from __future__ import annotations
 
@@ -34,3 +39,29 @@ def offload(ex, ts: int, inst: int, fraction_ppm: int = OFFLOAD_FRACTION_PPM,
                   price=limit, qty=qty)
     r = ex.submit(ts, ex.fund.id, inst, side, qty, price=limit, tif=IOC)
     return r.filled_qty if r else 0
+
+
+class OffloadBand:
+    """The fund's offload band for one instrument: ``band_ppm`` when it takes a position
+    on, widening linearly to ``max_ppm`` over ``widen_s`` seconds held (rounded down),
+    reset when the position is flat.  O(1)."""
+
+    __slots__ = ("band_ppm", "max_ppm", "widen_ns", "since")
+
+    def __init__(self, band_ppm: int, max_ppm: int, widen_s: int):
+        self.band_ppm = band_ppm
+        self.max_ppm = max(band_ppm, max_ppm)
+        self.widen_ns = widen_s * 1_000_000_000
+        self.since: int | None = None
+
+    def at(self, ts: int, holding: bool) -> int:
+        """The band at ``ts``, ppm, for a fund that is (or is not) ``holding`` a position."""
+        if not holding:
+            self.since = None
+            return self.band_ppm
+        if self.since is None:
+            self.since = ts
+        if not self.widen_ns:
+            return self.band_ppm
+        held = min(ts - self.since, self.widen_ns)
+        return self.band_ppm + (self.max_ppm - self.band_ppm) * held // self.widen_ns

@@ -53,7 +53,9 @@ def bankruptcy_tick(ex, acct, inst: int) -> int:
 
 def fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
     """The fund takes a position only while its balance is positive and its net notional
-    stays within ``fund_limit_ppm`` of its margin balance (reference 1.6 item 9)."""
+    stays within ``fund_limit_ppm`` of its margin balance (reference 1.6 item 9), or, when
+    the venue sets ``fund_limit_notional`` (quantums, a share of the open interest), within
+    that."""
     fund = ex.fund
     pos = fund.positions.get(inst)
     size = pos.size if pos else 0
@@ -62,6 +64,8 @@ def fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
     if equity <= 0:
         return False
     after = abs(size) + qty   # conservative: assume the same direction
+    if ex.fund_limit_notional:
+        return after * price * t <= ex.fund_limit_notional
     return after * price * t * 1_000_000 <= equity * ex.fund_limit_ppm
 
 

@@ -36,7 +36,7 @@ from ..venue.codes import WithdrawalReason
 from ..venue.events import EventKind
 
 QUOTING, WITHDRAWN, RECOVERING = 0, 1, 2
-REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE = WithdrawalReason   # 1..4
+REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE, REASON_TOXIC = WithdrawalReason
 
 
 def level_factors(side: int, first_bps: int, spacing_bps: int, levels: int) -> list[int]:
@@ -162,65 +162,223 @@ class VolatilityWindow:
         return out
 
 
+class MakerDraws:
+    """One maker's own parameters, drawn from its group's ranges (``vol_threshold_bps`` ..
+    ``vol_threshold_max_bps``, ``calm_s`` .. ``calm_max_s``, ``refresh_ms`` ..
+    ``refresh_max_ms``; the low key alone when no max is given)."""
+
+    __slots__ = ("vol_threshold_bps", "calm_s", "refresh_ms")
+
+    def __init__(self, vol_threshold_bps: int, calm_s: int, refresh_ms: int):
+        self.vol_threshold_bps = vol_threshold_bps
+        self.calm_s = calm_s
+        self.refresh_ms = refresh_ms
+
+    @classmethod
+    def fixed(cls, cfg) -> "MakerDraws":
+        """The group's low values, drawing nothing (a group without ranges)."""
+        return cls(cfg.vol_threshold_bps, cfg.calm_s, cfg.refresh_ms)
+
+    @classmethod
+    def draw(cls, cfg, rng) -> "MakerDraws":
+        """Uniform integer draws, in this order: threshold, calm, refresh (three draws
+        whether or not a range is given, so the stream does not depend on which are)."""
+        def one(lo: int, hi: int | None) -> int:
+            x = int(rng.integers(lo, (lo if hi is None else hi) + 1))
+            return x
+        return cls(one(cfg.vol_threshold_bps, cfg.vol_threshold_max_bps),
+                   one(cfg.calm_s, cfg.calm_max_s), one(cfg.refresh_ms, cfg.refresh_max_ms))
+
+
+class Hedge:
+    """A maker's off-venue hedge of its perp inventory (assumed model: the hedge venue is
+    the reference market, so it trades at the index; it is outside this venue's ledger).
+
+    ``lots`` (signed) moves toward ``-round(share x position)`` at each decision, by at most
+    ``per_s`` quantums of notional per second since the last one (0 = at once), paying
+    ``cost_bps`` of the notional traded.  ``pnl`` is its mark-to-index value: the lots at
+    the index less their cost and the costs paid, quantums.  When ADL closes the perp leg
+    the hedge is left naked (the exposure ``position + lots`` jumps) and unwinds at the
+    same capacity (docs/reference/breakers-and-events.md section 3 fact 7; 10 Oct 2025:
+    makers left with "naked spot").  O(1) per decision."""
+
+    __slots__ = ("share", "per_s", "cost_bps", "lots", "cost", "paid", "last_ts")
+
+    def __init__(self, share, per_s: int, cost_bps: int):
+        self.share = share              # a Fraction in [0, 1]
+        self.per_s = per_s
+        self.cost_bps = cost_bps
+        self.lots = 0
+        self.cost = 0                   # sum of signed lots x index ticks
+        self.paid = 0                   # quantums of hedging cost
+        self.last_ts = 0
+
+    def target(self, position: int) -> int:
+        """``-share x position`` rounded toward zero, lots."""
+        share = self.share
+        t = abs(position) * share.numerator // share.denominator
+        return -t if position > 0 else t
+
+    def start(self, position: int, index: int) -> None:
+        """Hedge the opening position in full at the start (no cost: it predates the run)."""
+        self.lots = self.target(position)
+        self.cost = self.lots * index
+
+    def adjust(self, ts: int, position: int, index: int, tlq: int) -> None:
+        """Trade toward the target at the index within the capacity since the last call."""
+        want = self.target(position) - self.lots
+        elapsed, self.last_ts = ts - self.last_ts, ts
+        if not want or index <= 0:
+            return
+        if self.per_s:
+            cap = self.per_s * elapsed // (1_000_000_000 * index * tlq)     # lots, floor
+            if cap <= 0:
+                return
+            want = max(-cap, min(cap, want))
+        self.lots += want
+        self.cost += want * index
+        self.paid += -(-abs(want) * index * tlq * self.cost_bps // 10_000)   # ceil: a cost
+
+    def pnl(self, index: int, tlq: int) -> int:
+        return (self.lots * index - self.cost) * tlq - self.paid
+
+
 class MarketMaker:
     """One market maker, acting through ``port`` (``engine.phases.Port``).  ``share`` is its
-    fraction (ppm) of the configured depth; ``volatility`` the run's shared
-    ``VolatilityWindow``; ``memo`` the run's shared ``LadderMemo`` (a private one if None).
-    ``cfg`` is the scenario's ``[makers]`` table and ``units`` its amounts in quantums
-    (``ScenarioUnits``)."""
+    fraction (ppm) of its group's depth; ``volatility`` the ``VolatilityWindow`` of its
+    group's ``vol_source``; ``memo`` the run's shared ``LadderMemo`` (a private one if None);
+    ``draws`` its own ``MakerDraws`` (the group's low values if None).  ``cfg`` is its
+    group's ``[makers]`` table and ``units`` the group's amounts in quantums
+    (``engine.scenarios.scenario.MakerUnits``).
+
+    Stress: each rule gives a ratio to its threshold (ppm) -- the volatility range to the
+    maker's threshold, the liquidation flow it absorbed within ``vol_window_s`` to
+    ``toxic_notional``, its loss (venue equity plus hedge value) to ``loss_threshold``.  At
+    1 it withdraws.  With ``stress_stages`` > 0 it first passes through that many stages
+    from ``widen_from`` on: stage s of S quotes ``widen_bps x s / S`` wider and keeps
+    ``(S + 1 - s) / (S + 1)`` of its levels within ``thin_within_bps`` of fair -- spreads
+    widen and the near book thins before quotes go (fact 1)."""
 
     def __init__(self, port, account_id: int, cfg, units, share_ppm: int,
-                 volatility: VolatilityWindow, memo: LadderMemo | None = None):
+                 volatility: VolatilityWindow, memo: LadderMemo | None = None,
+                 draws: MakerDraws | None = None):
         self.port = port
         self.volatility = volatility
         self.account_id = account_id
         self.cfg = cfg
         self.share_ppm = share_ppm
+        self.draws = draws = draws or MakerDraws.fixed(cfg)
         self.state = QUOTING
         self.bids: dict[int, int] = {}     # price -> order id
         self.asks: dict[int, int] = {}
         self.calm_since: int | None = None
         self.recover_start = 0
         self.start_equity: int | None = None
-        distances = [cfg.half_spread_bps + k * cfg.spacing_bps for k in range(cfg.levels)]
+        self.stage = 0
         bands = [(edge_bps, notional * share_ppm // 1_000_000)
-                 for edge_bps, notional in units.maker_depth_bands]
-        self.level_notional_q = level_notionals(distances, bands)
-        self._pers: tuple[int, list[int]] | None = None    # (depth factor, lots x ticks)
-        self.inventory_limit_q = units.maker_inventory_limit
-        self.loss_threshold_q = units.maker_loss_threshold
-        self.refresh_ns = cfg.refresh_ms * 1_000_000
-        self._factors = {side: level_factors(side, cfg.half_spread_bps, cfg.spacing_bps,
-                                             cfg.levels) for side in (1, -1)}
+                 for edge_bps, notional in units.depth_bands]
+        self.inventory_limit_q = units.inventory_limit
+        self.loss_threshold_q = units.loss_threshold
+        self.toxic_q = units.toxic_notional
+        self.refresh_ns = draws.refresh_ms * 1_000_000
         self._last_key = None
         self._memo = memo if memo is not None else LadderMemo()
-        self._shape = self._memo.shape_id(self._factors, self.level_notional_q)
+        self._absorbed: deque = deque()      # (ts, cumulative absorbed) at each decision
+        self.hedge = Hedge(cfg.hedge_share, units.hedge_per_s, cfg.hedge_cost_bps) \
+            if cfg.hedge_share else None
+        # One ladder shape per stress stage: (factors by side, level notionals, shape id).
+        stages = cfg.stress_stages
+        self._shapes = []
+        for stage in range(stages + 1):
+            first = cfg.half_spread_bps + (cfg.widen_bps * stage // stages if stages else 0)
+            distances = [first + k * cfg.spacing_bps for k in range(cfg.levels)]
+            notionals = level_notionals(
+                [cfg.half_spread_bps + k * cfg.spacing_bps for k in range(cfg.levels)], bands)
+            if stage:
+                keep = stages + 1 - stage
+                notionals = [q * keep // (stages + 1) if d <= cfg.thin_within_bps else q
+                             for q, d in zip(notionals, distances)]
+            factors = {side: level_factors(side, first, cfg.spacing_bps, cfg.levels)
+                       for side in (1, -1)}
+            self._shapes.append((factors, notionals,
+                                 self._memo.shape_id(factors, notionals)))
+        self._pers: tuple | None = None    # ((stage, depth factor), lots x ticks per level)
+
+    @property
+    def level_notional_q(self) -> list[int]:
+        """The unstressed ladder's notional per level, quantums."""
+        return self._shapes[0][1]
 
     # ------------------------------------------------------------ triggers
-    def _trigger(self, ts: int) -> int:
-        """The first withdrawal rule that fires now (0 = none)."""
+    def _total_equity(self) -> int:
+        """Venue equity plus the hedge's value at the index, quantums."""
+        ex = self.port.exchange
+        equity = ex.cross_equity(ex.accounts[self.account_id])
+        if self.hedge is not None:
+            equity += self.hedge.pnl(self.port.index_ticks, self.port.instrument.tick_lot_quanta)
+        return equity
+
+    def _absorbed_in_window(self, ts: int) -> int:
+        """Liquidation-order notional this maker absorbed in the last ``vol_window_s``
+        (as of its decisions), quantums.  O(1) amortised."""
+        cum = self.port.exchange.liquidation_absorbed.get(self.account_id, 0)
+        hist = self._absorbed
+        hist.append((ts, cum))
+        horizon = ts - self.cfg.vol_window_s * 1_000_000_000
+        while len(hist) > 1 and hist[1][0] <= horizon:
+            hist.popleft()
+        return cum - hist[0][1]
+
+    def _trigger(self, ts: int) -> tuple[int, int]:
+        """``(reason, stress_ppm)``: the first withdrawal rule that fires now (0 = none) and
+        the highest ratio of a rule to its threshold, ppm."""
         cfg, ex = self.cfg, self.port.exchange
         if cfg.withdraw_on_outage and ex.down:
-            return REASON_OUTAGE
+            return REASON_OUTAGE, 1_000_000
         if cfg.withdraw_on_adl and self.account_id in ex.adl_hits:
-            return REASON_ADL
-        if cfg.withdraw_on_volatility and \
-                self.volatility.range_bps(cfg.vol_window_s) > cfg.vol_threshold_bps:
-            return REASON_VOLATILITY
+            return REASON_ADL, 1_000_000
+        stress = 0
+        if cfg.withdraw_on_volatility:
+            rng = self.volatility.range_bps(cfg.vol_window_s)
+            if rng > self.draws.vol_threshold_bps:
+                return REASON_VOLATILITY, 1_000_000
+            stress = rng * 1_000_000 // self.draws.vol_threshold_bps
         if cfg.withdraw_on_loss and self.start_equity is not None and self.state != WITHDRAWN:
-            if self.start_equity - ex.cross_equity(ex.accounts[self.account_id]) > \
-                    self.loss_threshold_q:
-                return REASON_LOSS
-        return 0
+            loss = self.start_equity - self._total_equity()
+            if loss > self.loss_threshold_q:
+                return REASON_LOSS, 1_000_000
+            if self.loss_threshold_q:
+                stress = max(stress, loss * 1_000_000 // self.loss_threshold_q)
+        if self.toxic_q:
+            absorbed = self._absorbed_in_window(ts)
+            if absorbed > self.toxic_q:
+                return REASON_TOXIC, 1_000_000
+            stress = max(stress, absorbed * 1_000_000 // self.toxic_q)
+        return 0, stress
+
+    def _stage(self, stress_ppm: int) -> int:
+        """The stress stage (0 = calm) for a stress ratio below 1."""
+        stages = self.cfg.stress_stages
+        if not stages:
+            return 0
+        cfg = self.cfg
+        lo = cfg.widen_from.numerator * 1_000_000 // cfg.widen_from.denominator
+        if stress_ppm < lo:
+            return 0
+        return min(stages, 1 + (stress_ppm - lo) * stages // (1_000_000 - lo))
 
     # --------------------------------------------------------------- wakeup
     def wake(self, ts: int) -> None:
         """Check the rules, move between states, re-quote, schedule the next wakeup."""
         port = self.port
         ex = port.exchange
+        if self.hedge is not None:
+            pos = ex.accounts[self.account_id].positions.get(0)
+            self.hedge.adjust(ts, pos.size if pos is not None else 0, port.index_ticks,
+                              port.instrument.tick_lot_quanta)
         if self.start_equity is None and ex.marks[0] is not None:
-            self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
-        reason = self._trigger(ts)
+            self.start_equity = self._total_equity()
+        reason, stress = self._trigger(ts)
         if reason:
             self.calm_since = None
             if self.state != WITHDRAWN:
@@ -233,33 +391,43 @@ class MarketMaker:
         elif self.state == WITHDRAWN:
             if self.calm_since is None:
                 self.calm_since = ts
-            elif ts - self.calm_since >= self.cfg.calm_s * 1_000_000_000:
+            elif ts - self.calm_since >= self.draws.calm_s * 1_000_000_000:
                 self.state = RECOVERING
                 self.recover_start = ts
                 # Losses are measured afresh from re-entry.
-                self.start_equity = ex.cross_equity(ex.accounts[self.account_id])
+                self.start_equity = self._total_equity()
         if self.state == WITHDRAWN and (self.bids or self.asks) and not ex.down:
             port.send(ts, self._pull)        # quotes the venue would not cancel while down
         if self.state != WITHDRAWN:
+            stage = self.stage = self._stage(stress)
             factor, fair = self._depth_factor_ppm(ts), port.index_ticks
-            size, long_full, short_full = self._inventory()
-            port.send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full))
+            size, long_full, short_full, skew = self._inventory()
+            port.send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full,
+                                                stage, skew))
         port.schedule(ts + self.refresh_ns, Phase.INPUT, self.wake)
 
-    def _inventory(self) -> tuple[int, bool, bool]:
-        """(position in lots, long side full, short side full) now: a side is full when
-        the position's notional at the mark (the index before the first mark) is at or
-        past ``inventory_limit``.  Read when the maker decides, so a quote in flight does
-        not know of fills that happen while it travels.  O(1)."""
+    def _inventory(self) -> tuple[int, bool, bool, int]:
+        """(position in lots, long side full, short side full, skew in bps) now.  The
+        exposure is the position plus the off-venue hedge; a side is full when the
+        exposure's notional at the mark (the index before the first mark) is at or past
+        ``inventory_limit``; the skew is ``skew_bps`` x exposure / limit (capped at
+        ``skew_bps``, rounded toward zero), positive when long (quotes move down to sell).
+        Read when the maker decides, so a quote in flight does not know of fills that
+        happen while it travels.  O(1)."""
         port = self.port
         ex = port.exchange
         pos = ex.accounts[self.account_id].positions.get(0)
         size = pos.size if pos is not None else 0
-        if not size:
-            return 0, False, False
-        full = port.instrument.notional(ex.marks[0] or port.index_ticks, size) \
-            >= self.inventory_limit_q
-        return size, full and size > 0, full and size < 0
+        exposure = size + (self.hedge.lots if self.hedge is not None else 0)
+        if not exposure:
+            return size, False, False, 0
+        notional = port.instrument.notional(ex.marks[0] or port.index_ticks, exposure)
+        full = notional >= self.inventory_limit_q
+        skew = 0
+        if self.cfg.skew_bps and self.inventory_limit_q:
+            mag = min(self.cfg.skew_bps, self.cfg.skew_bps * notional // self.inventory_limit_q)
+            skew = mag if exposure > 0 else -mag
+        return size, full and exposure > 0, full and exposure < 0, skew
 
     def _depth_factor_ppm(self, ts: int) -> int:
         if self.state == QUOTING:
@@ -284,38 +452,38 @@ class MarketMaker:
         self._last_key = None       # the next quote must place its ladder anew
 
     def _quote(self, ts: int, factor_ppm: int, index_ticks: int, size: int, long_full: bool,
-               short_full: bool) -> None:
-        """Bring the ladder to its target around ``index_ticks`` with the inventory blocks
-        ``long_full``/``short_full`` -- all as the maker saw them when it decided (with
-        order latency they are stale on arrival; ``size`` is its position then).  Skipped
-        outright when the target inputs (fair value, depth factor, inventory) are unchanged
-        and none of its orders traded or was cancelled since the last quote (its
-        open-order count says so)."""
+               short_full: bool, stage: int = 0, skew_bps: int = 0) -> None:
+        """Bring the ladder of stress ``stage`` to its target around ``index_ticks`` moved
+        by ``-skew_bps``, with the inventory blocks ``long_full``/``short_full`` -- all as
+        the maker saw them when it decided (with order latency they are stale on arrival;
+        ``size`` is its position then).  Skipped outright when the target inputs (fair
+        value, depth factor, stage, inventory) are unchanged and none of its orders traded
+        or was cancelled since the last quote (its open-order count says so)."""
         port = self.port
         ex = port.exchange
         if ex.down:         # the venue takes no message: the ladder stays as it rests
             return
         t = port.instrument.tick_lot_quanta
         cfg = self.cfg
-        fair = index_ticks * (10_000 + cfg.basis_bps)        # x 1e4
+        fair = index_ticks * (10_000 + cfg.basis_bps - skew_bps)        # x 1e4
         acct = ex.accounts[self.account_id]
-        key = (fair, factor_ppm, long_full, short_full, size)
+        key = (fair, factor_ppm, long_full, short_full, size, stage)
         if key == self._last_key and len(acct.open_orders) == len(self.bids) + len(self.asks):
             return
         self._last_key = key
-        resized = self._pers is None or self._pers[0] != factor_ppm
+        factors, notionals, shape = self._shapes[stage]
+        resized = self._pers is None or self._pers[0] != (stage, factor_ppm)
         if resized:
-            self._pers = (factor_ppm, [q * factor_ppm // 1_000_000 // t
-                                       for q in self.level_notional_q])
+            self._pers = ((stage, factor_ppm), [q * factor_ppm // 1_000_000 // t
+                                                for q in notionals])
         pers = self._pers[1]                                  # lots x ticks, per level
-        memo, shape = self._memo, self._shape
+        memo = self._memo
         for side, blocked in ((1, long_full), (-1, short_full)):
             ladder = self.bids if side > 0 else self.asks
             if blocked:
                 want, items = {}, []
             else:
-                want, items = memo.quotes(shape, side, fair, factor_ppm, self._factors[side],
-                                          pers)
+                want, items = memo.quotes(shape, side, fair, factor_ppm, factors[side], pers)
             if resized or ladder.keys().isdisjoint(want):
                 # The usual case (fair moved): nothing rests at a wanted price.  Or depth
                 # is coming back (a new depth factor): every level is re-placed at its new

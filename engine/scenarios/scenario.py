@@ -10,7 +10,11 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
                  between points) or ``file`` (CSV ``t_s,price``), plus an optional seeded
                  random walk ``noise_bps`` (standard deviation per second, in bps)
-``[makers]``     the market makers' quoting and withdrawal rules
+``[makers]``     the market makers' quoting and withdrawal rules; ``[[makers.archetypes]]``
+                 groups of makers (each a ``[makers]`` table over the defaults above) with
+                 per-maker draws, gradual withdrawal (wider, thinner, then gone), toxic-flow
+                 and loss signals, inventory skew, an off-venue hedge, and a share of the
+                 population's opposite side
 ``[traders]``    the leveraged population (the liquidation map)
 ``[[flows]]``    sell/buy programs: notional per second over a window
 ``[[stubs]]``    stale deep resting orders: offset from the start price and notional
@@ -49,6 +53,8 @@ A scenario file has these tables (every key is optional unless marked required; 
                  interest_8h; 40 % a year is 0.000365); ``impact_notional`` (quote units;
                  binance 200 x the first tier's max leverage, hyperliquid 20000 for BTC and
                  ETH, else 6000; ``--scale`` scales it with the depth)
+``[arrivals]``   leveraged traders opening positions through the book during the run
+                 (rate a second, sides with momentum, leverage and notional distributions)
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
                  scale that produced it.  Replaying that file uses its breaker and seed
@@ -119,6 +125,16 @@ class Venue:
                                  default=Fraction(1))
     offload_fraction: Fraction = field(share, default=Fraction(1, 10))
     offload_band: Fraction = field(share, default=Fraction(1, 100))
+    # The band widens linearly to ``offload_band_max`` over ``offload_widen_s`` seconds of
+    # holding a position (0 = a fixed band), so the fund works a thin book over time.
+    offload_band_max: Fraction | None = field(share, default=None)
+    offload_widen_s: int = field(lambda w, v: integer(w, v, 0, 86_400), default=0)
+    # In proportion to the open interest at the start (its long side at the start price),
+    # replacing ``insurance_fund`` and ``fund_limit`` when given (assumed; see the venue doc).
+    insurance_fund_oi_pct: Fraction | None = field(
+        lambda w, v: fraction(w, v, Fraction(0), Fraction(100)), default=None)
+    fund_limit_oi_pct: Fraction | None = field(
+        lambda w, v: fraction(w, v, Fraction(0), Fraction(100)), default=None)
     taker_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
     maker_fee_ppm: int | None = field(lambda w, v: integer(w, v, -10_000, 100_000), default=None)
     clearance_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
@@ -197,6 +213,36 @@ class Makers:
     withdraw_on_outage: bool = field(boolean, default=True)
     calm_s: int = field(lambda w, v: integer(w, v, 1, 86_400), default=60)
     recovery_s: int = field(lambda w, v: integer(w, v, 0, 86_400), default=300)
+    # --- a population of makers (engine.market.makers, "Archetypes"); defaults keep one
+    # group of identical makers, as before.
+    name: str = field(text, default="makers")
+    # Per-maker draws, uniform in [low key, *_max] (integers), from the makers' own stream:
+    vol_threshold_max_bps: int | None = field(lambda w, v: integer(w, v, 1, 100_000),
+                                              default=None)
+    calm_max_s: int | None = field(lambda w, v: integer(w, v, 1, 86_400), default=None)
+    refresh_max_ms: int | None = field(lambda w, v: integer(w, v, 1, 600_000), default=None)
+    # Gradual withdrawal: from ``widen_from`` x the threshold on, ``stress_stages`` steps of
+    # a wider spread (up to ``widen_bps`` more half-spread) and thinner levels within
+    # ``thin_within_bps`` of fair, before the pull at the threshold itself.
+    stress_stages: int = field(lambda w, v: integer(w, v, 0, 8), default=0)
+    widen_from: Fraction = field(lambda w, v: fraction(w, v, Fraction(1, 100),
+                                                       Fraction(99, 100)),
+                                 default=Fraction(1, 2))
+    widen_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=0)
+    thin_within_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=0)
+    # Toxic flow: liquidation-order notional absorbed within vol_window_s that withdraws it.
+    toxic_notional: Decimal = field(amount, default=Decimal("0"))      # 0 = rule off
+    # Inventory: quotes skewed by up to skew_bps against the exposure (at the limit).
+    skew_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=0)
+    # The off-venue hedge of the perp inventory: share hedged, capacity, cost.
+    hedge_share: Fraction = field(share, default=Fraction(0))
+    hedge_notional_per_s: Decimal = field(amount, default=Decimal("0"))   # 0 = unlimited
+    hedge_cost_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=0)
+    # The share of the population's net opposite side this group holds (hedged off-venue),
+    # on margin at ``opposite_leverage``.
+    opposite_share: Fraction = field(share, default=Fraction(0))
+    opposite_leverage: Decimal = field(bounded(1, 125, positive=True), default=Decimal("5"))
+    archetypes: tuple = ()      # [[makers.archetypes]]: groups, each a [makers] table
 
 
 @attrs.frozen
@@ -224,6 +270,27 @@ class Traders:
                                        default=Decimal("3"))
     stop_trigger: str = field(lambda w, v: text(w, v, ("mark", "last")), default="mark")
     topup_share: Fraction = field(share, default=Fraction(1, 10))
+
+
+@attrs.frozen
+class Arrivals:
+    """``[arrivals]``: leveraged traders who open positions during the run through the book
+    (``engine.market.arrivals``): a Poisson number a second (mean ``rate_per_s``) within
+    ``window`` [start_s, end_s]; long with probability ``long_share``, except a ``momentum``
+    share who follow the mark's move over ``momentum_window_s``; leverage and notional (quote
+    units) log-normal by median and log-sd; market orders no worse than ``limit_pct``% from
+    the mark.  ``--scale`` scales the rate."""
+    window: tuple = field(window)
+    rate_per_s: Decimal = field(bounded(0, 100_000), default=Decimal("1"))
+    long_share: Fraction = field(share, default=Fraction(1, 2))
+    momentum: Fraction = field(share, default=Fraction(0))
+    momentum_window_s: int = field(lambda w, v: integer(w, v, 1, 3600), default=10)
+    leverage_median: Decimal = field(bounded(1, 1000, positive=True), default=Decimal("10"))
+    leverage_sigma: Decimal = field(bounded(0, 5), default=Decimal("0.5"))
+    notional_median: Decimal = field(lambda w, v: amount(w, v, positive=True),
+                                     default=Decimal("5000"))
+    notional_sigma: Decimal = field(bounded(0, 5), default=Decimal("1"))
+    limit_pct: Decimal = field(bounded("0.01", 50, positive=True), default=Decimal("1"))
 
 
 @attrs.frozen
@@ -408,6 +475,29 @@ def _ppm(value) -> int:
 
 
 @attrs.frozen
+class MakerUnits:
+    """One group of makers' amounts in quantums (the group's, shared equally by its
+    makers, except the per-maker limits), rounded down."""
+
+    capital: int                        # the group's
+    inventory_limit: int                # per maker
+    loss_threshold: int                 # per maker
+    depth_bands: tuple                  # ((edge in bps, exact), cumulative quantums), group
+    toxic_notional: int                 # per maker; 0 = rule off
+    hedge_per_s: int                    # per maker; 0 = unlimited
+
+
+def maker_units(m: Makers, qpu: int) -> MakerUnits:
+    return MakerUnits(capital=_quanta(m.capital, qpu),
+                      inventory_limit=_quanta(m.inventory_limit, qpu),
+                      loss_threshold=_quanta(m.loss_threshold, qpu),
+                      depth_bands=tuple((Fraction(pct) * 100, _quanta(notional, qpu))
+                                        for pct, notional in m.depth_bands),
+                      toxic_notional=_quanta(m.toxic_notional, qpu),
+                      hedge_per_s=_quanta(m.hedge_notional_per_s, qpu))
+
+
+@attrs.frozen
 class ScenarioUnits:
     """Every decimal amount of a scenario as the integers the loop uses, for one instrument
     (``Scenario.in_units``): money in quote quantums, rates in parts per million, each
@@ -417,10 +507,8 @@ class ScenarioUnits:
     fund_limit_ppm: int
     offload_fraction_ppm: int
     offload_band_ppm: int
-    maker_capital: int                  # all makers together
-    maker_inventory_limit: int          # per maker
-    maker_loss_threshold: int           # per maker
-    maker_depth_bands: tuple            # ((edge in bps, exact), cumulative quantums), all makers
+    offload_band_max_ppm: int           # = offload_band_ppm when the band does not widen
+    maker_groups: tuple                 # one ``MakerUnits`` per group (archetype)
     flow_notionals: tuple               # per second, one per [[flows]] entry
     shock_notionals: tuple              # one per [[shocks]] entry
     stub_notionals: tuple               # one per [[stubs]] entry
@@ -445,6 +533,7 @@ class Scenario:
     background: Background = Background()
     dip_buyers: tuple = ()
     funding: FundingTable = FundingTable()
+    arrivals: Arrivals | None = None
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
     run: dict = attrs.field(factory=dict)       # [run]: breaker, seed, scale (see module doc)
@@ -461,11 +550,9 @@ class Scenario:
             fund_limit_ppm=_ppm(venue.fund_limit),
             offload_fraction_ppm=_ppm(venue.offload_fraction),
             offload_band_ppm=_ppm(venue.offload_band),
-            maker_capital=_quanta(makers.capital, qpu),
-            maker_inventory_limit=_quanta(makers.inventory_limit, qpu),
-            maker_loss_threshold=_quanta(makers.loss_threshold, qpu),
-            maker_depth_bands=tuple((Fraction(pct) * 100, _quanta(notional, qpu))
-                                    for pct, notional in makers.depth_bands),
+            offload_band_max_ppm=_ppm(max(venue.offload_band,
+                                          venue.offload_band_max or venue.offload_band)),
+            maker_groups=tuple(maker_units(g, qpu) for g in makers.archetypes or (makers,)),
             flow_notionals=tuple(_quanta(f.notional_per_s, qpu) for f in self.flows),
             shock_notionals=tuple(_quanta(s.notional, qpu) for s in self.shocks),
             stub_notionals=tuple(_quanta(s.notional, qpu) for s in self.stubs),
@@ -483,6 +570,8 @@ class Scenario:
                "frictions": as_plain(self.frictions), "arbitrage": as_plain(self.arbitrage),
                "background": as_plain(self.background),
                "dip_buyers": as_plain(list(self.dip_buyers))}
+        if self.arrivals is not None:
+            out["arrivals"] = as_plain(self.arrivals)
         if self.breaker:
             out["breaker"] = as_plain(self.breaker)
         if self.funding.enabled:            # off: absent, as in a file without it
@@ -494,7 +583,7 @@ class Scenario:
 
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
           "frictions", "funding", "facts", "breaker", "run", "arbitrage", "background",
-          "dip_buyers"}
+          "dip_buyers", "arrivals"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -530,6 +619,10 @@ def from_dict(data: dict, where: str) -> Scenario:
     windows = [(f"flows[{k}].window", f.window) for k, f in enumerate(flows)]
     windows += [(f"frictions.{name}", getattr(frictions, name))
                 for name in ("topup_blocked", "outage", "transfer_freeze")]
+    arrivals = build(Arrivals, data["arrivals"], f"{where}: arrivals") \
+        if "arrivals" in data else None
+    if arrivals is not None:
+        windows.append(("arrivals.window", arrivals.window))
     for name, w in windows:
         if w is not None and w[0] >= meta.duration_s:
             raise ConfigError(f"{where}: {name}: expected to start before duration_s "
@@ -551,6 +644,7 @@ def from_dict(data: dict, where: str) -> Scenario:
         dip_buyers=tuple(build(DipBuyer, d, f"{where}: dip_buyers[{k}]")
                          for k, d in enumerate(data.get("dip_buyers", []))),
         funding=_funding(where, data.get("funding", {}), venue),
+        arrivals=arrivals,
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         run=_run_table(f"{where}: run", data.get("run", {})),
@@ -629,12 +723,60 @@ def _traders(where: str, table) -> Traders:
 
 
 def _makers(where: str, table) -> Makers:
-    """The makers with their depth profile resolved to bands, each band holding at least
-    one quote level (level k sits ``half_spread_bps + k x spacing_bps`` from fair)."""
-    makers = build(Makers, table, f"{where}: makers")
+    """The makers: one group from the ``[makers]`` table, or, with ``[[makers.archetypes]]``,
+    one group per archetype -- each archetype a ``[makers]`` table whose missing keys are
+    the ``[makers]`` table's (its ``count`` is the archetype's own; the top-level count
+    is then unused).  Each group's depth profile resolved to bands."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: makers: expected a table, got {table!r}")
+    groups = table.get("archetypes", [])
+    if not isinstance(groups, list):
+        raise ConfigError(f"{where}: makers.archetypes: expected an array of tables "
+                          f"([[makers.archetypes]])")
+    base = {k: v for k, v in table.items() if k != "archetypes"}
+    top = _maker_group(where, "makers", base)
+    if not groups:
+        return top
+    out, names = [], set()
+    for k, group in enumerate(groups):
+        if not isinstance(group, dict):
+            raise ConfigError(f"{where}: makers.archetypes[{k}]: expected a table, got {group!r}")
+        if group.get("archetypes"):
+            raise ConfigError(f"{where}: makers.archetypes[{k}].archetypes: archetypes do not "
+                              f"nest")
+        group = {key: v for key, v in group.items() if key != "archetypes"}
+        merged = dict(base)
+        if "depth_1pct" in group or "depth_bands" in group:    # one setting, two spellings
+            merged.pop("depth_1pct", None)
+            merged.pop("depth_bands", None)
+        merged.update(group)
+        g = _maker_group(where, f"makers.archetypes[{k}]", merged)
+        if g.name in names:
+            raise ConfigError(f"{where}: makers.archetypes[{k}].name: expected a unique name, "
+                              f"got {g.name!r} twice")
+        names.add(g.name)
+        out.append(g)
+    if sum(g.count for g in out) > 900:
+        raise ConfigError(f"{where}: makers.archetypes: expected at most 900 makers in all, "
+                          f"got {sum(g.count for g in out)}")
+    if sum(g.opposite_share for g in out) > 1:
+        raise ConfigError(f"{where}: makers.archetypes: opposite_share: expected a total <= 1")
+    return attrs.evolve(top, count=sum(g.count for g in out), archetypes=tuple(out))
+
+
+def _maker_group(where: str, label: str, table) -> Makers:
+    """One group of makers (``label`` names its table in errors), its ranges checked and
+    its depth profile resolved to bands, each band holding at least one quote level
+    (level k sits ``half_spread_bps + k x spacing_bps`` from fair)."""
+    makers = build(Makers, table, f"{where}: {label}")
     if makers.depth_1pct is not None and makers.depth_bands is not None:
-        raise ConfigError(f"{where}: makers.depth_1pct: give depth_1pct or depth_bands, "
+        raise ConfigError(f"{where}: {label}.depth_1pct: give depth_1pct or depth_bands, "
                           f"not both")
+    for lo, hi in (("vol_threshold_bps", "vol_threshold_max_bps"), ("calm_s", "calm_max_s"),
+                   ("refresh_ms", "refresh_max_ms")):
+        if getattr(makers, hi) is not None and getattr(makers, hi) < getattr(makers, lo):
+            raise ConfigError(f"{where}: {label}.{hi}: expected >= {lo} "
+                              f"({getattr(makers, lo)}), got {getattr(makers, hi)}")
     given = makers.depth_bands or ((Fraction(1), makers.depth_1pct or DEFAULT_DEPTH_1PCT),)
     lo = Fraction(-1)
     for k, (pct, _) in enumerate(given):
@@ -642,7 +784,7 @@ def _makers(where: str, table) -> Makers:
                    for j in range(makers.levels)):
             name = f"depth_bands[{k}]" if makers.depth_bands else "depth_1pct"
             raise ConfigError(
-                f"{where}: makers.{name}: no quote level within {float(pct):g}% of fair "
+                f"{where}: {label}.{name}: no quote level within {float(pct):g}% of fair "
                 f"beyond the band before (levels sit at half_spread_bps {makers.half_spread_bps}"
                 f" + k x spacing_bps {makers.spacing_bps}, k < levels {makers.levels}); "
                 f"widen the band or change the ladder")
@@ -773,11 +915,15 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
 
     traders = attrs.evolve(s.traders, count=max(1, int(s.traders.count * f)) if s.traders.count
                            else 0)
-    makers = attrs.evolve(s.makers,
-                          depth_bands=tuple((p, q(n)) for p, n in s.makers.depth_bands),
-                          capital=q(s.makers.capital),
-                          inventory_limit=q(s.makers.inventory_limit),
-                          loss_threshold=q(s.makers.loss_threshold))
+    def group(m: Makers) -> Makers:
+        return attrs.evolve(m, depth_bands=tuple((p, q(n)) for p, n in m.depth_bands),
+                            capital=q(m.capital), inventory_limit=q(m.inventory_limit),
+                            loss_threshold=q(m.loss_threshold),
+                            toxic_notional=q(m.toxic_notional),
+                            hedge_notional_per_s=q(m.hedge_notional_per_s))
+
+    makers = attrs.evolve(group(s.makers),
+                          archetypes=tuple(group(g) for g in s.makers.archetypes))
     venue = attrs.evolve(s.venue, insurance_fund=q(s.venue.insurance_fund))
     funding = s.funding if s.funding.impact_notional is None else \
         attrs.evolve(s.funding, impact_notional=q(s.funding.impact_notional))
@@ -790,9 +936,12 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     dips = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.dip_buyers)
     # Breaker caps in quote units shrink with the rest of the scenario.
     breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
+    arrivals = s.arrivals if s.arrivals is None else attrs.evolve(
+        s.arrivals, rate_per_s=s.arrivals.rate_per_s * d)
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
                         stubs=stubs, shocks=shocks, breaker=breaker, funding=funding, scale=f,
-                        arbitrage=arbitrage, background=background, dip_buyers=dips)
+                        arbitrage=arbitrage, background=background, dip_buyers=dips,
+                        arrivals=arrivals)
 
 
 def clone(s: Scenario) -> Scenario:

@@ -20,7 +20,8 @@ import attrs
 #  1 .. 99             the venue's own participants (the Simulation opens them); of them
 #  40 .. 99            arbitrageurs (``arbitrage.count`` is bounded at 60)
 #  100 .. 999          market makers (``makers.count`` is bounded so ids stay below 1000)
-#  1000 .. RESERVED    the leveraged population
+#  1000 ..             the leveraged population drawn at the start
+#  FIRST_ARRIVAL ..     traders who arrive during the run (engine.market.arrivals)
 #  RESERVED_FROM ..    accounts of the venue itself: the insurance fund, the backstop vault
 BASIS_ACCOUNT = 2      # the well-capitalised holder of the population's net opposite side
 FLOW_ACCOUNT = 3       # sell/buy programs and shocks' one-off orders
@@ -30,6 +31,7 @@ DIP_ACCOUNT = 6        # dip buyers' resting bids
 FIRST_ARBITRAGEUR = 40
 FIRST_MAKER = 100
 FIRST_TRADER = 1000
+FIRST_ARRIVAL = 100_000_000   # above the largest population (traders.count <= 10M)
 RESERVED_FROM = 0xFFFF_FF00   # ids from here on are the venue's; open_account refuses them
 INSURANCE_ID = 0xFFFF_FFF0
 BACKSTOP_ID = 0xFFFF_FFF1

@@ -68,6 +68,7 @@ class WithdrawalReason(IntEnum):
     LOSS = 2
     ADL = 3
     OUTAGE = 4
+    TOXIC_FLOW = 5      # absorbed more liquidation-order flow than it tolerates
 
 
 #: One space of refusal codes: the book's, the venue's and the breakers' ranges.

@@ -134,6 +134,8 @@ class Exchange:
         self.rng = rng
         self.adl_ranking = adl_ranking
         self.fund_limit_ppm = fund_limit_ppm
+        # The fund's position limit in quantums of notional instead (0 = the ppm rule).
+        self.fund_limit_notional = 0
         self.fund = Account(INSURANCE_ID, wallet=insurance_fund, kind="insurance")
         self.backstop = Account(BACKSTOP_ID, wallet=backstop, kind="backstop")
         self.accounts: dict[int, Account] = {INSURANCE_ID: self.fund, BACKSTOP_ID: self.backstop}
@@ -159,6 +161,10 @@ class Exchange:
         self.liquidation_state = None
         # Accounts deleveraged by ADL as counterparties -> last time (market makers react).
         self.adl_hits: dict[int, int] = {}
+        # account -> cumulative notional (quantums) it traded as the maker against
+        # liquidation orders: the venue's public liquidation prints tell a maker how much
+        # of its flow was forced (the makers' toxic-flow signal).
+        self.liquidation_absorbed: dict[int, int] = {}
         # The circuit breaker consulted before orders reach the book and before each
         # liquidation (a ``BreakerHook``: ``engine.breakers``); None = no breaker.
         self.breaker: BreakerHook | None = None
@@ -559,6 +565,8 @@ class Exchange:
             self._fill_leg(accounts[maker_acct], inst, -side * qty, price, maker_fee)
             taker = accounts[taker_acct]
             if liquidation:
+                absorbed = self.liquidation_absorbed
+                absorbed[maker_acct] = absorbed.get(maker_acct, 0) + notional
                 pos = taker.positions.get(inst)
                 isolated = pos is not None and pos.isolated
                 wallet_before = taker.wallet

@@ -1,6 +1,8 @@
 """The closed loop: determinism, conservation after every step, the cascade forming."""
 from __future__ import annotations
 
+import pathlib
+
 import gc
 import weakref
 from fractions import Fraction
@@ -14,6 +16,10 @@ from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.accounts import FIRST_MAKER, FLOW_ACCOUNT
 from engine.venue.events import EventKind
+
+#: The controlled gap of the breaker and loop mechanics tests (tests/data/gap-drop.toml).
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[1] / "data" / "gap-drop.toml")
+
 
 SMALL = Fraction(1, 50)      # 2,000 traders: the shape of flash-drop in about a second
 
@@ -36,7 +42,7 @@ class CheckedSimulation(Simulation):
 
 
 def _run(seed=3, breaker=None, scale=SMALL, overrides=()):
-    return Simulation(load("flash-drop", list(overrides), scale), breaker=breaker, seed=seed).run()
+    return Simulation(load(GAP_DROP, list(overrides), scale), breaker=breaker, seed=seed).run()
 
 
 def test_same_seed_and_inputs_give_a_byte_identical_event_log():
@@ -111,7 +117,7 @@ def test_makers_watching_the_venues_last_price_withdraw_on_a_crash_the_index_nev
 def test_the_index_drawdown_is_measured_from_the_index_at_the_event_start(path, start, low):
     """Like the book's drawdown: from the event start, whatever ``index.start`` says
     (a path elsewhere, a drift before the event)."""
-    s = engine.run("flash-drop", scale=SMALL, seed=1, overrides=[f"index.path={path}"]).summary
+    s = engine.run(GAP_DROP, scale=SMALL, seed=1, overrides=[f"index.path={path}"]).summary
     assert (s["index_start_price"], s["index_min_price"]) == (start, low)
     assert s["index_drawdown_pct"] == 8.0
     assert s["amplification"] == pytest.approx(s["book_drawdown_pct"] / 8.0, rel=1e-5)
@@ -137,7 +143,7 @@ def test_depth_comes_back_in_full_after_a_withdrawal_where_the_index_did_not_mov
     resized, once they held half their growing size."""
     flat = ['index.path=[[0, "100000"], [240, "100000"]]', "flows=[]", "stubs=[]",
             "frictions.outage=[20, 30]", "makers.calm_s=5", "makers.recovery_s=20"]
-    r = engine.run("flash-drop", scale=SMALL, seed=2, overrides=flat)
+    r = engine.run(GAP_DROP, scale=SMALL, seed=2, overrides=flat)
     ts = r.timeseries
     t = ts.column("ts").to_numpy()
     depth = ts.column("bid_depth_1pct").to_numpy() + ts.column("ask_depth_1pct").to_numpy()
@@ -152,7 +158,7 @@ def test_spare_cash_backs_a_cross_position_and_stays_apart_from_an_isolated_one(
     """spare_margin = 0.5: each trader deposits its position's margin and half as much
     again; an isolated position holds the margin, the spare stays in the wallet."""
     over = ["traders.spare_margin=0.5", "traders.isolated_share=0.5"]
-    sim = Simulation(load("flash-drop", over, SMALL), seed=3)
+    sim = Simulation(load(GAP_DROP, over, SMALL), seed=3)
     deposits = {r[5]: r[11] for r in sim.log.rows(EventKind.DEPOSITED)}
     kinds = set()
     for acct_id in range(1000, 1100):
@@ -244,7 +250,7 @@ def test_phases_order_equal_timestamps_inputs_first_then_breakers_mark_risk_samp
 
 
 def test_scheduling_in_the_past_is_an_error():
-    sim = Simulation(load("flash-drop", [], SMALL), seed=0)
+    sim = Simulation(load(GAP_DROP, [], SMALL), seed=0)
     sim.now = 10
     with pytest.raises(ValueError):
         sim.schedule(5, Phase.INPUT, lambda ts: None)
@@ -281,14 +287,14 @@ def test_a_finished_simulation_is_freed_before_the_next_one_is_built_and_gc_is_r
     gone = weakref.ref(first)
     del first
     assert gc.isenabled()
-    Simulation(load("flash-drop", [], Fraction(1, 200)), seed=3).run()
+    Simulation(load(GAP_DROP, [], Fraction(1, 200)), seed=3).run()
     assert gone() is None
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def _maker_with_latency(latency_ms=250):
     """A flash-drop simulation with nothing queued, and its first maker."""
-    sim = Simulation(load("flash-drop", [f"frictions.order_latency_ms={latency_ms}"], SMALL),
+    sim = Simulation(load(GAP_DROP, [f"frictions.order_latency_ms={latency_ms}"], SMALL),
                      seed=1)
     sim._heap.clear()
     return sim, sim.makers[0]
@@ -348,7 +354,7 @@ def test_the_simulation_offers_every_member_of_the_port_its_policies_and_makers_
 
 
 def test_a_breaker_is_the_exchanges_one_hook_and_none_leaves_it_empty():
-    scenario = load("flash-drop", [], Fraction(1, 50))
+    scenario = load(GAP_DROP, [], Fraction(1, 50))
     assert Simulation(scenario, breaker="none").exchange.breaker is None
     sim = Simulation(scenario, breaker="luld+liq-pause")
     assert sim.exchange.breaker is sim.breaker and sim.breaker.port is sim
@@ -360,7 +366,7 @@ def test_a_halt_that_freezes_the_last_trade_does_not_pin_the_mark(mark_policy):
     >5% above the index, but the mark follows the index (Binance: Price 2 keeps its last
     basis samples; Hyperliquid: the other venues' perps, the index here, are its third
     input).  Before, the mark sat ~3.8% above the index and that halved the liquidations."""
-    r = engine.run("flash-drop", breaker="luld", seed=1, scale=SMALL,
+    r = engine.run(GAP_DROP, breaker="luld", seed=1, scale=SMALL,
                    overrides=[f'venue.mark_policy="{mark_policy}"'])
     ts = r.timeseries
     halted = ts.column("halted").to_numpy().astype(bool)

@@ -8,6 +8,8 @@ seconds (each run ~1 s).
 """
 from __future__ import annotations
 
+import pathlib
+
 from fractions import Fraction
 
 import pytest
@@ -18,6 +20,10 @@ from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.events import EventKind as K
 from orderbook.enums import Reason
+
+#: The controlled gap of the breaker and loop mechanics tests (tests/data/gap-drop.toml).
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
+
 
 SCALE = Fraction(1, 100)
 SEED = 1
@@ -32,7 +38,7 @@ def sims():
     def get(spec, *overrides):
         key = (spec, overrides)
         if key not in cache:
-            sc = load("flash-drop", overrides=list(overrides), scale=SCALE)
+            sc = load(GAP_DROP, overrides=list(overrides), scale=SCALE)
             cache[key] = Simulation(sc, breaker=spec, seed=SEED).run()
         return cache[key]
     return get
@@ -160,7 +166,7 @@ def test_stop_orders_wait_out_a_halt_instead_of_being_refused_and_lost(sims):
 
 
 def _velocity_pausing(*overrides):
-    sc = load("flash-drop", overrides=['breaker.cme-velocity.on_immediate="cancel-and-pause"',
+    sc = load(GAP_DROP, overrides=['breaker.cme-velocity.on_immediate="cancel-and-pause"',
                                        *overrides], scale=Fraction(1, 50))
     return sc
 
@@ -199,7 +205,7 @@ def test_stops_refused_in_a_pause_by_the_breaker_gate_are_armed_again():
 def test_a_reopening_due_while_the_venue_is_down_waits_until_it_is_back():
     """cme-dcb's 2-minute pre-open would end inside the outage: a down venue runs no
     auction -- it reopens after the outage, and nothing trades while down."""
-    sc = load("flash-drop", overrides=["frictions.outage=[200, 230]"], scale=Fraction(1, 50))
+    sc = load(GAP_DROP, overrides=["frictions.outage=[200, 230]"], scale=Fraction(1, 50))
     sim = Simulation(sc, breaker="cme-dcb", seed=1).run()
     rows = sim.log.rows()
     (down,) = [r for r in rows if r[2] == K.VENUE_WENT_DOWN]
@@ -244,7 +250,7 @@ def test_xetra_vi_auctions_last_two_minutes_plus_a_random_end(sims):
 
 
 def test_policy_counters_reach_the_run_summary():
-    result = run("flash-drop", breaker="cme-dcb+liq-pause", seed=SEED, scale=SCALE)
+    result = run(GAP_DROP, breaker="cme-dcb+liq-pause", seed=SEED, scale=SCALE)
     s = result.summary
     assert s["breaker"] == "cme-dcb+liq-pause"
     assert s["dcb_preopens"] == s["halts_count"] > 0

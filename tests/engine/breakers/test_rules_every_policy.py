@@ -15,6 +15,8 @@ scenario at 1/100 scale (index -8% in 60 s; makers withdraw, the book gaps to a 
 """
 from __future__ import annotations
 
+import pathlib
+
 from fractions import Fraction
 
 import pytest
@@ -22,6 +24,10 @@ import pytest
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.events import EventKind as K
+
+#: The controlled gap of the breaker and loop mechanics tests (tests/data/gap-drop.toml).
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
+
 
 SCALE = Fraction(1, 100)
 SEED = 7
@@ -93,7 +99,7 @@ class CheckedSimulation(Simulation):
 
 
 def _scenario(overrides=()):
-    return load("flash-drop", overrides=list(overrides), scale=SCALE)
+    return load(GAP_DROP, overrides=list(overrides), scale=SCALE)
 
 
 @pytest.fixture(scope="module")

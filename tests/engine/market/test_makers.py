@@ -1,6 +1,8 @@
 """A maker's ladder is the documented per-level formula: prices, sizes and order."""
 from __future__ import annotations
 
+import pathlib
+
 from fractions import Fraction
 
 from hypothesis import given, settings
@@ -8,6 +10,10 @@ from hypothesis import strategies as st
 
 from engine.market.makers import level_factors, level_notionals, quote_ladder
 from engine.venue.rounding import ceil_f
+
+#: The controlled gap of the breaker and loop mechanics tests (tests/data/gap-drop.toml).
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
+
 
 
 def _by_level(fair, side, first_bps, spacing_bps, levels, per):
@@ -66,7 +72,7 @@ def test_one_band_at_one_percent_gives_every_level_the_same_share(first, spacing
 def test_makers_quote_the_configured_depth_within_each_band():
     from engine.scenarios.scenario import load
     from engine.simulation import Simulation
-    sim = Simulation(load("flash-drop", ["index.noise_bps=0",
+    sim = Simulation(load(GAP_DROP, ["index.noise_bps=0",
                                          'makers.depth_bands=[[0.5, "4000000"], '
                                          '[1, "10000000"], [2, "16000000"]]'],
                           Fraction(1, 50)), seed=1)

@@ -1,6 +1,7 @@
 """Charts draw the run's own time series: every line is a column of it, in quote units."""
 from __future__ import annotations
 
+import pathlib
 from fractions import Fraction
 
 import numpy as np
@@ -10,12 +11,15 @@ import engine
 from engine.outputs.charts import (STALE_S, comparison_chart, comparison_figure, money,
                                    run_chart, run_figure)
 
+#: The controlled gap of the breaker and loop mechanics tests (tests/data/gap-drop.toml).
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
+
 SMALL = Fraction(1, 50)
 
 
 @pytest.fixture(scope="module")
 def runs():
-    return [(b, engine.run("flash-drop", breaker=b, seed=1, scale=SMALL).timeseries)
+    return [(b, engine.run(GAP_DROP, breaker=b, seed=1, scale=SMALL).timeseries)
             for b in ("none", "luld")]
 
 
@@ -96,7 +100,7 @@ def test_equal_time_series_give_byte_identical_pngs(runs, tmp_path):
 
 def test_a_run_whose_pre_event_depth_mean_is_not_a_decimal_is_charted(tmp_path):
     """63 pre-event samples: the depth baseline is a mean like a/63, written as a fraction."""
-    r = engine.run("flash-drop", seed=1, scale=SMALL, overrides=["scenario.event_start_s=63"])
+    r = engine.run(GAP_DROP, seed=1, scale=SMALL, overrides=["scenario.event_start_s=63"])
     assert "/" in r.timeseries.schema.metadata[b"liqsim.timeseries"].decode()
     path = run_chart(r.timeseries, "t", tmp_path / "x.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

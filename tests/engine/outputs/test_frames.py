@@ -16,13 +16,17 @@ import engine
 from engine.cli import main
 from engine.outputs.columns import EVENT_COLUMNS, markdown, timeseries_columns
 
+#: The controlled gap of the breaker and loop mechanics tests (tests/data/gap-drop.toml).
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
+
+
 pd = pytest.importorskip("pandas")
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
 def run():
-    return engine.run("flash-drop", breaker="luld", seed=1, scale=Fraction(1, 50))
+    return engine.run(GAP_DROP, breaker="luld", seed=1, scale=Fraction(1, 50))
 
 
 def test_the_time_series_frame_is_in_quote_currency_and_base_units_with_nan_for_none(run):

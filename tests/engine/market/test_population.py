@@ -1,0 +1,291 @@
+"""The market as a population: maker archetypes (staggered, gradual withdrawal, toxic flow,
+skew, the off-venue hedge and its ADL), the fund sized by open interest with a widening
+offload band, and traders arriving during the run."""
+from __future__ import annotations
+
+import copy
+from fractions import Fraction
+
+import pytest
+
+from engine.config import ConfigError
+from engine.liquidation.offload import OffloadBand
+from engine.market.makers import REASON_ADL, REASON_TOXIC, REASON_VOLATILITY, Hedge
+from engine.scenarios.scenario import from_dict
+from engine.simulation import Simulation
+from engine.venue.accounts import BASIS_ACCOUNT, FIRST_ARRIVAL, FIRST_MAKER, RESERVED_FROM
+from engine.venue.events import EventKind
+
+SEC = 10**9
+
+BASE = {
+    "scenario": {"name": "pop", "duration_s": 40, "event_start_s": 10},
+    "venue": {"insurance_fund": "100000"},
+    "index": {"start": "100000", "path": [[0, "100000"], [10, "100000"], [30, "96000"],
+                                          [40, "96000"]]},
+    "makers": {"depth_1pct": "2000000", "levels": 10, "spacing_bps": 10, "capital": "5000000",
+               "inventory_limit": "1000000", "loss_threshold": "1000000", "calm_s": 5,
+               "recovery_s": 5,
+               "archetypes": [
+                   {"name": "twitchy", "count": 1, "vol_threshold_bps": 50},
+                   {"name": "steady", "count": 1, "vol_threshold_bps": 150}]},
+    "traders": {"count": 200, "notional_min": "1000", "notional_max": "20000"},
+}
+
+
+def scenario(**changes):
+    data = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        node = data
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node[int(k)] if isinstance(node, list) else node[k]
+        node[keys[-1]] = value
+    return from_dict(data, "test.toml")
+
+
+def withdrawals(sim):
+    return [(r[0], r[5], r[12]) for r in sim.log.rows(EventKind.MAKER_WITHDREW)]
+
+
+class Checked(Simulation):
+    """Conservation (==) and the book's invariants after every risk step and second."""
+
+    def _risk_step(self, ts):
+        super()._risk_step(ts)
+        self.exchange.check_conservation()
+        self.exchange.books[0]._check()
+
+    def _second_step(self, ts):
+        super()._second_step(ts)
+        self.exchange.check_conservation()
+
+
+def test_a_maker_withdraws_before_another_with_a_higher_threshold():
+    sim = Simulation(scenario(), seed=1).run()
+    first = {acct: ts for ts, acct, _ in reversed(withdrawals(sim))}
+    twitchy, steady = FIRST_MAKER, FIRST_MAKER + 1
+    assert twitchy in first and steady in first
+    assert first[twitchy] < first[steady]
+
+
+def test_archetype_keys_default_to_the_makers_table_and_counts_add_up():
+    sc = scenario()
+    assert sc.makers.count == 2
+    assert [g.name for g in sc.makers.archetypes] == ["twitchy", "steady"]
+    assert all(g.levels == 10 and g.calm_s == 5 for g in sc.makers.archetypes)
+
+
+def test_per_maker_thresholds_are_drawn_within_the_range_and_differ():
+    sc = scenario(makers__archetypes=[{"name": "crowd", "count": 12, "vol_threshold_bps": 50,
+                                       "vol_threshold_max_bps": 400}])
+    sim = Simulation(sc, seed=2)
+    got = [m.draws.vol_threshold_bps for m in sim.makers]
+    assert all(50 <= x <= 400 for x in got)
+    assert len(set(got)) > 3
+
+
+def test_withdrawals_are_staggered_across_a_population_with_drawn_thresholds():
+    sc = scenario(makers__archetypes=[{"name": "crowd", "count": 8, "vol_threshold_bps": 40,
+                                       "vol_threshold_max_bps": 300,
+                                       "refresh_max_ms": 900}])
+    sim = Simulation(sc, seed=4).run()
+    times = sorted({ts for ts, _, reason in withdrawals(sim) if reason == REASON_VOLATILITY})
+    assert len(times) >= 3
+    assert times[-1] - times[0] >= 2 * SEC
+
+
+def test_stress_stages_widen_the_spread_and_thin_the_near_levels_before_the_pull():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 1000,
+                                       "stress_stages": 2, "widen_from": 0.5,
+                                       "widen_bps": 20, "thin_within_bps": 30}])
+    sim = Simulation(sc, seed=0)
+    maker = sim.makers[0]
+    calm_f, calm_n, _ = maker._shapes[0]
+    hot_f, hot_n, _ = maker._shapes[2]
+    assert hot_f[1][0] < calm_f[1][0]                 # the first bid sits further from fair
+    assert hot_f[1][0] == calm_f[1][0] - 20
+    near = [k for k in range(10) if 1 + 20 + 10 * k <= 30]
+    assert near and all(hot_n[k] < calm_n[k] for k in near)
+    assert hot_n[-1] == calm_n[-1]                    # far levels keep their size
+    assert maker._stage(400_000) == 0
+    assert maker._stage(500_000) == 1
+    assert maker._stage(999_999) == 2
+
+
+def test_a_stressed_maker_quotes_wider_in_the_book_than_a_calm_one():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 200,
+                                       "stress_stages": 3, "widen_from": 0.2,
+                                       "widen_bps": 30, "thin_within_bps": 50}])
+    sim = Simulation(sc, seed=0)
+    sim.end_ns = 22 * SEC                      # the index has fallen ~1.5% by then
+    sim.run()
+    maker = sim.makers[0]
+    assert maker.stage > 0
+    best_bid = max(maker.bids)
+    assert best_bid < sim.index_ticks * (10_000 - 1 - 30 * maker.stage // 3 + 1) // 10_000
+
+
+def test_toxic_flow_withdraws_a_maker_that_absorbed_too_much_liquidation_flow():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
+                                       "toxic_notional": "1000"}])
+    sim = Simulation(sc, seed=0)
+    maker = sim.makers[0]
+    ex = sim.exchange
+    sim.end_ns = SEC
+    sim.run()
+    assert not withdrawals(sim)
+    ex.liquidation_absorbed[maker.account_id] = 10**12       # absorbed far beyond 1,000
+    maker.wake(sim.now)
+    assert withdrawals(sim)[-1][1:] == (maker.account_id, REASON_TOXIC)
+
+
+def test_liquidation_fills_are_counted_as_absorbed_by_the_maker(eng):
+    ex = eng.exchange()
+    ex.open_account(0, 1, deposit=10**9)
+    ex.open_account(0, 2, deposit=10**9)
+    ex.submit(0, 1, 0, 1, 10, price=eng.MARK)
+    ex.submit(1, 2, 0, -1, 4, price=eng.MARK, liquidation=True)
+    assert ex.liquidation_absorbed == {1: 4 * eng.MARK * ex.instruments[0].tick_lot_quanta}
+
+
+def test_skew_moves_a_long_makers_quotes_down():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
+                                       "skew_bps": 10}])
+    sim = Simulation(sc, seed=0)
+    maker = sim.makers[0]
+    ex = sim.exchange
+    ex.transfer_position(0, maker.account_id, BASIS_ACCOUNT, 0, 5000, sim.index_ticks)
+    size, long_full, short_full, skew = maker._inventory()
+    assert size > 0 and skew > 0 and not short_full
+    ex.transfer_position(0, BASIS_ACCOUNT, maker.account_id, 0, 10_000, sim.index_ticks)
+    assert maker._inventory()[3] < 0
+
+
+def test_a_hedge_moves_toward_the_position_within_its_capacity():
+    h = Hedge(Fraction(1), per_s=100 * 1000, cost_bps=10)     # 100 quote units a second
+    h.start(0, 1000)
+    h.adjust(1 * SEC, 50, 1000, 1)      # want -50 lots; 1 s at 100,000 quantums = 100 lots
+    assert h.lots == -50
+    h.adjust(2 * SEC, 500, 1000, 1)     # want -450 more; capacity 100 lots
+    assert h.lots == -150
+    assert h.paid == -(-(50 + 100) * 1000 * 10 // 10_000)
+    assert h.pnl(1000, 1) == -h.paid
+
+
+def test_an_adl_hit_on_the_hedged_leg_makes_its_maker_withdraw_with_a_naked_hedge():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
+                                       "hedge_share": 1, "opposite_share": 1,
+                                       "hedge_notional_per_s": "10000"}])
+    sim = Simulation(sc, seed=0)
+    maker = sim.makers[0]
+    ex = sim.exchange
+    pos = ex.accounts[maker.account_id].positions[0]
+    assert pos.size < 0 and maker.hedge.lots == -pos.size      # short perp, long spot
+    assert not ex.accounts[BASIS_ACCOUNT].positions[0].size
+    sim.end_ns = 2 * SEC
+    sim.run()
+    assert not withdrawals(sim)
+    # ADL closes the profitable short at once (engine.liquidation.adl records the hit).
+    ex.transfer_position(sim.now, maker.account_id, BASIS_ACCOUNT, 0, -pos.size,
+                         sim.index_ticks)
+    ex.adl_hits[maker.account_id] = sim.now
+    before = maker.hedge.lots
+    maker.wake(sim.now + SEC)
+    assert withdrawals(sim)[-1][1:] == (maker.account_id, REASON_ADL)
+    assert 0 < maker.hedge.lots < before      # the naked hedge unwinds, within capacity
+
+
+def test_the_fund_is_sized_by_the_opening_open_interest():
+    sc = scenario(venue={"insurance_fund_oi_pct": 5, "fund_limit_oi_pct": 10})
+    sim = Simulation(sc, seed=0)
+    ex = sim.exchange
+    oi = ex.open_interest[0] * sim.index_ticks * sim.instrument.tick_lot_quanta
+    assert ex.fund.wallet == oi * 5 // 100 == sim.insurance_fund_start
+    assert ex.fund_limit_notional == oi * 10 // 100
+
+
+def test_the_offload_band_widens_with_time_held_and_resets_when_flat():
+    band = OffloadBand(10_000, 80_000, 60)
+    assert band.at(0, False) == 10_000
+    assert band.at(5 * SEC, True) == 10_000
+    assert band.at(35 * SEC, True) == 45_000
+    assert band.at(500 * SEC, True) == 80_000
+    assert band.at(501 * SEC, False) == 10_000
+    assert band.at(502 * SEC, True) == 10_000
+    assert OffloadBand(10_000, 80_000, 0).at(100 * SEC, True) == 10_000
+
+
+def test_arrivals_open_positions_through_the_book_at_traded_prices():
+    sc = scenario(arrivals={"window": [0, 40], "rate_per_s": 2, "notional_median": "2000"})
+    sim = Checked(sc, seed=5).run()
+    ex = sim.exchange
+    arrived = [a for a in ex.accounts.values() if FIRST_ARRIVAL <= a.id < RESERVED_FROM]
+    assert len(arrived) > 40
+    trades = {(r[5], r[9]) for r in sim.log.rows(EventKind.TRADE)}
+    traded = [a for a in arrived if a.positions.get(0) and a.positions[0].size]
+    assert traded
+    for a in traded[:20]:
+        assert any(acct == a.id for acct, _ in trades)
+    sides = {a.positions[0].size > 0 for a in traded}
+    assert sides == {True, False}
+
+
+def test_momentum_arrivals_short_into_a_fall():
+    sc = scenario(arrivals={"window": [15, 30], "rate_per_s": 5, "long_share": 1,
+                            "momentum": 1, "notional_median": "2000"})
+    sim = Simulation(sc, seed=5).run()
+    ex = sim.exchange
+    sizes = [a.positions[0].size for a in ex.accounts.values()
+             if FIRST_ARRIVAL <= a.id < RESERVED_FROM and a.positions.get(0)
+             and a.positions[0].size]
+    assert sizes and all(s < 0 for s in sizes)
+
+
+def test_a_population_with_hedged_makers_and_arrivals_conserves_money_every_step():
+    sc = scenario(makers__archetypes=[{"name": "a", "count": 2, "vol_threshold_bps": 60,
+                                       "vol_threshold_max_bps": 200, "stress_stages": 2,
+                                       "widen_bps": 10, "thin_within_bps": 20,
+                                       "toxic_notional": "50000", "skew_bps": 5,
+                                       "hedge_share": 1, "opposite_share": 0.5,
+                                       "hedge_notional_per_s": "20000"}],
+                  arrivals={"window": [0, 40], "rate_per_s": 3, "momentum": 0.5},
+                  venue={"insurance_fund_oi_pct": 2, "fund_limit_oi_pct": 5,
+                         "offload_band_max": 0.05, "offload_widen_s": 10})
+    Checked(sc, seed=9).run()
+
+
+def test_same_seed_same_population_gives_the_same_log():
+    sc = scenario(makers__archetypes=[{"name": "a", "count": 3, "vol_threshold_bps": 60,
+                                       "vol_threshold_max_bps": 200}],
+                  arrivals={"window": [0, 40], "rate_per_s": 2})
+    a = Simulation(sc, seed=3).run().log.to_array()
+    b = Simulation(sc, seed=3).run().log.to_array()
+    assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("makers, message", [
+    ({"archetypes": [{"name": "a"}, {"name": "a"}]}, "unique name"),
+    ({"archetypes": [{"name": "a", "vol_threshold_bps": 100, "vol_threshold_max_bps": 50}]},
+     "vol_threshold_max_bps: expected >= vol_threshold_bps"),
+    ({"archetypes": [{"name": "a", "bogus": 1}]}, "makers.archetypes[0].bogus: unknown key"),
+    ({"archetypes": {"name": "a"}}, "makers.archetypes: expected an array of tables"),
+    ({"archetypes": [{"name": "a", "opposite_share": 0.7},
+                     {"name": "b", "opposite_share": 0.7}]}, "opposite_share"),
+    ({"archetypes": [{"name": "a", "widen_from": 1}]}, "widen_from"),
+])
+def test_bad_archetypes_are_one_line_errors_naming_the_field(makers, message):
+    data = copy.deepcopy(BASE)
+    data["makers"] = makers
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        from_dict(data, "test.toml")
+
+
+def test_bad_arrivals_are_one_line_errors_naming_the_field():
+    data = copy.deepcopy(BASE)
+    data["arrivals"] = {"window": [0, 10], "momentum": 2}
+    with pytest.raises(ConfigError, match="arrivals.momentum"):
+        from_dict(data, "test.toml")
+    data["arrivals"] = {"window": [50, 60]}
+    with pytest.raises(ConfigError, match="arrivals.window"):
+        from_dict(data, "test.toml")
