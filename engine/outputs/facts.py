@@ -229,6 +229,18 @@ class RunView:
         out = ev[m]
         return out[np.lexsort((out["seq"], out["ts"]))]
 
+    def peak(self, window_s: int) -> tuple[int, int]:
+        """The busiest ``window_s`` window of the event's liquidated notional
+        (``metrics.peak_window`` over the rows from the event start): its sum and its start
+        (ns); ``(0, -1)`` without liquidations."""
+        key = ("peak", window_s)
+        if key not in self._cache:
+            liq = self.liquidated()
+            ev = liq[liq["ts"] >= self.start_ns]
+            best, i = peak_window(ev["ts"], ev["value"], window_s * SECOND)
+            self._cache[key] = (best, int(ev["ts"][i]) if i >= 0 else -1)
+        return self._cache[key]
+
     def liquidated(self) -> np.ndarray:
         if "liq" not in self._cache:
             self._cache["liq"] = liquidated_rows(self.events, self.meta["inst"])
@@ -323,6 +335,10 @@ def _r(x, digits: int = 6):
     return None if x is None else round(float(x), digits)
 
 
+def _g(x) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
 def _s(t_ns: int) -> str:
     return f"{t_ns / SECOND:g} s"
 
@@ -368,6 +384,9 @@ def _event_liquidations(view: RunView) -> np.ndarray:
 
 
 def _total(values: np.ndarray) -> int:
+    """Exact sum: int64 when it cannot overflow, else Python ints."""
+    if float(np.abs(values.astype(np.float64)).sum()) < 2.0 ** 62:
+        return int(values.sum(dtype=np.int64))
     return sum(values.tolist())
 
 
@@ -450,7 +469,7 @@ def fact_2(view: RunView, t: dict) -> Score:
     total = _total(ev["value"])
     if not total:
         return _unmeasurable(2, t, "no liquidation during the event")
-    peak, _ = peak_window(ev["ts"], ev["value"], t["peak_window_s"] * SECOND)
+    peak, _ = view.peak(t["peak_window_s"])
     share = Fraction(peak, total)
     liq = view.liquidated()
     longs = closes_long(liq)
@@ -528,8 +547,9 @@ def fact_4(view: RunView, t: dict) -> Score:
     below_s = below * view.interval_ns / SECOND
     values = {"venue_low": view.quote(low[0]), "index_low": view.quote(ilow[0]),
               "gap_pct": _r(gap, 4), "below_index_low_s": below_s}
+    where = f"{float(gap):.2f}% below" if gap >= 0 else f"{float(-gap):.2f}% above"
     figure = (f"venue low {view.quote(low[0]):,.6g} vs index low {view.quote(ilow[0]):,.6g}: "
-              f"{float(gap):.2f}% below, {below_s:g} s under it")
+              f"{where}, {below_s:g} s under it")
     return _judge(4, t, [("", gap >= _num(t["gap_pct_min"]))], figure, values)
 
 
@@ -571,8 +591,7 @@ def fact_6(view: RunView, t: dict) -> Score:
     if not total:
         return _unmeasurable(6, t, "no liquidation during the event")
     filled_kind = int(K.LIQUIDATION_FILLED)
-    _, i0 = peak_window(ev["ts"], ev["value"], t["peak_window_s"] * SECOND)
-    p0 = int(ev["ts"][i0])
+    _, p0 = view.peak(t["peak_window_s"])
     liq = view.liquidated()
     in_peak = (liq["ts"] >= p0) & (liq["ts"] < p0 + t["peak_window_s"] * SECOND)
     before = liq["ts"] < p0
@@ -754,8 +773,7 @@ def fact_11(view: RunView, t: dict) -> Score:
     if not _total(ev["value"]):
         return _unmeasurable(11, t, "no liquidation during the event (no peak window)")
     w = t["peak_window_s"] * SECOND
-    _, i0 = peak_window(ev["ts"], ev["value"], w)
-    p0 = int(ev["ts"][i0])
+    _, p0 = view.peak(t["peak_window_s"])
     trades = view.of(K.TRADE)
     base_ns = view.start_ns - (int(view.ts[0]) if view.ts.size else view.start_ns)
     base_vol = _total(trades["value"][trades["ts"] < view.start_ns])
@@ -854,9 +872,9 @@ def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
         a, b = view.summary, against.summary
         values["against_none"] = {k: [a.get(k), b.get(k)] for k in
                                   ("book_drawdown_pct", "vacuum_seconds")}
-        compare = (f"; vs none: drawdown {b.get('book_drawdown_pct')}% -> "
-                   f"{a.get('book_drawdown_pct')}%, vacuum {b.get('vacuum_seconds')} s -> "
-                   f"{a.get('vacuum_seconds')} s")
+        compare = (f"; vs none: drawdown {_g(b.get('book_drawdown_pct'))}% -> "
+                   f"{_g(a.get('book_drawdown_pct'))}%, vacuum {_g(b.get('vacuum_seconds'))} s "
+                   f"-> {_g(a.get('vacuum_seconds'))} s")
     if not halts.size:
         return _unmeasurable(13, t, f"{breaker} never halted trading ({trips.size} trips)"
                              + compare, values)
@@ -899,8 +917,12 @@ def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
             values["spread_ratio"] = _r(ratio, 4)
             figure += f"; spread after reopening {float(ratio):.2f}x before"
             parts.append(("", ratio > _num(t["spread_ratio_min"])))
+    elif not resumes.size:
+        parts.append(("trading never reopened after the halt", None))
     else:
         parts.append(("no two-sided book around the halts to compare spreads", None))
+    if magnet_ok and prev_move + last_move == 0:
+        figure += f"; no price move in the {2 * t['magnet_window_s']} s before the halt"
     if magnet_ok and prev_move + last_move > 0:
         acc = Fraction(last_move, prev_move) if prev_move else None
         values["acceleration"] = _r(acc, 4)

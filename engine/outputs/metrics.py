@@ -292,14 +292,20 @@ def peak_window(ts: np.ndarray, values: np.ndarray, window_ns: int = PEAK_WINDOW
                 ) -> tuple[int, int]:
     """The largest sum of ``values`` over the windows ``[ts[i], ts[i] + window_ns)`` that
     start at a row (``ts`` non-decreasing), and the first ``i`` reaching it; ``(0, -1)``
-    without rows.  Exact Python ints.  O(n log n)."""
+    without rows.  Exact: int64 prefix sums when they cannot overflow, else Python ints.
+    O(n log n)."""
     if not len(ts):
         return 0, -1
+    ends = np.searchsorted(ts, ts + window_ns, side="left")
+    if float(np.abs(values.astype(np.float64)).sum()) < 2.0 ** 62:
+        cum = np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
+        sums = cum[ends] - cum[:-1]
+        k = int(np.argmax(sums))
+        return int(sums[k]), k
     cum = [0, *accumulate(values.tolist())]
-    ends = np.searchsorted(ts, ts + window_ns, side="left").tolist()
-    sums = [cum[j] - cum[i] for i, j in enumerate(ends)]
-    best = max(sums)
-    return best, sums.index(best)
+    py_sums = [cum[j] - cum[i] for i, j in enumerate(ends.tolist())]
+    best = max(py_sums)
+    return best, py_sums.index(best)
 
 
 def _first_of_unit(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -398,13 +398,18 @@ def test_fact13_fails_when_spreads_are_tighter_after_reopening(make_view):
     assert s.verdict == FAIL and s.values["spread_ratio"] == 0.5
 
 
+def test_fact13_is_not_measurable_when_trading_never_reopened(make_view):
+    s = fact(make_view(breaker="luld", price=MAGNET, events=HALT[:1]), 13)
+    assert s.verdict == NOT_MEASURABLE and "never reopened" in s.figure
+
+
 def test_fact13_compares_with_a_run_without_breaker(make_view):
     on = make_view(breaker="luld", price=MAGNET, events=HALT)
     on.summary.update(book_drawdown_pct=4.0, vacuum_seconds=1.0)
     s = fact(on, 13, against=make_view())
     assert s.values["against_none"] == {"book_drawdown_pct": [4.0, 10.0],
                                         "vacuum_seconds": [1.0, 5.0]}
-    assert "vs none: drawdown 10.0% -> 4.0%" in s.figure
+    assert "vs none: drawdown 10% -> 4%, vacuum 5 s -> 1 s" in s.figure
 
 
 # ------------------------------------------------------------------------ fact 14
@@ -488,6 +493,21 @@ def test_a_saved_run_scores_as_the_run_did_in_memory(saved_runs):
     assert again["facts"] == result.summary["facts"]
     assert again["facts"] == facts_summary(score(RunView.from_result(result)))["facts"]
     assert json.loads((directory / "summary.json").read_text())["facts"] == again["facts"]
+
+
+def test_engine_run_writes_every_documented_summary_key(saved_runs):
+    from engine.outputs.metrics import SUMMARY_KEYS
+    result, _ = saved_runs["none"]
+    assert set(SUMMARY_KEYS) <= set(result.summary)
+    assert result.summary["facts_measurable"] >= result.summary["facts_reproduced"]
+
+
+def test_replay_prints_one_row_per_fact_under_its_table(tmp_path, capsys):
+    assert main(["replay", "flash-drop", "--scale", "0.02", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    start = next(k for k, line in enumerate(out) if line.startswith("stylized facts"))
+    assert [line[:2].strip() for line in out[start + 1:start + 15]] == \
+        [str(i) for i in range(1, 15)]
 
 
 def test_cli_facts_prints_the_table_and_against_prints_both(saved_runs, capsys):
