@@ -13,9 +13,9 @@ its target: docs/facts.md and the docstring of ``fact_<id>``.
 
 Targets are data (``DEFAULT_TARGETS``: fact id -> named thresholds), taken from the reference
 where it gives a figure (each fact's docstring says which thresholds it does not give);
-``targets`` overrides any of them (a fact id -> {name: value}).  A fact with several parts is PASS when every part passes,
-FAIL when a measured part fails, and NOT MEASURABLE when no part failed but one could not be
-measured (the figure names it).
+``targets`` overrides any of them (a fact id -> {name: value}).  A fact with several parts
+is PASS when every part passes, FAIL when a measured part fails, and NOT MEASURABLE when no
+part failed but one could not be measured (the figure names it).
 
 Times in figures are seconds of run time; the venue's price is the sampled last trade, or
 the mid (rounded down to a tick) while nothing has traded yet, carried forward through rows
@@ -118,8 +118,8 @@ class Score:
 # ------------------------------------------------------------------------------ the view
 class RunView:
     """A read-only view of one run: ``summary`` (dict), ``table`` (the integer time series,
-    ``engine.outputs.metrics.build_timeseries``), ``events`` (the whole log, ``EVENT_DTYPE``)
-    and ``scenario`` (the resolved scenario as a dict).  Derived arrays are computed once
+    ``engine.outputs.metrics.build_timeseries``), ``events`` (the log's rows of the kinds a
+    fact reads, ``EVENT_DTYPE``) and ``scenario`` (the resolved scenario as a dict).  Derived arrays are computed once
     and cached."""
 
     __slots__ = ("summary", "table", "events", "scenario", "meta", "_cache")

@@ -2,15 +2,14 @@
 not, and is NOT MEASURABLE (with its reason) when the run cannot show it.
 
 Synthetic runs are real ones as far as the scorer can tell: a ``Sampler`` filled row by row,
-an ``EVENT_DTYPE`` log, ``build_timeseries``.  Test instrument (``eng.instrument``): tick 1
-quote unit, lot 0.001, quantum 0.001 quote (``Q`` = 1000 quantums per quote unit).  One row
+an ``EVENT_DTYPE`` log (``eng.events``), ``build_timeseries``.  Test instrument
+(``eng.instrument``): tick 1 quote unit, lot 0.001, quantum 0.001 quote (``Q`` = 1000 quantums per quote unit).  One row
 per second, the event starting at 60 s.
 """
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -20,21 +19,12 @@ from engine.outputs.facts import (DEFAULT_TARGETS, FAIL, NOT_MEASURABLE, PASS, R
 from engine.outputs.metrics import Sampler, band_name, build_timeseries
 from engine.outputs.seeds import over_seeds
 from engine.venue.codes import WithdrawalReason
-from engine.venue.events import EVENT_DTYPE, EventKind as K
+from engine.venue.events import EventKind as K
 
 S = 1_000_000_000
 START = 60 * S
 N = 180
 P0 = 100_000                 # ticks
-
-
-def make_events(*rows) -> np.ndarray:
-    out = np.zeros(len(rows), dtype=EVENT_DTYPE)
-    for i, r in enumerate(rows):
-        out[i]["seq"] = i
-        for k, v in r.items():
-            out[i][k] = int(v)
-    return out
 
 
 def ev(t_s, kind, **kw):
@@ -70,7 +60,7 @@ def make_view(eng):
                 row[f"bid_depth_{band_name(b)}"] = d // 2
                 row[f"ask_depth_{band_name(b)}"] = d - d // 2
             sampler.append(row)
-        arr = make_events(*events)
+        arr = eng.events(*events)
         table = build_timeseries(sampler, arr, S, baseline_end_ns=start)
         for name, values in (extra or {}).items():
             table = table.append_column(name, pa.array(_series(values, n), type=pa.int64()))
