@@ -2,6 +2,7 @@
 
     liqsim replay SCENARIO [--breaker NAME] [--seed N] [--scale F] [--set KEY=VALUE ...] --out DIR
     liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
+    liqsim facts RUN_DIR [--against RUN_DIR]
     liqsim list
     liqsim demo --out DIR
 
@@ -117,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
                          metavar="KEY=VALUE")
     compare.add_argument("--out", type=_out, required=True)
 
+    facts = sub.add_parser("facts", help="score a saved run against the 14 stylized facts "
+                           "(docs/facts.md) and print the table")
+    facts.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by replay "
+                       "or compare (summary.json, timeseries.parquet, events.parquet, "
+                       "scenario.toml)")
+    facts.add_argument("--against", metavar="RUN_DIR", default=None,
+                       help="a second run to print beside it (e.g. the same scenario without "
+                       "breaker: fact 13 then compares with it)")
+
     sub.add_parser("list", help="list bundled scenarios and breaker policies with their "
                    "parameters")
     sub.add_parser("columns", help="every column of the time series and the event log, with "
@@ -215,6 +225,11 @@ def print_table(summaries: list[dict]) -> None:
     print("\nrows:")
     for _, label, legend in labels:
         print(f"  {label}: {legend}")
+    from .outputs.facts import facts_table
+    lines = facts_table(summaries)
+    if lines:
+        print()
+        print("\n".join(lines))
 
 
 def _warn_unused_breaker_sets(overrides: list[str], policies: list[str]) -> None:
@@ -289,6 +304,27 @@ def _report(summaries: list[dict], wrote: str) -> int:
     return 0
 
 
+def _cmd_facts(args) -> int:
+    """Score saved runs afresh (the saved summary's ``facts`` are not read) and print one
+    column per run.  A missing or unreadable input: one line, exit 2."""
+    from .outputs.facts import RunInputError, RunView, facts_summary, facts_table, score
+    try:
+        views = [RunView.load(d) for d in (args.run_dir, args.against) if d is not None]
+    except RunInputError as exc:
+        print(f"liqsim: error: {exc}", file=sys.stderr)
+        return 2
+    summaries = []
+    for k, view in enumerate(views):
+        other = views[1 - k] if len(views) == 2 else None
+        summaries.append({"breaker": view.summary["breaker"],
+                          **facts_summary(score(view, against=other))})
+    s0 = views[0].summary
+    print(f"{s0.get('scenario', '?')}  seed {s0.get('seed', '?')}  scale {s0.get('scale', 1)}"
+          + "".join(f"  |  {d}" for d in (args.run_dir, args.against) if d is not None))
+    print("\n".join(facts_table(summaries)))
+    return 0
+
+
 def _cmd_columns(args) -> int:
     from .outputs.columns import markdown
     print(markdown())
@@ -325,7 +361,7 @@ def _cmd_demo(args) -> int:
 
 
 COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "list": _cmd_list,
-            "columns": _cmd_columns,
+            "columns": _cmd_columns, "facts": _cmd_facts,
             "demo": _cmd_demo}
 
 

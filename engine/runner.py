@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .config import ConfigError
+from .outputs.facts import RunView, facts_summary, score
 from .outputs.metrics import build_timeseries, summarize
 from .outputs.results import RunResult
 from .outputs.timing import stopwatch
@@ -65,5 +66,7 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
     resolved = sc.resolved()
     resolved["run"] = dict(breaker=sim.breaker_name, seed=seed,
                            scale=str(total) if total.denominator != 1 else int(total))
+    # The stylized facts, scored from what the run recorded (engine.outputs.facts).
+    summary.update(facts_summary(score(RunView(summary, table, events, resolved))))
     return RunResult(summary=summary, timeseries=table, events=events,
                      scenario_resolved=resolved)

@@ -291,6 +291,41 @@ def _bucket_sum(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def liquidated_rows(events: np.ndarray, inst: int) -> np.ndarray:
+    """The rows of instrument ``inst`` that close liquidated lots, each lot once (filled in
+    the book, or closed off it: ``_LIQUIDATED``), in (ts, seq) order.  O(n log n)."""
+    liq = events[np.isin(events["kind"], _LIQUIDATED) & (events["inst"] == inst)]
+    return liq[np.lexsort((liq["seq"], liq["ts"]))]
+
+
+def closes_long(liq: np.ndarray) -> np.ndarray:
+    """Per liquidated row (``liquidated_rows``): whether it closed a long.  A long is closed
+    by a sell (fills, ADL: the row's side is the closing trade's) and taken over as a long
+    (takeovers: the row's side is the position's)."""
+    return np.where(np.isin(liq["kind"], (_LIQ_FILLED, _ADL)), liq["side"] == -1,
+                    liq["side"] == 1)
+
+
+def peak_window(ts: np.ndarray, values: np.ndarray, window_ns: int = PEAK_WINDOW_NS
+                ) -> tuple[int, int]:
+    """The largest sum of ``values`` over the windows ``[ts[i], ts[i] + window_ns)`` that
+    start at a row (``ts`` non-decreasing), and the first ``i`` reaching it; ``(0, -1)``
+    without rows.  Exact: int64 prefix sums when they cannot overflow, else Python ints.
+    O(n log n)."""
+    if not len(ts):
+        return 0, -1
+    ends = np.searchsorted(ts, ts + window_ns, side="left")
+    if float(np.abs(values.astype(np.float64)).sum()) < 2.0 ** 62:
+        cum = np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
+        sums = cum[ends] - cum[:-1]
+        k = int(np.argmax(sums))
+        return int(sums[k]), k
+    cum = [0, *accumulate(values.tolist())]
+    py_sums = [cum[j] - cum[i] for i, j in enumerate(ends.tolist())]
+    best = max(py_sums)
+    return best, py_sums.index(best)
+
+
 def _first_of_unit(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Of the rows where ``mask`` holds, those that are the first (in log order) of their
     unit (account, inst).  O(n log n)."""
@@ -554,11 +589,18 @@ SUMMARY_KEYS = {
     "events_processed": "int: rows in the event log (all instruments)",
     "wall_seconds": "seconds float (3 dp): wall time of the run (argument; not deterministic)",
     "events_per_second": "float (1 dp): events_processed / wall_seconds; null if 0 s",
+    "facts": "dict: the 14 stylized facts scored (engine.outputs.facts, docs/facts.md): fact "
+             "id (str) -> {name, verdict PASS / FAIL / NOT MEASURABLE, figure (a short text), "
+             "values (numbers), target (the thresholds used)}; added by engine.run",
+    "facts_reproduced": "int: facts whose verdict is PASS; added by engine.run",
+    "facts_measurable": "int: facts whose verdict is not NOT MEASURABLE; added by engine.run",
 }
 """Every key of ``summarize``'s result and its unit.  Money is quote currency as a float
 rounded half-even to 2 decimals (converted exactly from quantums via ``Decimal``); prices are
 quote floats converted exactly from ticks; event counts and totals are over the whole run for
 the table's instrument unless stated."""
+#: The keys engine.run adds once ``summarize`` is done (they score the whole run).
+ADDED_BY_RUN = ("facts", "facts_reproduced", "facts_measurable")
 
 
 def _money(quanta, ins: Instrument) -> float:
@@ -657,17 +699,10 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     filled = _sum(liq["value"][lkind == _LIQ_FILLED])
     off_book = _sum(liq["value"][lkind != _LIQ_FILLED])
     liq_total = filled + off_book
-    # A long is closed by a sell (fills, ADL: the row's side is the closing trade's) and
-    # taken over as a long (takeovers: the row's side is the position's).
-    closes_long = np.where(np.isin(lkind, (_LIQ_FILLED, _ADL)), liq["side"] == -1,
-                           liq["side"] == 1)
-    longs = _sum(liq["value"][closes_long])
+    longs = _sum(liq["value"][closes_long(liq)])
     peak = None
     if liq_total > 0:
-        lts = liq["ts"]
-        cum = [0, *accumulate(liq["value"].tolist())]
-        ends = np.searchsorted(lts, lts + PEAK_WINDOW_NS, side="left").tolist()
-        peak = Fraction(max(cum[j] - cum[i] for i, j in enumerate(ends)), liq_total)
+        peak = Fraction(peak_window(liq["ts"], liq["value"])[0], liq_total)
 
     # Depth, vacuum, spread, fund, halts.
     baseline = None if meta["depth_baseline_1pct"] is None else Fraction(meta["depth_baseline_1pct"])
@@ -758,5 +793,5 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "wall_seconds": round(float(wall_seconds), 3),
         "events_per_second": round(n_events / wall_seconds, 1) if wall_seconds > 0 else None,
     }
-    assert out.keys() == SUMMARY_KEYS.keys()
+    assert out.keys() == SUMMARY_KEYS.keys() - set(ADDED_BY_RUN)
     return out

@@ -7,11 +7,14 @@ seeds (the liquidation fill ratio moves by about +-25% between seeds of flash-dr
 seeds and ``runs`` holds each seed's summary.  Booleans are true when any run's is (a
 censored duration in one seed censors the mean); strings must agree (they name the
 scenario, the policy, the instrument).  Null values are left out of a key's mean; a key
-null in every run stays null.  O(runs x keys).
+null in every run stays null.  ``facts`` holds each fact's verdicts tallied over the seeds.
+O(runs x keys).
 """
 from __future__ import annotations
 
 from fractions import Fraction
+
+from .facts import facts_over_seeds
 
 #: Keys that identify the run rather than measure it.
 _IDENTITY = {"seed", "scale"}
@@ -26,6 +29,9 @@ def over_seeds(summaries: list[dict]) -> dict:
         values = [s.get(key) for s in summaries]
         if key in _IDENTITY:
             out[key] = values[0]
+            continue
+        if key == "facts":      # per fact: the verdicts' tally over the seeds
+            out[key] = facts_over_seeds(values)
             continue
         if all(isinstance(v, bool) for v in values):
             out[key] = any(values)

@@ -155,6 +155,16 @@ def ladder(ex: Exchange, ts: int, account: int, inst: int, side: int, start: int
         post(ex, ts, account, inst, side, start - side * k * step, qty)
 
 
+def events(*rows: dict) -> np.ndarray:
+    """A hand-built event log: an ``EVENT_DTYPE`` array from dicts of columns (missing
+    columns 0, ``seq`` the row number)."""
+    out = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for name in EVENT_DTYPE.names:
+        out[name] = [int(r.get(name, 0)) for r in rows]
+    out["seq"] = np.arange(len(rows), dtype=np.uint64)
+    return out
+
+
 class _Kit(SimpleNamespace):
     """The ``eng`` namespace; a short repr keeps hypothesis' falsifying examples readable."""
 
@@ -171,4 +181,5 @@ def eng():
         instrument=instrument, exchange=exchange, rows=rows, total=total,
         check_books=check_books, check_all=check_all, traders=traders,
         brute_deficient=brute_deficient, brute_deficit=brute_deficit, post=post, ladder=ladder,
+        events=events,
     )

@@ -1,0 +1,540 @@
+"""The stylized-facts scorer: each fact PASSes on a run that shows it, FAILs on one that does
+not, and is NOT MEASURABLE (with its reason) when the run cannot show it.
+
+Synthetic runs are real ones as far as the scorer can tell: a ``Sampler`` filled row by row,
+an ``EVENT_DTYPE`` log (``eng.events``), ``build_timeseries``.  Test instrument
+(``eng.instrument``): tick 1 quote unit, lot 0.001, quantum 0.001 quote (``Q`` = 1000 quantums per quote unit).  One row
+per second, the event starting at 60 s.
+"""
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from engine.cli import main
+from engine.outputs.facts import (DEFAULT_TARGETS, FAIL, NOT_MEASURABLE, PASS, RunView,
+                                  facts_summary, facts_table, merge_targets, score)
+from engine.outputs.metrics import Sampler, band_name, build_timeseries
+from engine.outputs.seeds import over_seeds
+from engine.venue.codes import WithdrawalReason
+from engine.venue.events import EventKind as K
+
+S = 1_000_000_000
+START = 60 * S
+N = 180
+P0 = 100_000                 # ticks
+
+
+def ev(t_s, kind, **kw):
+    return dict(ts=int(t_s * S), kind=int(kind), **kw)
+
+
+def _series(value, n):
+    if callable(value):
+        return [int(value(t)) for t in range(n)]
+    return [int(value)] * n if not isinstance(value, list) else value
+
+
+@pytest.fixture
+def make_view(eng):
+    ins = eng.instrument()
+
+    def build(*, n=N, price=P0, last=None, depth1=1_000_000, depth5=None, index=P0, oi=1000,
+              fund=10**6, spread=100, events=(), breaker="none", extra=None, scenario=None,
+              start=START):
+        sampler = Sampler(ins, inst=0)
+        price, depth1, index, oi, fund, spread = (_series(v, n) for v in
+                                                  (price, depth1, index, oi, fund, spread))
+        last = price if last is None else _series(last, n)
+        depth5 = [4 * d for d in depth1] if depth5 is None else _series(depth5, n)
+        for t in range(n):
+            row = {name: 0 for name in sampler.column_names}
+            row.update(ts=t * S, best_bid=price[t] - 1, best_ask=price[t] + 1,
+                       spread_bps=spread[t], last=last[t], mark=price[t], index=index[t],
+                       open_interest_lots=oi[t], insurance_fund=fund[t],
+                       insurance_fund_equity=fund[t])
+            for b in sampler.bands_ppm:
+                d = depth5[t] if b > 10_000 else depth1[t]
+                row[f"bid_depth_{band_name(b)}"] = d // 2
+                row[f"ask_depth_{band_name(b)}"] = d - d // 2
+            sampler.append(row)
+        arr = eng.events(*events)
+        table = build_timeseries(sampler, arr, S, baseline_end_ns=start)
+        for name, values in (extra or {}).items():
+            table = table.append_column(name, pa.array(_series(values, n), type=pa.int64()))
+        summary = {"breaker": breaker, "book_drawdown_pct": 10.0, "vacuum_seconds": 5.0}
+        return RunView(summary, table, arr, scenario or {})
+    return build
+
+
+def fact(view, fid, targets=None, against=None):
+    return score(view, targets, against)[fid - 1]
+
+
+def drop(t0, t1, p0=P0, p1=90_000):
+    """A price path: p0 until t0, linear to p1 at t1, then flat."""
+    return lambda t: p0 if t <= t0 else p1 if t >= t1 else p0 + (p1 - p0) * (t - t0) // (t1 - t0)
+
+
+def liq(t_s, value, side=-1, kind=K.LIQUIDATION_FILLED, **kw):
+    """A liquidated row: by default a sell closing a long, filled in the book."""
+    return ev(t_s, kind, side=side, value=value, **kw)
+
+
+# ------------------------------------------------------------------------- fact 1
+def test_fact1_passes_when_near_depth_vanishes_before_the_move_and_deep_depth_survives(
+        make_view):
+    s = fact(make_view(price=drop(80, 100), depth1=lambda t: 1_000_000 if t < 70 else 50_000,
+                       depth5=lambda t: 4_000_000 if t < 70 else 2_000_000), 1)
+    assert s.verdict == PASS, s.figure
+    assert s.values["near_fall"] == 0.95 and s.values["lead_s"] == 20
+    assert s.values["deep_kept"] == 0.5 and "20 s before" in s.figure
+
+
+def test_fact1_fails_when_depth_thins_only_after_the_move(make_view):
+    s = fact(make_view(price=drop(80, 100), depth1=lambda t: 1_000_000 if t < 120 else 0), 1)
+    assert s.verdict == FAIL and s.values["lead_s"] is None
+
+
+def test_fact1_fails_when_the_deeper_bids_vanish_too(make_view):
+    s = fact(make_view(price=drop(80, 100), depth1=lambda t: 1_000_000 if t < 70 else 0,
+                       depth5=lambda t: 4_000_000 if t < 70 else 0), 1)
+    assert s.verdict == FAIL and s.values["lead_s"] == 20 and s.values["deep_kept"] == 0
+
+
+def test_fact1_is_not_measurable_without_a_pre_event_baseline_or_a_move(make_view):
+    assert fact(make_view(start=0), 1).verdict == NOT_MEASURABLE
+    s = fact(make_view(), 1)
+    assert s.verdict == NOT_MEASURABLE and "never moved" in s.figure
+
+
+# ------------------------------------------------------------------------- fact 2
+def test_fact2_passes_when_the_peak_minute_dominates_and_the_rate_jumps(make_view):
+    events = [liq(10, 1_000)] + [liq(100 + k, 100_000) for k in range(10)]
+    s = fact(make_view(events=events), 2)
+    assert s.verdict == PASS, s.figure
+    # event: 1e6 over 120 s; baseline: 1e3 over 60 s -> 500x
+    assert s.values["peak_share"] == 1.0 and s.values["rate_ratio"] == 500
+
+
+def test_fact2_fails_when_liquidations_are_spread_over_the_event(make_view):
+    events = [liq(10, 1_000)] + [liq(60 + k, 1_000) for k in range(540)]
+    s = fact(make_view(n=600, events=events), 2)
+    assert s.verdict == FAIL and s.values["peak_share"] == pytest.approx(60 / 540, abs=1e-6)
+
+
+def test_fact2_is_not_measurable_when_the_baseline_liquidated_no_long(make_view):
+    s = fact(make_view(events=[liq(100, 100_000), liq(10, 500, side=1)]), 2)
+    assert s.verdict == NOT_MEASURABLE and "baseline liquidated no long" in s.figure
+    assert fact(make_view(), 2).figure == "no liquidation during the event"
+
+
+# ------------------------------------------------------------------------- fact 3
+REBOUND_INDEX = lambda t: 90_000 if t == 100 else (P0 if t < 100 else 95_000)  # noqa: E731
+
+
+def test_fact3_passes_with_mostly_longs_and_shorts_liquidated_on_the_rebound(make_view):
+    events = [liq(80, 85_000), liq(120, 15_000, side=1)]
+    s = fact(make_view(index=REBOUND_INDEX, events=events), 3)
+    assert s.verdict == PASS, s.figure
+    assert s.values["long_share"] == 0.85 and s.values["shorts_after_low"] == 1
+
+
+def test_fact3_fails_when_only_longs_are_liquidated(make_view):
+    s = fact(make_view(index=REBOUND_INDEX, events=[liq(80, 85_000)]), 3)
+    assert s.verdict == FAIL and s.values["long_share"] == 1.0
+    assert s.values["shorts_after_low"] == 0
+
+
+def test_fact3_counts_a_takeover_by_the_position_side(make_view):
+    # a fund takeover row carries the position's side: +1 = a long
+    events = [liq(80, 85_000, side=1, kind=K.INSURANCE_TAKEOVER), liq(120, 15_000, side=1)]
+    assert fact(make_view(index=REBOUND_INDEX, events=events), 3).values["long_share"] == 0.85
+
+
+def test_fact3_is_not_measurable_when_the_run_ends_at_the_low(make_view):
+    events = [liq(80, 85_000), liq(90, 15_000, side=1)]
+    s = fact(make_view(index=lambda t: P0 - t, events=events), 3)
+    assert s.verdict == NOT_MEASURABLE and "no rebound" in s.figure
+
+
+# ------------------------------------------------------------------------- fact 4
+def test_fact4_passes_when_the_venue_trades_several_percent_under_the_index_low(make_view):
+    s = fact(make_view(index=lambda t: 95_000 if t >= 90 else P0,
+                       events=[ev(95, K.TRADE, price=90_000, qty=1, value=90_000)]), 4)
+    assert s.verdict == PASS and s.values["gap_pct"] == pytest.approx(5.2632, abs=1e-4)
+
+
+def test_fact4_fails_when_the_venue_low_is_close_to_the_index_low(make_view):
+    s = fact(make_view(index=lambda t: 95_000 if t >= 90 else P0,
+                       events=[ev(95, K.TRADE, price=94_900, qty=1, value=94_900)]), 4)
+    assert s.verdict == FAIL and s.values["venue_low"] == 94_900
+
+
+def test_fact4_target_can_be_overridden(make_view):
+    view = make_view(index=lambda t: 95_000 if t >= 90 else P0,
+                     events=[ev(95, K.TRADE, price=90_000, qty=1, value=90_000)])
+    s = fact(view, 4, targets={4: {"gap_pct_min": 10}})
+    assert s.verdict == FAIL and s.target == {"gap_pct_min": 10}
+
+
+def test_fact4_is_not_measurable_without_an_index(make_view):
+    assert fact(make_view(index=-1), 4).verdict == NOT_MEASURABLE
+
+
+# ------------------------------------------------------------------------- fact 5
+def test_fact5_is_not_measurable_without_collateral_and_says_so(make_view):
+    s = fact(make_view(), 5)
+    assert s.verdict == NOT_MEASURABLE and "no collateral" in s.figure
+
+
+def test_fact5_with_collateral_still_needs_a_collateral_price_series(make_view):
+    s = fact(make_view(events=[ev(90, K.COLLATERAL_SEIZED, account=1000, qty=5, value=10)]), 5)
+    assert s.verdict == NOT_MEASURABLE and "seized 1 times" in s.figure
+
+
+# ------------------------------------------------------------------------- fact 6
+def _fills_then_peak(adl_at=None, adl_value=0):
+    events = [liq(61 + k, 1_000) for k in range(5)]                  # before: all filled
+    events += [liq(140 + k, 100) for k in range(10)]                  # peak: a little filled
+    events += [liq(140 + k, 10_000, side=-1, kind=K.INSURANCE_TAKEOVER) for k in range(10)]
+    if adl_at is not None:
+        events.append(liq(adl_at, adl_value, kind=K.AUTO_DELEVERAGED, other=1001))
+    return events
+
+
+def test_fact6_passes_when_fills_collapse_in_the_peak_and_adl_is_a_late_tail(make_view):
+    fund = lambda t: 10**6 if t < 140 else 400_000   # noqa: E731
+    s = fact(make_view(fund=fund, events=_fills_then_peak(145, 1_000)), 6)
+    assert s.verdict == PASS, s.figure
+    assert s.values["fill_ratio_before"] == 1.0
+    assert s.values["fill_ratio_peak"] == pytest.approx(1_000 / 102_000, abs=1e-6)
+    assert s.values["fund_left_at_first_adl"] == 0.4
+
+
+def test_fact6_fails_when_adl_starts_with_the_fund_intact(make_view):
+    s = fact(make_view(events=_fills_then_peak(145, 1_000)), 6)
+    assert s.verdict == FAIL and s.values["fund_left_at_first_adl"] == 1.0
+
+
+def test_fact6_fails_when_adl_is_most_of_the_liquidated_notional(make_view):
+    fund = lambda t: 10**6 if t < 140 else 400_000   # noqa: E731
+    s = fact(make_view(fund=fund, events=_fills_then_peak(145, 10**6)), 6)
+    assert s.verdict == FAIL and s.values["adl_share"] > 0.9
+
+
+def test_fact6_is_not_measurable_when_nothing_was_liquidated_before_the_peak(make_view):
+    events = [liq(100 + k, 100) for k in range(10)]
+    s = fact(make_view(events=events), 6)
+    assert s.verdict == NOT_MEASURABLE and "none liquidated before it" in s.figure
+
+
+# ------------------------------------------------------------------------- fact 7
+ADL_ON_MAKER = ev(100, K.AUTO_DELEVERAGED, side=1, account=1000, other=100, value=5)
+
+
+def test_fact7_passes_when_a_maker_withdraws_after_its_adl(make_view):
+    withdrew = ev(101, K.MAKER_WITHDREW, account=100, reason=int(WithdrawalReason.ADL))
+    s = fact(make_view(events=[ADL_ON_MAKER, withdrew]), 7)
+    assert s.verdict == PASS and s.values["adl_withdrawals"] == 1
+
+
+def test_fact7_fails_when_adl_hits_a_maker_that_keeps_quoting(make_view):
+    withdrew = ev(101, K.MAKER_WITHDREW, account=100, reason=int(WithdrawalReason.VOLATILITY))
+    s = fact(make_view(events=[ADL_ON_MAKER, withdrew]), 7)
+    assert s.verdict == FAIL and s.values["makers_hit_by_adl"] == 1
+
+
+def test_fact7_is_not_measurable_without_adl_on_a_maker(make_view):
+    assert fact(make_view(), 7).figure == "no ADL in this run"
+    on_trader = ev(100, K.AUTO_DELEVERAGED, side=1, account=1000, other=1001, value=5)
+    s = fact(make_view(events=[on_trader]), 7)
+    assert s.verdict == NOT_MEASURABLE and "none against a market maker" in s.figure
+
+
+# ------------------------------------------------------------------------- fact 8
+V_PRICE = lambda t: P0 if t <= 80 else 90_000 if t <= 100 else 97_000   # noqa: E731
+
+
+def test_fact8_passes_when_oi_falls_and_depth_lags_a_v_shaped_price(make_view):
+    s = fact(make_view(price=V_PRICE, oi=lambda t: 1000 if t < 90 else 700,
+                       depth1=lambda t: 1_000_000 if t < 80 else 200_000), 8)
+    assert s.verdict == PASS, s.figure
+    assert s.values == {"oi_fall_pct": 30.0, "depth_end_ratio": 0.2,
+                        "price_recovered_share": 0.7}
+
+
+def test_fact8_fails_when_open_interest_stays(make_view):
+    s = fact(make_view(price=V_PRICE, depth1=lambda t: 1_000_000 if t < 80 else 200_000), 8)
+    assert s.verdict == FAIL and s.values["oi_fall_pct"] == 0
+
+
+def test_fact8_fails_when_depth_comes_back_faster_than_the_price(make_view):
+    s = fact(make_view(price=V_PRICE, oi=lambda t: 1000 if t < 90 else 700), 8)
+    assert s.verdict == FAIL and s.values["depth_end_ratio"] == 1.0
+
+
+def test_fact8_is_not_measurable_without_open_interest(make_view):
+    assert fact(make_view(oi=0), 8).verdict == NOT_MEASURABLE
+
+
+# ------------------------------------------------------------------------- fact 9
+def test_fact9_is_not_measurable_without_a_funding_column(make_view):
+    s = fact(make_view(), 9)
+    assert s.verdict == NOT_MEASURABLE and s.figure == "no funding in this run"
+
+
+def test_fact9_passes_when_funding_turns_negative_after_the_low(make_view):
+    view = make_view(index=REBOUND_INDEX,
+                     extra={"funding_rate_ppb": lambda t: 100_000 if t < 100 else -50_000})
+    s = fact(view, 9)
+    assert s.verdict == PASS and s.values["rate_after_low_ppb"] == -50_000
+
+
+def test_fact9_fails_when_funding_stays_where_it_was(make_view):
+    s = fact(make_view(index=REBOUND_INDEX, extra={"funding_rate_ppb": 100_000}), 9)
+    assert s.verdict == FAIL
+
+
+# ------------------------------------------------------------------------ fact 10
+def test_fact10_passes_on_a_partial_rebound(make_view):
+    s = fact(make_view(price=lambda t: P0 if t < 80 else 90_000 if t < 100 else 95_000), 10)
+    assert s.verdict == PASS and s.values["rebound_share"] == 0.5
+
+
+@pytest.mark.parametrize("end", [90_000, P0])
+def test_fact10_fails_with_no_rebound_or_a_full_one(make_view, end):
+    s = fact(make_view(price=lambda t: P0 if t < 80 else 90_000 if t < 100 else end), 10)
+    assert s.verdict == FAIL
+
+
+def test_fact10_is_not_measurable_when_the_price_did_not_fall(make_view):
+    assert fact(make_view(), 10).figure == "the price did not fall"
+
+
+# ------------------------------------------------------------------------ fact 11
+def _volume_events():
+    base = [ev(t, K.TRADE, price=P0, qty=1, value=1_000) for t in range(0, 60, 10)]
+    peak = [ev(100 + k, K.TRADE, price=P0, qty=1, value=10_000) for k in range(10)]
+    return base + peak + [liq(100, 50_000)]
+
+
+def test_fact11_passes_when_volume_surges_while_depth_is_gone(make_view):
+    s = fact(make_view(events=_volume_events(),
+                       depth1=lambda t: 1_000_000 if t < 95 else 100_000), 11)
+    assert s.verdict == PASS, s.figure
+    # peak: 100k in 60 s; baseline: 6k in 60 s
+    assert s.values["volume_ratio"] == pytest.approx(100_000 / 6_000, abs=1e-4)
+    assert s.values["depth_ratio"] == 0.1
+
+
+def test_fact11_fails_when_depth_holds(make_view):
+    s = fact(make_view(events=_volume_events()), 11)
+    assert s.verdict == FAIL and s.values["depth_ratio"] == 1.0
+
+
+def test_fact11_is_not_measurable_without_pre_event_volume(make_view):
+    s = fact(make_view(events=_volume_events()[6:], depth1=lambda t: 10**6 if t < 95 else 0), 11)
+    assert s.verdict == NOT_MEASURABLE and "no volume before the event" in s.figure
+
+
+# ------------------------------------------------------------------------ fact 12
+def test_fact12_is_not_measurable_without_outage_or_queue(make_view):
+    s = fact(make_view(), 12)
+    assert s.verdict == NOT_MEASURABLE and "no outage" in s.figure
+
+
+def test_fact12_passes_on_an_outage_during_the_event(make_view):
+    events = [ev(70, K.VENUE_WENT_DOWN), ev(90, K.VENUE_CAME_BACK)]
+    s = fact(make_view(events=events), 12)
+    assert s.verdict == PASS and s.values["down_s"] == 20
+
+
+def test_fact12_reads_a_queue_column(make_view):
+    flat = fact(make_view(extra={"queue_len": 3}), 12)
+    assert flat.verdict == FAIL and flat.values["queue_max"] == 3
+    rising = fact(make_view(extra={"queue_len": lambda t: 0 if t < 90 else 50}), 12)
+    assert rising.verdict == PASS and rising.values["queue_max_before"] == 0
+
+
+# ------------------------------------------------------------------------ fact 13
+HALT = [ev(100, K.TRADING_HALTED, price=95_000, reason=2),
+        ev(110, K.TRADING_RESUMED, price=95_000, reason=2)]
+# slow, then fast into the trigger at 100 s
+MAGNET = lambda t: P0 - 50 * max(0, t - 60) - 400 * max(0, t - 90)   # noqa: E731
+
+
+def test_fact13_is_not_measurable_without_a_breaker(make_view):
+    assert fact(make_view(), 13).figure == "no breaker"
+
+
+def test_fact13_is_not_measurable_when_the_breaker_never_halted(make_view):
+    s = fact(make_view(breaker="liq-throttle"), 13)
+    assert s.verdict == NOT_MEASURABLE and "never halted" in s.figure
+
+
+def test_fact13_passes_with_wider_spreads_after_reopening_and_a_magnet(make_view):
+    s = fact(make_view(breaker="luld", price=MAGNET, events=HALT,
+                       spread=lambda t: 500 if t >= 110 else 100), 13)
+    assert s.verdict == PASS, s.figure
+    assert s.values["spread_ratio"] == 5.0 and s.values["acceleration"] > 1
+
+
+def test_fact13_fails_when_spreads_are_tighter_after_reopening(make_view):
+    s = fact(make_view(breaker="luld", price=MAGNET, events=HALT,
+                       spread=lambda t: 50 if t >= 110 else 100), 13)
+    assert s.verdict == FAIL and s.values["spread_ratio"] == 0.5
+
+
+def test_fact13_is_not_measurable_when_trading_never_reopened(make_view):
+    s = fact(make_view(breaker="luld", price=MAGNET, events=HALT[:1]), 13)
+    assert s.verdict == NOT_MEASURABLE and "never reopened" in s.figure
+
+
+def test_fact13_compares_with_a_run_without_breaker(make_view):
+    on = make_view(breaker="luld", price=MAGNET, events=HALT)
+    on.summary.update(book_drawdown_pct=4.0, vacuum_seconds=1.0)
+    s = fact(on, 13, against=make_view())
+    assert s.values["against_none"] == {"book_drawdown_pct": [4.0, 10.0],
+                                        "vacuum_seconds": [1.0, 5.0]}
+    assert "vs none: drawdown 10% -> 4%, vacuum 5 s -> 1 s" in s.figure
+
+
+# ------------------------------------------------------------------------ fact 14
+def _orders(times):
+    out = []
+    for k, t in enumerate(times, 1):
+        out += [ev(t, K.MARGIN_CALL, side=1, account=1000 + k, qty=1, value=-1),
+                ev(t, K.LIQUIDATION_ORDER, side=-1, account=1000 + k, order_id=k, qty=1),
+                liq(t, 100, account=1000 + k, order_id=k)]
+    return out
+
+
+def test_fact14_passes_when_the_one_per_second_stream_misses_most_orders(make_view):
+    s = fact(make_view(events=_orders([100 + k / 20 for k in range(10)])), 14)
+    assert s.verdict == PASS
+    assert s.values["reported_orders"] == 1 and s.values["notional_share"] == 0.1
+    assert s.values["count_share"] == 0.1
+
+
+def test_fact14_fails_when_at_most_one_liquidation_happens_per_second(make_view):
+    s = fact(make_view(events=_orders([100 + k for k in range(10)])), 14)
+    assert s.verdict == FAIL and s.values["notional_share"] == 1.0
+
+
+def test_fact14_is_not_measurable_without_liquidation_orders(make_view):
+    assert fact(make_view(), 14).verdict == NOT_MEASURABLE
+
+
+# ---------------------------------------------------------------- scoring, summary
+def test_targets_reject_unknown_facts_names_and_non_numbers():
+    with pytest.raises(ValueError, match="unknown fact"):
+        merge_targets({15: {}})
+    with pytest.raises(ValueError, match="targets.4.gap: unknown threshold"):
+        merge_targets({4: {"gap": 1}})
+    with pytest.raises(ValueError, match="finite number"):
+        merge_targets({4: {"gap_pct_min": float("nan")}})
+    assert merge_targets({"4": {"gap_pct_min": 5}})[4] == {"gap_pct_min": 5}
+    assert DEFAULT_TARGETS[4] == {"gap_pct_min": 2.0}
+
+
+def test_summary_counts_passes_and_measurable_facts(make_view):
+    out = facts_summary(score(make_view()))
+    verdicts = [f["verdict"] for f in out["facts"].values()]
+    assert list(out["facts"]) == [str(i) for i in range(1, 15)]
+    assert out["facts_reproduced"] == verdicts.count(PASS)
+    assert out["facts_measurable"] == 14 - verdicts.count(NOT_MEASURABLE)
+    json.dumps(out, allow_nan=False)
+
+
+def test_the_table_has_one_row_per_fact_and_one_column_per_run(make_view):
+    a = {"breaker": "none", **facts_summary(score(make_view()))}
+    b = {"breaker": "luld", **facts_summary(score(make_view(breaker="luld")))}
+    lines = facts_table([a, b])
+    assert len(lines) == 16 and "none" in lines[0] and "luld" in lines[0]
+    assert lines[13].startswith("13 breaker behaviour") and "no breaker" in lines[13]
+    assert "never halted" in lines[13]
+
+
+def test_facts_over_seeds_tally_the_verdicts(make_view):
+    runs = [{"seed": k, "breaker": "none", **facts_summary(score(view))}
+            for k, view in enumerate([make_view(), make_view(price=drop(80, 100))])]
+    merged = over_seeds(runs)["facts"]
+    assert merged["10"]["verdict"] == "MIXED" and "NOT MEASURABLE 1/2" in merged["10"]["figure"]
+
+
+# ----------------------------------------------------------------- saved runs, CLI
+@pytest.fixture(scope="module")
+def saved_runs(tmp_path_factory):
+    import engine
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
+    for breaker in ("none", "luld"):
+        result = engine.run("flash-drop", breaker=breaker, seed=0, scale=0.02)
+        out[breaker] = (result, result.save(root / breaker, chart=False))
+    return out
+
+
+def test_a_saved_run_scores_as_the_run_did_in_memory(saved_runs):
+    result, directory = saved_runs["none"]
+    again = facts_summary(score(RunView.load(directory)))
+    assert again["facts"] == result.summary["facts"]
+    assert again["facts"] == facts_summary(score(RunView.from_result(result)))["facts"]
+    assert json.loads((directory / "summary.json").read_text())["facts"] == again["facts"]
+
+
+def test_engine_run_writes_every_documented_summary_key(saved_runs):
+    from engine.outputs.metrics import SUMMARY_KEYS
+    result, _ = saved_runs["none"]
+    assert set(SUMMARY_KEYS) <= set(result.summary)
+    assert result.summary["facts_measurable"] >= result.summary["facts_reproduced"]
+
+
+def test_replay_prints_one_row_per_fact_under_its_table(tmp_path, capsys):
+    assert main(["replay", "flash-drop", "--scale", "0.02", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    start = next(k for k, line in enumerate(out) if line.startswith("stylized facts"))
+    assert [line[:2].strip() for line in out[start + 1:start + 15]] == \
+        [str(i) for i in range(1, 15)]
+
+
+def test_cli_facts_prints_the_table_and_against_prints_both(saved_runs, capsys):
+    _, none_dir = saved_runs["none"]
+    _, luld_dir = saved_runs["luld"]
+    assert main(["facts", str(none_dir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith(" 1 quotes thin before price") for line in out)
+    assert sum(line[:2].strip().isdigit() for line in out) == 14
+    assert main(["facts", str(luld_dir), "--against", str(none_dir)]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("stylized facts"))
+    assert header.split()[-2:] == ["luld", "none"]
+    assert "vs none:" in out
+
+
+@pytest.mark.parametrize("damage,needle", [
+    ("nodir", "expected a run directory"),
+    ("events.parquet", "events.parquet: expected a file of the saved run"),
+    ("summary.json=garbage", "summary.json: expected the run's summary as JSON"),
+    ("timeseries.parquet=garbage", "timeseries.parquet: expected a liqsim time series"),
+    ("events.parquet=garbage", "events.parquet: expected a liqsim event log"),
+    ("scenario.toml= = =", "scenario.toml: expected the run's resolved scenario as TOML"),
+])
+def test_cli_facts_bad_input_is_one_line_and_exit_2(saved_runs, tmp_path, capsys, damage,
+                                                    needle):
+    import shutil
+    _, source = saved_runs["none"]
+    target = tmp_path / "run"
+    if damage != "nodir":
+        shutil.copytree(source, target)
+        name, eq, text = damage.partition("=")
+        if eq:
+            (target / name).write_text(text)
+        else:
+            (target / name).unlink()
+    assert main(["facts", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
+    assert "Traceback" not in err
