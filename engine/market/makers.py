@@ -247,7 +247,8 @@ class MarketMaker:
     """One market maker, acting through ``port`` (``engine.phases.Port``).  ``share`` is its
     fraction (ppm) of its group's depth; ``volatility`` the ``VolatilityWindow`` of its
     group's ``vol_source``; ``memo`` the run's shared ``LadderMemo`` (a private one if None);
-    ``draws`` its own ``MakerDraws`` (the group's low values if None).  ``cfg`` is its
+    ``draws`` its own ``MakerDraws`` (the group's low values if None).  Its fair value is
+    the index, or with ``last_weight`` > 0 the index moved toward this venue's last trade.  ``cfg`` is its
     group's ``[makers]`` table and ``units`` the group's amounts in quantums
     (``engine.scenarios.scenario.MakerUnits``).
 
@@ -400,11 +401,22 @@ class MarketMaker:
             port.send(ts, self._pull)        # quotes the venue would not cancel while down
         if self.state != WITHDRAWN:
             stage = self.stage = self._stage(stress)
-            factor, fair = self._depth_factor_ppm(ts), port.index_ticks
+            factor, fair = self._depth_factor_ppm(ts), self._fair()
             size, long_full, short_full, skew = self._inventory()
             port.send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full,
                                                 stage, skew))
         port.schedule(ts + self.refresh_ns, Phase.INPUT, self.wake)
+
+    def _fair(self) -> int:
+        """The fair value in ticks: the index, moved toward this venue's last trade by
+        ``last_weight`` (rounded toward the index).  O(1)."""
+        index = self.port.index_ticks
+        w = self.cfg.last_weight
+        last = self.port.exchange.books[0].last_price if w else None
+        if last is None:
+            return index
+        gap = (last - index) * w.numerator
+        return index + (gap // w.denominator if gap >= 0 else -(-gap // w.denominator))
 
     def _inventory(self) -> tuple[int, bool, bool, int]:
         """(position in lots, long side full, short side full, skew in bps) now.  The

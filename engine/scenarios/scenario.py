@@ -242,6 +242,10 @@ class Makers:
     # on margin at ``opposite_leverage``.
     opposite_share: Fraction = field(share, default=Fraction(0))
     opposite_leverage: Decimal = field(bounded(1, 125, positive=True), default=Decimal("5"))
+    # Fair value: the index moved toward this venue's last trade by this share (0 = the
+    # index alone): makers that lean on their own venue's prints carry a cascade's
+    # discount into their quotes (assumed: a linear blend).
+    last_weight: Fraction = field(share, default=Fraction(0))
     archetypes: tuple = ()      # [[makers.archetypes]]: groups, each a [makers] table
 
 
