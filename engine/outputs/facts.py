@@ -708,13 +708,13 @@ def fact_9(view: RunView, t: dict) -> Score:
     """Funding changes sign (or falls).
 
     Test (needs the time-series column ``funding_rate_ppb``, the signed funding rate in
-    parts per billion): the mean rate over the pre-event rows and over the rows from the
+    parts per billion, from a run with funding on -- the table's metadata says so): the mean rate over the pre-event rows and over the rows from the
     index low (else the venue's low) on; PASS when their signs differ or the rate fell by at
     least ``fall_min_ppb``.  Source: breakers-and-events.md section 3 item 9 (positive,
     ~40% annualised, before; lowest since 2022 or negative after [S98, S73, S49, S81]).
     Fact 9's fall_min_ppb (100,000 = 0.01% per interval, Binance's usual rate) is assumed.
     """
-    if not view.has(FUNDING_COLUMN):
+    if not view.has(FUNDING_COLUMN) or not view.meta.get("funding", True):
         return _unmeasurable(9, t, "no funding in this run")
     rate = view.col(FUNDING_COLUMN)
     low = view.index_low() or view.low()
@@ -728,8 +728,8 @@ def fact_9(view: RunView, t: dict) -> Score:
     flipped = (before > 0) != (after > 0) or (before < 0) != (after < 0)
     fell = before - after
     values = {"rate_before_ppb": _r(before, 1), "rate_after_low_ppb": _r(after, 1)}
-    figure = (f"funding {float(before) / 1e7:+.4f}% before, {float(after) / 1e7:+.4f}% "
-              f"after the low")
+    figure = (f"funding {float(before) / 1e5:+.3f} bp before, {float(after) / 1e5:+.3f} bp "
+              f"after the low (per interval)")
     return _judge(9, t, [("", flipped or fell >= _num(t["fall_min_ppb"]))], figure, values)
 
 

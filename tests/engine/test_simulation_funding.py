@@ -2,6 +2,8 @@
 Binance mark's Price 1 and in the time series and summary."""
 from __future__ import annotations
 
+import pathlib
+
 from collections import defaultdict
 from fractions import Fraction
 
@@ -13,6 +15,11 @@ from engine.phases import SECOND
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.events import EventKind as K
+
+
+#: The controlled gap (tests/data/gap-drop.toml): the toy these tests were written on,
+#: with none of the population's participants on.
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[1] / "data" / "gap-drop.toml")
 
 SMALL = Fraction(1, 50)
 ON = ["funding.enabled=true", "funding.interval_s=60"]
@@ -30,7 +37,7 @@ class FundingChecked(Simulation):
 
 
 def test_funding_is_off_by_default_no_schedule_no_rows():
-    sim = Simulation(load("flash-drop", [], SMALL), seed=1)
+    sim = Simulation(load(GAP_DROP, [], SMALL), seed=1)
     assert sim.funding is None
     kinds = set(sim.run().log.kinds())
     assert not kinds & {K.FUNDING_SETTLED, K.FUNDING_PAID}
@@ -38,7 +45,7 @@ def test_funding_is_off_by_default_no_schedule_no_rows():
 
 def test_funding_settles_every_interval_each_settlement_summing_to_zero():
     FundingChecked.steps = 0
-    sim = FundingChecked(load("flash-drop", ON, SMALL), seed=1).run()
+    sim = FundingChecked(load(GAP_DROP, ON, SMALL), seed=1).run()
     assert FundingChecked.steps == 240 // 5 + 1     # the 5 s grid holds every funding instant
     settled = [r for r in sim.log.rows(K.FUNDING_SETTLED)]
     assert [r[0] for r in settled] == [60 * SECOND, 120 * SECOND, 180 * SECOND, 240 * SECOND]
@@ -51,14 +58,14 @@ def test_funding_settles_every_interval_each_settlement_summing_to_zero():
 
 def test_binance_mark_price1_moves_with_the_funding_rate():
     # A run that starts half-way into a 60 s interval at 0.3 % per 8 h (the cap).
-    sc = load("flash-drop", ON + ["funding.first_s=30", "funding.start_rate_8h=0.003"], SMALL)
+    sc = load(GAP_DROP, ON + ["funding.first_s=30", "funding.start_rate_8h=0.003"], SMALL)
     sim = Simulation(sc, seed=1)
     index = sim.index_ticks
     rate = sim.funding.rate()
     assert rate == Fraction(3, 1000) * 60 / 28_800
     price1 = sim.mark_policy.components(0)[0]
     assert price1 == index * (1 + rate * Fraction(30, 60))         # 30 s of 60 left
-    off = Simulation(load("flash-drop", [], SMALL), seed=1)
+    off = Simulation(load(GAP_DROP, [], SMALL), seed=1)
     assert off.mark_policy.components(0)[0] == index
     # After a sample the mark follows the predicted rate.
     sim._funding_step(0)
@@ -67,7 +74,7 @@ def test_binance_mark_price1_moves_with_the_funding_rate():
 
 
 def test_time_series_and_summary_carry_the_rate_and_the_payments():
-    r = engine.run("flash-drop", seed=1, scale=SMALL, overrides=ON)
+    r = engine.run(GAP_DROP, seed=1, scale=SMALL, overrides=ON)
     ts = r.timeseries
     paid = r.events_array[r.events_array["kind"] == K.FUNDING_PAID]
     longs = int(paid["value"][paid["side"] == 1].sum())
@@ -79,12 +86,12 @@ def test_time_series_and_summary_carry_the_rate_and_the_payments():
     assert s["funding_rate_start_ppb"] == 208
     assert (s["funding_rate_min_ppb"], s["funding_rate_max_ppb"]) == (rates.min(), rates.max())
     assert s["funding_paid_total"] == pytest.approx(longs * 1e-8, abs=0.006)
-    off = engine.run("flash-drop", seed=1, scale=SMALL).summary
+    off = engine.run(GAP_DROP, seed=1, scale=SMALL).summary
     assert off["funding_paid_total"] is None and off["funding_rate_end_ppb"] is None
     assert off["funding_settlements"] == 0
 
 
 def test_funding_off_leaves_the_funding_columns_zero():
-    r = engine.run("flash-drop", seed=1, scale=SMALL)
+    r = engine.run(GAP_DROP, seed=1, scale=SMALL)
     for name in ("premium_index_ppb", "funding_rate_ppb", "funding_paid"):
         assert not np.any(r.timeseries.column(name).to_numpy())

@@ -3,6 +3,8 @@ capital and inventory, wait for collateral transfers, and stand aside in a trans
 an outage."""
 from __future__ import annotations
 
+import pathlib
+
 from fractions import Fraction
 
 import pytest
@@ -16,6 +18,11 @@ from engine.simulation import Simulation
 from engine.venue.accounts import FIRST_ARBITRAGEUR, STUB_ACCOUNT
 from engine.venue.events import EventKind
 
+
+#: The controlled gap (tests/data/gap-drop.toml): the toy these tests were written on,
+#: with none of the population's participants on.
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
+
 SMALL = Fraction(1, 50)
 # One arbitrageur with fixed parameters in an otherwise empty book: no makers, a handful of
 # traders, no flows; capital 1,000,000 quote units (scaled by SMALL: 20,000), leverage 5,
@@ -27,7 +34,7 @@ BASE = ["index.noise_bps=0", "makers.count=0", "traders.count=10", "flows=[]",
 
 
 def _sim(*extra) -> Simulation:
-    return Simulation(load("flash-drop", [*BASE, *extra], SMALL), seed=4)
+    return Simulation(load(GAP_DROP, [*BASE, *extra], SMALL), seed=4)
 
 
 def _ask(sim, pct_below: int, lots: int) -> int:
@@ -148,23 +155,23 @@ def test_a_resting_arbitrageur_stops_a_sell_sweep_at_its_bid():
 
 
 def test_arbitrageurs_draw_nothing_from_the_runs_generator_and_are_deterministic():
-    plain = Simulation(load("flash-drop", [], SMALL), seed=7)
-    with_arbs = Simulation(load("flash-drop", ["arbitrage.count=5"], SMALL), seed=7)
+    plain = Simulation(load(GAP_DROP, [], SMALL), seed=7)
+    with_arbs = Simulation(load(GAP_DROP, ["arbitrage.count=5"], SMALL), seed=7)
     assert plain.rng.bit_generator.state == with_arbs.rng.bit_generator.state
-    again = Simulation(load("flash-drop", ["arbitrage.count=5"], SMALL), seed=7)
+    again = Simulation(load(GAP_DROP, ["arbitrage.count=5"], SMALL), seed=7)
     assert [(a.threshold_bps, a.refresh_ns, a.inventory_limit_q) for a in with_arbs.arbitrageurs] \
         == [(a.threshold_bps, a.refresh_ns, a.inventory_limit_q) for a in again.arbitrageurs]
     assert with_arbs.run().log.digest() == again.run().log.digest()
 
 
 def test_arbitrage_is_off_by_default_and_opens_no_account():
-    sim = Simulation(load("flash-drop", [], SMALL), seed=1)
+    sim = Simulation(load(GAP_DROP, [], SMALL), seed=1)
     assert sim.arbitrageurs == [] and FIRST_ARBITRAGEUR not in sim.exchange.accounts
 
 
 def test_scale_shrinks_the_arbitrageurs_capital_and_inventory():
-    full = load("flash-drop", ["arbitrage.count=2"])
-    tenth = load("flash-drop", ["arbitrage.count=2"], Fraction(1, 10))
+    full = load(GAP_DROP, ["arbitrage.count=2"])
+    tenth = load(GAP_DROP, ["arbitrage.count=2"], Fraction(1, 10))
     assert tenth.arbitrage.capital * 10 == full.arbitrage.capital
     assert tenth.arbitrage.inventory_limit * 10 == full.arbitrage.inventory_limit
 
@@ -183,12 +190,12 @@ def test_scale_shrinks_the_arbitrageurs_capital_and_inventory():
 ])
 def test_bad_arbitrage_input_is_rejected_naming_the_field(item, match):
     with pytest.raises(ConfigError, match=match):
-        load("flash-drop", [item])
+        load(GAP_DROP, [item])
 
 
 def test_an_exit_at_or_beyond_the_entry_is_rejected():
     with pytest.raises(ConfigError, match=r"arbitrage.exit_bps: expected < threshold_bps\[0\]"):
-        load("flash-drop", ["arbitrage.count=1", "arbitrage.threshold_bps=[5, 10]",
+        load(GAP_DROP, ["arbitrage.count=1", "arbitrage.threshold_bps=[5, 10]",
                             "arbitrage.exit_bps=5"])
 
 

@@ -3,6 +3,8 @@ takers on both sides at the stated rate, momentum flow, bids resting where state
 conserved after every step and the run deterministic with all the takers on."""
 from __future__ import annotations
 
+import pathlib
+
 from fractions import Fraction
 
 import pytest
@@ -16,6 +18,11 @@ from engine.simulation import Simulation
 from engine.venue.accounts import BACKGROUND_ACCOUNT, DIP_ACCOUNT, FLOW_ACCOUNT
 from engine.venue.events import EventKind
 from engine.venue.rounding import floor_f
+
+
+#: The controlled gap (tests/data/gap-drop.toml): the toy these tests were written on,
+#: with none of the population's participants on.
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
 
 SMALL = Fraction(1, 50)
 ALL_ON = ["arbitrage.count=3", "arbitrage.resting=true", "background.rate_per_s=3",
@@ -38,7 +45,7 @@ def test_background_flow_trades_both_sides_at_about_the_stated_rate():
     # binomial around 300, sd 12.2.  Bounds at 4 sd: a correct rate stays inside them for
     # all but ~1e-4 of seeds, a rate off by a sixth (100) or sides off by a tenth do not.
     # Median 2,000 quote units at this scale = 20 lots: under 0.2% of orders round to 0 lots.
-    sim = Simulation(load("flash-drop", ["background.rate_per_s=10", "background.window=[0, 60]",
+    sim = Simulation(load(GAP_DROP, ["background.rate_per_s=10", "background.window=[0, 60]",
                                          'background.notional_median="100000"'], SMALL),
                      seed=11).run()
     orders = _orders(sim, BACKGROUND_ACCOUNT)
@@ -51,7 +58,7 @@ def test_background_flow_trades_both_sides_at_about_the_stated_rate():
 
 
 def test_momentum_flow_follows_the_sign_of_the_venues_last_price_change():
-    sim = Simulation(load("flash-drop", ["background.rate_per_s=1", "background.momentum_share=1",
+    sim = Simulation(load(GAP_DROP, ["background.rate_per_s=1", "background.momentum_share=1",
                                          "background.momentum_window_s=3"], SMALL), seed=2)
     flow = sim.background
     flow.prices.extend([1_000_000, 999_000, 998_000, 997_000])       # falling
@@ -63,7 +70,7 @@ def test_momentum_flow_follows_the_sign_of_the_venues_last_price_change():
 
 
 def test_dip_buyers_bids_rest_where_stated_and_fill_when_price_reaches_them():
-    sim = Simulation(load("flash-drop", ["index.noise_bps=0", "makers.count=0",
+    sim = Simulation(load(GAP_DROP, ["index.noise_bps=0", "makers.count=0",
                                          'dip_buyers=[{offset_pct=-5, notional="1000000"}]'],
                           SMALL), seed=1)
     ex, ins = sim.exchange, sim.instrument
@@ -79,7 +86,7 @@ def test_dip_buyers_bids_rest_where_stated_and_fill_when_price_reaches_them():
 
 
 def test_a_bid_anchored_to_the_high_follows_the_index_up_with_what_it_has_not_bought():
-    sim = Simulation(load("flash-drop", ["index.noise_bps=0", "makers.count=0",
+    sim = Simulation(load(GAP_DROP, ["index.noise_bps=0", "makers.count=0",
                                          "index.path=[[0, 100000], [10, 110000]]",
                                          'dip_buyers=[{offset_pct=-5, notional="1000000", '
                                          'anchor="high"}]'], SMALL), seed=1)
@@ -94,7 +101,7 @@ def test_a_bid_anchored_to_the_high_follows_the_index_up_with_what_it_has_not_bo
 
 
 def test_conservation_holds_after_every_step_with_all_the_takers_on():
-    sim = Simulation(load("flash-drop", ALL_ON, SMALL), seed=3)
+    sim = Simulation(load(GAP_DROP, ALL_ON, SMALL), seed=3)
     checks = []
 
     def check(ts):      # SAMPLE phase: after the step's inputs, breakers, mark and risk
@@ -112,15 +119,15 @@ def test_conservation_holds_after_every_step_with_all_the_takers_on():
 
 
 def test_the_same_seed_gives_the_same_log_with_all_the_takers_on_and_the_runs_draws_stay():
-    a = Simulation(load("flash-drop", ALL_ON, SMALL), seed=5)
-    plain = Simulation(load("flash-drop", [], SMALL), seed=5)
+    a = Simulation(load(GAP_DROP, ALL_ON, SMALL), seed=5)
+    plain = Simulation(load(GAP_DROP, [], SMALL), seed=5)
     assert a.rng.bit_generator.state == plain.rng.bit_generator.state
-    b = Simulation(load("flash-drop", ALL_ON, SMALL), seed=5)
+    b = Simulation(load(GAP_DROP, ALL_ON, SMALL), seed=5)
     assert a.run().log.to_array().tobytes() == b.run().log.to_array().tobytes()
 
 
 def test_background_and_dip_buyers_are_off_by_default():
-    sim = Simulation(load("flash-drop", [], SMALL), seed=1)
+    sim = Simulation(load(GAP_DROP, [], SMALL), seed=1)
     assert sim.background is None and sim.dip_buyers is None
     assert BACKGROUND_ACCOUNT not in sim.exchange.accounts
     assert DIP_ACCOUNT not in sim.exchange.accounts
@@ -128,7 +135,7 @@ def test_background_and_dip_buyers_are_off_by_default():
 
 def test_scale_shrinks_background_orders_and_dip_bids():
     items = ['dip_buyers=[{offset_pct=-5, notional="1000000"}]', "background.rate_per_s=1"]
-    full, tenth = load("flash-drop", items), load("flash-drop", items, Fraction(1, 10))
+    full, tenth = load(GAP_DROP, items), load(GAP_DROP, items, Fraction(1, 10))
     assert tenth.background.notional_median * 10 == full.background.notional_median
     assert tenth.dip_buyers[0].notional * 10 == full.dip_buyers[0].notional
     assert tenth.background.rate_per_s == full.background.rate_per_s
@@ -149,4 +156,4 @@ def test_scale_shrinks_background_orders_and_dip_bids():
 ])
 def test_bad_taker_input_is_rejected_naming_the_field(item, match):
     with pytest.raises(ConfigError, match=match):
-        load("flash-drop", [item])
+        load(GAP_DROP, [item])

@@ -289,3 +289,17 @@ def test_bad_arrivals_are_one_line_errors_naming_the_field():
     data["arrivals"] = {"window": [50, 60]}
     with pytest.raises(ConfigError, match="arrivals.window"):
         from_dict(data, "test.toml")
+
+
+def test_a_maker_leaning_on_the_last_trade_moves_its_fair_value_toward_it():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
+                                       "last_weight": 0.5}])
+    sim = Simulation(sc, seed=0)
+    maker = sim.makers[0]
+    assert maker._fair() == sim.index_ticks              # no trade yet: the index
+    book = sim.exchange.books[0]
+    book.last_price = sim.index_ticks - 1001             # a print 1,001 ticks below
+    assert maker._fair() == sim.index_ticks - 500        # halfway, rounded toward the index
+    plain = Simulation(scenario(), seed=0).makers[0]
+    plain.port.exchange.books[0].last_price = sim.index_ticks - 1001
+    assert plain._fair() == plain.port.index_ticks

@@ -61,9 +61,13 @@ def make_view(eng):
                 row[f"ask_depth_{band_name(b)}"] = d - d // 2
             sampler.append(row)
         arr = eng.events(*events)
+        sampler.funding = "funding_rate_ppb" in (extra or {})    # a run with funding on
         table = build_timeseries(sampler, arr, S, baseline_end_ns=start)
         for name, values in (extra or {}).items():
-            table = table.append_column(name, pa.array(_series(values, n), type=pa.int64()))
+            column = pa.array(_series(values, n), type=pa.int64())
+            at = table.schema.get_field_index(name)
+            table = table.set_column(at, name, column) if at >= 0 else \
+                table.append_column(name, column)
         summary = {"breaker": breaker, "book_drawdown_pct": 10.0, "vacuum_seconds": 5.0}
         return RunView(summary, table, arr, scenario or {})
     return build

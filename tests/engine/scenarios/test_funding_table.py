@@ -1,6 +1,8 @@
 """``[funding]``: off by default, the venue's defaults, one-line errors naming the field."""
 from __future__ import annotations
 
+import pathlib
+
 from decimal import Decimal
 from fractions import Fraction
 
@@ -11,13 +13,18 @@ from engine.config import ConfigError
 from engine.scenarios.scenario import load
 
 
+#: The controlled gap (tests/data/gap-drop.toml): the toy these tests were written on,
+#: with none of the population's participants on.
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
+
+
 def test_funding_is_off_by_default_and_absent_from_the_resolved_scenario():
-    sc = load("flash-drop")
+    sc = load(GAP_DROP)
     assert not sc.funding.enabled and "funding" not in sc.resolved()
 
 
 def test_binance_defaults_come_from_the_instrument_tiers():
-    f = load("flash-drop", ["funding.enabled=true"]).funding
+    f = load(GAP_DROP, ["funding.enabled=true"]).funding
     # BTCUSDT (2025-08-19): first tier MMR 0.40 %, max leverage 150.
     assert (f.rule, f.interval_s, f.first_s, f.sample_s) == ("binance", 28_800, 28_800, 5)
     assert f.cap_8h == Fraction(3, 1000) and f.impact_notional == Decimal(30_000)
@@ -26,18 +33,18 @@ def test_binance_defaults_come_from_the_instrument_tiers():
 
 
 def test_hyperliquid_defaults_are_hourly_capped_at_4pct_an_hour_on_20k_usdc():
-    f = load("flash-drop", ["funding.enabled=true", 'venue.instrument="hyperliquid:BTC"']).funding
+    f = load(GAP_DROP, ["funding.enabled=true", 'venue.instrument="hyperliquid:BTC"']).funding
     assert (f.rule, f.interval_s, f.cap_8h, f.impact_notional) == \
         ("hyperliquid", 3600, Fraction(32, 100), Decimal(20_000))
 
 
 def test_scale_shrinks_the_impact_notional_with_the_depth():
-    f = load("flash-drop", ["funding.enabled=true"], Fraction(1, 5)).funding
+    f = load(GAP_DROP, ["funding.enabled=true"], Fraction(1, 5)).funding
     assert f.impact_notional == Decimal("6000.00")
 
 
 def test_the_resolved_funding_table_round_trips(tmp_path):
-    sc = load("flash-drop", ["funding.enabled=true", "funding.interval_s=60",
+    sc = load(GAP_DROP, ["funding.enabled=true", "funding.interval_s=60",
                              "funding.start_rate_8h=0.000365"])
     path = tmp_path / "s.toml"
     path.write_bytes(tomli_w.dumps(sc.resolved()).encode())
@@ -59,6 +66,6 @@ def test_the_resolved_funding_table_round_trips(tmp_path):
 ])
 def test_a_bad_funding_value_is_one_config_error_naming_the_field(key, value, match):
     with pytest.raises(ConfigError, match=match) as err:
-        load("flash-drop", ["funding.enabled=true", "funding.interval_s=60",
+        load(GAP_DROP, ["funding.enabled=true", "funding.interval_s=60",
                             f"funding.{key}={value}"])
-    assert "\n" not in str(err.value) and "flash-drop.toml" in str(err.value)
+    assert "\n" not in str(err.value) and "gap-drop.toml" in str(err.value)
