@@ -19,18 +19,22 @@ Phases within one timestamp (``Phase``):
 MARK and RISK run every ``step_ms``; SAMPLE every ``sample_interval_s``; flows and the
 fund offload every second; makers every ``refresh_ms``.  Participants' orders (makers'
 quotes and cancels, flows, triggered stops) reach the venue ``frictions.order_latency_ms``
-after they were decided (``send``); the venue's own liquidation orders never wait.
+after they were decided (``send``); the venue's own liquidation orders never wait.  With
+a ``[capacity]`` the venue's matching and liquidation engines work at a rate and queue the
+excess (``engine.venue.capacity``): ``send`` then goes through the matching engine's queue.
 """
 from __future__ import annotations
 
 import gc
 import heapq
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 
 from .breakers import make_breaker
 from .config import ConfigError
+from .liquidation import state as liquidation_state
 from .liquidation.offload import offload
 from .liquidation.waterfalls import run_liquidations
 from .market.index import IndexPath
@@ -40,6 +44,7 @@ from .market.traders import Stops, TopUps, draw_traders
 from .outputs.metrics import Sampler
 from .phases import SECOND, Phase
 from .venue.accounts import BASIS_ACCOUNT, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT, STUB_ACCOUNT
+from .venue.capacity import VenueCapacity
 from .venue.exchange import Exchange
 from .venue.instruments import BUNDLED_INSTRUMENTS
 from .venue.marks import make_mark_policy
@@ -106,6 +111,16 @@ class Simulation:
         self.programs = Programs(self, scenario.flows, units.flow_notionals)
         self.stops = Stops(self, scenario.traders.stop_trigger)
         self.topups = TopUps(self.exchange, scenario.frictions.topup_blocked)
+        self.capacity = None
+        cap = scenario.capacity
+        if cap.enabled:         # else nothing is built and ``send`` stays as it is
+            self.capacity = VenueCapacity(cap.messages_per_s, cap.liquidations_per_s,
+                                          cap.stale_mark_after_ms,
+                                          lambda ts, fn: self.schedule(ts, Phase.INPUT, fn),
+                                          self.log)
+            liquidation_state.of(self.exchange).capacity = self.capacity.liquidation
+            if self.capacity.matching is not None:
+                self.send = self._send_queued
         with _cyclic_gc_paused():
             self._setup()
             self.exchange.refresh_index()       # index the population now, GC paused
@@ -131,6 +146,15 @@ class Simulation:
             self.schedule(ts + self.latency_ns, Phase.INPUT, fn)
         else:
             fn(ts)
+
+    def _send_queued(self, ts: int, fn) -> None:
+        """``send`` through the matching engine's queue (``MatchingQueue.arrive``): the
+        message arrives after the order latency and is applied when its turn comes."""
+        arrive = self.capacity.matching.arrive
+        if self.latency_ns:
+            self.schedule(ts + self.latency_ns, Phase.INPUT, partial(arrive, fn))
+        else:
+            arrive(fn, ts)
 
     def run(self) -> "Simulation":
         """Run the queue to the end of the scenario.
@@ -236,6 +260,8 @@ class Simulation:
         self.breaker.evaluate(ts)
 
     def _mark_step(self, ts: int) -> None:
+        if self.capacity is not None and self.capacity.mark_stale(ts):
+            return          # the mark engine lags the flow: the last mark stands
         ex = self.exchange
         book = ex.books[0]
         # The index stands for the reference market, so it is also the external perp mid of
@@ -283,7 +309,8 @@ class Simulation:
     def _sample_step(self, ts: int) -> None:
         ex = self.exchange
         self.sampler.sample(ts, ex.books[0], ex, self.index_ticks, ex.halted,
-                            open_interest=ex.open_interest[0])
+                            open_interest=ex.open_interest[0],
+                            queue=self.capacity.sample() if self.capacity else (0, 0, 0))
 
     # --------------------------------------------------------------- halts
     def reopen(self, ts: int, reference: int | None, code: int):

@@ -25,6 +25,7 @@ UNITS = {
     "lots": "quantity in lots (to_pandas: base units)",
     "quantums": "money in quote quantums (to_pandas: quote currency)",
     "bp100": "hundredths of a basis point (to_pandas: basis points; none = NaN)",
+    "ms": "milliseconds (kept)",
     "count": "a count (kept)",
     "flag": "0/1 (kept)",
     "id": "an id (kept)",
@@ -49,6 +50,12 @@ _TAIL = [
     ("backstop", "quantums", "the backstop vault's cash (wallet)"),
     ("bad_debt", "quantums", "bad debt written off so far"),
     ("halted", "flag", "trading halted at the sample"),
+    ("queue_len", "count", "participant messages waiting for the matching engine at the "
+                           "sample ([capacity]; 0 without a limit)"),
+    ("queue_wait_ms", "ms", "the longest wait of a message the matching engine served in "
+                            "the interval (rounded up)"),
+    ("liq_queue_len", "count", "deficient units the liquidation engine's budget left "
+                               "waiting at its last check"),
 ]
 def band_name(ppm: int) -> str:
     """Column suffix of a band: 5_000 ppm -> ``0_5pct``, 10_000 -> ``1pct``, 2_500 -> ``0_25pct``."""

@@ -68,7 +68,10 @@ class Sampler:
     ``open_interest_lots`` the sum of the long sizes; ``insurance_fund``, ``backstop`` wallet
     balances (cash) in quantums; ``insurance_fund_equity`` the fund's cash + the collateral
     it holds + its taken-over positions at the mark, quantums; ``bad_debt`` cumulative
-    quantums; ``halted`` 0/1.
+    quantums; ``halted`` 0/1; ``queue_len``, ``queue_wait_ms``, ``liq_queue_len``: the
+    venue's capacity queues (``engine.venue.capacity``; 0 without a limit) -- messages
+    waiting for the matching engine, the longest wait (ms, rounded up) of a message served
+    since the previous sample, units the liquidation engine's budget left waiting.
 
     Runtime complexity of ``sample``: O(log L + levels within the widest band) -- one walk per
     side from the touch outwards, every band accumulated in the same walk -- plus O(accounts)
@@ -94,7 +97,8 @@ class Sampler:
         for b in bands:
             names += [f"bid_depth_{band_name(b)}", f"ask_depth_{band_name(b)}"]
         names += ["last", "mark", "index", "open_interest_lots", "insurance_fund",
-                  "insurance_fund_equity", "backstop", "bad_debt", "halted"]
+                  "insurance_fund_equity", "backstop", "bad_debt", "halted",
+                  "queue_len", "queue_wait_ms", "liq_queue_len"]
         self.column_names = tuple(names)
         self.columns: dict[str, list[int]] = {n: [] for n in names}
         self._lists = tuple(self.columns[n] for n in names)
@@ -110,10 +114,11 @@ class Sampler:
         return insts.index(self.instrument)
 
     def sample(self, ts: int, book, exchange, index_ticks: int | None, halted: bool,
-               open_interest: int | None = None) -> None:
+               open_interest: int | None = None, queue=(0, 0, 0)) -> None:
         """Append the state at ``ts``: ``book`` is the instrument's book, ``index_ticks`` the
         current index price (None = unknown), ``open_interest`` the long open interest in lots
-        if the caller maintains it (else computed here in O(accounts))."""
+        if the caller maintains it (else computed here in O(accounts)), ``queue`` the
+        capacity figures (``VenueCapacity.sample``)."""
         inst = self.inst
         if inst is None:
             inst = self.inst = self._resolve_inst(exchange)
@@ -154,7 +159,7 @@ class Sampler:
         row += [-1 if last is None else last, -1 if mark is None else mark,
                 -1 if index_ticks is None else index_ticks, open_interest,
                 exchange.fund.wallet, _equity(exchange, exchange.fund),
-                exchange.backstop.wallet, exchange.bad_debt, 1 if halted else 0]
+                exchange.backstop.wallet, exchange.bad_debt, 1 if halted else 0, *queue]
         for lst, v in zip(self._lists, row):
             lst.append(v)
 
@@ -519,6 +524,15 @@ SUMMARY_KEYS = {
     "halted_seconds": "seconds float (3 dp): rows with halted = 1 x interval",
     "vacuum_open_at_end": "bool: the last row is in a vacuum (vacuum_seconds is censored)",
     "halted_at_end": "bool: the last row is halted (halted_seconds is censored)",
+    "max_queue_len": "int: most participant messages waiting for the matching engine at a "
+                     "sample (queue_len; 0 without a [capacity] limit)",
+    "max_queue_wait_ms": "int: longest wait of a message the matching engine served, ms "
+                         "(queue_wait_ms)",
+    "queue_overloaded_seconds": "seconds float (3 dp): time with participant messages "
+                                "waiting, MATCHING_QUEUE_FORMED to MATCHING_QUEUE_CLEARED "
+                                "(venue-wide; an episode open at the last row ends there)",
+    "max_liq_queue_len": "int: most units the liquidation engine's budget left waiting at a "
+                         "sample (liq_queue_len)",
     "events_processed": "int: rows in the event log (all instruments)",
     "wall_seconds": "seconds float (3 dp): wall time of the run (argument; not deterministic)",
     "events_per_second": "float (1 dp): events_processed / wall_seconds; null if 0 s",
@@ -546,6 +560,18 @@ def _round(f: Fraction | None, digits: int):
 
 def _sum(values: np.ndarray) -> int:
     return sum(values.tolist())        # exact Python ints: totals may exceed int64
+
+
+def _overloaded_seconds(events: np.ndarray, end_ns: int) -> float:
+    """Seconds with messages waiting for the matching engine: each episode from its
+    ``MATCHING_QUEUE_FORMED`` row to the next ``MATCHING_QUEUE_CLEARED`` (the two alternate,
+    in log order); an episode still open runs to ``end_ns``.  O(events)."""
+    kind = events["kind"]
+    formed = events["ts"][kind == int(_K.MATCHING_QUEUE_FORMED)].tolist()
+    cleared = events["ts"][kind == int(_K.MATCHING_QUEUE_CLEARED)].tolist()
+    if len(cleared) < len(formed):
+        cleared.append(max(end_ns, formed[-1]))
+    return round((sum(cleared) - sum(formed)) / 1e9, 3)
 
 
 def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: str, seed: int,
@@ -712,6 +738,10 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "halted_seconds": seconds(col["halted"]),
         "vacuum_open_at_end": bool(col["vacuum"].size and col["vacuum"][-1]),
         "halted_at_end": bool(col["halted"].size and col["halted"][-1]),
+        "max_queue_len": int(col["queue_len"].max()) if ts.size else 0,
+        "max_queue_wait_ms": int(col["queue_wait_ms"].max()) if ts.size else 0,
+        "queue_overloaded_seconds": _overloaded_seconds(events, int(ts[-1]) if ts.size else 0),
+        "max_liq_queue_len": int(col["liq_queue_len"].max()) if ts.size else 0,
         "events_processed": n_events,
         "wall_seconds": round(float(wall_seconds), 3),
         "events_per_second": round(n_events / wall_seconds, 1) if wall_seconds > 0 else None,

@@ -17,14 +17,23 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[[shocks]]``   macro shocks: at ``at_s`` the index gaps by ``index_pct`` (kept from then
                  on) and an optional one-off market order of ``notional`` hits the book
 ``[frictions]``  windows in which top-ups are blocked, the venue is out, orders are delayed
+``[capacity]``   the venue's processing rates (``engine.venue.capacity``), all off by default:
+                 ``messages_per_s`` (int, participant messages per second the matching
+                 engine serves, first in first out; 0 or absent = unlimited),
+                 ``liquidations_per_s`` (int, waterfalls the liquidation engine starts per
+                 whole second; 0 or absent = unlimited), ``stale_mark_after_ms`` (int ms;
+                 the mark is not republished while the matching engine's backlog exceeds it;
+                 absent = never stale; needs ``messages_per_s``)
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
                  scale that produced it.  Replaying that file uses its breaker and seed
                  unless ``--breaker``/``--seed`` say otherwise, so it gives the same events;
                  the scale is informational (the file holds the scaled values).
 
-``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders and
-the insurance fund by F together, so the shape is kept; so are breaker caps in quote
+``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders,
+the insurance fund and the ``[capacity]`` rates (rounded up, at least 1: a smaller
+population sends fewer stop and liquidation orders) by F together, so the shape is kept;
+so are breaker caps in quote
 (``liq-throttle``: ``engine.breakers.scale_params`` writes them into ``[breaker]``, so a
 run's resolved ``scenario.toml`` replays it at scale 1).  ``--set a.b=v`` overrides any key before
 validation (``v`` is parsed as a TOML value, else taken as a string; ``flows.0.KEY``
@@ -46,7 +55,7 @@ from ..breakers import check_tables, scale_params, split_names
 from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
                       fraction, integer, share, text, window)
 from ..venue.instruments import ADL_RANKINGS, BUNDLED_INSTRUMENTS, WATERFALLS
-from ..venue.rounding import floor_f
+from ..venue.rounding import ceil_f, floor_f
 
 MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
 VOL_SOURCES = ("index", "last", "mark")    # what the makers' volatility rule watches
@@ -236,6 +245,28 @@ class Frictions:
     order_latency_ms: int = field(lambda w, v: integer(w, v, 0, 600_000), default=0)
 
 
+@attrs.frozen
+class Capacity:
+    """``[capacity]`` (module docstring; the model: ``engine.venue.capacity``)."""
+    messages_per_s: int = field(lambda w, v: integer(w, v, 0, 10**9), default=0)
+    liquidations_per_s: int = field(lambda w, v: integer(w, v, 0, 10**9), default=0)
+    stale_mark_after_ms: int | None = field(lambda w, v: integer(w, v, 0, 3_600_000),
+                                            default=None)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.messages_per_s or self.liquidations_per_s)
+
+
+def _capacity(where: str, table) -> Capacity:
+    capacity = build(Capacity, table, f"{where}: capacity")
+    if capacity.stale_mark_after_ms is not None and not capacity.messages_per_s:
+        raise ConfigError(f"{where}: capacity.stale_mark_after_ms: needs capacity."
+                          f"messages_per_s > 0 (the backlog it compares is the matching "
+                          f"engine's)")
+    return capacity
+
+
 def _quanta(value, quanta_per_unit: int) -> int:
     """Quote units (a Decimal of the scenario) -> int quote quantums, rounded down (every
     amount here is >= 0, so toward zero).  Exact: through ``Fraction``, never a float."""
@@ -277,6 +308,7 @@ class Scenario:
     stubs: tuple = ()
     shocks: tuple = ()
     frictions: Frictions = Frictions()
+    capacity: Capacity = Capacity()
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
     run: dict = attrs.field(factory=dict)       # [run]: breaker, seed, scale (see module doc)
@@ -309,6 +341,8 @@ class Scenario:
                "traders": as_plain(self.traders), "flows": as_plain(list(self.flows)),
                "stubs": as_plain(list(self.stubs)), "shocks": as_plain(list(self.shocks)),
                "frictions": as_plain(self.frictions)}
+        if self.capacity != Capacity():
+            out["capacity"] = as_plain(self.capacity)
         if self.breaker:
             out["breaker"] = as_plain(self.breaker)
         if self.facts:
@@ -317,7 +351,7 @@ class Scenario:
 
 
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
-          "frictions", "facts", "breaker", "run"}
+          "frictions", "capacity", "facts", "breaker", "run"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -368,6 +402,7 @@ def from_dict(data: dict, where: str) -> Scenario:
                     for k, s in enumerate(data.get("stubs", []))),
         shocks=_shocks(where, data.get("shocks", []), meta.duration_s),
         frictions=frictions,
+        capacity=_capacity(where, data.get("capacity", {})),
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         run=_run_table(f"{where}: run", data.get("run", {})),
@@ -591,8 +626,13 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     shocks = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.shocks)
     # Breaker caps in quote units shrink with the rest of the scenario.
     breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
+    # So do the venue's rates (rounded up, never to 0 = unlimited); the makers' own
+    # messages do not shrink, a small share of a cascade's (stops, liquidation orders).
+    capacity = attrs.evolve(s.capacity, **{k: max(1, ceil_f(getattr(s.capacity, k) * f))
+                                           for k in ("messages_per_s", "liquidations_per_s")
+                                           if getattr(s.capacity, k)})
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
-                        stubs=stubs, shocks=shocks, breaker=breaker, scale=f)
+                        stubs=stubs, shocks=shocks, breaker=breaker, capacity=capacity, scale=f)
 
 
 def clone(s: Scenario) -> Scenario:

@@ -161,4 +161,7 @@ COLUMNS: dict[int, dict[str, str]] = {
                        "qty": "lots"},
     K.VENUE_WENT_DOWN: {},
     K.VENUE_CAME_BACK: {},
+    K.MATCHING_QUEUE_FORMED: {},
+    K.MATCHING_QUEUE_CLEARED: {"qty": "the most messages waiting in the episode (a count)",
+                               "value": "the longest wait in the episode (ns, not quantums)"},
 }

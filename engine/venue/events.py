@@ -67,6 +67,8 @@ class EventKind(IntEnum):
     STOP_TRIGGERED = 27
     VENUE_WENT_DOWN = 28       # an outage began: no orders, cancels, matching or liquidations
     VENUE_CAME_BACK = 29       # the outage ended
+    MATCHING_QUEUE_FORMED = 30   # a participant's message had to wait (engine.venue.capacity)
+    MATCHING_QUEUE_CLEARED = 31  # the last waiting message was served: qty most waiting, value ns
 
     # Past-tense aliases of seven noun kinds (same values; the names above are the ones
     # saved logs store, so they stay the canonical ones).
