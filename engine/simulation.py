@@ -310,7 +310,7 @@ class Simulation:
         ex = self.exchange
         self.sampler.sample(ts, ex.books[0], ex, self.index_ticks, ex.halted,
                             open_interest=ex.open_interest[0],
-                            queue=self.capacity.sample() if self.capacity else (0, 0, 0))
+                            queue=self.capacity.sample(ts) if self.capacity else (0, 0, 0))
 
     # --------------------------------------------------------------- halts
     def reopen(self, ts: int, reference: int | None, code: int):

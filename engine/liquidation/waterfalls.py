@@ -88,11 +88,13 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     style = ex.instruments[inst].waterfall
     breaker = ex.breaker
     count = 0
-    units = ex.liquidatable(inst)
     st = state.of(ex)
     capacity = st.capacity
     if capacity is not None:
+        if capacity.exhausted(ts):
+            return 0        # nothing starts before the next second: no listing either
         capacity.waiting = 0
+    units = ex.liquidatable(inst)
     if not units:
         return 0
     if st.tried_ts != ts:

@@ -51,7 +51,7 @@ _TAIL = [
     ("bad_debt", "quantums", "bad debt written off so far"),
     ("halted", "flag", "trading halted at the sample"),
     ("queue_len", "count", "participant messages waiting for the matching engine at the "
-                           "sample ([capacity]; 0 without a limit)"),
+                           "sample, arrived before it ([capacity]; 0 without a limit)"),
     ("queue_wait_ms", "ms", "the longest wait of a message the matching engine served in "
                             "the interval (rounded up)"),
     ("liq_queue_len", "count", "deficient units the liquidation engine's budget left "

@@ -528,9 +528,9 @@ SUMMARY_KEYS = {
                      "sample (queue_len; 0 without a [capacity] limit)",
     "max_queue_wait_ms": "int: longest wait of a message the matching engine served, ms "
                          "(queue_wait_ms)",
-    "queue_overloaded_seconds": "seconds float (3 dp): time with participant messages "
-                                "waiting, MATCHING_QUEUE_FORMED to MATCHING_QUEUE_CLEARED "
-                                "(venue-wide; an episode open at the last row ends there)",
+    "queue_overloaded_seconds": "seconds float (3 dp): time-series rows with messages "
+                                "waiting (queue_len > 0) x interval; the exact episodes are "
+                                "the MATCHING_QUEUE_FORMED / _CLEARED rows",
     "max_liq_queue_len": "int: most units the liquidation engine's budget left waiting at a "
                          "sample (liq_queue_len)",
     "events_processed": "int: rows in the event log (all instruments)",
@@ -560,18 +560,6 @@ def _round(f: Fraction | None, digits: int):
 
 def _sum(values: np.ndarray) -> int:
     return sum(values.tolist())        # exact Python ints: totals may exceed int64
-
-
-def _overloaded_seconds(events: np.ndarray, end_ns: int) -> float:
-    """Seconds with messages waiting for the matching engine: each episode from its
-    ``MATCHING_QUEUE_FORMED`` row to the next ``MATCHING_QUEUE_CLEARED`` (the two alternate,
-    in log order); an episode still open runs to ``end_ns``.  O(events)."""
-    kind = events["kind"]
-    formed = events["ts"][kind == int(_K.MATCHING_QUEUE_FORMED)].tolist()
-    cleared = events["ts"][kind == int(_K.MATCHING_QUEUE_CLEARED)].tolist()
-    if len(cleared) < len(formed):
-        cleared.append(max(end_ns, formed[-1]))
-    return round((sum(cleared) - sum(formed)) / 1e9, 3)
 
 
 def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: str, seed: int,
@@ -740,7 +728,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "halted_at_end": bool(col["halted"].size and col["halted"][-1]),
         "max_queue_len": int(col["queue_len"].max()) if ts.size else 0,
         "max_queue_wait_ms": int(col["queue_wait_ms"].max()) if ts.size else 0,
-        "queue_overloaded_seconds": _overloaded_seconds(events, int(ts[-1]) if ts.size else 0),
+        "queue_overloaded_seconds": seconds(col["queue_len"]),
         "max_liq_queue_len": int(col["liq_queue_len"].max()) if ts.size else 0,
         "events_processed": n_events,
         "wall_seconds": round(float(wall_seconds), 3),

@@ -626,8 +626,9 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     shocks = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.shocks)
     # Breaker caps in quote units shrink with the rest of the scenario.
     breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
-    # So do the venue's rates (rounded up, never to 0 = unlimited); the makers' own
-    # messages do not shrink, a small share of a cascade's (stops, liquidation orders).
+    # So do the venue's rates, rounded up and never to 0 (= unlimited).  Scaled: assumed,
+    # as a cascade's load on them (stops, liquidation orders) shrinks with the population;
+    # the makers' few messages do not.
     capacity = attrs.evolve(s.capacity, **{k: max(1, ceil_f(getattr(s.capacity, k) * f))
                                            for k in ("messages_per_s", "liquidations_per_s")
                                            if getattr(s.capacity, k)})

@@ -1,12 +1,12 @@
 """The venue's capacity: a matching engine and a liquidation engine that work at a rate.
 
 When the flow exceeds the rate a queue forms: participants' messages wait, liquidations
-wait, and the mark goes stale (the seed's "liquidation orders flooded the exchange's
+wait, and the mark goes stale (the issue's "liquidation orders flooded the exchange's
 systems"; docs/reference/breakers-and-events.md section 3 fact 12, infrastructure stress;
-docs/reference/liquidation-mechanics.md section 9: on 10 Oct 2025 Binance's matching engines
-and API stayed up while "some platform modules briefly experienced technical glitches" from
-21:18).  Off by default (the scenario's ``[capacity]``); with no limit nothing here is built
-and the loop runs as it always did.
+docs/reference/liquidation-mechanics.md section 9: on 10 Oct 2025 Binance reported that its
+matching engines and API stayed up while some platform modules glitched from 21:18).  Off
+by default (the scenario's ``[capacity]``); with no limit nothing here is built and the
+loop runs as it always did.
 
 ``MatchingQueue``, the matching engine's inbound queue
     Every participant message (``Port.send``) is served first in, first out at
@@ -15,17 +15,16 @@ and the loop runs as it always did.
     finished the message before, and keeps the engine busy until ``s + service``, with
     ``service = ceil(1e9 / messages_per_s)`` ns (rounded up: the capacity is never
     overstated).  Below the capacity ``s = a``: every message is applied at its arrival.
-    What one message is (assumed): one ``send`` -- an order, a cancel, a triggered stop's
-    order; a market maker's re-quote of both sides is one message whatever its size, as
-    Deribit's ``private/mass_quote`` and CME's Mass Quote carry both sides of many levels
-    and replace the previous quotes (the cancels inside are not counted apart), and a
-    maker's pull of every quote is one mass cancel.
-    The venue's own liquidation orders are applied at once, ahead of the queue (the
-    waterfall needs their fills), but each holds the engine for one service time, so the
-    participants' messages behind them wait longer (assumed: the liquidation engine's
-    orders share the matching engine with everyone's; nothing published says how a venue
-    orders the two).  The engine works whether the venue is up or down: a message served
-    during an outage is refused by the venue like any other.
+    Assumed unit of work: one ``send`` is one message -- an order, a cancel, a stop's order,
+    a maker's pull of all its quotes (one mass cancel), and a maker's re-quote of both
+    sides whatever its size (Deribit's ``private/mass_quote`` and CME's Mass Quote carry
+    both sides of many levels and replace the previous quotes, so the cancels inside are
+    not counted apart).
+    Assumed priority: the venue's own liquidation orders go ahead of the queue but hold the
+    engine for one service time each, so the messages behind them wait longer (the
+    waterfall needs their fills at once; no venue publishes how it orders the two).  The
+    engine works whether the venue is up or down: a message served during an outage is
+    refused by the venue like any other.
     Events: ``MatchingQueueFormed`` when a message first has to wait (at its arrival) and
     ``MatchingQueueCleared`` when the last waiting message is served (qty = the most
     messages waiting in the episode, value = its longest wait in ns) -- two rows per
@@ -33,22 +32,24 @@ and the loop runs as it always did.
     O(1) per message; one more heap entry for each message that waits.
 
 ``LiquidationEngine``, the liquidation engine's rate
-    At most ``liquidations_per_s`` units start a waterfall in each whole second of
-    simulated time ``[k s, (k + 1) s)`` (per second rather than per step, assumed: the
-    venues publish no such rate, so the simplest budget); the units listed behind them
-    wait.  A waiting unit keeps no place: at every check the deficient units are listed
-    again in the liquidation index's order (deepest first, ``Exchange.liquidatable``) at the
-    then-current mark, so a unit whose deficit deepens moves forward, one that recovers
-    leaves the queue without a waterfall, and the next second's budget goes to the first
-    listed (assumed).  ``waiting``: the units the budget left waiting at the last check.
+    Assumed budget: at most ``liquidations_per_s`` units start a waterfall in each whole
+    second of simulated time ``[k s, (k + 1) s)`` (per second, not per step; no venue
+    publishes such a rate); the units listed behind them wait.
+    Assumed queue order: a waiting unit keeps no place; every check lists the deficient
+    units again in the liquidation index's order (deepest first, ``Exchange.liquidatable``)
+    at the then-current mark, so a unit whose deficit deepens moves forward, one that
+    recovers leaves the queue without a waterfall, and the next second's budget goes to
+    the first listed.  ``waiting``: the units the budget left waiting at the check that
+    spent it (no check lists the units again before the next second's budget), 0 after a
+    check that did not spend it.
 
-Stale marks, ``stale_mark_after_ms`` (assumed rule)
-    The mark engine reads its inputs through the same overloaded systems: while the
-    matching engine's backlog -- the wait a message arriving now would have -- exceeds
-    ``stale_mark_after_ms``, no mark is published and the last one stands; it is
-    recomputed at the first mark step the backlog is back within the threshold.  Binance's
-    mark "automatically discounts or excludes abnormal price components" (section 9); what
-    its lagging modules did to the mark is not published.
+Stale marks, ``stale_mark_after_ms``
+    Assumed stale-mark rule: while the matching engine's backlog (the wait a message
+    arriving now would have) exceeds ``stale_mark_after_ms``, no mark is published and the
+    last one stands; the mark is recomputed at the first mark step the backlog is back
+    within the threshold.  The mark engine reads its inputs through the same overloaded
+    systems; Binance says its mark discounts abnormal prices (section 9), but what its
+    lagging modules did to the mark is not published.
 """
 from __future__ import annotations
 
@@ -133,11 +134,19 @@ class MatchingQueue:
         service (or of the venue's own orders) plus one service time per message waiting."""
         return max(0, self.free - ts) + len(self.waiting) * self.service_ns
 
-    def sample(self) -> tuple[int, int]:
-        """(messages waiting now, the longest wait of a message served since the last
-        sample in ms, rounded up) -- and the next interval starts."""
+    def sample(self, ts: int) -> tuple[int, int]:
+        """(messages waiting at ``ts`` that arrived before it, the longest wait of a
+        message served since the last sample in ms, rounded up) -- and the next interval
+        starts.  Messages arriving at the sample's own instant are left out: participants
+        who act on the same timer (the makers) arrive together, and all but the first of
+        them wait a few service times at every such instant, which is not a backlog.
+        O(messages arrived at ``ts``)."""
         wait, self._wait_max = self._wait_max, 0
-        return len(self.waiting), -(-wait // 1_000_000)
+        waiting = self.waiting
+        n = len(waiting)
+        while n and waiting[n - 1][0] >= ts:
+            n -= 1
+        return n, -(-wait // 1_000_000)
 
 
 class LiquidationEngine:
@@ -154,7 +163,7 @@ class LiquidationEngine:
         self.matching = matching
         self.second = -1
         self.used = 0           # waterfalls started in ``second``
-        self.waiting = 0        # units the budget left waiting at the last check
+        self.waiting = 0        # units the budget left waiting (module docstring)
 
     def exhausted(self, ts: int) -> bool:
         """Whether this second's budget is spent (a new second starts a new budget).  O(1)."""
@@ -191,7 +200,7 @@ class VenueCapacity:
         return m is not None and self.stale_mark_ns is not None \
             and m.backlog_ns(ts) > self.stale_mark_ns
 
-    def sample(self) -> tuple[int, int, int]:
+    def sample(self, ts: int) -> tuple[int, int, int]:
         """(``queue_len``, ``queue_wait_ms``, ``liq_queue_len``) for the time series."""
-        queued, wait_ms = self.matching.sample() if self.matching is not None else (0, 0)
+        queued, wait_ms = self.matching.sample(ts) if self.matching is not None else (0, 0)
         return queued, wait_ms, self.liquidation.waiting
