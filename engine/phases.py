@@ -33,7 +33,8 @@ class Port(Protocol):
     ``index_ticks``   the index price at ``now``, ticks
     ``schedule``      queue ``fn(ts)`` at ``ts`` in ``phase`` (not in the past)
     ``send``          a participant's message decided at ``ts``: it reaches the venue
-                      after the order latency (``fn(arrival ts)``)
+                      after the order latency (``fn(arrival ts)``), and with a
+                      ``[capacity]`` after its turn in the matching engine's queue
     ``reopen``        end a halt: the Exchange's reopening auction, then a fresh mark
     """
 

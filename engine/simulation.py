@@ -22,7 +22,9 @@ Phases within one timestamp (``Phase``):
 MARK and RISK run every ``step_ms``; SAMPLE every ``sample_interval_s``; flows and the
 fund offload every second; makers every ``refresh_ms``.  Participants' orders (makers'
 quotes and cancels, flows, triggered stops) reach the venue ``frictions.order_latency_ms``
-after they were decided (``send``); the venue's own liquidation orders never wait.
+after they were decided (``send``); the venue's own liquidation orders never wait.  With
+a ``[capacity]`` the venue's matching and liquidation engines work at a rate and queue the
+excess (``engine.venue.capacity``): ``send`` then goes through the matching engine's queue.
 """
 from __future__ import annotations
 
@@ -30,11 +32,13 @@ import gc
 import heapq
 from contextlib import contextmanager
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
 from .breakers import make_breaker
 from .config import ConfigError
+from .liquidation import state as liquidation_state
 from .liquidation.offload import OffloadBand, offload
 from .liquidation.waterfalls import run_liquidations
 from .market.arbitrage import open_arbitrageurs
@@ -47,6 +51,7 @@ from .market.traders import Stops, TopUps, draw_traders
 from .outputs.metrics import Sampler
 from .phases import SECOND, Phase
 from .venue.accounts import BASIS_ACCOUNT, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT, STUB_ACCOUNT
+from .venue.capacity import VenueCapacity
 from .venue.exchange import Exchange
 from .venue.funding import Funding
 from .venue.instruments import BUNDLED_INSTRUMENTS
@@ -135,6 +140,16 @@ class Simulation:
             floor_f(Fraction(scenario.arrivals.notional_median) * instrument.quanta_per_unit))
         self.offload_band = OffloadBand(units.offload_band_ppm, units.offload_band_max_ppm,
                                         venue.offload_widen_s)
+        self.capacity = None
+        cap = scenario.capacity
+        if cap.enabled:         # else nothing is built and ``send`` stays as it is
+            self.capacity = VenueCapacity(cap.messages_per_s, cap.liquidations_per_s,
+                                          cap.stale_mark_after_ms,
+                                          lambda ts, fn: self.schedule(ts, Phase.INPUT, fn),
+                                          self.log)
+            liquidation_state.of(self.exchange).capacity = self.capacity.liquidation
+            if self.capacity.matching is not None:
+                self.send = self._send_queued
         with _cyclic_gc_paused():
             self._setup()
             self.exchange.refresh_index()       # index the population now, GC paused
@@ -160,6 +175,15 @@ class Simulation:
             self.schedule(ts + self.latency_ns, Phase.INPUT, fn)
         else:
             fn(ts)
+
+    def _send_queued(self, ts: int, fn) -> None:
+        """``send`` through the matching engine's queue (``MatchingQueue.arrive``): the
+        message arrives after the order latency and is applied when its turn comes."""
+        arrive = self.capacity.matching.arrive
+        if self.latency_ns:
+            self.schedule(ts + self.latency_ns, Phase.INPUT, partial(arrive, fn))
+        else:
+            arrive(fn, ts)
 
     def run(self) -> "Simulation":
         """Run the queue to the end of the scenario.
@@ -342,6 +366,8 @@ class Simulation:
         self.breaker.evaluate(ts)
 
     def _mark_step(self, ts: int) -> None:
+        if self.capacity is not None and self.capacity.mark_stale(ts):
+            return          # the mark engine lags the flow: the last mark stands
         ex = self.exchange
         book = ex.books[0]
         # The index stands for the reference market, so it is also the external perp mid of
@@ -414,7 +440,8 @@ class Simulation:
         f = self.funding
         self.sampler.sample(ts, ex.books[0], ex, self.index_ticks, ex.halted,
                             open_interest=ex.open_interest[0],
-                            funding=None if f is None else (f.premium_ppb, f.rate_ppb()))
+                            funding=None if f is None else (f.premium_ppb, f.rate_ppb()),
+                            queue=self.capacity.sample(ts) if self.capacity else (0, 0, 0))
 
     # --------------------------------------------------------------- halts
     def reopen(self, ts: int, reference: int | None, code: int):

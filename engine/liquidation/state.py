@@ -46,9 +46,11 @@ class LiquidationState:
     it left (``unit_state``) -- a unit found in that same state at the same instant is not
     tried again; ``deferred``: units whose ``LiquidationDeferred`` was logged in this
     episode (until next allowed through); ``hl_cooldown``: account -> the end (ns) of its
-    Hyperliquid cooldown; ``dydx``: the block counters; ``adl``: the ADL queue."""
+    Hyperliquid cooldown; ``dydx``: the block counters; ``adl``: the ADL queue;
+    ``capacity``: the liquidation engine's rate (``engine.venue.capacity.LiquidationEngine``;
+    None = unlimited, the default)."""
 
-    __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl")
+    __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl", "capacity")
 
     def __init__(self) -> None:
         self.tried: dict[tuple[int, int], tuple] = {}
@@ -57,6 +59,7 @@ class LiquidationState:
         self.hl_cooldown: dict[int, int] = {}
         self.dydx = DydxBlock()
         self.adl = AdlQueue()
+        self.capacity = None
 
 
 def unit_state(ex, acct, inst: int) -> tuple:

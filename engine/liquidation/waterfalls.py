@@ -82,14 +82,21 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     breaker's ``gate_liquidation`` may defer a unit; deferred units are found again at the
     next check, at the then-current mark.  ``LiquidationDeferred`` is logged once per
     episode (the first deferral of a unit until it is next allowed through).  A breaker's
-    ``pauses_liquidations`` defers the whole round at once."""
+    ``pauses_liquidations`` defers the whole round at once.  With a liquidation engine's
+    rate (``state.capacity``) the units listed after its budget is spent wait for a later
+    check (``engine.venue.capacity.LiquidationEngine``)."""
     style = ex.instruments[inst].waterfall
     breaker = ex.breaker
     count = 0
+    st = state.of(ex)
+    capacity = st.capacity
+    if capacity is not None:
+        if capacity.exhausted(ts):
+            return 0        # nothing starts before the next second: no listing either
+        capacity.waiting = 0
     units = ex.liquidatable(inst)
     if not units:
         return 0
-    st = state.of(ex)
     if st.tried_ts != ts:
         st.tried_ts = ts
         st.tried.clear()
@@ -108,7 +115,7 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
                 if unit not in deferred:        # else already logged in this episode
                     _defer(ex, ts, unit[0], unit[1], reason)
             return 0
-    for unit in units:
+    for k, unit in enumerate(units):
         account_id, i = unit
         acct = ex.accounts[account_id]
         pos = acct.positions.get(i)
@@ -119,6 +126,9 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
             # could only repeat its order into a book that has not refilled (a Hyperliquid
             # market order into an empty book was resent every cascade round).
             continue
+        if capacity is not None and capacity.exhausted(ts):
+            capacity.waiting = len(units) - k       # this unit and those listed after it
+            break
         if breaker is not None:
             reason = breaker.pauses_liquidations(ts, i, 1)   # a waterfall may halt trading
             if reason:                                       # mid-round (an auction)
@@ -132,6 +142,8 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
             state.of(ex).deferred.discard((account_id, i))
         if style == "dydx" and not _dydx_attempt_allowed(ex, ts):
             break
+        if capacity is not None:
+            capacity.used += 1
         try:
             _STYLES[style](ex, ts, acct, i)
         except _Paused as paused:       # the venue halted under this unit's order
@@ -181,6 +193,9 @@ def _send_liquidation_order(ex, ts, acct, inst: int, qty: int, limit: int | None
     oid = ex.next_order_id()
     ex.log.append(ts, EventKind.LIQUIDATION_ORDER, side=side, inst=inst, account=acct.id,
                   order_id=oid, price=limit or 0, qty=qty, reason=tif)
+    capacity = state.of(ex).capacity
+    if capacity is not None:
+        capacity.order_sent(ts)
     r = ex.submit(ts, acct.id, inst, side, qty, price=limit, tif=tif, order_type=order_type,
                   liquidation=True, fee_ppm=fee_ppm)
     filled = r.filled_qty if r else 0

@@ -27,6 +27,7 @@ UNITS = {
     "quantums": "money in quote quantums (to_pandas: quote currency)",
     "bp100": "hundredths of a basis point (to_pandas: basis points; none = NaN)",
     "ppb": "a signed rate in parts per billion of notional (kept)",
+    "ms": "milliseconds (kept)",
     "count": "a count (kept)",
     "flag": "0/1 (kept)",
     "id": "an id (kept)",
@@ -54,6 +55,12 @@ _TAIL = [
     ("premium_index_ppb", "ppb", "the last funding premium sample (0: none, or funding off)"),
     ("funding_rate_ppb", "ppb", "the predicted rate of the next funding settlement, per "
                                 "interval, > 0 longs pay (0 with funding off)"),
+    ("queue_len", "count", "participant messages waiting for the matching engine at the "
+                           "sample, arrived before it ([capacity]; 0 without a limit)"),
+    ("queue_wait_ms", "ms", "the longest wait of a message the matching engine served in "
+                            "the interval (rounded up)"),
+    ("liq_queue_len", "count", "deficient units the liquidation engine's budget left "
+                               "waiting at its last check"),
 ]
 def band_name(ppm: int) -> str:
     """Column suffix of a band: 5_000 ppm -> ``0_5pct``, 10_000 -> ``1pct``, 2_500 -> ``0_25pct``."""

@@ -805,8 +805,8 @@ def fact_11(view: RunView, t: dict) -> Score:
 def fact_12(view: RunView, t: dict) -> Score:
     """Infrastructure comes under stress.
 
-    Test, measurable when the run had an outage (``VenueWentDown`` events) or records a
-    venue-capacity queue (time-series column ``queue_len``): PASS when the venue was down
+    Test, measurable when the run had an outage (``VenueWentDown`` events) or a
+    venue-capacity limit or queue (``[capacity]``, time-series column ``queue_len``): PASS when the venue was down
     for at least ``down_s_min`` seconds from the event start, or the queue's maximum from
     the event start exceeds its pre-event maximum by at least ``queue_rise_min``.  Source:
     breakers-and-events.md section 3 item 12 (BitMEX offline ~24 min [S75], Binance module
@@ -814,7 +814,10 @@ def fact_12(view: RunView, t: dict) -> Score:
     """
     down = view.of(K.VENUE_WENT_DOWN, venue_wide=True)
     back = view.of(K.VENUE_CAME_BACK, venue_wide=True)
-    has_queue = view.has(QUEUE_COLUMN)
+    # The queue columns are always written (0 without a limit): a queue is measured where
+    # the run had a [capacity] limit or one formed.
+    has_queue = view.has(QUEUE_COLUMN) and (bool(view.scenario.get("capacity"))
+                                            or bool(view.col(QUEUE_COLUMN).any()))
     if not down.size and not has_queue:
         outage = (view.scenario.get("frictions") or {}).get("outage")
         why = "no outage" + (" (one was scripted but never began)" if outage else "")

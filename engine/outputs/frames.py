@@ -96,7 +96,8 @@ def events_frame(array: np.ndarray, meta: dict, units: str = "real"):
     frame = frame.drop(columns=["ts"])
     price = np.where(np.isin(kind, _kinds_filling("price")), array["price"] * scale["ticks"],
                      np.nan)
-    seized = kind == int(EventKind.COLLATERAL_SEIZED)
+    queue = kind == int(EventKind.MATCHING_QUEUE_CLEARED)   # a count and ns: kept
+    seized = (kind == int(EventKind.COLLATERAL_SEIZED)) | queue
     qty = np.where(np.isin(kind, _kinds_filling("qty")),
                    np.where(seized, array["qty"].astype(np.float64), array["qty"] * scale["lots"]),
                    np.nan)
@@ -104,7 +105,7 @@ def events_frame(array: np.ndarray, meta: dict, units: str = "real"):
     kept = np.isin(kind, (int(EventKind.BREAKER_TRIPPED), int(EventKind.FUNDING_SETTLED)))
     resumed = kind == int(EventKind.TRADING_RESUMED)      # the imbalance, in lots
     value = array["value"].astype(np.float64)
-    value = np.where(kept, value, np.where(resumed, value * scale["lots"],
+    value = np.where(kept | queue, value, np.where(resumed, value * scale["lots"],
                                               value * scale["quantums"]))
     frame["price"] = price
     frame["qty"] = qty

@@ -71,7 +71,11 @@ class Sampler:
     balances (cash) in quantums; ``insurance_fund_equity`` the fund's cash + the collateral
     it holds + its taken-over positions at the mark, quantums; ``bad_debt`` cumulative
     quantums; ``halted`` 0/1; ``premium_index_ppb``, ``funding_rate_ppb`` the funding state
-    (``engine.venue.funding``: last premium sample, predicted rate; 0 with funding off).
+    (``engine.venue.funding``: last premium sample, predicted rate; 0 with funding off);
+    ``queue_len``, ``queue_wait_ms``, ``liq_queue_len``: the
+    venue's capacity queues (``engine.venue.capacity``; 0 without a limit) -- messages
+    waiting for the matching engine, the longest wait (ms, rounded up) of a message served
+    since the previous sample, units the liquidation engine's budget left waiting.
 
     Runtime complexity of ``sample``: O(log L + levels within the widest band) -- one walk per
     side from the touch outwards, every band accumulated in the same walk -- plus O(accounts)
@@ -99,7 +103,8 @@ class Sampler:
             names += [f"bid_depth_{band_name(b)}", f"ask_depth_{band_name(b)}"]
         names += ["last", "mark", "index", "open_interest_lots", "insurance_fund",
                   "insurance_fund_equity", "backstop", "bad_debt", "halted",
-                  "premium_index_ppb", "funding_rate_ppb"]
+                  "premium_index_ppb", "funding_rate_ppb",
+                  "queue_len", "queue_wait_ms", "liq_queue_len"]
         self.column_names = tuple(names)
         self.funding = False        # whether a sample carried funding state
         self.columns: dict[str, list[int]] = {n: [] for n in names}
@@ -116,11 +121,13 @@ class Sampler:
         return insts.index(self.instrument)
 
     def sample(self, ts: int, book, exchange, index_ticks: int | None, halted: bool,
-               open_interest: int | None = None, funding: tuple[int, int] | None = None) -> None:
+               open_interest: int | None = None, funding: tuple[int, int] | None = None,
+               queue=(0, 0, 0)) -> None:
         """Append the state at ``ts``: ``book`` is the instrument's book, ``index_ticks`` the
         current index price (None = unknown), ``open_interest`` the long open interest in lots
         if the caller maintains it (else computed here in O(accounts)), ``funding`` the
-        (premium, rate) in ppb when funding is on."""
+        (premium, rate) in ppb when funding is on, ``queue`` the capacity figures
+        (``VenueCapacity.sample``)."""
         inst = self.inst
         if inst is None:
             inst = self.inst = self._resolve_inst(exchange)
@@ -167,6 +174,7 @@ class Sampler:
         else:
             row += funding
             self.funding = True
+        row += queue
         for lst, v in zip(self._lists, row):
             lst.append(v)
 
@@ -586,6 +594,15 @@ SUMMARY_KEYS = {
     "funding_rate_min_ppb": "int: lowest funding_rate_ppb over the rows; null with funding off",
     "funding_rate_max_ppb": "int: highest funding_rate_ppb over the rows; null with funding off",
     "funding_rate_end_ppb": "int: funding_rate_ppb of the last row; null with funding off",
+    "max_queue_len": "int: most participant messages waiting for the matching engine at a "
+                     "sample (queue_len; 0 without a [capacity] limit)",
+    "max_queue_wait_ms": "int: longest wait of a message the matching engine served, ms "
+                         "(queue_wait_ms)",
+    "queue_overloaded_seconds": "seconds float (3 dp): time-series rows with messages "
+                                "waiting (queue_len > 0) x interval; the exact episodes are "
+                                "the MATCHING_QUEUE_FORMED / _CLEARED rows",
+    "max_liq_queue_len": "int: most units the liquidation engine's budget left waiting at a "
+                         "sample (liq_queue_len)",
     "events_processed": "int: rows in the event log (all instruments)",
     "wall_seconds": "seconds float (3 dp): wall time of the run (argument; not deterministic)",
     "events_per_second": "float (1 dp): events_processed / wall_seconds; null if 0 s",
@@ -789,6 +806,10 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "funding_rate_min_ppb": int(rates.min()) if funding else None,
         "funding_rate_max_ppb": int(rates.max()) if funding else None,
         "funding_rate_end_ppb": int(rates[-1]) if funding else None,
+        "max_queue_len": int(col["queue_len"].max()) if ts.size else 0,
+        "max_queue_wait_ms": int(col["queue_wait_ms"].max()) if ts.size else 0,
+        "queue_overloaded_seconds": seconds(col["queue_len"]),
+        "max_liq_queue_len": int(col["liq_queue_len"].max()) if ts.size else 0,
         "events_processed": n_events,
         "wall_seconds": round(float(wall_seconds), 3),
         "events_per_second": round(n_events / wall_seconds, 1) if wall_seconds > 0 else None,

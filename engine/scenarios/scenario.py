@@ -55,6 +55,13 @@ A scenario file has these tables (every key is optional unless marked required; 
                  ETH, else 6000; ``--scale`` scales it with the depth)
 ``[arrivals]``   leveraged traders opening positions through the book during the run
                  (rate a second, sides with momentum, leverage and notional distributions)
+``[capacity]``   the venue's processing rates (``engine.venue.capacity``), all off by default:
+                 ``messages_per_s`` (int, participant messages per second the matching
+                 engine serves, first in first out; 0 or absent = unlimited),
+                 ``liquidations_per_s`` (int, waterfalls the liquidation engine starts per
+                 whole second; 0 or absent = unlimited), ``stale_mark_after_ms`` (int ms;
+                 the mark is not republished while the matching engine's backlog exceeds it;
+                 absent = never stale; needs ``messages_per_s``)
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
                  scale that produced it.  Replaying that file uses its breaker and seed
@@ -63,7 +70,8 @@ A scenario file has these tables (every key is optional unless marked required; 
 
 ``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders,
 the arbitrageurs' capital and inventory limit, background order sizes, dip bids and the
-insurance fund by F together, so the shape is kept; so are breaker caps in quote
+insurance fund and the ``[capacity]`` rates (rounded up, at least 1: a smaller
+population sends fewer stop and liquidation orders) by F together, so the shape is kept; so are breaker caps in quote
 (``liq-throttle``: ``engine.breakers.scale_params`` writes them into ``[breaker]``, so a
 run's resolved ``scenario.toml`` replays it at scale 1).  ``--set a.b=v`` overrides any key before
 validation (``v`` is parsed as a TOML value, else taken as a string; ``flows.0.KEY``
@@ -86,7 +94,7 @@ from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, de
                       fraction, integer, share, text, window)
 from ..venue.funding import EIGHT_HOURS_S, FUNDING_RULES, FundingRule
 from ..venue.instruments import ADL_RANKINGS, BUNDLED_INSTRUMENTS, WATERFALLS
-from ..venue.rounding import floor_f
+from ..venue.rounding import ceil_f, floor_f
 
 MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
 VOL_SOURCES = ("index", "last", "mark")    # what the makers' volatility rule watches
@@ -467,6 +475,28 @@ def _funding(where: str, table, venue: Venue) -> FundingTable:
     return f
 
 
+@attrs.frozen
+class Capacity:
+    """``[capacity]`` (module docstring; the model: ``engine.venue.capacity``)."""
+    messages_per_s: int = field(lambda w, v: integer(w, v, 0, 10**9), default=0)
+    liquidations_per_s: int = field(lambda w, v: integer(w, v, 0, 10**9), default=0)
+    stale_mark_after_ms: int | None = field(lambda w, v: integer(w, v, 0, 3_600_000),
+                                            default=None)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.messages_per_s or self.liquidations_per_s)
+
+
+def _capacity(where: str, table) -> Capacity:
+    capacity = build(Capacity, table, f"{where}: capacity")
+    if capacity.stale_mark_after_ms is not None and not capacity.messages_per_s:
+        raise ConfigError(f"{where}: capacity.stale_mark_after_ms: needs capacity."
+                          f"messages_per_s > 0 (the backlog it compares is the matching "
+                          f"engine's)")
+    return capacity
+
+
 def _quanta(value, quanta_per_unit: int) -> int:
     """Quote units (a Decimal of the scenario) -> int quote quantums, rounded down (every
     amount here is >= 0, so toward zero).  Exact: through ``Fraction``, never a float."""
@@ -538,6 +568,7 @@ class Scenario:
     dip_buyers: tuple = ()
     funding: FundingTable = FundingTable()
     arrivals: Arrivals | None = None
+    capacity: Capacity = Capacity()
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
     run: dict = attrs.field(factory=dict)       # [run]: breaker, seed, scale (see module doc)
@@ -576,6 +607,8 @@ class Scenario:
                "dip_buyers": as_plain(list(self.dip_buyers))}
         if self.arrivals is not None:
             out["arrivals"] = as_plain(self.arrivals)
+        if self.capacity != Capacity():
+            out["capacity"] = as_plain(self.capacity)
         if self.breaker:
             out["breaker"] = as_plain(self.breaker)
         if self.funding.enabled:            # off: absent, as in a file without it
@@ -587,7 +620,8 @@ class Scenario:
 
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
           "frictions", "funding", "facts", "breaker", "run", "arbitrage", "background",
-          "dip_buyers", "arrivals"}
+          "dip_buyers", "arrivals",
+          "capacity"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -649,6 +683,7 @@ def from_dict(data: dict, where: str) -> Scenario:
                          for k, d in enumerate(data.get("dip_buyers", []))),
         funding=_funding(where, data.get("funding", {}), venue),
         arrivals=arrivals,
+        capacity=_capacity(where, data.get("capacity", {})),
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         run=_run_table(f"{where}: run", data.get("run", {})),
@@ -940,12 +975,18 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     dips = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.dip_buyers)
     # Breaker caps in quote units shrink with the rest of the scenario.
     breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
+    # So do the venue's rates, rounded up and never to 0 (= unlimited).  Scaled: assumed,
+    # as a cascade's load on them (stops, liquidation orders) shrinks with the population;
+    # the makers' few messages do not.
+    capacity = attrs.evolve(s.capacity, **{k: max(1, ceil_f(getattr(s.capacity, k) * f))
+                                           for k in ("messages_per_s", "liquidations_per_s")
+                                           if getattr(s.capacity, k)})
     arrivals = s.arrivals if s.arrivals is None else attrs.evolve(
         s.arrivals, rate_per_s=s.arrivals.rate_per_s * d)
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
                         stubs=stubs, shocks=shocks, breaker=breaker, funding=funding, scale=f,
                         arbitrage=arbitrage, background=background, dip_buyers=dips,
-                        arrivals=arrivals)
+                        arrivals=arrivals, capacity=capacity)
 
 
 def clone(s: Scenario) -> Scenario:

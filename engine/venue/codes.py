@@ -170,4 +170,7 @@ COLUMNS: dict[int, dict[str, str]] = {
                      "inst": "instrument", "account": "the payer or receiver",
                      "price": "settlement price (ticks)", "qty": "position lots",
                      "value": "paid (quantums; < 0 received)"},
+    K.MATCHING_QUEUE_FORMED: {},
+    K.MATCHING_QUEUE_CLEARED: {"qty": "the most messages waiting in the episode (a count)",
+                               "value": "the longest wait in the episode (ns, not quantums)"},
 }

@@ -69,6 +69,8 @@ class EventKind(IntEnum):
     VENUE_CAME_BACK = 29       # the outage ended
     FUNDING_SETTLED = 30       # a funding instant: price = settlement price, value = rate (ppb)
     FUNDING_PAID = 31          # one funding payment: value = quantums paid (< 0: received)
+    MATCHING_QUEUE_FORMED = 32   # a participant's message had to wait (engine.venue.capacity)
+    MATCHING_QUEUE_CLEARED = 33  # the last waiting message was served: qty most waiting, value ns
 
     # Past-tense aliases of seven noun kinds (same values; the names above are the ones
     # saved logs store, so they stay the canonical ones).
