@@ -22,13 +22,14 @@ p), and S(p), the sell quantity executable at p (market sells plus asks at or be
   price follows the "principle of highest volume transacted" (Xetra trading models,
   xetra.com/xetra-en/trading/trading-models); the surplus is the unexecuted volume on the
   buy or sell side at the auction price (Wiener Boerse on Xetra T7, mondovisione.com, Dec
-  2004).  The order of the steps, "limits only", the clamp of step 4 and "only market
-  orders -> the reference price" follow the T7 Market Model for the Trading Venue Xetra
-  (section on auction price determination; found, not read in full here): **assumed** as
-  stated.  With no reference price step 4 takes the lowest candidate, and market orders
-  alone give no price (assumed).  Between two remaining candidates with surpluses of
-  opposite sign B - S (non-increasing in p) keeps |B - S| within the candidates' and the
-  volume at their common maximum, so the reference price executes as much as they do.
+  2004).  The T7 Market Model for the Trading Venue Xetra gives the rule in full (its
+  auction-price section was found but not read here); until it is, these hold:
+  - assumed: the step order above, limits only as candidates, the clamp of step 4;
+  - assumed: only market orders executable -> the reference price (none: no price);
+  - assumed: with no reference price step 4 takes the lowest candidate.
+  Between two remaining candidates with surpluses of opposite sign B - S (non-increasing in
+  p) keeps |B - S| within the candidates' and the volume at their common maximum, so the
+  reference price executes as much as they do.
 
 Market orders in the auction (queued only where the halting policy says so, see
 ``OrderBook.halt``) are executable at any price: they add to B or S everywhere.  The limit
@@ -36,8 +37,8 @@ orders *in play* are the crossed ones (bids at or above the best ask, asks at or
 best bid: all of them when no market order rests) and, for queued market buys, the asks
 above the best bid taken lowest first while the sell quantity ahead of each (market sells
 and cheaper asks) has not yet covered the market buys -- an ask beyond that executes at no
-price; symmetrically for market sells.  A market order thus acts as a limit at the most
-aggressive limit price in play (assumed), so the every-tick range stays finite.
+price; symmetrically for market sells.  So the every-tick range stays finite:
+  - assumed: a market order acts as a limit at the most aggressive limit price in play.
 
 Executing the maximum volume at the chosen price leaves the book uncrossed: a remaining bid
 at or above a remaining ask would give a higher volume at the bid's price, contradicting

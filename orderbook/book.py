@@ -30,8 +30,9 @@ Auction mode
     it may be cancelled or reduced meanwhile.  ``uncross()`` executes the call auction at
     the single price of ``halt``'s ``price_rule`` (``orderbook.auction``: every tick, or
     Xetra's limits-and-reference rule); ``resume`` uncrosses and returns to continuous
-    matching.  Self-trade prevention does not apply in an uncross (assumed: the referenced
-    venues describe STP for continuous trading only).  Queued market orders count in
+    matching.
+    No self-trade prevention in an uncross (assumed: the referenced venues describe STP for
+    continuous trading only).  Queued market orders count in
     ``len``, ``order`` and ``resting_qty`` but rest at no price level, so no depth query
     sees them.
 

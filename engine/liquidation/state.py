@@ -46,9 +46,12 @@ class LiquidationState:
     it left (``unit_state``) -- a unit found in that same state at the same instant is not
     tried again; ``deferred``: units whose ``LiquidationDeferred`` was logged in this
     episode (until next allowed through); ``hl_cooldown``: account -> the end (ns) of its
-    Hyperliquid cooldown; ``dydx``: the block counters; ``adl``: the ADL queue."""
+    Hyperliquid cooldown; ``dydx``: the block counters; ``adl``: the ADL queue;
+    ``queued``: unit -> (id of its liquidation order resting in a halt's auction, whether
+    the position was isolated, the wallet before the order): the unit is not listed while
+    that order rests, and is settled from these once the uncross closed it."""
 
-    __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl")
+    __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl", "queued")
 
     def __init__(self) -> None:
         self.tried: dict[tuple[int, int], tuple] = {}
@@ -57,6 +60,7 @@ class LiquidationState:
         self.hl_cooldown: dict[int, int] = {}
         self.dydx = DydxBlock()
         self.adl = AdlQueue()
+        self.queued: dict[tuple[int, int], tuple[int, bool, int]] = {}
 
 
 def unit_state(ex, acct, inst: int) -> tuple:
