@@ -142,6 +142,8 @@ def test_policy_codes_are_distinct():
     ("cme-dcb", "variant_pct", "inf"), ("cme-dcb", "limits", "high"),
     ("cme-velocity", "ticks", -1), ("cme-velocity", "on_immediate", "pause"),
     ("cde-hourly", "halt_s", -1), ("xetra-vi", "static_pct", 0),
+    ("xetra-vi", "auction_price_rule", "vwap"), ("luld", "queue_market_orders", "yes"),
+    ("cme-dcb", "queue_market_orders", True),       # not a parameter of a refusing policy
 ])
 def test_bad_breaker_parameters_are_rejected_naming_the_key(name, key, value):
     scenario = SimpleNamespace(breaker={name: {key: value}}, source_path="x.toml")
