@@ -21,10 +21,20 @@ Self-trade prevention
 
 Auction mode
     ``halt()`` stops continuous matching: limit GTC orders rest even if they cross; market,
-    IOC and FOK orders are rejected (``MATCHING_HALTED``).  ``uncross()`` executes the call
-    auction at the single price that maximises volume (see ``orderbook.auction``); ``resume``
-    uncrosses and returns to continuous matching.  Self-trade prevention does not apply in
-    an uncross (assumed: the referenced venues describe STP for continuous trading only).
+    IOC and FOK orders are rejected (``MATCHING_HALTED``).  ``halt(queue_market=True)``
+    instead queues market orders (not FOK) into the auction, as Xetra and the LULD
+    reopening do: one without a protection price rests unpriced, ahead of every limit of
+    its side (executable at any auction price; time priority among market orders); one
+    with a protection price rests as a limit at that price.  Either takes part in the next
+    uncross and its remainder then expires (a market order's remainder always expires);
+    it may be cancelled or reduced meanwhile.  ``uncross()`` executes the call auction at
+    the single price of ``halt``'s ``price_rule`` (``orderbook.auction``: every tick, or
+    Xetra's limits-and-reference rule); ``resume`` uncrosses and returns to continuous
+    matching.
+    No self-trade prevention in an uncross (assumed: the referenced venues describe STP for
+    continuous trading only).  Queued market orders count in
+    ``len``, ``order`` and ``resting_qty`` but rest at no price level, so no depth query
+    sees them.
 
 Ownership
     The book computes and returns what happened (fills, expiries, rejections); it holds no
@@ -49,7 +59,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
-from .auction import find_uncross_price
+from .auction import EVERY_TICK, find_uncross_price
 from .enums import (FOK, GTC, IOC, LIMIT, MARKET, STP_EXPIRE_BOTH, STP_EXPIRE_MAKER, STP_EXPIRE_TAKER,
                     STP_NONE,
                     OrderStatus, Reason, Side)
@@ -95,7 +105,7 @@ class OrderBook:
     """
 
     __slots__ = ("_levels", "_prices", "_best", "_index", "_seq", "_halted",
-                 "last_price")
+                 "last_price", "_mkt", "_queue_mkt", "_rule", "_expiring")
 
     def __init__(self) -> None:
         # Index 1: bids, index -1 (== 2): asks; index 0 unused.
@@ -106,6 +116,14 @@ class OrderBook:
         self._seq = 0
         self._halted = False
         self.last_price: int | None = None
+        # Auction mode (``halt``): market orders queued without a price, per side
+        # (id -> record, arrival order); whether market orders queue; the price rule; the
+        # protected market orders resting at their protection price (id -> arrival
+        # number, which tells them from a later order re-using the id).
+        self._mkt: list = [None, {}, {}]
+        self._queue_mkt = False
+        self._rule = EVERY_TICK
+        self._expiring: dict[int, int] = {}
 
     # ------------------------------------------------------------------ entry
     def submit(self, order_id: int, account: int, side: int, price: int | None = None,
@@ -198,6 +216,10 @@ class OrderBook:
         immediate = order_type == MARKET or tif != GTC
         if self._halted:
             if immediate:
+                if order_type == MARKET and tif != FOK and self._queue_mkt:
+                    self._queue_market(order_id, account, side, price, qty, reduce_only, stp)
+                    return _new(SubmitResult, (order_id, _NEW, _NO_FILLS, 0, qty, 0, _R_NONE,
+                                               ()))
                 return self._reject(order_id, Reason.MATCHING_HALTED)
             self._rest(order_id, account, side, price, qty, reduce_only, stp, post_only)
             return _new(SubmitResult, (order_id, _NEW, _NO_FILLS, 0, qty, 0, _R_NONE, ()))
@@ -259,6 +281,18 @@ class OrderBook:
         level[order_id] = rec
         level.total += qty
         self._index[order_id] = rec
+
+    def _queue_market(self, order_id, account, side, price, qty, reduce_only, stp) -> None:
+        """Queue a market order in the auction (``halt(queue_market=True)``): unpriced in
+        the side's market queue, or at its protection price in the levels, noted to expire
+        at the uncross.  O(1), or O(log L) at a new level."""
+        if price is None:
+            self._seq = seq = self._seq + 1
+            rec = (qty, order_id, account, side, None, reduce_only, seq, stp, False)
+            self._mkt[side][order_id] = self._index[order_id] = rec
+        else:
+            self._rest(order_id, account, side, price, qty, reduce_only, stp)
+            self._expiring[order_id] = self._seq
 
     def _sweep(self, taker_id, account, side, limit, qty):
         """``_take`` without self-trade prevention, for an int ``limit`` that crosses the
@@ -428,6 +462,9 @@ class OrderBook:
         qty = rec[0]
         side = rec[3]
         price = rec[4]
+        if price is None:                   # a market order queued in an auction
+            del self._mkt[side][order_id]
+            return qty
         levels = self._levels[side]
         level = levels[price]
         del level[order_id]
@@ -460,6 +497,9 @@ class OrderBook:
         record under the same key keeps its queue position; the level total follows.
         Returns the new record.  O(1)."""
         rec = self._index[order_id]
+        if rec[R_PRICE] is None:            # a market order queued in an auction
+            self._mkt[rec[R_SIDE]][order_id] = self._index[order_id] = rec = (qty,) + rec[1:]
+            return rec
         level = self._levels[rec[R_SIDE]][rec[R_PRICE]]
         level.total -= rec[R_QTY] - qty
         level[order_id] = self._index[order_id] = rec = (qty,) + rec[1:]
@@ -505,21 +545,33 @@ class OrderBook:
         """True while continuous matching is stopped (call-auction mode)."""
         return self._halted
 
-    def halt(self) -> None:
+    def halt(self, queue_market: bool = False, price_rule: int = EVERY_TICK) -> None:
         """Stop continuous matching: from now on limit GTC orders rest even if they cross,
-        and market/IOC/FOK orders are rejected with ``MATCHING_HALTED``."""
+        and IOC/FOK orders are rejected with ``MATCHING_HALTED``; market orders too, unless
+        ``queue_market`` (then they queue into the auction: module docstring).
+        ``price_rule`` (``orderbook.auction.EVERY_TICK`` or ``XETRA``) decides the uncross
+        price until the book resumes.  Halting a halted book changes only these two."""
         self._halted = True
+        self._queue_mkt = queue_market
+        self._rule = price_rule
 
     def indicative_uncross(self, reference_price: int | None = None) -> AuctionResult:
         """The auction price and volume ``uncross`` would produce now; changes nothing.
 
         ``reference_price`` breaks ties (default: the last trade price)."""
-        bids, asks = self._crossed_levels()
-        if not bids:
-            return _new(AuctionResult, (None, 0, 0, []))
+        mkt = self._mkt
+        if mkt[1] or mkt[-1]:
+            bids, asks, mb, ms = self._auction_levels()
+        else:
+            bids, asks = self._crossed_levels()
+            if not bids:
+                return _new(AuctionResult, (None, 0, 0, [], ()))
+            mb = ms = 0
         ref = self.last_price if reference_price is None else reference_price
-        price, volume, imbalance = find_uncross_price(bids, asks, ref)
-        return _new(AuctionResult, (price, volume, imbalance, []))
+        found = find_uncross_price(bids, asks, ref, mb, ms, self._rule)
+        if found is None:
+            return _new(AuctionResult, (None, 0, 0, [], ()))
+        return _new(AuctionResult, found + ([], ()))
 
     def uncross(self, reference_price: int | None = None) -> AuctionResult:
         """Execute the call auction: every eligible order trades at one price.
@@ -532,11 +584,16 @@ class OrderBook:
         Afterwards the book is not crossed.  The halted flag is left as it is; ``resume``
         uncrosses and restarts continuous matching.
 
-        Runtime complexity: O(C log C + k) for C crossed levels and k orders executed.
+        Queued market orders (``halt(queue_market=True)``) execute first on their side;
+        whatever is left of them then expires (``expired``), traded or not.
+
+        Runtime complexity: O(C log C + k) for C levels in play and k orders executed.
         """
         indication = self.indicative_uncross(reference_price)
         price, volume = indication.price, indication.volume
         if price is None or volume == 0:
+            if self._expiring or self._mkt[1] or self._mkt[-1]:
+                return indication._replace(expired=self._expire_market())
             return indication
         fills = _new_list(Fills)       # an empty Fills without calling list.__init__
         bid_walk = self._auction_walk(1, price)
@@ -565,13 +622,64 @@ class OrderBook:
                 ask = next(ask_walk)
                 ask_left = ask[R_QTY]
         self.last_price = price
-        return _new(AuctionResult, (price, volume, indication.imbalance, fills))
+        expired = self._expire_market() if self._expiring or self._mkt[1] or self._mkt[-1] \
+            else ()
+        return _new(AuctionResult, (price, volume, indication.imbalance, fills, expired))
 
     def resume(self, reference_price: int | None = None) -> AuctionResult:
         """Uncross, then return to continuous matching.  Returns the uncross result."""
         result = self.uncross(reference_price)
         self._halted = False
+        self._queue_mkt = False
+        self._rule = EVERY_TICK
         return result
+
+    def _expire_market(self) -> tuple:
+        """Cancel what is left of the market orders queued in this auction; return their
+        ``OrderInfo`` (quantity = the lots that expired), in arrival order.  O(k log k)."""
+        index = self._index
+        left = [rec for side in (1, -1) for rec in self._mkt[side].values()]
+        left += [rec for oid, seq in self._expiring.items()
+                 if (rec := index.get(oid)) is not None and rec[R_SEQ] == seq]
+        self._expiring.clear()
+        left.sort(key=lambda rec: rec[R_SEQ])
+        for rec in left:
+            self.cancel(rec[R_ID])
+        return tuple(_info(rec) for rec in left)
+
+    def _auction_levels(self) -> tuple[list, list, int, int]:
+        """(bids, asks, market buy lots, market sell lots) in play when market orders are
+        queued (``orderbook.auction``: the crossed levels, then for market buys the asks
+        above the best bid while the sells ahead have not covered them, and symmetrically).
+        O(C log L) for the C levels returned."""
+        bids, asks = self._crossed_levels()
+        mb = sum([rec[R_QTY] for rec in self._mkt[1].values()])
+        ms = sum([rec[R_QTY] for rec in self._mkt[-1].values()])
+        bb, ba = self._best[1], self._best[-1]
+        if mb:
+            covered = ms + sum([q for _, q in asks])
+            al = self._levels[-1]
+            for k in reversed(self._prices[-1]):          # asks, lowest first
+                if covered >= mb:
+                    break
+                p = -k
+                if bb is not None and p <= bb:
+                    continue                              # crossed: listed already
+                q = al[p].total
+                asks.append((p, q))
+                covered += q
+        if ms:
+            covered = mb + sum([q for _, q in bids])
+            bl = self._levels[1]
+            for p in reversed(self._prices[1]):           # bids, highest first
+                if covered >= ms:
+                    break
+                if ba is not None and p >= ba:
+                    continue
+                q = bl[p].total
+                bids.append((p, q))
+                covered += q
+        return bids, asks, mb, ms
 
     def _crossed_levels(self) -> tuple[list, list]:
         """(price, total) of bids at or above the best ask, best first, and of asks at or
@@ -585,8 +693,11 @@ class OrderBook:
         return bids, asks
 
     def _auction_walk(self, side: int, price: int):
-        """Yield resting records eligible at ``price``, in price-time priority.  Records are
-        snapshotted level by level, so consuming them while walking is safe."""
+        """Yield resting records eligible at ``price``, in price-time priority: queued
+        market orders first.  Records are snapshotted level by level, so consuming them
+        while walking is safe."""
+        if self._mkt[side]:
+            yield from list(self._mkt[side].values())
         levels = self._levels[side]
         for px in self._range(side, price):
             level = levels.get(px)
@@ -747,6 +858,16 @@ class OrderBook:
                     seen[oid] = rec
                     total += rec[R_QTY]
                 assert level.total == total, f"side {side} level {p}: total {level.total} != {total}"
+        for side in (1, -1):
+            for oid, rec in self._mkt[side].items():
+                assert self._halted, f"order {oid}: market order outside an auction"
+                assert rec[R_ID] == oid and rec[R_SIDE] == side and rec[R_PRICE] is None, \
+                    f"market order {oid}: misplaced"
+                assert type(rec) is tuple and type(rec[R_QTY]) is int and rec[R_QTY] > 0, \
+                    f"market order {oid}: qty"
+                assert rec[R_SEQ] > 0 and oid not in seen, f"market order {oid}: seq or twice"
+                seen[oid] = rec
+        assert self._halted or not self._expiring, "expiring market orders outside an auction"
         assert seen.keys() == self._index.keys(), "id index != orders in levels"
         assert all(seen[k] is self._index[k] for k in seen), "id index points elsewhere"
         if not self._halted:

@@ -118,10 +118,14 @@ class AuctionResult(NamedTuple):
     """Outcome (or indication) of a call-auction uncross.
 
     ``price`` is None when the book is not crossed.  ``imbalance`` is buy volume minus
-    sell volume eligible at ``price`` (positive: buyers left over).
+    sell volume eligible at ``price`` (positive: buyers left over).  ``expired`` lists
+    (``OrderInfo``, with the lots left) the market orders queued in the auction whose
+    remainder expired at the uncross (empty for an indication, and whenever the halt did
+    not queue market orders).
     """
 
     price: int | None
     volume: int
     imbalance: int
     fills: list
+    expired: tuple = ()

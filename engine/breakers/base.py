@@ -11,7 +11,10 @@ consulted at fixed points -- by the loop and, as the Exchange's ``BreakerHook``,
   ``counters()``                 per-policy figures for the run summary
 Halting is a venue-wide service of the Exchange (``exchange.halt`` / ``port.reopen``), so that
 composed policies see one halt state: ``luld+liq-pause`` pauses liquidations during the
-LULD pause.  Parameters come from the policy's ``PARAMS`` (default, converter, meaning),
+LULD pause.  The policy that halts sets the auction's rules (``halt_venue``): whether market
+orders queue into the reopening auction or are refused, and the auction-price rule
+(``orderbook.auction``) -- from its ``queue_market_orders`` and ``auction_price_rule``
+parameters where it has them (``AUCTION_PARAMS``), else refusal and the every-tick rule.  Parameters come from the policy's ``PARAMS`` (default, converter, meaning),
 overridable in the scenario's ``[breaker.NAME]`` table or with ``--set breaker.NAME.KEY=V``;
 unknown keys and bad values are rejected naming the key.
 """
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..config import ConfigError, decimal, integer, text
+from orderbook.auction import EVERY_TICK, PRICE_RULES
+
+from ..config import ConfigError, boolean, decimal, integer, text
 from ..venue.codes import BreakerId, BreakerReason
 from ..venue.events import EventKind
 from ..venue.rounding import floor_f
@@ -75,6 +80,20 @@ def whole(where: str, value) -> int:
 
 def choice(*options):
     return lambda where, value: text(where, value, options)
+
+
+def auction_params(queue: bool, rule: str) -> dict:
+    """``PARAMS`` entries of a policy whose halt ends in a reopening auction: whether market
+    orders (stops', Hyperliquid's liquidation orders, flow programs') queue into it instead
+    of being refused, and its price rule; ``queue``/``rule`` are the policy's defaults."""
+    return {
+        "queue_market_orders": (queue, boolean,
+                                "market orders arriving in the halt queue into the reopening "
+                                "auction (true) or are refused (false)"),
+        "auction_price_rule": (rule, choice(*PRICE_RULES),
+                               "auction price: every-tick (every tick between the limits in "
+                               "play) or xetra (limit prices and the reference price only)"),
+    }
 
 
 class Policy:
@@ -134,6 +153,13 @@ class Policy:
         return {}
 
     # Shared helpers ---------------------------------------------------------
+    def halt_venue(self, ts: int) -> None:
+        """Halt the venue with this policy's code and auction rules (module docstring)."""
+        p = self.params
+        self.exchange.halt(ts, self.CODE, p.get("queue_market_orders", False),
+                           PRICE_RULES[p["auction_price_rule"]] if "auction_price_rule" in p
+                           else EVERY_TICK)
+
     def trip(self, ts: int, price: int = 0, value: int = 0) -> None:
         """Record a ``BreakerTripped`` event for this policy."""
         self.trips += 1

@@ -12,8 +12,10 @@
                   * all inside the corridor, or the order does not cross: unchanged;
                   * the first potential price already outside: the venue halts *before*
                     the order is matched (``exchange.halt`` inside the gate), so a GTC limit
-                    rests in the halted book at its own price and a market/IOC/FOK order is
-                    refused by the halted book (``MATCHING_HALTED``);
+                    rests in the halted book at its own price, an IOC/FOK order is refused
+                    by the halted book (``MATCHING_HALTED``), and so is a market order
+                    unless the policy queues market orders into the auction
+                    (``queue_market_orders``: ``xetra-vi``);
                   * the sweep would cross the edge: the order's limit (a market order's
                     protection price) is clipped to the edge, so it trades up to the limit
                     and no further -- its IOC/market remainder expires, a GTC remainder
@@ -217,7 +219,7 @@ class BreachHalt(Policy):
         self.pending = False
         if self.exchange.halted:
             return
-        self.exchange.halt(ts, self.CODE)
+        self.halt_venue(ts)
         self.halts += 1
         self.halt_start = ts
         self.halt_end = ts + self.halt_length(ts)

@@ -10,7 +10,7 @@ from orderbook.enums import MARKET
 
 from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
-from .base import (REASON_LULD_BAND, Policy, choice, pct, positive_pct,
+from .base import (REASON_LULD_BAND, Policy, auction_params, choice, pct, positive_pct,
                    positive_seconds)
 
 CONT, LIMIT_STATE, PAUSE = 0, 1, 2
@@ -59,13 +59,20 @@ class LimitUpLimitDown(Policy):
       LIMIT STATE -> PAUSE after ``limit_state_s`` (15 s) without exit [S3]: ``exchange.halt``
         for ``pause_s`` (5 minutes) [S3].
       PAUSE: no matching.  Resting orders stay; GTC limit orders are accepted at any price
-        (bands are not applied, the collar decides) and rest even if they cross;
-        market/IOC/FOK orders, stops and liquidation orders are refused by the halted book
-        (a fill failure for a liquidation) unless ``liq-pause`` defers the liquidation.
+        (bands are not applied, the collar decides) and rest even if they cross.  Market
+        orders -- stops' and Hyperliquid's liquidation orders included -- queue into the
+        reopening auction (``queue_market_orders``, default true: the reopening "cannot
+        reopen" with "a remaining market-order imbalance" [S3], so market orders take part
+        in it); their remainder expires after it.  IOC/FOK orders, and liquidation orders
+        that are IOC/FOK limits (Binance, tiered, dYdX), are refused by the halted book (a
+        fill failure for a liquidation) unless ``liq-pause`` defers the liquidation; with
+        ``queue_market_orders = false`` market orders are refused too, as before.
         The mark policy gets no book quotes (the mark follows the index) and margin
         checks continue every step.
       End of pause: the indicative uncross (``exchange.indicative``, ties nearest the
-        reference).  If its price lies inside the auction collar, the reopening auction
+        reference; ``auction_price_rule``, default every-tick: the reference gives the
+        uncross "at the maximum-volume price inside the auction collar" [P1 spec] and no
+        tie-break beyond it, so the book's own rule is kept).  If its price lies inside the auction collar, the reopening auction
         (``port.reopen``) trades at it; if the book is not crossed (no pair-off, no
         imbalance) trading reopens with no trade; otherwise the pause is extended by
         ``extension_s`` (5 minutes) and tried again [S3].  The collar is not in the
@@ -97,6 +104,7 @@ class LimitUpLimitDown(Policy):
                             "auction collar = band + k x this after k extensions (assumed)"),
         "mode": ("reprice", choice("reprice", "reject"),
                  "a limit order priced through the band: repriced to it, or rejected (113)"),
+        **auction_params(True, "every-tick"),
     }
 
     def __init__(self, params=None, where="breaker"):
@@ -211,7 +219,7 @@ class LimitUpLimitDown(Policy):
             self.pause_extensions = 0
             self.pauses += 1
             self.trip(ts, price=self.lower if at_lower else self.upper, value=2)
-            self.exchange.halt(ts, self.CODE)
+            self.halt_venue(ts)
 
     def _end_of_pause(self, ts) -> None:
         ind = self.exchange.indicative(self.ref)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
-from .base import REASON_XETRA_VI, positive_pct, positive_seconds, seconds
+from .base import REASON_XETRA_VI, auction_params, positive_pct, positive_seconds, seconds
 from .corridor import BreachHalt
 
 
@@ -36,16 +36,24 @@ class XetraVolatilityInterruption(BreachHalt):
         An FOK order that would leave the corridor is rejected (reason 116) and starts no
         auction (the "exception" of [S23]; assumed that it triggers nothing).
       VI AUCTION (call phase): orders are entered, modified and cancelled without matching
-        [S23]; GTC limit orders rest even if they cross; market/IOC/FOK, stop and
-        liquidation orders are refused by the halted book (Xetra would let market orders
-        join the auction: not modelled; a fill failure for a liquidation) unless
-        ``liq-pause`` defers the liquidation.  Length: ``min_auction_s`` (at least two
+        [S23]; GTC limit orders rest even if they cross.  Market orders -- stops', flow
+        programs' and Hyperliquid's liquidation orders, and one whose first potential
+        price already left the corridor -- queue into the auction (``queue_market_orders``,
+        default true: Eurex places the triggering order in the auction book [S20]; Xetra's
+        auctions take market orders, executed first at the auction price); their remainder
+        expires after the uncross (all the engine's market orders are IOC; Xetra carries
+        unexecuted market orders into continuous trading: not modelled).  IOC/FOK orders
+        are refused (Eurex cancels a triggering IOC [S20]), and so are the liquidation
+        orders that are IOC/FOK limits (a fill failure) unless ``liq-pause`` defers the
+        liquidation.  Length: ``min_auction_s`` (at least two
         minutes [S24]) plus a random end of 0..``random_end_s`` ("After a minimum duration,
         the call phase in general ends randomly" [S23]; "max. 30 sec." in a Xetra T7
         parametrisation [S25]), drawn in whole milliseconds from the run's seeded
         ``port.rng`` when the auction starts.
-      Price determination: the uncross at the volume-maximising price, ties nearest the
-        last price (``orderbook.auction``, the Xetra/Eurex rule).  If there is no crossing
+      Price determination: the uncross by Xetra's rule (``auction_price_rule = "xetra"``,
+        ``orderbook.auction``): the limit price of maximum executable volume, then least
+        surplus, then market pressure, then the reference price (the last price); market
+        orders alone trade at the reference price.  If there is no crossing
         volume, the auction ends without a price and continuous trading resumes (assumed);
         the references stay as they were, so the next order outside the corridor starts
         another auction.
@@ -66,6 +74,7 @@ class XetraVolatilityInterruption(BreachHalt):
                        "static corridor around the last auction price / start price (assumed)"),
         "min_auction_s": (120, positive_seconds, "minimum length of the VI auction's call phase"),
         "random_end_s": (30, seconds, "random end of the call phase: up to this much longer"),
+        **auction_params(True, "xetra"),
     }
 
     def __init__(self, params=None, where="breaker"):

@@ -48,9 +48,12 @@ class LiquidationState:
     episode (until next allowed through); ``hl_cooldown``: account -> the end (ns) of its
     Hyperliquid cooldown; ``dydx``: the block counters; ``adl``: the ADL queue;
     ``capacity``: the liquidation engine's rate (``engine.venue.capacity.LiquidationEngine``;
-    None = unlimited, the default)."""
+    None = unlimited, the default); ``queued``: unit -> (id of its liquidation order resting in a halt's auction, whether
+    the position was isolated, the wallet before the order): the unit is not listed while
+    that order rests, and is settled from these once the uncross closed it."""
 
-    __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl", "capacity")
+    __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl", "capacity",
+                 "queued")
 
     def __init__(self) -> None:
         self.tried: dict[tuple[int, int], tuple] = {}
@@ -60,6 +63,7 @@ class LiquidationState:
         self.dydx = DydxBlock()
         self.adl = AdlQueue()
         self.capacity = None
+        self.queued: dict[tuple[int, int], tuple[int, bool, int]] = {}
 
 
 def unit_state(ex, acct, inst: int) -> tuple:

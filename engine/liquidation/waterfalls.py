@@ -41,6 +41,18 @@ book refuses it.  With a breaker that pauses liquidations (``liq-pause``) that r
 failure: the unit is deferred (``LiquidationDeferred``) and re-checked at the reopening
 price, like the units listed after it; without one the waterfall goes on (takeover, ADL).
 
+Where the halting policy queues market orders into the reopening auction
+(``queue_market_orders``: ``luld``, ``xetra-vi``), a Hyperliquid liquidation order -- a market
+order -- that meets a halt is not refused: it rests in the auction and the unit waits for it
+(no fill failure, no takeover or ADL meanwhile, and the unit is not listed again while the
+order rests; a ``liq-pause`` in the composition does not take back an order already in the
+auction).  The uncross fills it as a liquidation and logs its ``LiquidationFilled`` and, for
+the remainder that expires, ``LiquidationUnfilled`` (``Exchange.uncross``); at the next
+margin check a unit the uncross closed is settled as after a fill in continuous trading
+(``settle_if_negative``), and one still open is checked again at the reopened mark.  The other styles send IOC/FOK limit orders, which a
+halted book refuses whatever the policy: deferred under ``liq-pause``, a fill failure
+otherwise, as before.
+
 After a takeover or ADL closes the position, ``engine.liquidation.settlement`` clears what
 the account has left (the fund, collateral, bad debt).
 """
@@ -75,6 +87,24 @@ class _Paused(Exception):
         self.reason = reason
 
 
+class _Queued(Exception):
+    """A liquidation order rests in a halted book's auction: the unit waits for the
+    uncross (module docstring)."""
+
+
+def _after_auction(ex, ts: int, st) -> None:
+    """Forget the units whose queued liquidation order is gone (the uncross filled it or
+    expired it); settle one it closed (module docstring).  O(queued units)."""
+    for unit, (oid, isolated, wallet_before) in list(st.queued.items()):
+        account_id, inst = unit
+        if oid in ex.books[inst]:
+            continue
+        del st.queued[unit]
+        acct = ex.accounts[account_id]
+        if not acct.positions[inst].size:
+            settle_if_negative(ex, ts, acct, inst, isolated, wallet_before)
+
+
 def run_liquidations(ex, ts: int, inst: int) -> int:
     """Liquidate every unit deficient at the current mark of ``inst``; return how many
     waterfalls ran.  Units are taken in ``Exchange.liquidatable`` order; each is re-checked
@@ -89,12 +119,16 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     breaker = ex.breaker
     count = 0
     st = state.of(ex)
+    if st.queued:
+        _after_auction(ex, ts, st)
     capacity = st.capacity
     if capacity is not None:
         if capacity.exhausted(ts):
             return 0        # nothing starts before the next second: no listing either
         capacity.waiting = 0
     units = ex.liquidatable(inst)
+    if st.queued:           # not listed while their order waits in the auction
+        units = [u for u in units if u not in st.queued]
     if not units:
         return 0
     if st.tried_ts != ts:
@@ -149,6 +183,9 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
         except _Paused as paused:       # the venue halted under this unit's order
             _defer(ex, ts, account_id, i, paused.reason)
             continue
+        except _Queued:                 # its order waits in the reopening auction
+            count += 1
+            continue
         if pos.size:
             tried[unit] = state.unit_state(ex, acct, i)
         count += 1
@@ -199,6 +236,11 @@ def _send_liquidation_order(ex, ts, acct, inst: int, qty: int, limit: int | None
     r = ex.submit(ts, acct.id, inst, side, qty, price=limit, tif=tif, order_type=order_type,
                   liquidation=True, fee_ppm=fee_ppm)
     filled = r.filled_qty if r else 0
+    if r and r.resting_qty:
+        # A market order queued in a halt's auction (``queue_market_orders``): the unit
+        # waits for the uncross, which fills it or fails it (``Exchange.uncross``).
+        state.of(ex).queued[(acct.id, inst)] = (oid, pos.isolated, acct.wallet)
+        raise _Queued()
     value = 0
     if filled:
         rows = list(r.fills.rows())     # (maker_id, taker_id, price, qty, ...)

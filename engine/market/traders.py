@@ -101,9 +101,14 @@ class Stops:
 
     The trigger price is the mark or the last trade (``traders.stop_trigger``).  Two sorted
     books of ``(trigger tick, account)``: a check pops the crossed ones, O(log n + k).  Not
-    while trading is halted: a halted book refuses market orders, so stops stay armed and
-    fire, if still crossed, once matching resumes (assumed: CME stops trigger on trades,
-    and none print in a halt)."""
+    while trading is halted, whether or not the halt queues market orders: stops stay armed
+    and fire, if still crossed, once matching resumes (assumed: CME stops trigger on trades,
+    and none print in a halt).  A stop that fired before the halt and whose order
+    arrives in it (a participant's latency): refused by a halt that does not queue market
+    orders -- the stop is armed again; queued into the reopening auction by one that does
+    (``queue_market_orders``) -- it is spent, like any fired stop: the uncross fills it or
+    its remainder expires, and a stop is not re-armed after an expiry in continuous
+    trading either."""
 
     __slots__ = ("port", "trigger", "longs", "shorts")
 
@@ -155,7 +160,8 @@ class Stops:
     def _order(self, ts: int, entry: tuple, side: int, qty: int) -> None:
         """A triggered stop's reduce-only market order.  Refused because the venue is
         halted (it halted under the order, or the order arrived in a halt: the book's or a
-        breaker gate's refusal) or down, the stop is armed again."""
+        breaker gate's refusal) or down, the stop is armed again; queued in a halt's
+        auction (``r`` is truthy: it rests) it is not."""
         ex = self.port.exchange
         r = ex.submit(ts, entry[1], 0, side, qty, tif=IOC, order_type=MARKET, reduce_only=True)
         if not r and (ex.halted or ex.down):

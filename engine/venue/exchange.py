@@ -30,6 +30,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from orderbook import OrderBook, OrderStatus, Reason
+from orderbook.auction import EVERY_TICK
 from orderbook.enums import GTC, LIMIT, STP_EXPIRE_MAKER, STP_NONE
 
 from .accounts import BACKSTOP_ID, INSURANCE_ID, RESERVED_FROM, Account
@@ -177,6 +178,10 @@ class Exchange:
         # through ``halted`` -- every book halts and reopens together.
         self.down = False
         self.halts = 0          # halts started
+        # Liquidation orders queued in a halted book's auction (a market order, where the
+        # halting policy queues them): order id -> its fee rate (None = the clearance fee),
+        # so that the uncross fills them as liquidations (``uncross``).
+        self.queued_liquidations: dict[int, int | None] = {}
 
     # ------------------------------------------------------------ accounts
     def open_account(self, ts: int, account_id: int, deposit: int = 0,
@@ -352,6 +357,8 @@ class Exchange:
         r = self.books[inst].submit(oid, account_id, side, price, qty, tif, order_type,
                                     post_only, reduce_only, stp)
         self._apply_outcome(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm)
+        if liquidation and r[4]:        # resting: a market order queued in an auction
+            self.queued_liquidations[oid] = fee_ppm
         return r
 
     def _would_take(self, inst: int, side: int, price) -> bool:
@@ -383,6 +390,7 @@ class Exchange:
                             account=info.account, order_id=info.order_id, price=info.price,
                             qty=info.qty, reason=reason)
         if resting:
+            price = price or 0          # a market order queued unpriced in an auction: 0
             self._orders[oid] = (account_id, inst, side, price)
             acct.open_orders.add(oid)
             self._buf += _pack_order(ts, _ACCEPTED, side, inst, account_id, oid, price, resting)
@@ -497,17 +505,59 @@ class Exchange:
         pays the taker fee.  Returns the book's ``AuctionResult``."""
         book = self.books[inst]
         result = book.resume(reference) if resume else book.uncross(reference)
+        queued = self.queued_liquidations
         if result.fills:
             # The book reports aggressor 0 in an auction; the ledger takes the taker's side
             # (both orders were entered through ``submit``, so their sides are on record).
             orders = self._orders
             rows = [(maker_id, taker_id, price, qty, maker, taker, orders[taker_id][2])
                     for maker_id, taker_id, price, qty, maker, taker, _ in result.fills.rows()]
-            self._apply_fills(ts, inst, rows, False, None)
+            if not queued:
+                self._apply_fills(ts, inst, rows, False, None)
+            else:
+                self._apply_auction_liquidations(ts, inst, rows)
             for _, taker_id, *_ in rows:
                 if taker_id not in book:
                     self._forget_order(taker_id)
+        for info in result.expired:
+            # A queued market order's remainder expires at the uncross (``OrderBook``).
+            self._forget_order(info.order_id)
+            self.log.append(ts, EventKind.ORDER_EXPIRED, side=info.side, inst=inst,
+                            account=info.account, order_id=info.order_id,
+                            price=info.price or 0, qty=info.qty, reason=Reason.IOC_REMAINDER)
+            if info.order_id in queued:
+                # A liquidation order's remainder: a fill failure, as in continuous trading.
+                self.log.append(ts, EventKind.LIQUIDATION_UNFILLED, side=info.side, inst=inst,
+                                account=info.account, order_id=info.order_id,
+                                price=info.price or 0, qty=info.qty,
+                                value=self.instruments[inst].notional(self.marks[inst],
+                                                                      info.qty))
+        for oid in [oid for oid in queued if oid not in book]:
+            del queued[oid]
         return result
+
+    def _apply_auction_liquidations(self, ts: int, inst: int, rows: list) -> None:
+        """Apply an uncross's fills when liquidation orders were queued in it: a fill whose
+        taker (the later arrival) is one pays as a liquidation (its clearance fee, or its
+        own rate); a queued liquidation order that is the maker pays the maker fee (assumed).
+        Each queued
+        liquidation order that traded gets a ``LiquidationFilled`` row (lots, traded value,
+        the auction price), as the waterfall logs an immediate fill.  O(fills)."""
+        queued = self.queued_liquidations
+        tlq = self.instruments[inst].tick_lot_quanta
+        done: dict[int, list] = {}          # order id -> [account, side, lots, value, price]
+        for row in rows:
+            maker_id, taker_id, price, qty, maker, taker, side = row
+            liq = taker_id in queued
+            self._apply_fills(ts, inst, [row], liq, queued.get(taker_id))
+            for oid, acct, s in ((maker_id, maker, -side), (taker_id, taker, side)):
+                if oid in queued:
+                    d = done.setdefault(oid, [acct, s, 0, 0, price])
+                    d[2] += qty
+                    d[3] += price * qty * tlq
+        for oid, (acct, side, qty, value, price) in done.items():
+            self.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side, inst=inst,
+                            account=acct, order_id=oid, price=price, qty=qty, value=value)
 
     def cancel(self, ts: int, order_id: int):
         """Cancel a resting order; returns the lots cancelled (falsy if not resting, or
@@ -842,15 +892,19 @@ class Exchange:
         every book at once.  O(1)."""
         return self.books[0].halted
 
-    def halt(self, ts: int, code: int) -> None:
+    def halt(self, ts: int, code: int, queue_market: bool = False,
+             price_rule: int = EVERY_TICK) -> None:
         """Stop continuous matching venue-wide: limit orders rest even if they cross;
-        market/IOC/FOK orders are refused by the books.  ``code`` is the halting policy's id
-        (``TradingHalted`` row, ``price`` = the last trade).  No effect if already halted."""
+        IOC/FOK orders are refused by the books, and market orders too unless
+        ``queue_market`` (then they queue into the reopening auction and expire after it:
+        ``OrderBook.halt``).  ``price_rule`` is the auction's (``orderbook.auction``).
+        ``code`` is the halting policy's id (``TradingHalted`` row, ``price`` = the last
+        trade).  No effect if already halted: the policy that halted sets the rules."""
         if self.halted:
             return
         self.halts += 1
         for inst, book in enumerate(self.books):
-            book.halt()
+            book.halt(queue_market, price_rule)
             self.log.append(ts, EventKind.TRADING_HALTED, inst=inst, price=book.last_price or 0,
                             reason=code)
 

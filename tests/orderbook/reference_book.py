@@ -7,7 +7,7 @@ read straight off the code below.
 
 It shares only the vocabulary (``orderbook.enums``) with the code under test, never its
 logic.  In particular the call-auction price is found by brute force over *every* tick of
-the crossed range (not only the level prices), applying the rule of
+the range of the limit prices in play (not only the level prices), applying the rule of
 ``orderbook/auction.py``'s docstring literally:
 
   1. maximum executable volume min(B(p), S(p));
@@ -15,6 +15,11 @@ the crossed range (not only the level prices), applying the rule of
   3. then market pressure: all surpluses on the buy side -> highest price, all on the sell
      side -> lowest price;
   4. then nearest the reference price; finally the lower price.
+
+The Xetra rule (``halt(price_rule=1)``) applies the same steps to the limit prices in play
+only, then the reference price clamped to the remaining candidates.  Market orders queued in
+an auction (``halt(queue_market=True)``) count in B or S at every price; the limits in play
+are recomputed from their definition in ``orderbook/auction.py`` with plain sums.
 
 Results are returned as small named tuples whose fields mirror ``orderbook.results`` but
 with plain containers (fills as a ``list`` of 7-tuples, ``stp_cancelled`` as a ``tuple`` of
@@ -69,12 +74,13 @@ class Refused(NamedTuple):
 
 
 class Auction(NamedTuple):
-    """Mirrors ``orderbook.AuctionResult``."""
+    """Mirrors ``orderbook.AuctionResult`` (``expired`` a tuple of ``Info``)."""
 
     price: int | None
     volume: int
     imbalance: int
     fills: list
+    expired: tuple = ()
 
 
 # ----------------------------------------------------------------------------- model
@@ -89,15 +95,19 @@ class Resting:
     stp: int
     post_only: bool
     seq: int  # arrival number; smaller = earlier = better within a price
+    market: bool = False  # a market order queued in an auction: expires at the uncross
 
     def info(self) -> Info:
         return Info(self.order_id, self.account, self.side, self.price, self.qty,
                     self.reduce_only)
 
 
-def _priority(order: Resting) -> tuple[int, int]:
-    """Sort key, best first: bids highest price first, asks lowest first; then arrival."""
-    return (-order.side * order.price, order.seq)
+def _priority(order: Resting) -> tuple[int, int, int]:
+    """Sort key, best first: queued market orders without a price, then bids highest price
+    first, asks lowest first; then arrival."""
+    if order.price is None:
+        return (0, 0, order.seq)
+    return (1, -order.side * order.price, order.seq)
 
 
 def _reachable(taker_side: int, limit: int | None, maker_price: int) -> bool:
@@ -116,6 +126,8 @@ class ReferenceBook:
         self.orders: list[Resting] = []
         self.seq = 0
         self.halted = False
+        self.queue_market = False
+        self.rule = 0
         self.last_price: int | None = None
 
     # ------------------------------------------------------------- helpers
@@ -129,10 +141,14 @@ class ReferenceBook:
         """Resting orders of one side in priority order (best first)."""
         return sorted((o for o in self.orders if o.side == side), key=_priority)
 
-    def _rest(self, order_id, account, side, price, qty, reduce_only, stp, post_only) -> None:
+    def _rest(self, order_id, account, side, price, qty, reduce_only, stp, post_only,
+              market=False) -> None:
         self.seq += 1
         self.orders.append(Resting(order_id, account, side, price, qty, reduce_only, stp,
-                                   post_only, self.seq))
+                                   post_only, self.seq, market))
+
+    def _priced(self) -> list[Resting]:
+        return [o for o in self.orders if o.price is not None]
 
     def _crosses(self, side: int, limit: int | None) -> bool:
         """Is any resting order on the other side within ``limit``?"""
@@ -175,6 +191,10 @@ class ReferenceBook:
 
         if self.halted:
             if immediate:
+                if order_type == MARKET and tif != FOK and self.queue_market:
+                    self._rest(order_id, account, side, price, qty, reduce_only, stp, False,
+                               market=True)
+                    return Submitted(order_id, OrderStatus.NEW, [], 0, qty, 0, Reason.NONE, ())
                 return Submitted(order_id, OrderStatus.REJECTED, [], 0, 0, 0,
                                  Reason.MATCHING_HALTED, ())
             self._rest(order_id, account, side, price, qty, reduce_only, stp, post_only)
@@ -286,35 +306,58 @@ class ReferenceBook:
                            o.post_only, o.reduce_only, o.stp)
 
     # ------------------------------------------------------------- auction
-    def halt(self) -> None:
+    def halt(self, queue_market=False, price_rule=0) -> None:
         self.halted = True
+        self.queue_market = queue_market
+        self.rule = price_rule
 
-    def _auction_table(self, reference):
-        """All (price, volume, imbalance) rows considered, or None if not crossed."""
-        bids = [o for o in self.orders if o.side == BUY]
-        asks = [o for o in self.orders if o.side == SELL]
-        if not bids or not asks:
-            return None
-        hi = max(o.price for o in bids)
-        lo = min(o.price for o in asks)
-        if hi < lo:
-            return None
-        # Brute force: every tick of the crossed range, plus the level prices (which lie
-        # inside it anyway).  ``reference`` only breaks ties below; it adds no candidate.
-        candidates = set(range(lo, hi + 1)) | {o.price for o in self.orders
-                                               if lo <= o.price <= hi}
-        rows = []
-        for p in sorted(candidates):
-            b = sum(o.qty for o in bids if o.price >= p)
-            s = sum(o.qty for o in asks if o.price <= p)
-            rows.append((p, min(b, s), b - s))
-        return rows
+    @staticmethod
+    def _b(orders, p):
+        """B(p): buy quantity executable at ``p`` (unpriced market buys count everywhere)."""
+        return sum(o.qty for o in orders if o.side == BUY and (o.price is None or o.price >= p))
+
+    @staticmethod
+    def _s(orders, p):
+        return sum(o.qty for o in orders if o.side == SELL and (o.price is None or o.price <= p))
+
+    def _in_play(self):
+        """The limit prices in play, straight from ``orderbook/auction.py``'s definition."""
+        bids = [o for o in self.orders if o.side == BUY and o.price is not None]
+        asks = [o for o in self.orders if o.side == SELL and o.price is not None]
+        mb = sum(o.qty for o in self.orders if o.side == BUY and o.price is None)
+        ms = sum(o.qty for o in self.orders if o.side == SELL and o.price is None)
+        hi = max((o.price for o in bids), default=None)
+        lo = min((o.price for o in asks), default=None)
+        prices = set()
+        if hi is not None and lo is not None and hi >= lo:
+            prices |= {o.price for o in bids if o.price >= lo}
+            prices |= {o.price for o in asks if o.price <= hi}
+        for p in {o.price for o in asks if hi is None or o.price > hi}:
+            if ms + sum(o.qty for o in asks if o.price < p) < mb:
+                prices.add(p)
+        for p in {o.price for o in bids if lo is None or o.price < lo}:
+            if mb + sum(o.qty for o in bids if o.price > p) < ms:
+                prices.add(p)
+        return prices, mb, ms
 
     def _auction_price(self, reference):
-        rows = self._auction_table(reference)
-        if rows is None:
+        """(price, volume, imbalance) by brute force, or None."""
+        prices, mb, ms = self._in_play()
+        if not prices:
+            if mb and ms and reference is not None:
+                return reference, min(mb, ms), mb - ms
             return None
+        if self.rule == 0:      # every tick of the range of the limits in play
+            candidates = range(min(prices), max(prices) + 1)
+        else:                   # Xetra: the limit prices only
+            candidates = sorted(prices)
+        rows = []
+        for p in candidates:
+            b, s = self._b(self.orders, p), self._s(self.orders, p)
+            rows.append((p, min(b, s), b - s))
         top = max(v for _, v, _ in rows)
+        if top == 0:
+            return None
         rows = [r for r in rows if r[1] == top]                      # 1. max volume
         least = min(abs(i) for _, _, i in rows)
         rows = [r for r in rows if abs(r[2]) == least]               # 2. least surplus
@@ -324,7 +367,11 @@ class ReferenceBook:
             return min(rows, key=lambda r: r[0])
         if reference is None:                                        # 4. lower price
             return min(rows, key=lambda r: r[0])
-        return min(rows, key=lambda r: (abs(r[0] - reference), r[0]))  # 4. nearest ref
+        if self.rule == 0:
+            return min(rows, key=lambda r: (abs(r[0] - reference), r[0]))  # 4. nearest ref
+        p = min(max(reference, min(r[0] for r in rows)), max(r[0] for r in rows))
+        b, s = self._b(self.orders, p), self._s(self.orders, p)
+        return p, min(b, s), b - s                                   # 4. Xetra: clamp ref
 
     def indicative_uncross(self, reference_price=None) -> Auction:
         ref = self.last_price if reference_price is None else reference_price
@@ -333,14 +380,19 @@ class ReferenceBook:
             return Auction(None, 0, 0, [])
         return Auction(row[0], row[1], row[2], [])
 
+    def _expire(self) -> tuple:
+        gone = sorted((o for o in self.orders if o.market), key=lambda o: o.seq)
+        self.orders = [o for o in self.orders if not o.market]
+        return tuple(o.info() for o in gone)
+
     def uncross(self, reference_price=None) -> Auction:
         ref = self.last_price if reference_price is None else reference_price
         row = self._auction_price(ref)
         if row is None:
-            return Auction(None, 0, 0, [])
+            return Auction(None, 0, 0, [], self._expire())
         price, volume, imbalance = row
-        buyers = [o for o in self._side(BUY) if o.price >= price]
-        sellers = [o for o in self._side(SELL) if o.price <= price]
+        buyers = [o for o in self._side(BUY) if o.price is None or o.price >= price]
+        sellers = [o for o in self._side(SELL) if o.price is None or o.price <= price]
         fills = []
         left = volume
         i = j = 0
@@ -359,11 +411,13 @@ class ReferenceBook:
                 j += 1
         self.orders = [o for o in self.orders if o.qty > 0]
         self.last_price = price
-        return Auction(price, volume, imbalance, fills)
+        return Auction(price, volume, imbalance, fills, self._expire())
 
     def resume(self, reference_price=None) -> Auction:
         result = self.uncross(reference_price)
         self.halted = False
+        self.queue_market = False
+        self.rule = 0
         return result
 
     # ------------------------------------------------------------- queries
@@ -378,20 +432,23 @@ class ReferenceBook:
         return None if o is None else o.info()
 
     def best_bid(self) -> int | None:
-        prices = [o.price for o in self.orders if o.side == BUY]
+        prices = [o.price for o in self._priced() if o.side == BUY]
         return max(prices) if prices else None
 
     def best_ask(self) -> int | None:
-        prices = [o.price for o in self.orders if o.side == SELL]
+        prices = [o.price for o in self._priced() if o.side == SELL]
         return min(prices) if prices else None
 
     def volume(self, side: int) -> int:
-        return sum(o.qty for o in self.orders if o.side == side)
+        """Resting at a price: queued market orders without one are in no level."""
+        return sum(o.qty for o in self._priced() if o.side == side)
 
     def levels(self, side: int) -> list[tuple[int, int, int]]:
         """(price, total qty, order count), best first."""
         out: list[list[int]] = []
         for o in self._side(side):
+            if o.price is None:
+                continue
             if out and out[-1][0] == o.price:
                 out[-1][1] += o.qty
                 out[-1][2] += 1
@@ -410,7 +467,7 @@ class ReferenceBook:
 
     def depth(self, side: int, limit: int | None) -> int:
         """Quantity on ``side`` at least as good as ``limit`` (bids >= limit, asks <=)."""
-        return sum(o.qty for o in self.orders if o.side == side
+        return sum(o.qty for o in self._priced() if o.side == side
                    and (limit is None or (o.price >= limit if side == BUY else o.price <= limit)))
 
     def snapshot(self) -> dict:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from orderbook import (AuctionResult, Fill, OrderStatus, OrderType, Reason, SelfTradePrevention,
                        Side, SubmitResult, TimeInForce)
+from orderbook.auction import EVERY_TICK, XETRA, find_uncross_price
 
 BUY, SELL = Side.BUY, Side.SELL
 MARKET = OrderType.MARKET
@@ -379,3 +380,107 @@ def test_uncross_volume_is_the_maximum_over_all_prices(new_book, orders, ref):
     book._check()
     bb, ba = book.best_bid(), book.best_ask()
     assert bb is None or ba is None or bb < ba
+
+
+# ------------------------------------------- market orders queued; the Xetra price rule
+
+def test_xetra_rule_takes_the_limit_of_maximum_executable_volume():
+    """Bids 105 x3, 101 x4; asks 100 x5, 104 x1: volume 5 at 100 and 101, 3 at 104/105."""
+    assert find_uncross_price([(105, 3), (101, 4)], [(100, 5), (104, 1)], None,
+                              rule=XETRA) == (101, 5, 2)
+
+
+def test_xetra_rule_prefers_the_least_surplus_among_limits_where_every_tick_finds_a_gap():
+    """Bids 102 x1, 100 x1; ask 100 x1: volume 1 at 100 (surplus 1) and 102 (surplus 0).
+    Every tick: 101 has surplus 0 too and is lower; Xetra considers limits only: 102."""
+    bids, asks = [(102, 1), (100, 1)], [(100, 1)]
+    assert find_uncross_price(bids, asks, None, rule=EVERY_TICK) == (101, 1, 0)
+    assert find_uncross_price(bids, asks, None, rule=XETRA) == (102, 1, 0)
+
+
+def test_xetra_rule_market_pressure_picks_the_highest_or_lowest_limit():
+    # Buy surplus at every candidate (100 and 103): the highest limit.
+    assert find_uncross_price([(103, 5)], [(100, 2)], 90, rule=XETRA) == (103, 2, 3)
+    # Sell surplus everywhere: the lowest.
+    assert find_uncross_price([(103, 2)], [(100, 5)], 110, rule=XETRA) == (100, 2, -3)
+
+
+def test_xetra_rule_takes_the_reference_price_between_the_remaining_limits():
+    """Bids 103 x1, 100 x1; asks 100 x1, 103 x1: volume 1 at both limits, surplus +1 at
+    100 and -1 at 103 (no pressure): the reference if inside [100, 103], else the nearer
+    limit.  Every tick instead finds surplus 0 at 101-102."""
+    bids, asks = [(103, 1), (100, 1)], [(100, 1), (103, 1)]
+    assert find_uncross_price(bids, asks, 102, rule=XETRA) == (102, 1, 0)
+    assert find_uncross_price(bids, asks, 120, rule=XETRA) == (103, 1, -1)
+    assert find_uncross_price(bids, asks, 80, rule=XETRA) == (100, 1, 1)
+    assert find_uncross_price(bids, asks, 80, rule=EVERY_TICK) == (101, 1, 0)
+
+
+def test_only_market_orders_trade_at_the_reference_price(book):
+    book.halt(queue_market=True, price_rule=XETRA)
+    book.submit(1, 7, BUY, None, 4, order_type=MARKET)
+    book.submit(2, 8, SELL, None, 3, order_type=MARKET, tif=IOC)
+    r = book.resume(250)
+    assert (r.price, r.volume, r.imbalance) == (250, 3, 1)
+    assert [(f.maker_id, f.taker_id, f.price, f.qty) for f in r.fills] == [(1, 2, 250, 3)]
+    assert [(i.order_id, i.qty) for i in r.expired] == [(1, 1)]
+    assert len(book) == 0 and book.last_price == 250
+    assert find_uncross_price([], [], None, 4, 3, XETRA) is None     # no reference: no price
+
+
+def test_queued_market_orders_execute_first_at_the_uncross_price_and_the_rest_expires(book):
+    """Market buys 3 (id 2) then 4 (id 5) queue ahead of the bid at 101; asks 100 x5 and
+    102 x5.  Every tick: volume 7 at 102 only (asks 10 there, buys 7): price 102, the
+    market buys fill in arrival order, the bid (below 102) does not trade."""
+    book.halt(queue_market=True)
+    book.submit(1, 11, BUY, 101, 2)
+    assert book.submit(2, 12, BUY, None, 3, order_type=MARKET).status is OrderStatus.NEW
+    book.submit(3, 13, SELL, 100, 5)
+    book.submit(4, 14, SELL, 102, 5)
+    book.submit(5, 15, BUY, None, 4, order_type=MARKET, tif=IOC)
+    assert book.best_bid() == 101 and book.volume(BUY) == 2 and len(book) == 5
+    assert book.order(2).price is None and book.resting_qty(5) == 4
+    assert book.indicative_uncross().price == 102
+    r = book.resume()
+    assert (r.price, r.volume, r.imbalance) == (102, 7, -3)   # B 7, S 10
+    assert [(f.taker_id, f.maker_id, f.qty) for f in r.fills] == [(3, 2, 3), (5, 3, 2),
+                                                                  (5, 4, 2)]
+    assert r.expired == ()
+    assert (book.best_bid(), book.best_ask(), book.level_qty(SELL, 102)) == (101, 102, 3)
+
+
+def test_a_protected_market_order_rests_at_its_protection_price_and_expires_after(book):
+    book.halt(queue_market=True)
+    book.submit(1, 11, SELL, 99, 2)
+    r = book.submit(2, 12, BUY, 100, 5, order_type=MARKET, tif=IOC)
+    assert r.status is OrderStatus.NEW and book.level_qty(BUY, 100) == 5
+    result = book.resume(100)
+    assert (result.price, result.volume) == (100, 2)
+    assert [(i.order_id, i.price, i.qty) for i in result.expired] == [(2, 100, 3)]
+    assert len(book) == 0
+
+
+def test_a_queued_market_order_can_be_reduced_or_cancelled_but_not_replaced(book):
+    """It has no price: ``replace`` (which re-enters a GTC limit) refuses it."""
+    book.halt(queue_market=True)
+    book.submit(1, 11, BUY, None, 5, order_type=MARKET)
+    assert book.reduce(1, 2).qty == 2 and book.resting_qty(1) == 2
+    assert book.replace(1, qty=1).reason is Reason.INVALID_PRICE
+    assert book.cancel(1) == 2 and len(book) == 0
+
+
+@pytest.mark.parametrize("queue", [False, True])
+def test_fok_and_ioc_limit_orders_are_refused_in_any_halt(book, queue):
+    book.halt(queue_market=queue)
+    assert book.submit(1, 1, BUY, None, 1, order_type=MARKET, tif=FOK).reason \
+        is Reason.MATCHING_HALTED
+    assert book.submit(2, 1, BUY, 100, 1, tif=IOC).reason is Reason.MATCHING_HALTED
+    r = book.submit(3, 1, BUY, None, 1, order_type=MARKET)
+    assert (r.reason is Reason.MATCHING_HALTED) is not queue
+
+
+def test_without_queuing_the_old_uncross_is_unchanged():
+    """The every-tick rule without market orders is the book's rule of before (the
+    doctests of ``orderbook.auction`` and the brute-force state machine pin it too)."""
+    assert find_uncross_price([(105, 3), (101, 4)], [(100, 5), (104, 1)], None) == (101, 5, 2)
+    assert find_uncross_price([(105, 5)], [(100, 5)], 102) == (102, 5, 0)

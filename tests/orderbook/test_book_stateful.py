@@ -3,7 +3,8 @@
 A hypothesis ``RuleBasedStateMachine`` drives random sequences of limit GTC (some
 post-only), IOC, FOK and market orders (with and without a protection price), cancels,
 reduces and replaces (of live, dead and unknown ids), invalid requests, and halt /
-uncross / resume, through both books.  Prices stay in a narrow band (95..105) and orders
+uncross / resume, through both books.  A halt either refuses market orders or queues them
+into the auction (``halt(queue_market=True)``), with the every-tick or the Xetra price rule.  Prices stay in a narrow band (95..105) and orders
 come from four accounts with random STP modes, so crossing and self-trades are frequent.
 
 After every step the results must be identical (fills, status, reason, quantities,
@@ -42,6 +43,8 @@ ACCOUNTS = st.integers(0, 3)
 STP_MODES = st.sampled_from([0, 0, 1, 2, 3])
 TIFS = st.sampled_from([GTC, IOC, FOK])
 UNKNOWN_BASE = 1_000_000  # ids from here up are never submitted
+# halt(queue_market, price_rule): today's refusal (most often), queuing with either rule.
+HALT_MODES = st.sampled_from([(False, 0), (False, 0), (True, 0), (True, 1), (False, 1)])
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,9 @@ def norm(result):
         return result
     if isinstance(result, AuctionResult):
         assert all(type(f) is Fill for f in result.fills), result
+        assert all(type(i) is OrderInfo for i in result.expired), result
         return Auction(result.price, result.volume, result.imbalance,
-                       [tuple(f) for f in result.fills])
+                       [tuple(f) for f in result.fills], tuple(Info(*i) for i in result.expired))
     raise AssertionError(f"unexpected result type {type(result).__name__}: {result!r}")
 
 
@@ -216,6 +220,13 @@ class BookVersusReference(RuleBasedStateMachine):
         and the uncross has work to do (post-only orders rest too)."""
         self._submit(self._fresh_id(), order)
 
+    @precondition(lambda self: self.ref.halted)
+    @rule(order=orders(prices="protection", tif=TIFS, order_type=st.just(MARKET),
+                       qty=st.integers(1, 16)))
+    def add_market_while_halted(self, order):
+        """During a halt: a market order, queued or refused as the halt says."""
+        self._submit(self._fresh_id(), order)
+
     @rule(data=st.data(), order=orders(tif=TIFS))
     def add_reusing_dead_id(self, data, order):
         """The id of an order that is gone (or was never seen) may be used again."""
@@ -300,13 +311,15 @@ class BookVersusReference(RuleBasedStateMachine):
 
     # ---------------------------------------------------------------- auction
     @rule(op=st.sampled_from(["resume", "halt", "uncross", "resume"]),
-          reference=st.none() | st.integers(LO - 3, HI + 3))
-    def auction(self, op, reference):
-        """halt(); or uncross/resume with an explicit reference price or None (then the
-        last trade price is the reference)."""
+          reference=st.none() | st.integers(LO - 3, HI + 3), mode=HALT_MODES)
+    def auction(self, op, reference, mode=(False, 0)):
+        """halt() (refusing or queuing market orders, every-tick or Xetra price); or
+        uncross/resume with an explicit reference price or None (then the last trade price
+        is the reference)."""
         if op == "halt":
-            self.book.halt()
-            self.ref.halt()
+            self.book.halt(*mode)
+            self.ref.halt(*mode)
+            event(f"halt{mode}")
             return
         indication = self.ref.indicative_uncross(reference)
         self._same(f"indicative_uncross({reference})", self.book.indicative_uncross(reference),
@@ -319,13 +332,16 @@ class BookVersusReference(RuleBasedStateMachine):
     @rule(batch=st.lists(orders(prices="aggressive", post_only=st.booleans()), min_size=2,
                          max_size=6),
           end=st.sampled_from(["resume", "uncross", "stay halted"]),
-          reference=st.none() | st.integers(LO - 3, HI + 3))
-    def call_auction(self, batch, end, reference):
+          reference=st.none() | st.integers(LO - 3, HI + 3), mode=HALT_MODES,
+          markets=st.lists(orders(prices="protection", order_type=st.just(MARKET)),
+                           max_size=4))
+    def call_auction(self, batch, end, reference, mode, markets):
         """A whole auction in one step: halt(), a burst of bids at 100 or above and asks at
-        100 or below (the crossed book the auction exists for), then resume or uncross."""
-        self.book.halt()
-        self.ref.halt()
-        for order in batch:
+        100 or below (the crossed book the auction exists for) and some market orders,
+        then resume or uncross."""
+        self.book.halt(*mode)
+        self.ref.halt(*mode)
+        for order in batch + markets:
             self._submit(self._fresh_id(), order)
         if end != "stay halted":
             self.auction(end, reference)
@@ -400,3 +416,31 @@ def test_uncross_price_may_lie_between_level_prices():
     book, ref = _halted_pair([(1, 95, 1), (-1, 95, 1), (1, 97, 1)])
     assert ref.indicative_uncross() == Auction(96, 1, 0, [])
     assert norm(book.indicative_uncross()) == Auction(96, 1, 0, [])
+
+
+@settings(max_examples=1_500, deadline=None)
+@given(orders_=st.lists(st.tuples(SIDES, PRICES, QTYS), max_size=10),
+       markets=st.lists(st.tuples(SIDES, st.none() | PRICES, QTYS), min_size=1, max_size=5),
+       rule=st.sampled_from([0, 1]), reference=st.none() | st.integers(LO - 3, HI + 3))
+def test_uncross_with_queued_market_orders_matches_brute_force(orders_, markets, rule,
+                                                                reference):
+    """A halt that queues market orders, either price rule: indication, uncross (fills and
+    the expired market remainders) and the book afterwards equal the brute force over the
+    limits in play; the book is left uncrossed and holds no market order."""
+    book, ref = OrderBook(), ReferenceBook()
+    book.halt(True, rule)
+    ref.halt(True, rule)
+    entries = [(s, p, q, LIMIT) for s, p, q in orders_] + [(s, p, q, MARKET) for s, p, q in markets]
+    for oid, (side, price, qty, kind) in enumerate(entries, 1):
+        got = book.submit(oid, oid % 4, side, price, qty, tif=IOC if kind == MARKET else GTC,
+                          order_type=kind)
+        want = ref.submit(oid, oid % 4, side, price, qty, tif=IOC if kind == MARKET else GTC,
+                          order_type=kind)
+        assert norm(got) == want
+    assert norm(book.indicative_uncross(reference)) == ref.indicative_uncross(reference)
+    assert norm(book.resume(reference)) == ref.resume(reference)
+    book._check()
+    assert book_snapshot(book) == ref.snapshot()
+    assert len(book) == len(ref.orders)
+    bb, ba = book.best_bid(), book.best_ask()
+    assert bb is None or ba is None or bb < ba

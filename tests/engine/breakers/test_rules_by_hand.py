@@ -142,6 +142,8 @@ def test_policy_codes_are_distinct():
     ("cme-dcb", "variant_pct", "inf"), ("cme-dcb", "limits", "high"),
     ("cme-velocity", "ticks", -1), ("cme-velocity", "on_immediate", "pause"),
     ("cde-hourly", "halt_s", -1), ("xetra-vi", "static_pct", 0),
+    ("xetra-vi", "auction_price_rule", "vwap"), ("luld", "queue_market_orders", "yes"),
+    ("cme-dcb", "queue_market_orders", True),       # not a parameter of a refusing policy
 ])
 def test_bad_breaker_parameters_are_rejected_naming_the_key(name, key, value):
     scenario = SimpleNamespace(breaker={name: {key: value}}, source_path="x.toml")
@@ -216,7 +218,7 @@ def test_luld_limit_state_cleared_within_15s_does_not_pause(eng):
 
 
 def test_luld_limit_state_not_cleared_in_15s_pauses_for_5_minutes(eng):
-    v = Venue(eng, "luld")
+    v = Venue(eng, "luld", queue_market_orders=False)
     _limit_state(v)
     v.run(0, 15 * SEC - 100 * MS)
     assert not v.halted                                             # 14.9 s in limit state
@@ -225,8 +227,10 @@ def test_luld_limit_state_not_cleared_in_15s_pauses_for_5_minutes(eng):
     (halt,) = v.rows(K.TRADING_HALTED)
     assert halt[0] == 15 * SEC and halt[12] == v.policy.CODE
     # During the pause: limit orders are accepted at any price (even crossing),
-    # IOC/market orders are refused by the halted book, nothing trades.
+    # IOC/market orders are refused by the halted book (market orders: because this
+    # LULD does not queue them), nothing trades.
     assert v.submit(20 * SEC, TAKER, -1, 1, order_type=MARKET).status.name == "REJECTED"
+    assert v.submit(20 * SEC, TAKER, -1, 1, price=94_000, tif=IOC).status.name == "REJECTED"
     assert v.submit(20 * SEC, TAKER, 1, 5, price=95_500).resting_qty == 5
     assert v.book.best_bid() >= v.book.best_ask()
     v.run(15 * SEC + 100 * MS, 315 * SEC - 100 * MS)
@@ -621,7 +625,7 @@ def test_xetra_fok_that_would_leave_the_corridor_is_rejected(eng):
 
 
 def test_xetra_auction_price_becomes_the_static_reference(eng):
-    v = Venue(eng, "xetra-vi", random_end_s=0)
+    v = Venue(eng, "xetra-vi", random_end_s=0, queue_market_orders=False)
     v.submit(0, MM, 1, 5, price=90_000)
     v.submit(SEC, TAKER, -1, 1, order_type=MARKET)
     v.submit(2 * SEC, OTHER, -1, 3, price=89_000)                  # crosses the bid
@@ -635,7 +639,7 @@ def test_xetra_auction_price_becomes_the_static_reference(eng):
 
 
 def test_xetra_without_crossing_volume_continuous_trading_resumes(eng):
-    v = Venue(eng, "xetra-vi", random_end_s=0)
+    v = Venue(eng, "xetra-vi", random_end_s=0, queue_market_orders=False)
     v.submit(0, MM, 1, 5, price=90_000)
     v.submit(SEC, TAKER, -1, 1, order_type=MARKET)
     v.run(SEC, 121 * SEC)
@@ -643,6 +647,81 @@ def test_xetra_without_crossing_volume_continuous_trading_resumes(eng):
     c = v.policy.counters()
     assert c["xetra_uncrossed"] == 0 and c["xetra_resumed_without_auction_price"] == 1
     assert v.policy.static_ref == 100_000
+
+
+# ------------------------------------------------- market orders in the reopening auction
+def test_a_reopening_auction_executes_queued_market_orders_at_the_uncross_price(eng):
+    """LULD pause (market orders queue by default): a market buy of 8 and a market sell of 2
+    queue; the reopening uncross -- bid 94,000 x5, ask 95,000 x5 -- trades them at its one
+    price, 95,000: the sell and the ask fill 7 of the buy, whose last lot expires."""
+    v = Venue(eng, "luld")
+    _limit_state(v)
+    v.run(0, 15 * SEC)
+    assert v.halted
+    buy = v.submit(20 * SEC, TAKER, 1, 8, order_type=MARKET, tif=IOC)
+    sell = v.submit(21 * SEC, OTHER, -1, 2, order_type=MARKET)
+    assert (buy.status.name, buy.resting_qty, sell.resting_qty) == ("NEW", 8, 2)
+    assert v.book.best_bid() == 94_000 and v.book.volume(1) == 5   # at no price level
+    v.run(15 * SEC + 100 * MS, 315 * SEC)
+    assert not v.halted
+    (resume,) = v.rows(K.TRADING_RESUMED)
+    assert (resume[0], resume[9], resume[10], resume[11]) == (315 * SEC, 95_000, 7, 1)
+    trades = v.rows(K.TRADE)
+    assert {(t[0], t[9]) for t in trades} == {(315 * SEC, 95_000)}
+    assert sum(t[10] for t in trades) == 7
+    assert any({t[5], t[6]} == {TAKER, OTHER} for t in trades)   # market meets market
+    (expired,) = v.rows(K.ORDER_EXPIRED)
+    assert (expired[5], expired[7], expired[10], expired[12]) == \
+        (TAKER, buy.order_id, 1, Reason.IOC_REMAINDER)
+    assert v.exchange.accounts[TAKER].positions[0].size == 7
+    assert buy.order_id not in v.book and len(v.book) == 1         # MM's bid only
+    v.book._check()
+    assert_not_crossed(v.book)
+    v.exchange.check_conservation()
+
+
+def test_market_orders_are_refused_in_a_halt_whose_policy_does_not_queue_them(eng):
+    for spec, params in [("cme-dcb", {}), ("cde-hourly", {}),
+                         ("luld", {"queue_market_orders": False}),
+                         ("xetra-vi", {"queue_market_orders": False})]:
+        v = Venue(eng, spec, **params)
+        v.policy.halt_venue(SEC)
+        assert v.halted
+        r = v.submit(2 * SEC, TAKER, 1, 1, order_type=MARKET)
+        assert r.status.name == "REJECTED" and r.reason == Reason.MATCHING_HALTED, spec
+        assert len(v.book) == 0
+
+
+def test_each_policy_halts_with_its_auction_price_rule(eng):
+    """xetra-vi uncrosses by Xetra's rule, every other halting policy by the every-tick
+    rule; luld and xetra-vi queue market orders, the others do not (defaults)."""
+    expect = {"luld": (True, 0), "cme-dcb": (False, 0), "cme-velocity": (False, 0),
+              "cde-hourly": (False, 0), "xetra-vi": (True, 1)}
+    for spec, (queue, rule) in expect.items():
+        v = Venue(eng, spec)
+        v.policy.halt_venue(SEC)
+        assert (v.book._queue_mkt, v.book._rule) == (queue, rule), spec
+    v = Venue(eng, "xetra-vi", auction_price_rule="every-tick")
+    v.policy.halt_venue(SEC)
+    assert v.book._rule == 0
+
+
+def test_xetra_vi_puts_the_triggering_market_order_in_the_auction(eng):
+    """The market sell whose first potential price (90,000) is outside the corridor halts
+    the venue before matching and waits in the auction; at its end it trades at the Xetra
+    auction price: the highest limit of maximum volume (buy surplus at both 89,000 and
+    90,000)."""
+    v = Venue(eng, "xetra-vi", random_end_s=0)
+    v.submit(0, MM, 1, 5, price=90_000)
+    r = v.submit(SEC, TAKER, -1, 1, order_type=MARKET)
+    assert v.halted and r.resting_qty == 1
+    v.submit(2 * SEC, OTHER, -1, 3, price=89_000)
+    v.run(SEC, 121 * SEC)
+    (resume,) = v.rows(K.TRADING_RESUMED)
+    assert (resume[0], resume[9], resume[10], resume[11]) == (121 * SEC, 90_000, 4, 1)
+    assert v.exchange.accounts[TAKER].positions[0].size == -1
+    assert not v.rows(K.ORDER_EXPIRED)
+    v.exchange.check_conservation()
 
 
 def test_the_stand_in_venue_offers_every_member_of_the_port(eng):

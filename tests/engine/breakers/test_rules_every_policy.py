@@ -201,3 +201,21 @@ def test_same_seed_gives_an_identical_event_log(runs, label):
     again = Simulation(_scenario(overrides), breaker=spec, seed=SEED).run()
     assert again.log.digest() == first.log.digest()
     assert again.breaker.counters() == first.breaker.counters()
+
+
+def test_conservation_holds_with_market_orders_queued_in_the_xetra_reopening(runs):
+    """xetra-vi queues market orders (its default): in this run some wait in the VI
+    auction -- the orders refused before are accepted now -- and what the uncross leaves of
+    them expires at the reopening; ``CheckedSimulation`` checked the ledger and the book
+    after that uncross and at every step."""
+    sim = runs("xetra-vi")
+    resumes = {r[0] for r in sim.log.rows(K.TRADING_RESUMED)}
+    halted = [(h[0], r) for h, r in zip(sim.log.rows(K.TRADING_HALTED), sorted(resumes))]
+    accepted_in_halt = {r[7] for r in sim.log.rows(K.ORDER_ACCEPTED)       # order ids
+                        if any(h <= r[0] < end for h, end in halted)}
+    expired_at_reopening = [r for r in sim.log.rows(K.ORDER_EXPIRED)
+                            if r[0] in resumes and r[7] in accepted_in_halt]
+    assert resumes and expired_at_reopening
+    assert sim.breaker.counters()["xetra_uncrossed"] == len(resumes)
+    sim.exchange.check_conservation()
+    sim.exchange.books[0]._check()

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from engine.liquidation import adl
+from engine.liquidation import adl, state
 from engine.liquidation.offload import offload
 from engine.liquidation.settlement import bankruptcy_tick
 from engine.liquidation.waterfalls import DYDX, HL_COOLDOWN_NS, run_liquidations
@@ -30,6 +30,7 @@ from engine.venue.events import EventKind as K
 from engine.venue.exchange import Exchange
 from engine.venue.instruments import Instrument, binance_btcusdt, hyperliquid_btc
 from engine.venue.tiers import TierTable, maintenance_margin_q
+from orderbook import Reason
 from orderbook.enums import FOK, IOC
 
 Q = 1000
@@ -715,6 +716,74 @@ def test_a_unit_whose_order_found_no_book_is_not_resent_at_the_same_instant(eng)
     assert len(eng.rows(ex, K.LIQUIDATION_UNFILLED, 0, account=1)) == 1
     run_liquidations(ex, SEC + 100_000_000, 0)
     assert len(eng.rows(ex, K.LIQUIDATION_ORDER, 0, account=1)) == 2
+    ex.check_conservation()
+
+
+def test_a_hyperliquid_liquidation_order_waits_in_a_queuing_halt_and_fills_at_the_uncross(eng):
+    """A halt that queues market orders (LULD's, Xetra's): the market liquidation order
+    rests in the auction -- no fill failure, no ADL, not resent while it waits -- and the
+    reopening uncross fills it as a liquidation at the auction price (98,000, nearest the
+    reference of the crossed range [89,100, 98,000]); the next check settles the unit."""
+    ex, ins = _hl(eng)
+    _hl_long(ex, ins, 1, "1", 2_000)                  # under 100k at the mark: one order
+    ex.halt(SEC, 99, queue_market=True)
+    start = _liquidate(eng, ex, SEC, 99_000)
+    (order,) = eng.rows(ex, K.LIQUIDATION_ORDER, start, account=1)
+    assert order.price == 89_100 and ex.books[0].resting_qty(order.order_id) == order.qty
+    for ts in (SEC + 100_000_000, 2 * SEC):
+        run_liquidations(ex, ts, 0)
+    assert len(eng.rows(ex, K.LIQUIDATION_ORDER, 0, account=1)) == 1
+    for kind in (K.LIQUIDATION_UNFILLED, K.AUTO_DELEVERAGED, K.INSURANCE_TAKEOVER):
+        assert not eng.rows(ex, kind, start)
+    assert ex.accounts[1].positions[0].size == ins.lots("1")
+    ex.submit(2 * SEC, BIDDER, 0, 1, ins.lots("1"), price=98_000)
+    result = ex.reopen(3 * SEC, 99_000, 99)
+    assert (result.price, result.volume) == (98_000, ins.lots("1"))
+    (filled,) = eng.rows(ex, K.LIQUIDATION_FILLED, start, account=1)
+    assert (filled.order_id, filled.price, filled.qty) == (order.order_id, 98_000, order.qty)
+    assert ex.accounts[1].positions[0].size == 0
+    ex.check_conservation()
+    run_liquidations(ex, 3 * SEC, 0)                  # forgets the unit, settles it
+    assert not state.of(ex).queued and ex.accounts[1].wallet >= 0
+    ex.check_conservation()
+
+
+def test_a_hyperliquid_liquidation_order_expires_unfilled_after_an_empty_auction(eng):
+    """Nothing to trade against in the auction: the queued liquidation order's remainder
+    expires at the uncross as a fill failure (``LiquidationUnfilled``), and the unit is
+    liquidated again afterwards in continuous trading."""
+    ex, ins = _hl(eng)
+    _hl_long(ex, ins, 1, "1", 2_000)
+    ex.halt(SEC, 99, queue_market=True)
+    start = _liquidate(eng, ex, SEC, 99_000)
+    (order,) = eng.rows(ex, K.LIQUIDATION_ORDER, start, account=1)
+    result = ex.reopen(2 * SEC, 99_000, 99)
+    assert result.volume == 0 and [i.order_id for i in result.expired] == [order.order_id]
+    (unfilled,) = eng.rows(ex, K.LIQUIDATION_UNFILLED, start, account=1)
+    assert (unfilled.order_id, unfilled.qty) == (order.order_id, order.qty)
+    assert order.order_id not in ex.books[0] and not ex.queued_liquidations
+    run_liquidations(ex, 2 * SEC, 0)
+    assert len(eng.rows(ex, K.LIQUIDATION_ORDER, 0, account=1)) == 2
+    ex.check_conservation()
+
+
+def test_a_binance_liquidation_order_is_refused_even_in_a_queuing_halt(eng):
+    """Binance's liquidation order is an IOC limit at the bankruptcy price: a halted book
+    refuses it whether or not the halt queues market orders -- a fill failure, then the
+    fund takes the position over (no liq-pause here)."""
+    ins = binance_btcusdt()
+    ex = Exchange([ins], insurance_fund=10**6 * ins.quanta_per_unit)
+    ex.set_mark(0, 0, ins.ticks("100000"))
+    ex.open_account(0, MAKER, deposit=10**9 * ins.quanta_per_unit)
+    ex.open_account(0, 1, deposit=1_000 * ins.quanta_per_unit)
+    ex.transfer_position(0, 1, MAKER, 0, ins.lots("1"), ins.ticks("100000"))
+    ex.halt(SEC, 99, queue_market=True)
+    start = _liquidate(eng, ex, SEC, ins.ticks("99200"))
+    (order,) = eng.rows(ex, K.LIQUIDATION_ORDER, start, account=1)
+    (rejected,) = eng.rows(ex, K.ORDER_REJECTED, start, account=1)
+    assert rejected.reason == Reason.MATCHING_HALTED
+    assert eng.rows(ex, K.LIQUIDATION_UNFILLED, start, account=1)
+    assert not state.of(ex).queued and len(ex.books[0]) == 0
     ex.check_conservation()
 
 
