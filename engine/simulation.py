@@ -137,7 +137,8 @@ class Simulation:
         self.topups = TopUps(self.exchange, scenario.frictions.topup_blocked)
         self.arrivals = None if scenario.arrivals is None else Arrivals(
             self, scenario.arrivals, seed,
-            floor_f(Fraction(scenario.arrivals.notional_median) * instrument.quanta_per_unit))
+            floor_f(Fraction(scenario.arrivals.notional_median) * instrument.quanta_per_unit),
+            (FIRST_TRADER, FIRST_TRADER + scenario.traders.count))
         self.offload_band = OffloadBand(units.offload_band_ppm, units.offload_band_max_ppm,
                                         venue.offload_widen_s)
         self.capacity = None

@@ -201,17 +201,19 @@ def open_arbitrageurs(port, cfg, units, freeze, seed: int) -> list[Arbitrageur]:
     ex = port.exchange
     cap = Fraction(cfg.leverage) * cfg.max_margin_use
     sigma = float(cfg.capital_sigma)
+    ceiling = 10**9 * port.instrument.quanta_per_unit
     frozen = None if freeze is None else (ceil_f(freeze[0] * SECOND), ceil_f(freeze[1] * SECOND))
     for k in range(cfg.count):
         rng = np.random.default_rng([seed, ARBITRAGE_STREAM, k])
         threshold = int(rng.integers(cfg.threshold_bps[0], cfg.threshold_bps[1] + 1))
         refresh_ns = int(rng.integers(cfg.refresh_ms[0], cfg.refresh_ms[1] + 1)) * 1_000_000
+        # Clipped at 1e9 quote units: a log-normal tail must fit the int64 quantums.
         factor = math.exp(sigma * float(rng.standard_normal()))
-        capital = int(units.arbitrage_capital * factor)
+        capital = min(int(units.arbitrage_capital * factor), ceiling)
         acct_id = FIRST_ARBITRAGEUR + k
         ex.open_account(0, acct_id, deposit=capital)
         arb = Arbitrageur(port, acct_id, threshold, cfg.exit_bps, refresh_ns, rng,
-                          int(units.arbitrage_inventory_limit * factor), cap,
+                          min(int(units.arbitrage_inventory_limit * factor), ceiling), cap,
                           capital * cfg.reserve_ratio.numerator // cfg.reserve_ratio.denominator,
                           cfg.transfer_delay_s * SECOND, frozen, cfg.resting)
         port.schedule(int(rng.integers(0, refresh_ns)), Phase.INPUT, arb.wake)

@@ -12,8 +12,17 @@ Side: long with probability ``long_share``, except a ``momentum`` share of arriv
 the mark's move over the last ``momentum_window_s`` seconds (short after a fall, long after
 a rise; the base share when it did not move) -- assumed: the sources give the shares of
 liquidations, not of openings.  Leverage and notional are log-normal (median, log-sd),
-leverage clipped to [1, the instrument's first-tier maximum].  The order in which the stream
+leverage at least 1 and at most the maximum of the tier its notional falls in, notional
+clipped at 1e9 quote units.  Its deposit covers the initial margin at its worst fill price
+plus the open loss to the mark there (``_margin``), so it starts solvent.  The order in which the stream
 is drawn each second: the count, then per arrival side, momentum, leverage, notional.
+
+Exits: ``close_rate_per_s`` (mean, Poisson) draws of a trader of the population drawn at the
+start, each second of the window; a drawn trader with an open position in profit at the
+mark closes it with a reduce-only market order (no worse than ``limit_pct`` from the mark)
+-- profit-taking, so shorts cover into a fall and open interest falls with the
+liquidations (assumed rule; docs/reference/breakers-and-events.md section 3 fact 8).  Drawn
+after the arrivals of the same second: the count, then one account index per draw.
 
 Randomness: the arrivals' own stream ``default_rng([seed, ARRIVAL_STREAM])``, so the run's
 other draws do not move.  Accounts: ids from ``FIRST_ARRIVAL`` on (engine.venue.accounts).
@@ -39,9 +48,10 @@ class Arrivals:
     the scenario's ``[arrivals]`` table and ``notional_median`` its median in quantums."""
 
     __slots__ = ("port", "cfg", "rng", "next_id", "notional_median", "marks", "opened",
-                 "max_lev")
+                 "max_notional", "population", "closed")
 
-    def __init__(self, port, cfg, seed: int, notional_median: int):
+    def __init__(self, port, cfg, seed: int, notional_median: int,
+                 population: tuple[int, int] = (0, 0)):
         self.port = port
         self.cfg = cfg
         self.rng = np.random.default_rng([seed, ARRIVAL_STREAM])
@@ -49,7 +59,10 @@ class Arrivals:
         self.notional_median = notional_median
         self.marks: list[int] = []           # the mark at each second, for momentum
         self.opened = 0
-        self.max_lev = float(port.instrument.tiers[0].max_leverage)
+        # A draw is clipped at 1e9 quote units (log-normal tails; int64 quantums).
+        self.max_notional = 10**9 * port.instrument.quanta_per_unit
+        self.population = population         # [first id, end id) of the start population
+        self.closed = 0
 
     def second(self, ts: int) -> None:
         """This second's arrivals, if ``ts`` is inside the window."""
@@ -74,16 +87,49 @@ class Arrivals:
                                                        * rng.standard_normal())
             if follows and move:
                 long_ = move > 0
-            lev = min(max(lev, 1.0), self.max_lev)
-            qty = int(notional) // (mark * t)
+            qty = int(min(notional, self.max_notional)) // (mark * t)
             if qty <= 0:
                 continue
-            margin = ceil_f(Fraction(qty * mark * t) / Fraction(lev).limit_denominator(1000))
             side = 1 if long_ else -1
+            limit = protection_limit(mark, side, Fraction(cfg.limit_pct) / 100)
+            margin = self._margin(qty, mark, limit, side, lev)
             acct_id = self.next_id
             self.next_id += 1
             ex.open_account(ts, acct_id, deposit=margin)
-            limit = protection_limit(mark, side, Fraction(cfg.limit_pct) / 100)
             self.opened += 1
             port.send(ts, lambda tt, a=acct_id, s=side, q=qty, p=limit:
                       ex.submit(tt, a, 0, s, q, price=p, tif=IOC, order_type=MARKET))
+        self._exits(ts, mark)
+
+    def _margin(self, qty: int, mark: int, limit: int, side: int, lev: float) -> int:
+        """What an arrival deposits: the initial margin of its position at its worst fill
+        price (the protection ``limit``) at its leverage -- capped by the maximum leverage
+        of the tier that notional falls in -- plus the open loss to the mark if it fills
+        there (rounded up), so it never starts below its initial margin.  O(tiers)."""
+        t = self.port.instrument.tick_lot_quanta
+        table = self.port.instrument.table_q
+        notional = qty * limit * t
+        cap = table[table.index_of_q(notional)].max_leverage
+        lev_f = min(Fraction(max(lev, 1.0)).limit_denominator(1000), Fraction(cap))
+        return ceil_f(Fraction(notional) / lev_f) + qty * t * max(0, side * (limit - mark))
+
+    def _exits(self, ts: int, mark: int) -> None:
+        """This second's profit-taking exits from the start population."""
+        first, end = self.population
+        cfg, rng = self.cfg, self.rng
+        if not cfg.close_rate_per_s or end <= first:
+            return
+        ex, port = self.port.exchange, self.port
+        n = int(rng.poisson(float(cfg.close_rate_per_s)))
+        for _ in range(n):
+            acct_id = first + int(rng.integers(0, end - first))
+            acct = ex.accounts.get(acct_id)
+            pos = acct.positions.get(0) if acct is not None else None
+            if pos is None or not pos.size or pos.size * mark <= pos.cost:
+                continue            # flat, or not in profit at the mark
+            side = -1 if pos.size > 0 else 1
+            limit = protection_limit(mark, side, Fraction(cfg.limit_pct) / 100)
+            self.closed += 1
+            port.send(ts, lambda tt, a=acct_id, s=side, q=abs(pos.size), p=limit:
+                      ex.submit(tt, a, 0, s, q, price=p, tif=IOC, order_type=MARKET,
+                                reduce_only=True))

@@ -93,7 +93,8 @@ class BackgroundFlow:
         if not side:
             side = 1 if u_side < cfg.buy_share else -1
         index = port.index_ticks
-        notional = int(self.notional_q * math.exp(float(cfg.notional_sigma) * z))
+        notional = min(int(self.notional_q * math.exp(float(cfg.notional_sigma) * z)),
+                       10**9 * port.instrument.quanta_per_unit)   # a tail fits int64
         qty = lots_at(notional, index, port.instrument)
         if qty > 0:
             self.sent += 1

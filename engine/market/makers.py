@@ -195,14 +195,15 @@ class Hedge:
     the reference market, so it trades at the index; it is outside this venue's ledger).
 
     ``lots`` (signed) moves toward ``-round(share x position)`` at each decision, by at most
-    ``per_s`` quantums of notional per second since the last one (0 = at once), paying
+    the capacity accrued at ``per_s`` quantums of notional a second since it was last used
+    (kept for at most one second; 0 = at once), paying
     ``cost_bps`` of the notional traded.  ``pnl`` is its mark-to-index value: the lots at
     the index less their cost and the costs paid, quantums.  When ADL closes the perp leg
     the hedge is left naked (the exposure ``position + lots`` jumps) and unwinds at the
     same capacity (docs/reference/breakers-and-events.md section 3 fact 7; 10 Oct 2025:
     makers left with "naked spot").  O(1) per decision."""
 
-    __slots__ = ("share", "per_s", "cost_bps", "lots", "cost", "paid", "last_ts")
+    __slots__ = ("share", "per_s", "cost_bps", "lots", "cost", "paid", "last_ts", "budget")
 
     def __init__(self, share, per_s: int, cost_bps: int):
         self.share = share              # a Fraction in [0, 1]
@@ -212,6 +213,7 @@ class Hedge:
         self.cost = 0                   # sum of signed lots x index ticks
         self.paid = 0                   # quantums of hedging cost
         self.last_ts = 0
+        self.budget = 0                 # unused capacity, quantums x 1e9 (at most 1 s)
 
     def target(self, position: int) -> int:
         """``-share x position`` rounded toward zero, lots."""
@@ -228,13 +230,19 @@ class Hedge:
         """Trade toward the target at the index within the capacity since the last call."""
         want = self.target(position) - self.lots
         elapsed, self.last_ts = ts - self.last_ts, ts
+        if self.per_s:
+            # Capacity accrues between calls (up to one second's worth), so calls more
+            # frequent than a lot's worth of capacity still hedge at the stated rate.
+            self.budget = min(self.budget + self.per_s * elapsed, self.per_s * 1_000_000_000)
         if not want or index <= 0:
             return
         if self.per_s:
-            cap = self.per_s * elapsed // (1_000_000_000 * index * tlq)     # lots, floor
+            unit = 1_000_000_000 * index * tlq       # one lot, in the budget's units
+            cap = self.budget // unit
             if cap <= 0:
                 return
             want = max(-cap, min(cap, want))
+            self.budget -= abs(want) * unit
         self.lots += want
         self.cost += want * index
         self.paid += -(-abs(want) * index * tlq * self.cost_bps // 10_000)   # ceil: a cost
@@ -320,13 +328,15 @@ class MarketMaker:
         return equity
 
     def _absorbed_in_window(self, ts: int) -> int:
-        """Liquidation-order notional this maker absorbed in the last ``vol_window_s``
-        (as of its decisions), quantums.  O(1) amortised."""
+        """Liquidation-order notional this maker absorbed since its first decision within
+        the last ``vol_window_s``, quantums; recorded at every decision (``_trigger``
+        calls it first), so a gap in its decisions never stretches the window.  O(1)
+        amortised."""
         cum = self.port.exchange.liquidation_absorbed.get(self.account_id, 0)
         hist = self._absorbed
         hist.append((ts, cum))
         horizon = ts - self.cfg.vol_window_s * 1_000_000_000
-        while len(hist) > 1 and hist[1][0] <= horizon:
+        while hist[0][0] < horizon:         # the current entry is never older
             hist.popleft()
         return cum - hist[0][1]
 
@@ -334,6 +344,7 @@ class MarketMaker:
         """``(reason, stress_ppm)``: the first withdrawal rule that fires now (0 = none) and
         the highest ratio of a rule to its threshold, ppm."""
         cfg, ex = self.cfg, self.port.exchange
+        absorbed = self._absorbed_in_window(ts) if self.toxic_q else 0
         if cfg.withdraw_on_outage and ex.down:
             return REASON_OUTAGE, 1_000_000
         if cfg.withdraw_on_adl and self.account_id in ex.adl_hits:
@@ -351,7 +362,6 @@ class MarketMaker:
             if self.loss_threshold_q:
                 stress = max(stress, loss * 1_000_000 // self.loss_threshold_q)
         if self.toxic_q:
-            absorbed = self._absorbed_in_window(ts)
             if absorbed > self.toxic_q:
                 return REASON_TOXIC, 1_000_000
             stress = max(stress, absorbed * 1_000_000 // self.toxic_q)
@@ -382,7 +392,9 @@ class MarketMaker:
         reason, stress = self._trigger(ts)
         if reason:
             self.calm_since = None
-            if self.state != WITHDRAWN:
+            # An ADL hit is logged even on a maker already out: its naked hedge renews the
+            # withdrawal (the calm clock starts again).
+            if self.state != WITHDRAWN or reason == REASON_ADL:
                 self.state = WITHDRAWN
                 port.send(ts, self._pull)
                 ex.log.append(ts, EventKind.MAKER_WITHDREW, account=self.account_id,

@@ -15,8 +15,9 @@ row per account, vectorised with numpy (100k accounts in well under a second):
 * spare: ``spare_margin`` x the margin more in the wallet (rounded down) -- it backs a
   cross position (further from liquidation) and stays out of an isolated one's reach, so
   isolated and cross traders differ only when it is > 0;
-* no account starts deficient: margin is raised, where needed, to 1.1 x the maintenance
-  margin at the start price (stated so the pre-event window is quiet);
+* no account starts deficient: margin is raised, where needed, to ``margin_floor`` (1.1 by
+  default) x the maintenance margin at the start price (rounded up; stated so the pre-event
+  window is quiet -- with index noise a higher floor keeps it quiet);
 * stops: a ``stop_loss_share`` of accounts carry a stop ``stop_distance_pct`` beyond the
   start price on the losing side; ``topup_share`` add margin once when called.
 
@@ -70,12 +71,13 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
     stop = np.zeros(n, dtype=np.int64)
     dist = Fraction(cfg.stop_distance_pct) / 100
     table = instrument.table_q
+    floor = cfg.margin_floor
     for k in range(n):
         s, e = int(size[k]), int(entry[k])
         margin = int(abs(s) * e * t / float(lev[k]))
         upnl = (s * start_ticks - s * e) * t
         mm = maintenance_margin_q(abs(s) * start_ticks * t, table)
-        need = (11 * mm + 9) // 10 - upnl
+        need = -(-mm * floor.numerator // floor.denominator) - upnl
         deposit[k] = max(margin, need, 1)
         if stops[k]:
             trig = start_ticks * (1 - dist) if s > 0 else start_ticks * (1 + dist)

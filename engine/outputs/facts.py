@@ -709,14 +709,18 @@ def fact_9(view: RunView, t: dict) -> Score:
 
     Test (needs the time-series column ``funding_rate_ppb``, the signed funding rate in
     parts per billion, from a run with funding on -- the table's metadata says so): the mean rate over the pre-event rows and over the rows from the
-    index low (else the venue's low) on; PASS when their signs differ or the rate fell by at
+    index low (else the venue's low) on; PASS when their signs are strictly opposite (a fall
+    to 0 is not a flip) or the rate fell by at
     least ``fall_min_ppb``.  Source: breakers-and-events.md section 3 item 9 (positive,
     ~40% annualised, before; lowest since 2022 or negative after [S98, S73, S49, S81]).
     Fact 9's fall_min_ppb (100,000 = 0.01% per interval, Binance's usual rate) is assumed.
     """
     if not view.has(FUNDING_COLUMN) or not view.meta.get("funding", True):
         return _unmeasurable(9, t, "no funding in this run")
-    rate = view.col(FUNDING_COLUMN)
+    # Rates per interval, compared as 8-hour equivalents (the interval from the run's
+    # resolved [funding] table; 8 h when it is not there).
+    interval_s = int(((view.scenario or {}).get("funding") or {}).get("interval_s", 28_800))
+    rate = view.col(FUNDING_COLUMN).astype(np.int64) * 28_800 // interval_s
     low = view.index_low() or view.low()
     before = view.baseline(rate)
     if before is None:
@@ -725,11 +729,11 @@ def fact_9(view: RunView, t: dict) -> Score:
         return _unmeasurable(9, t, "no low after the event start")
     after_rows = rate[max(view.row_at(low[1]), 0):]
     after = Fraction(sum(after_rows.tolist()), after_rows.size)
-    flipped = (before > 0) != (after > 0) or (before < 0) != (after < 0)
+    flipped = before > 0 > after or before < 0 < after      # strictly opposite signs
     fell = before - after
     values = {"rate_before_ppb": _r(before, 1), "rate_after_low_ppb": _r(after, 1)}
     figure = (f"funding {float(before) / 1e5:+.3f} bp before, {float(after) / 1e5:+.3f} bp "
-              f"after the low (per interval)")
+              f"after the low (per 8 h)")
     return _judge(9, t, [("", flipped or fell >= _num(t["fall_min_ppb"]))], figure, values)
 
 

@@ -71,7 +71,8 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders,
 the arbitrageurs' capital and inventory limit, background order sizes, dip bids and the
 insurance fund and the ``[capacity]`` rates (rounded up, at least 1: a smaller
-population sends fewer stop and liquidation orders) by F together, so the shape is kept; so are breaker caps in quote
+population sends fewer stop and liquidation orders; the makers' own message load is kept
+whole) by F together, so the shape is kept; so are breaker caps in quote
 (``liq-throttle``: ``engine.breakers.scale_params`` writes them into ``[breaker]``, so a
 run's resolved ``scenario.toml`` replays it at scale 1).  ``--set a.b=v`` overrides any key before
 validation (``v`` is parsed as a TOML value, else taken as a string; ``flows.0.KEY``
@@ -121,6 +122,15 @@ class Meta:
     step_ms: int = field(lambda w, v: integer(w, v, 1, 60_000), default=100)
 
 
+def _positive_pct(where: str, value) -> Fraction:
+    """A percentage in (0, 100]."""
+    f = fraction(where, value, Fraction(0), Fraction(100))
+    if f == 0:
+        raise ConfigError(f"{where}: expected a percentage > 0 (a limit of 0 lets the fund "
+                          f"take nothing), got {value!r}")
+    return f
+
+
 @attrs.frozen
 class Venue:
     instrument: str = field(lambda w, v: text(w, v, tuple(BUNDLED_INSTRUMENTS)),
@@ -142,7 +152,7 @@ class Venue:
     insurance_fund_oi_pct: Fraction | None = field(
         lambda w, v: fraction(w, v, Fraction(0), Fraction(100)), default=None)
     fund_limit_oi_pct: Fraction | None = field(
-        lambda w, v: fraction(w, v, Fraction(0), Fraction(100)), default=None)
+        lambda w, v: _positive_pct(w, v), default=None)
     taker_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
     maker_fee_ppm: int | None = field(lambda w, v: integer(w, v, -10_000, 100_000), default=None)
     clearance_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
@@ -282,6 +292,9 @@ class Traders:
                                        default=Decimal("3"))
     stop_trigger: str = field(lambda w, v: text(w, v, ("mark", "last")), default="mark")
     topup_share: Fraction = field(share, default=Fraction(1, 10))
+    # No trader starts with less than this multiple of its maintenance margin.
+    margin_floor: Fraction = field(lambda w, v: fraction(w, v, Fraction(1), Fraction(100)),
+                                   default=Fraction(11, 10))
 
 
 @attrs.frozen
@@ -291,7 +304,8 @@ class Arrivals:
     ``window`` [start_s, end_s]; long with probability ``long_share``, except a ``momentum``
     share who follow the mark's move over ``momentum_window_s``; leverage and notional (quote
     units) log-normal by median and log-sd; market orders no worse than ``limit_pct``% from
-    the mark.  ``--scale`` scales the rate."""
+    the mark; ``close_rate_per_s`` draws a second of a trader of the start population who
+    closes a position in profit (profit-taking).  ``--scale`` scales both rates."""
     window: tuple = field(window)
     rate_per_s: Decimal = field(bounded(0, 100_000), default=Decimal("1"))
     long_share: Fraction = field(share, default=Fraction(1, 2))
@@ -303,6 +317,8 @@ class Arrivals:
                                      default=Decimal("5000"))
     notional_sigma: Decimal = field(bounded(0, 5), default=Decimal("1"))
     limit_pct: Decimal = field(bounded("0.01", 50, positive=True), default=Decimal("1"))
+    # Profit-taking exits: draws a second of a start trader who closes if in profit.
+    close_rate_per_s: Decimal = field(bounded(0, 100_000), default=Decimal("0"))
 
 
 @attrs.frozen
@@ -636,6 +652,10 @@ def from_dict(data: dict, where: str) -> Scenario:
     if meta.event_start_s >= meta.duration_s:
         raise ConfigError(f"{where}: scenario.event_start_s: expected < duration_s "
                           f"({meta.duration_s}), got {meta.event_start_s}")
+    venue = build(Venue, data.get("venue", {}), f"{where}: venue")
+    if venue.offload_band_max is not None and venue.offload_band_max < venue.offload_band:
+        raise ConfigError(f"{where}: venue.offload_band_max: expected >= offload_band "
+                          f"({venue.offload_band}), got {venue.offload_band_max}")
     index = build(Index, data.get("index", {}), f"{where}: index")
     if index.file is not None and index.path:
         raise ConfigError(f"{where}: index.file: give index.path or index.file, not both")
@@ -661,11 +681,12 @@ def from_dict(data: dict, where: str) -> Scenario:
         if "arrivals" in data else None
     if arrivals is not None:
         windows.append(("arrivals.window", arrivals.window))
+    background = build(Background, data.get("background", {}), f"{where}: background")
+    windows.append(("background.window", background.window))
     for name, w in windows:
         if w is not None and w[0] >= meta.duration_s:
             raise ConfigError(f"{where}: {name}: expected to start before duration_s "
                               f"({meta.duration_s}), got {[float(w[0]), float(w[1])]}")
-    venue = build(Venue, data.get("venue", {}), f"{where}: venue")
     return Scenario(
         meta=meta,
         venue=venue,
@@ -678,7 +699,7 @@ def from_dict(data: dict, where: str) -> Scenario:
         shocks=_shocks(where, data.get("shocks", []), meta.duration_s),
         frictions=frictions,
         arbitrage=_arbitrage(where, data.get("arbitrage", {})),
-        background=build(Background, data.get("background", {}), f"{where}: background"),
+        background=background,
         dip_buyers=tuple(build(DipBuyer, d, f"{where}: dip_buyers[{k}]")
                          for k, d in enumerate(data.get("dip_buyers", []))),
         funding=_funding(where, data.get("funding", {}), venue),
@@ -975,14 +996,26 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     dips = tuple(attrs.evolve(x, notional=q(x.notional)) for x in s.dip_buyers)
     # Breaker caps in quote units shrink with the rest of the scenario.
     breaker = scale_params(s.breaker, f, f"{s.source_path or 'scenario'}: breaker")
-    # So do the venue's rates, rounded up and never to 0 (= unlimited).  Scaled: assumed,
-    # as a cascade's load on them (stops, liquidation orders) shrinks with the population;
-    # the makers' few messages do not.
-    capacity = attrs.evolve(s.capacity, **{k: max(1, ceil_f(getattr(s.capacity, k) * f))
+    # So do the venue's rates, rounded up and never to 0 (= unlimited) -- assumed, as a
+    # cascade's load on them (stops, liquidation and population orders) shrinks with the
+    # population.  The makers' messages do not (their count and refresh stay), so the
+    # message rate keeps their nominal load (one message a refresh each) whole and scales
+    # only the rest.
+    makers_load = sum(g.count * Fraction(1000, g.refresh_ms)
+                      for g in s.makers.archetypes or (s.makers,))
+
+    def rate(key: str) -> int:
+        full = getattr(s.capacity, key)
+        if key == "messages_per_s" and full > makers_load:
+            return max(1, ceil_f(makers_load + (full - makers_load) * f))
+        return max(1, ceil_f(full * f))
+
+    capacity = attrs.evolve(s.capacity, **{k: rate(k)
                                            for k in ("messages_per_s", "liquidations_per_s")
                                            if getattr(s.capacity, k)})
     arrivals = s.arrivals if s.arrivals is None else attrs.evolve(
-        s.arrivals, rate_per_s=s.arrivals.rate_per_s * d)
+        s.arrivals, rate_per_s=s.arrivals.rate_per_s * d,
+        close_rate_per_s=s.arrivals.close_rate_per_s * d)
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
                         stubs=stubs, shocks=shocks, breaker=breaker, funding=funding, scale=f,
                         arbitrage=arbitrage, background=background, dip_buyers=dips,

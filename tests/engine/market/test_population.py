@@ -303,3 +303,120 @@ def test_a_maker_leaning_on_the_last_trade_moves_its_fair_value_toward_it():
     plain = Simulation(scenario(), seed=0).makers[0]
     plain.port.exchange.books[0].last_price = sim.index_ticks - 1001
     assert plain._fair() == plain.port.index_ticks
+
+
+def test_profit_taking_exits_close_positions_in_profit_and_leave_losers():
+    sc = scenario(arrivals={"window": [10, 40], "rate_per_s": 0, "close_rate_per_s": 40})
+    sim = Checked(sc, seed=2).run()
+    ex = sim.exchange
+    assert sim.arrivals.closed > 0
+    population = [ex.accounts[i] for i in range(1000, 1200)]
+    closed = [a for a in population if a.positions.get(0) is not None
+              and not a.positions[0].size]
+    assert closed
+    # After a fall only shorts are in profit: every trader who is now flat and was not
+    # liquidated or stopped was short.
+    reduced = {r[5] for r in sim.log.rows(EventKind.TRADE) if r[3] == 1 and 1000 <= r[5] < 1200}
+    assert reduced and all(ex.accounts[a].positions[0].size >= 0 for a in reduced)
+
+
+def test_no_exit_is_drawn_without_a_close_rate():
+    sim = Simulation(scenario(arrivals={"window": [0, 40], "rate_per_s": 1}), seed=2).run()
+    assert sim.arrivals.closed == 0
+
+
+def test_the_margin_floor_keeps_every_trader_that_far_from_maintenance_at_the_start():
+    sim = Simulation(scenario(traders={"count": 300, "notional_min": "1000",
+                                       "notional_max": "20000", "margin_floor": 2}), seed=1)
+    ex = sim.exchange
+    for acct_id in range(1000, 1300):
+        acct = ex.accounts[acct_id]
+        pos = acct.positions[0]
+        equity = ex.margin_balance(acct, 0)
+        assert equity >= 2 * ex.maintenance_of(acct, 0) or not pos.size
+
+
+def test_an_adl_hit_on_a_maker_already_out_is_logged_and_restarts_its_calm_clock():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
+                                       "hedge_share": 1, "opposite_share": 1}])
+    sim = Simulation(sc, seed=0)
+    maker = sim.makers[0]
+    ex = sim.exchange
+    sim.end_ns = SEC
+    sim.run()
+    ex.go_down(sim.now)                         # out for the outage first
+    maker.wake(sim.now)
+    ex.come_back(sim.now)
+    assert withdrawals(sim)[-1][2] != REASON_ADL
+    ex.adl_hits[maker.account_id] = sim.now
+    maker.wake(sim.now + SEC)
+    assert withdrawals(sim)[-1][1:] == (maker.account_id, REASON_ADL)
+    assert maker.calm_since is None
+
+
+def test_a_hedge_called_more_often_than_a_lot_of_capacity_still_hedges_at_its_rate():
+    h = Hedge(Fraction(1), per_s=300 * 10**8, cost_bps=0)     # 300 quote units a second
+    h.start(0, 1_000_000)
+    for k in range(1, 51):                                     # every 200 ms for 10 s
+        h.adjust(k * SEC // 5, 100, 1_000_000, 10_000)
+    # one lot at 100,000 is 100 quote units: 3 lots a second, 0.6 a call -- 30 lots in
+    # 10 s (not 0, as when each call's fraction of a lot was dropped)
+    assert h.lots == -30
+
+
+def test_toxic_flow_absorbed_before_a_gap_in_decisions_does_not_count_later():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
+                                       "toxic_notional": "1000"}])
+    sim = Simulation(sc, seed=0)
+    maker = sim.makers[0]
+    ex = sim.exchange
+    maker._absorbed_in_window(0)
+    ex.liquidation_absorbed[maker.account_id] = 10**12
+    assert maker._absorbed_in_window(SEC) == 10**12
+    assert maker._absorbed_in_window(60 * SEC) == 0          # long past the 10 s window
+
+
+def test_an_arrival_deposits_the_initial_margin_at_its_worst_fill_plus_the_open_loss():
+    sc = scenario(arrivals={"window": [0, 40], "rate_per_s": 0, "limit_pct": 1})
+    sim = Simulation(sc, seed=0)
+    arr, ins = sim.arrivals, sim.instrument
+    mark, t = 1_000_000, ins.tick_lot_quanta
+    limit = mark * 101 // 100
+    qty = 10
+    got = arr._margin(qty, mark, limit, 1, 20.0)
+    assert got == -(-qty * limit * t // 20) + qty * t * (limit - mark)
+    # a huge leverage is capped by the tier of the notional (BTCUSDT tier 1: 150x)
+    assert arr._margin(qty, mark, limit, 1, 10_000.0) == \
+        -(-qty * limit * t // 150) + qty * t * (limit - mark)
+
+
+def test_arrivals_at_high_leverage_are_not_liquidated_at_the_instant_they_open():
+    sc = scenario(arrivals={"window": [0, 40], "rate_per_s": 5, "leverage_median": 80,
+                            "leverage_sigma": 0.3, "limit_pct": 1})
+    sim = Simulation(sc, seed=3).run()
+    opened = {}
+    for r in sim.log.rows(EventKind.TRADE):
+        if r[5] >= FIRST_ARRIVAL and r[5] < RESERVED_FROM:
+            opened.setdefault(r[5], r[0])
+    calls = {(r[5], r[0]) for r in sim.log.rows(EventKind.MARGIN_CALL)}
+    assert opened
+    assert not [a for a, ts in opened.items() if (a, ts) in calls]
+
+
+@pytest.mark.parametrize("venue, message", [
+    ({"offload_band": 0.05, "offload_band_max": 0.01}, "offload_band_max: expected >= "),
+    ({"fund_limit_oi_pct": 0}, "fund_limit_oi_pct: expected a percentage > 0"),
+    ({"insurance_fund_oi_pct": 101}, "insurance_fund_oi_pct"),
+])
+def test_bad_fund_settings_are_one_line_errors_naming_the_field(venue, message):
+    data = copy.deepcopy(BASE)
+    data["venue"] = venue
+    with pytest.raises(ConfigError, match=message):
+        from_dict(data, "test.toml")
+
+
+def test_a_background_window_after_the_run_is_refused():
+    data = copy.deepcopy(BASE)
+    data["background"] = {"rate_per_s": 1, "window": [300, 400]}
+    with pytest.raises(ConfigError, match="background.window: expected to start before"):
+        from_dict(data, "test.toml")

@@ -542,3 +542,12 @@ def test_cli_facts_bad_input_is_one_line_and_exit_2(saved_runs, tmp_path, capsys
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and needle in err, err
     assert "Traceback" not in err
+
+
+def test_fact9_compares_eight_hour_rates_and_a_fall_to_zero_is_no_flip(make_view):
+    """100 ppb per 60 s is 48,000 ppb per 8 h: falling to 0 is neither a strict flip nor
+    a fall of 100,000 (0.01%) per 8 h."""
+    view = make_view(index=REBOUND_INDEX, scenario={"funding": {"interval_s": 60}},
+                     extra={"funding_rate_ppb": lambda t: 100 if t < 100 else 0})
+    s = fact(view, 9)
+    assert s.verdict == FAIL and s.values["rate_before_ppb"] == 48_000

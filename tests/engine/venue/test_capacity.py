@@ -4,6 +4,8 @@ time-series columns and summary keys, and the loop with a limit (conservation, d
 and without one (nothing changes)."""
 from __future__ import annotations
 
+import pathlib
+
 import heapq
 from fractions import Fraction
 
@@ -18,6 +20,9 @@ from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.capacity import LiquidationEngine, MatchingQueue, VenueCapacity
 from engine.venue.events import EventKind, EventLog
+
+#: The controlled gap (tests/data/gap-drop.toml): five identical makers, no capacity.
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
 
 MS = 1_000_000
 K = EventKind
@@ -209,7 +214,7 @@ def test_the_mark_is_stale_only_while_the_backlog_exceeds_the_threshold():
 
 # ------------------------------------------------------------------ the loop
 def _sim(overrides, scale=SMALL, seed=3, cls=Simulation):
-    return cls(load("flash-drop", list(overrides), scale), seed=seed)
+    return cls(load(GAP_DROP, list(overrides), scale), seed=seed)
 
 
 class CheckedSimulation(Simulation):
@@ -260,7 +265,7 @@ def test_no_more_waterfalls_start_in_a_second_than_the_budget():
 
 def test_queue_columns_and_summary_keys_report_the_queues():
     over = ["capacity.messages_per_s=2000", "capacity.liquidations_per_s=500"]
-    r = engine.run("flash-drop", seed=3, scale=SMALL, overrides=over)
+    r = engine.run(GAP_DROP, seed=3, scale=SMALL, overrides=over)
     col = {n: r.timeseries.column(n).to_numpy() for n in
            ("queue_len", "queue_wait_ms", "liq_queue_len")}
     s = r.summary
@@ -276,7 +281,7 @@ def test_queue_columns_and_summary_keys_report_the_queues():
     assert len(formed) - len(cleared) in (0, 1)              # the last may be open at the end
     n = len(cleared)
     assert (formed[:n] <= cleared).all() and (cleared[:-1] <= formed[1:n]).all()
-    quiet = engine.run("flash-drop", seed=3, scale=SMALL)
+    quiet = engine.run(GAP_DROP, seed=3, scale=SMALL)
     assert all(not quiet.timeseries.column(n).to_numpy().any() for n in col)
     assert (quiet.summary["max_queue_len"], quiet.summary["queue_overloaded_seconds"]) == (0, 0)
 
@@ -300,18 +305,19 @@ class SendWatch(Simulation):
 
 
 def test_participants_messages_are_applied_first_in_first_out_one_service_time_apart():
-    """At 40 messages/s (2,000 at 1/50; 25 ms each) with a 30 ms order latency: every
+    """At 50 messages/s (2,000 at 1/50, the makers' own 10/s kept whole; 20 ms each) with
+    a 30 ms order latency: every
     message is applied in the order it was sent, no earlier than its arrival, and at least
     one service time after the message before; the stop burst waits well past arrival."""
     sim = _sim(["capacity.messages_per_s=2000", "frictions.order_latency_ms=30"],
                cls=SendWatch).run()
-    assert sim.scenario.capacity.messages_per_s == 40
+    assert sim.scenario.capacity.messages_per_s == 50
     sent = dict(sim.sent)
     order = [n for n, _ in sim.applied]
     assert order == sorted(order) and len(order) > 1000
     times = [t for _, t in sim.applied]
     assert all(t >= sent[n] + 30 * MS for n, t in sim.applied)
-    assert all(b - a >= 25 * MS for a, b in zip(times, times[1:]))
+    assert all(b - a >= 20 * MS for a, b in zip(times, times[1:]))
     waits = [t - sent[n] - 30 * MS for n, t in sim.applied]
     assert max(waits) > SECOND and waits.count(0) > len(waits) // 10
 
@@ -354,20 +360,22 @@ def test_marks_go_stale_while_the_backlog_exceeds_the_threshold_and_resume_after
 def test_bad_capacity_values_are_one_line_errors_naming_the_field(key, value, match):
     from engine.config import ConfigError
     with pytest.raises(ConfigError, match=match) as exc:
-        load("flash-drop", [f"capacity.{key}={value!r}".replace("True", "true")])
-    assert "\n" not in str(exc.value) and "flash-drop.toml" in str(exc.value)
+        load(GAP_DROP, [f"capacity.{key}={value!r}".replace("True", "true")])
+    assert "\n" not in str(exc.value) and "gap-drop.toml" in str(exc.value)
 
 
 def test_a_stale_mark_threshold_needs_a_message_rate():
     from engine.config import ConfigError
     with pytest.raises(ConfigError, match="stale_mark_after_ms: needs capacity.messages_per_s"):
-        load("flash-drop", ["capacity.stale_mark_after_ms=100"])
+        load(GAP_DROP, ["capacity.stale_mark_after_ms=100"])
 
 
 def test_scale_shrinks_the_rates_rounded_up_and_never_to_unlimited():
-    sc = load("flash-drop", ["capacity.messages_per_s=2001", "capacity.liquidations_per_s=3"],
+    sc = load(GAP_DROP, ["capacity.messages_per_s=2001", "capacity.liquidations_per_s=3"],
               Fraction(1, 50))
-    assert (sc.capacity.messages_per_s, sc.capacity.liquidations_per_s) == (41, 1)
-    assert load("flash-drop", [], Fraction(1, 50)).capacity.messages_per_s == 0
-    assert sc.resolved()["capacity"] == {"messages_per_s": 41, "liquidations_per_s": 1}
-    assert "capacity" not in load("flash-drop").resolved()
+    # the five makers' nominal load (one message a 500 ms refresh each: 10/s) stays whole:
+    # 10 + (2001 - 10) / 50 = 49.82 -> 50
+    assert (sc.capacity.messages_per_s, sc.capacity.liquidations_per_s) == (50, 1)
+    assert load(GAP_DROP, [], Fraction(1, 50)).capacity.messages_per_s == 0
+    assert sc.resolved()["capacity"] == {"messages_per_s": 50, "liquidations_per_s": 1}
+    assert "capacity" not in load(GAP_DROP).resolved()
