@@ -8,6 +8,10 @@ path the venue printed, not a scripted price -- and it is liquidated like anyone
 rebound liquidates the shorts opened near a low (docs/reference/breakers-and-events.md
 section 3 fact 3) and a grind keeps adding longs to its own liquidation map.
 
+The rate rises with the market's moves: ``rate_per_s x (1 + activity x |move| in %)``, the
+move being the mark's over ``momentum_window_s`` (assumed: crash days set volume records,
+docs/reference/breakers-and-events.md section 3 fact 11).
+
 Side: long with probability ``long_share``, except a ``momentum`` share of arrivals who follow
 the mark's move over the last ``momentum_window_s`` seconds (short after a fall, long after
 a rise; the base share when it did not move) -- assumed: the sources give the shares of
@@ -74,9 +78,13 @@ class Arrivals:
         if not lo <= Fraction(ts, SECOND) < hi or ex.down:
             return
         rng = self.rng
-        n = int(rng.poisson(float(cfg.rate_per_s)))
         back = self.marks[-1 - min(cfg.momentum_window_s, len(self.marks) - 1)]
         move = (mark > back) - (mark < back)
+        # Activity follows volatility: the rate rises by ``activity`` times for every 1% the
+        # mark moved over the momentum window (assumed; crash days set volume records).
+        rate = float(cfg.rate_per_s) * (1.0 + float(cfg.activity) * 100.0
+                                        * abs(mark - back) / back)
+        n = int(rng.poisson(rate))
         t = port.instrument.tick_lot_quanta
         for _ in range(n):
             long_ = rng.random() < float(cfg.long_share)

@@ -196,7 +196,8 @@ class Hedge:
 
     ``lots`` (signed) moves toward ``-round(share x position)`` at each decision, by at most
     the capacity accrued at ``per_s`` quantums of notional a second since it was last used
-    (kept for at most one second; 0 = at once), paying
+    (kept for at most one second, or the time since the last decision if longer: the desk
+    hedges between a slow maker's decisions; 0 = at once), paying
     ``cost_bps`` of the notional traded.  ``pnl`` is its mark-to-index value: the lots at
     the index less their cost and the costs paid, quantums.  When ADL closes the perp leg
     the hedge is left naked (the exposure ``position + lots`` jumps) and unwinds at the
@@ -231,9 +232,11 @@ class Hedge:
         want = self.target(position) - self.lots
         elapsed, self.last_ts = ts - self.last_ts, ts
         if self.per_s:
-            # Capacity accrues between calls (up to one second's worth), so calls more
-            # frequent than a lot's worth of capacity still hedge at the stated rate.
-            self.budget = min(self.budget + self.per_s * elapsed, self.per_s * 1_000_000_000)
+            # Capacity accrues between calls (up to one second's worth, or the whole gap
+            # since the last call), so calls more frequent than a lot's worth of capacity
+            # still hedge at the stated rate, and a slow maker's hedge keeps up.
+            self.budget = min(self.budget + self.per_s * elapsed,
+                              self.per_s * max(elapsed, 1_000_000_000))
         if not want or index <= 0:
             return
         if self.per_s:

@@ -304,7 +304,8 @@ class Arrivals:
     ``window`` [start_s, end_s]; long with probability ``long_share``, except a ``momentum``
     share who follow the mark's move over ``momentum_window_s``; leverage and notional (quote
     units) log-normal by median and log-sd; market orders no worse than ``limit_pct``% from
-    the mark; ``close_rate_per_s`` draws a second of a trader of the start population who
+    the mark; the rate rises by ``activity`` times per 1% the mark moved over the momentum
+    window; ``close_rate_per_s`` draws a second of a trader of the start population who
     closes a position in profit (profit-taking).  ``--scale`` scales both rates."""
     window: tuple = field(window)
     rate_per_s: Decimal = field(bounded(0, 100_000), default=Decimal("1"))
@@ -317,6 +318,8 @@ class Arrivals:
                                      default=Decimal("5000"))
     notional_sigma: Decimal = field(bounded(0, 5), default=Decimal("1"))
     limit_pct: Decimal = field(bounded("0.01", 50, positive=True), default=Decimal("1"))
+    # The rate x (1 + activity x the mark's |move| in % over momentum_window_s).
+    activity: Decimal = field(bounded(0, 100), default=Decimal("0"))
     # Profit-taking exits: draws a second of a start trader who closes if in profit.
     close_rate_per_s: Decimal = field(bounded(0, 100_000), default=Decimal("0"))
 

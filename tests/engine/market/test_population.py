@@ -420,3 +420,10 @@ def test_a_background_window_after_the_run_is_refused():
     data["background"] = {"rate_per_s": 1, "window": [300, 400]}
     with pytest.raises(ConfigError, match="background.window: expected to start before"):
         from_dict(data, "test.toml")
+
+
+def test_a_slow_makers_hedge_uses_the_capacity_of_the_whole_gap_since_its_last_decision():
+    h = Hedge(Fraction(1), per_s=300 * 10**8, cost_bps=0)     # 3 lots a second at 100,000
+    h.start(0, 1_000_000)
+    h.adjust(30 * SEC, 200, 1_000_000, 10_000)                 # 30 s later: 90 lots
+    assert h.lots == -90
