@@ -2,6 +2,8 @@
 one-off market order hits the book at that instant; bad shocks are rejected by name."""
 from __future__ import annotations
 
+import pathlib
+
 from fractions import Fraction
 
 import pytest
@@ -13,17 +15,20 @@ from engine.simulation import Simulation
 from engine.venue.accounts import FLOW_ACCOUNT
 from engine.venue.events import EventKind
 
+#: The controlled gap (tests/data/gap-drop.toml): the toy these tests were written on.
+GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
+
 SMALL = Fraction(1, 50)
 NO_NOISE = ["index.noise_bps=0"]
 
 
 def _sim(shocks: str, extra=(), seed=2) -> Simulation:
-    return Simulation(load("flash-drop", [*NO_NOISE, f"shocks={shocks}", *extra], SMALL),
+    return Simulation(load(GAP_DROP, [*NO_NOISE, f"shocks={shocks}", *extra], SMALL),
                       seed=seed)
 
 
 def test_a_shock_gaps_the_index_at_its_second_and_the_gap_stays():
-    plain = Simulation(load("flash-drop", NO_NOISE, SMALL), seed=2)
+    plain = Simulation(load(GAP_DROP, NO_NOISE, SMALL), seed=2)
     shocked = _sim("[{at_s=30, index_pct=-5}, {at_s=90, index_pct=2}]")
     for s in (0, 29, 30, 31, 89, 90, 150):
         ts = s * SECOND
@@ -60,8 +65,8 @@ def test_a_shock_order_hits_the_book_at_its_instant_with_its_notional():
 
 
 def test_scale_shrinks_a_shock_order_with_the_flows():
-    full = load("flash-drop", ['shocks=[{at_s=30, notional="1000000"}]'])
-    tenth = load("flash-drop", ['shocks=[{at_s=30, notional="1000000"}]'], Fraction(1, 10))
+    full = load(GAP_DROP, ['shocks=[{at_s=30, notional="1000000"}]'])
+    tenth = load(GAP_DROP, ['shocks=[{at_s=30, notional="1000000"}]'], Fraction(1, 10))
     assert tenth.shocks[0].notional * 10 == full.shocks[0].notional
 
 
@@ -76,9 +81,9 @@ def test_scale_shrinks_a_shock_order_with_the_flows():
 ])
 def test_a_bad_shock_is_rejected_naming_it(shocks, match):
     with pytest.raises(ConfigError, match=match):
-        load("flash-drop", [f"shocks={shocks}"])
+        load(GAP_DROP, [f"shocks={shocks}"])
 
 
 def test_a_stub_cannot_sit_at_or_below_zero():
     with pytest.raises(ConfigError, match=r"stubs\[0\].offset_pct: expected a percentage > -100"):
-        load("flash-drop", ['stubs=[{offset_pct=-100, notional="1000"}]'])
+        load(GAP_DROP, ['stubs=[{offset_pct=-100, notional="1000"}]'])
