@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from engine.simulation import Simulation
 from engine.venue.collateral import CollateralAsset
 from engine.venue.events import EVENT_DTYPE, EventKind
 from engine.venue.exchange import Exchange
@@ -172,6 +173,20 @@ class _Kit(SimpleNamespace):
         return "eng"
 
 
+class CheckedSimulation(Simulation):
+    """A ``Simulation`` that checks conservation (==) and the book's invariants after every
+    risk step and every second."""
+
+    def _risk_step(self, ts):
+        super()._risk_step(ts)
+        self.exchange.check_conservation()
+        self.exchange.books[0]._check()
+
+    def _second_step(self, ts):
+        super()._second_step(ts)
+        self.exchange.check_conservation()
+
+
 @pytest.fixture(scope="session")
 def eng():
     """Namespace of the factories and checks above (see module docstring)."""
@@ -181,5 +196,5 @@ def eng():
         instrument=instrument, exchange=exchange, rows=rows, total=total,
         check_books=check_books, check_all=check_all, traders=traders,
         brute_deficient=brute_deficient, brute_deficit=brute_deficit, post=post, ladder=ladder,
-        events=events,
+        events=events, CheckedSimulation=CheckedSimulation,
     )

@@ -48,19 +48,6 @@ def withdrawals(sim):
     return [(r[0], r[5], r[12]) for r in sim.log.rows(EventKind.MAKER_WITHDREW)]
 
 
-class Checked(Simulation):
-    """Conservation (==) and the book's invariants after every risk step and second."""
-
-    def _risk_step(self, ts):
-        super()._risk_step(ts)
-        self.exchange.check_conservation()
-        self.exchange.books[0]._check()
-
-    def _second_step(self, ts):
-        super()._second_step(ts)
-        self.exchange.check_conservation()
-
-
 def test_a_maker_withdraws_before_another_with_a_higher_threshold():
     sim = Simulation(scenario(), seed=1).run()
     first = {acct: ts for ts, acct, _ in reversed(withdrawals(sim))}
@@ -216,9 +203,9 @@ def test_the_offload_band_widens_with_time_held_and_resets_when_flat():
     assert OffloadBand(10_000, 80_000, 0).at(100 * SEC, True) == 10_000
 
 
-def test_arrivals_open_positions_through_the_book_at_traded_prices():
+def test_arrivals_open_positions_through_the_book_at_traded_prices(eng):
     sc = scenario(arrivals={"window": [0, 40], "rate_per_s": 2, "notional_median": "2000"})
-    sim = Checked(sc, seed=5).run()
+    sim = eng.CheckedSimulation(sc, seed=5).run()
     ex = sim.exchange
     arrived = [a for a in ex.accounts.values() if FIRST_ARRIVAL <= a.id < RESERVED_FROM]
     assert len(arrived) > 40
@@ -242,7 +229,7 @@ def test_momentum_arrivals_short_into_a_fall():
     assert sizes and all(s < 0 for s in sizes)
 
 
-def test_a_population_with_hedged_makers_and_arrivals_conserves_money_every_step():
+def test_a_population_with_hedged_makers_and_arrivals_conserves_money_every_step(eng):
     sc = scenario(makers__archetypes=[{"name": "a", "count": 2, "vol_threshold_bps": 60,
                                        "vol_threshold_max_bps": 200, "stress_stages": 2,
                                        "widen_bps": 10, "thin_within_bps": 20,
@@ -252,7 +239,7 @@ def test_a_population_with_hedged_makers_and_arrivals_conserves_money_every_step
                   arrivals={"window": [0, 40], "rate_per_s": 3, "momentum": 0.5},
                   venue={"insurance_fund_oi_pct": 2, "fund_limit_oi_pct": 5,
                          "offload_band_max": 0.05, "offload_widen_s": 10})
-    Checked(sc, seed=9).run()
+    eng.CheckedSimulation(sc, seed=9).run()
 
 
 def test_same_seed_same_population_gives_the_same_log():
@@ -305,9 +292,9 @@ def test_a_maker_leaning_on_the_last_trade_moves_its_fair_value_toward_it():
     assert plain._fair() == plain.port.index_ticks
 
 
-def test_profit_taking_exits_close_positions_in_profit_and_leave_losers():
+def test_profit_taking_exits_close_positions_in_profit_and_leave_losers(eng):
     sc = scenario(arrivals={"window": [10, 40], "rate_per_s": 0, "close_rate_per_s": 40})
-    sim = Checked(sc, seed=2).run()
+    sim = eng.CheckedSimulation(sc, seed=2).run()
     ex = sim.exchange
     assert sim.arrivals.closed > 0
     population = [ex.accounts[i] for i in range(1000, 1200)]
