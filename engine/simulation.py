@@ -177,9 +177,18 @@ class Simulation:
         else:
             fn(ts)
 
+    send_direct = send      # ``send`` without the capacity queue (the opening instant)
+
     def _send_queued(self, ts: int, fn) -> None:
         """``send`` through the matching engine's queue (``MatchingQueue.arrive``): the
-        message arrives after the order latency and is applied when its turn comes."""
+        message arrives after the order latency and is applied when its turn comes.  The
+        run's first instant is the venue's opening state, not a burst: without order
+        latency, messages at t = 0 (the makers' opening ladders) are applied at once
+        (assumed: the run starts with the book already quoted, as it does without a
+        capacity limit)."""
+        if ts == 0 and not self.latency_ns:
+            self.send_direct(ts, fn)
+            return
         arrive = self.capacity.matching.arrive
         if self.latency_ns:
             self.schedule(ts + self.latency_ns, Phase.INPUT, partial(arrive, fn))

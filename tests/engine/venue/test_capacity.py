@@ -366,3 +366,15 @@ def test_scale_shrinks_the_rates_rounded_up_and_never_to_unlimited():
     assert load(GAP_DROP, [], Fraction(1, 50)).capacity.messages_per_s == 0
     assert sc.resolved()["capacity"] == {"messages_per_s": 50, "liquidations_per_s": 1}
     assert "capacity" not in load(GAP_DROP).resolved()
+
+
+def test_the_run_opens_with_the_makers_ladders_in_place_whatever_the_capacity():
+    """The opening instant is a state, not a burst: at t = 0 every maker's ladder is in the
+    book with or without a message limit (else the first sample reads a vacuum)."""
+    def opening(sim):
+        return sum(1 for r in sim.log.rows(EventKind.ORDER_ACCEPTED) if r[0] == 0)
+    plain = _sim([])
+    plain.end_ns = 0
+    limited = _sim(["capacity.messages_per_s=20"])
+    limited.end_ns = 0
+    assert opening(limited.run()) == opening(plain.run()) > 0
