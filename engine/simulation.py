@@ -229,7 +229,7 @@ class Simulation:
         start = self.index_ticks
         ex.set_mark(0, 0, start)
         self.mark_policy.observe(0, start, None, None, None)
-        self._open_makers(start)
+        self._open_makers()
         pop = draw_traders(sc.traders, instrument, start, self.rng, FIRST_TRADER)
         gross = int(np.abs(pop["size"]).sum())
         basis = max(1, gross) * start * t
@@ -289,7 +289,7 @@ class Simulation:
             for ts in self.funding.times(self.end_ns):
                 self.schedule(ts, Phase.INPUT, self._funding_step)
 
-    def _open_makers(self, start: int) -> None:
+    def _open_makers(self) -> None:
         """Open the makers' accounts, group by group (``[makers]`` alone is one group), ids
         from ``FIRST_MAKER`` on; each maker gets an equal share of its group's capital and
         depth.  A group with ranges draws each maker's own parameters (``MakerDraws``) from

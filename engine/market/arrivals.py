@@ -1,9 +1,9 @@
 """The leveraged population over time: traders who open positions during the run.
 
 ``[arrivals]`` adds, each second of its ``window``, a Poisson number of new leveraged traders
-(mean ``rate_per_s``), each a new cross account trading through the book: it deposits the
-margin ``notional / leverage`` and sends a market order (IOC, no worse than ``limit_pct``
-from the mark) for its notional at the mark.  Its entry is what it actually traded -- the
+(mean ``rate_per_s``), each a new cross account trading through the book: it deposits its
+margin (below) and sends a market order (IOC, no worse than ``limit_pct`` from the mark) for
+its notional at the mark.  Its entry is what it actually traded -- the
 path the venue printed, not a scripted price -- and it is liquidated like anyone else, so a
 rebound liquidates the shorts opened near a low (docs/reference/breakers-and-events.md
 section 3 fact 3) and a grind keeps adding longs to its own liquidation map.
@@ -18,8 +18,9 @@ a rise; the base share when it did not move) -- assumed: the sources give the sh
 liquidations, not of openings.  Leverage and notional are log-normal (median, log-sd),
 leverage at least 1 and at most the maximum of the tier its notional falls in, notional
 clipped at 1e9 quote units.  Its deposit covers the initial margin at its worst fill price
-plus the open loss to the mark there (``_margin``), so it starts solvent.  The order in which the stream
-is drawn each second: the count, then per arrival side, momentum, leverage, notional.
+plus the open loss to the mark there (``_margin``), so it starts solvent.  The order in
+which the stream is drawn each second: the count, then per arrival side, momentum,
+leverage, notional.
 
 Exits: ``close_rate_per_s`` (mean, Poisson) draws of a trader of the population drawn at the
 start, each second of the window; a drawn trader with an open position in profit at the

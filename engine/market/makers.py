@@ -184,8 +184,7 @@ class MakerDraws:
         """Uniform integer draws, in this order: threshold, calm, refresh (three draws
         whether or not a range is given, so the stream does not depend on which are)."""
         def one(lo: int, hi: int | None) -> int:
-            x = int(rng.integers(lo, (lo if hi is None else hi) + 1))
-            return x
+            return int(rng.integers(lo, (lo if hi is None else hi) + 1))
         return cls(one(cfg.vol_threshold_bps, cfg.vol_threshold_max_bps),
                    one(cfg.calm_s, cfg.calm_max_s), one(cfg.refresh_ms, cfg.refresh_max_ms))
 
@@ -214,7 +213,7 @@ class Hedge:
         self.cost = 0                   # sum of signed lots x index ticks
         self.paid = 0                   # quantums of hedging cost
         self.last_ts = 0
-        self.budget = 0                 # unused capacity, quantums x 1e9 (at most 1 s)
+        self.budget = 0                 # unused capacity, quantums x 1e9 (see ``adjust``)
 
     def target(self, position: int) -> int:
         """``-share x position`` rounded toward zero, lots."""
@@ -258,10 +257,10 @@ class MarketMaker:
     """One market maker, acting through ``port`` (``engine.phases.Port``).  ``share`` is its
     fraction (ppm) of its group's depth; ``volatility`` the ``VolatilityWindow`` of its
     group's ``vol_source``; ``memo`` the run's shared ``LadderMemo`` (a private one if None);
-    ``draws`` its own ``MakerDraws`` (the group's low values if None).  Its fair value is
-    the index, or with ``last_weight`` > 0 the index moved toward this venue's last trade.  ``cfg`` is its
+    ``draws`` its own ``MakerDraws`` (the group's low values if None).  ``cfg`` is its
     group's ``[makers]`` table and ``units`` the group's amounts in quantums
-    (``engine.scenarios.scenario.MakerUnits``).
+    (``engine.scenarios.scenario.MakerUnits``).  Its fair value is the index, or with
+    ``last_weight`` > 0 the index moved toward this venue's last trade.
 
     Stress: each rule gives a ratio to its threshold (ppm) -- the volatility range to the
     maker's threshold, the liquidation flow it absorbed within ``vol_window_s`` to
@@ -315,11 +314,6 @@ class MarketMaker:
             self._shapes.append((factors, notionals,
                                  self._memo.shape_id(factors, notionals)))
         self._pers: tuple | None = None    # ((stage, depth factor), lots x ticks per level)
-
-    @property
-    def level_notional_q(self) -> list[int]:
-        """The unstressed ladder's notional per level, quantums."""
-        return self._shapes[0][1]
 
     # ------------------------------------------------------------ triggers
     def _total_equity(self) -> int:
