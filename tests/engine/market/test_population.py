@@ -7,6 +7,8 @@ import copy
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.config import ConfigError
 from engine.liquidation.offload import OffloadBand
@@ -414,3 +416,33 @@ def test_a_slow_makers_hedge_uses_the_capacity_of_the_whole_gap_since_its_last_d
     h.start(0, 1_000_000)
     h.adjust(30 * SEC, 200, 1_000_000, 10_000)                 # 30 s later: 90 lots
     assert h.lots == -90
+
+
+@settings(max_examples=300, deadline=None)
+@given(share=st.fractions(0, 1), per_s=st.integers(0, 10**12), cost_bps=st.integers(0, 100),
+       steps=st.lists(st.tuples(st.integers(0, 5 * SEC), st.integers(-10**6, 10**6),
+                                st.integers(1, 10**7)), min_size=1, max_size=30))
+def test_a_hedge_moves_toward_its_target_within_capacity_and_accounts_for_every_trade(
+        share, per_s, cost_bps, steps):
+    """Hedging machine: whatever the positions, prices and timing, each adjustment moves
+    the hedge toward its target and never past it, trades no more than the capacity
+    accrued (one second's worth or the gap since the last call), and its value is the lots
+    at the index less their cost and the costs paid, with costs never negative."""
+    tlq = 7
+    h = Hedge(share, per_s=per_s, cost_bps=cost_bps)
+    h.start(0, 1000)
+    ts = 0
+    for gap, position, index in steps:
+        ts += gap
+        before, budget = h.lots, h.budget
+        h.adjust(ts, position, index, tlq)
+        moved = h.lots - before
+        want = h.target(position) - before
+        assert moved == 0 or (moved > 0) == (want > 0) and abs(moved) <= abs(want)
+        if per_s:
+            accrued = min(budget + per_s * gap, per_s * max(gap, SEC))
+            assert abs(moved) * SEC * index * tlq <= accrued
+        else:
+            assert moved == want
+        assert h.paid >= 0
+        assert h.pnl(index, tlq) == (h.lots * index - h.cost) * tlq - h.paid
