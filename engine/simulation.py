@@ -43,6 +43,7 @@ from .liquidation.offload import OffloadBand, offload
 from .liquidation.waterfalls import run_liquidations
 from .market.arbitrage import open_arbitrageurs
 from .market.arrivals import Arrivals
+from .market.basis import BasisTraders
 from .market.background import open_background, open_dip_buyers
 from .market.index import IndexPath
 from .market.makers import LadderMemo, MakerDraws, MarketMaker, VolatilityWindow
@@ -139,6 +140,8 @@ class Simulation:
             self, scenario.arrivals, seed,
             floor_f(Fraction(scenario.arrivals.notional_median) * instrument.quanta_per_unit),
             (FIRST_TRADER, FIRST_TRADER + scenario.traders.count))
+        self.basis_traders = BasisTraders(self, scenario.basis) if scenario.basis.count \
+            else None
         self.offload_band = OffloadBand(units.offload_band_ppm, units.offload_band_max_ppm,
                                         venue.offload_widen_s)
         self.capacity = None
@@ -334,14 +337,17 @@ class Simulation:
             ex.fund_limit_notional = max(1, floor_f(oi * venue.fund_limit_oi_pct / 100))
 
     def _hand_over_opposite_side(self, start: int) -> None:
-        """Give each maker group its ``opposite_share`` of the population's net opposite side
-        (seeded on ``BASIS_ACCOUNT``), split equally among its makers, by an off-book
+        """Give the basis traders (``[basis]``, ``engine.market.basis``) their share and each
+        maker group its ``opposite_share`` of the population's net opposite side (seeded on
+        ``BASIS_ACCOUNT``), split equally among its makers, by an off-book
         transfer at the start price; each gets that position's margin at
         ``opposite_leverage`` (rounded up) and hedges it off-venue (its ``Hedge`` starts at
         the target).  The rest stays with the basis account.  O(makers)."""
         ex, t = self.exchange, self.instrument.tick_lot_quanta
         basis = ex.accounts[BASIS_ACCOUNT].positions.get(0)
         net = basis.size if basis is not None else 0
+        if self.basis_traders is not None:
+            self.basis_traders.open(net, start)
         for cfg, members in self.maker_groups:
             if cfg.opposite_share and net and members:
                 share = cfg.opposite_share
@@ -413,6 +419,8 @@ class Simulation:
         self.programs.second(ts)
         if self.arrivals is not None:
             self.arrivals.second(ts)
+        if self.basis_traders is not None:
+            self.basis_traders.second(ts)
         fund_pos = ex.fund.positions.get(0)
         holding = fund_pos is not None and bool(fund_pos.size)
         band = self.offload_band.at(ts, holding)

@@ -53,6 +53,8 @@ A scenario file has these tables (every key is optional unless marked required; 
                  interest_8h; 40 % a year is 0.000365); ``impact_notional`` (quote units;
                  binance 200 x the first tier's max leverage, hyperliquid 20000 for BTC and
                  ETH, else 6000; ``--scale`` scales it with the depth)
+``[basis]``      cash-and-carry traders holding a share of the population's opposite side,
+                 who buy it back when the perpetual trades at a discount
 ``[arrivals]``   leveraged traders opening positions through the book during the run
                  (rate a second, sides with momentum, leverage and notional distributions)
 ``[capacity]``   the venue's processing rates (``engine.venue.capacity``), all off by default:
@@ -111,7 +113,8 @@ def _texts(where, value):
 @attrs.frozen
 class Meta:
     name: str = field(text)
-    description: str = field(lambda w, v: text(w, v), default="")
+    # May be empty (as a resolved scenario.toml writes a missing one back).
+    description: str = field(lambda w, v: v if v == "" else text(w, v), default="")
     toy: bool = field(boolean, default=False)
     sources: tuple = field(_texts, default=())
     duration_s: int = field(lambda w, v: integer(w, v, 1, 7 * 86400), default=180)
@@ -322,6 +325,30 @@ class Arrivals:
     activity: Decimal = field(bounded(0, 100), default=Decimal("0"))
     # Profit-taking exits: draws a second of a start trader who closes if in profit.
     close_rate_per_s: Decimal = field(bounded(0, 100_000), default=Decimal("0"))
+
+
+@attrs.frozen
+class Basis:
+    """``[basis]``: cash-and-carry traders holding ``share`` of the population's net
+    opposite side (beside the makers' ``opposite_share``), ``count`` accounts (0 = none,
+    at most 30) at ``leverage``; each second they buy back ``unwind_fraction`` of their
+    short when the venue's best ask is more than ``unwind_bps`` below the index
+    (``engine.market.basis``)."""
+    count: int = field(lambda w, v: integer(w, v, 0, 30), default=0)
+    leverage: Decimal = field(bounded(1, 125, positive=True), default=Decimal("5"))
+    unwind_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=50)
+    unwind_fraction: Fraction = field(share, default=Fraction(1, 10))
+    share: Fraction = field(share, default=Fraction(0))     # last: it shadows ``share``
+
+
+def _basis(where: str, table, makers) -> Basis:
+    """``[basis]``, its share fitting beside the makers' shares of the opposite side."""
+    basis = build(Basis, table, f"{where}: basis")
+    taken = sum(g.opposite_share for g in makers.archetypes or (makers,))
+    if basis.share + taken > 1:
+        raise ConfigError(f"{where}: basis.share: expected <= {1 - taken} (the makers hold "
+                          f"{taken} of the opposite side), got {basis.share}")
+    return basis
 
 
 @attrs.frozen
@@ -587,6 +614,7 @@ class Scenario:
     dip_buyers: tuple = ()
     funding: FundingTable = FundingTable()
     arrivals: Arrivals | None = None
+    basis: Basis = Basis()
     capacity: Capacity = Capacity()
     facts: dict = attrs.field(factory=dict)
     breaker: dict = attrs.field(factory=dict)
@@ -626,6 +654,8 @@ class Scenario:
                "dip_buyers": as_plain(list(self.dip_buyers))}
         if self.arrivals is not None:
             out["arrivals"] = as_plain(self.arrivals)
+        if self.basis.count:
+            out["basis"] = as_plain(self.basis)
         if self.capacity != Capacity():
             out["capacity"] = as_plain(self.capacity)
         if self.breaker:
@@ -640,7 +670,7 @@ class Scenario:
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
           "frictions", "funding", "facts", "breaker", "run", "arbitrage", "background",
           "dip_buyers", "arrivals",
-          "capacity"}
+          "capacity", "basis"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -690,11 +720,12 @@ def from_dict(data: dict, where: str) -> Scenario:
         if w is not None and w[0] >= meta.duration_s:
             raise ConfigError(f"{where}: {name}: expected to start before duration_s "
                               f"({meta.duration_s}), got {[float(w[0]), float(w[1])]}")
+    makers = _makers(where, data.get("makers", {}))
     return Scenario(
         meta=meta,
         venue=venue,
         index=index,
-        makers=_makers(where, data.get("makers", {})),
+        makers=makers,
         traders=_traders(where, data.get("traders", {})),
         flows=flows,
         stubs=tuple(build(Stub, s, f"{where}: stubs[{k}]")
@@ -708,6 +739,7 @@ def from_dict(data: dict, where: str) -> Scenario:
         funding=_funding(where, data.get("funding", {}), venue),
         arrivals=arrivals,
         capacity=_capacity(where, data.get("capacity", {})),
+        basis=_basis(where, data.get("basis", {}), makers),
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         breaker=dict(data.get("breaker", {})),
         run=_run_table(f"{where}: run", data.get("run", {})),

@@ -28,6 +28,7 @@ FLOW_ACCOUNT = 3       # sell/buy programs and shocks' one-off orders
 STUB_ACCOUNT = 4       # stale deep resting orders
 BACKGROUND_ACCOUNT = 5  # background two-sided takers
 DIP_ACCOUNT = 6        # dip buyers' resting bids
+FIRST_BASIS = 10       # basis traders 10..39 (engine.market.basis)
 FIRST_ARBITRAGEUR = 40
 FIRST_MAKER = 100
 FIRST_TRADER = 1000

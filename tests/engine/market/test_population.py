@@ -446,3 +446,61 @@ def test_a_hedge_moves_toward_its_target_within_capacity_and_accounts_for_every_
             assert moved == want
         assert h.paid >= 0
         assert h.pnl(index, tlq) == (h.lots * index - h.cost) * tlq - h.paid
+
+
+def _basis_scenario(**basis):
+    data = copy.deepcopy(BASE)
+    data["basis"] = {"count": 3, "share": 0.6, "leverage": 10, **basis}
+    return from_dict(data, "test.toml")
+
+
+def test_basis_traders_take_their_share_of_the_opposite_side_on_margin():
+    plain = Simulation(scenario(), seed=0)
+    net = plain.exchange.accounts[BASIS_ACCOUNT].positions[0].size
+    sim = Simulation(_basis_scenario(), seed=0)
+    ex, t = sim.exchange, sim.instrument.tick_lot_quanta
+    each = abs(net) * 6 // 10 // 3
+    for acct_id in sim.basis_traders.ids:
+        acct = ex.accounts[acct_id]
+        assert acct.positions[0].size == (-each if net < 0 else each)     # its side
+        assert acct.wallet == -(-each * sim.index_ticks * t // 10)       # 10x, rounded up
+    side = -1 if net < 0 else 1
+    assert ex.accounts[BASIS_ACCOUNT].positions[0].size == net - side * 3 * each
+    ex.check_conservation()
+
+
+def test_basis_traders_buy_back_only_when_the_perp_trades_below_the_index_by_their_band():
+    sim = Simulation(_basis_scenario(unwind_bps=50, unwind_fraction=0.5), seed=0)
+    sim.end_ns = 5 * SEC
+    sim.run()
+    assert sim.basis_traders.bought == 0              # a calm, two-sided book at the index
+    ex = sim.exchange
+    for maker in sim.makers:                           # empty the asks near the index ...
+        maker._pull(sim.now)
+    ex.open_account(sim.now, 7, deposit=10**15)
+    ask = sim.index_ticks * 9_900 // 10_000            # ... and offer 1% below it
+    ex.submit(sim.now, 7, 0, -1, 1000, price=ask)
+    before = [ex.accounts[a].positions[0].size for a in sim.basis_traders.ids]
+    sim.basis_traders.second(sim.now)
+    after = [ex.accounts[a].positions[0].size for a in sim.basis_traders.ids]
+    assert sim.basis_traders.bought > 0
+    assert all(abs(b) < abs(a) for a, b in zip(before, after))
+
+
+def test_basis_and_makers_cannot_hold_more_than_the_whole_opposite_side():
+    data = copy.deepcopy(BASE)
+    data["makers"]["archetypes"][0]["opposite_share"] = 0.7
+    data["basis"] = {"count": 2, "share": 0.5}
+    with pytest.raises(ConfigError, match=r"basis.share: expected <= 3/10"):
+        from_dict(data, "test.toml")
+    data["basis"] = {"count": 31, "share": 0.1}
+    with pytest.raises(ConfigError, match="basis.count"):
+        from_dict(data, "test.toml")
+
+
+def test_a_run_with_basis_traders_conserves_money_and_replays_from_its_resolved_scenario(eng):
+    sc = _basis_scenario()
+    sim = eng.CheckedSimulation(sc, seed=4).run()
+    again = from_dict(sc.resolved(), "resolved.toml")
+    assert Simulation(again, seed=4).run().log.to_array().tobytes() == \
+        sim.log.to_array().tobytes()
