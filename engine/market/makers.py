@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from orderbook.enums import STP_EXPIRE_MAKER
+from orderbook.enums import IOC, STP_EXPIRE_MAKER
 
 from ..phases import Phase
 from ..venue.codes import WithdrawalReason
@@ -192,6 +192,8 @@ class MakerDraws:
 class Hedge:
     """A maker's off-venue hedge of its perp inventory (assumed model: the hedge venue is
     the reference market, so it trades at the index; it is outside this venue's ledger).
+    With the group's ``hedge_latency_ms`` an adjustment decided at a wake, on the position
+    then, trades that much later at the index then (``MarketMaker.wake``).
 
     ``lots`` (signed) moves toward ``-round(share x position)`` at each decision, by at most
     the capacity accrued at ``per_s`` quantums of notional a second since it was last used
@@ -382,8 +384,13 @@ class MarketMaker:
         ex = port.exchange
         if self.hedge is not None:
             pos = ex.accounts[self.account_id].positions.get(0)
-            self.hedge.adjust(ts, pos.size if pos is not None else 0, port.index_ticks,
-                              port.instrument.tick_lot_quanta)
+            size, tlq = (pos.size if pos is not None else 0), port.instrument.tick_lot_quanta
+            hedge, lag = self.hedge, self.cfg.hedge_latency_ms * 1_000_000
+            if lag:     # decided now on this position, traded at the index when it lands
+                port.schedule(ts + lag, Phase.INPUT,
+                              lambda t: hedge.adjust(t, size, port.index_ticks, tlq))
+            else:
+                hedge.adjust(ts, size, port.index_ticks, tlq)
         if self.start_equity is None and ex.marks[0] is not None:
             self.start_equity = self._total_equity()
         reason, stress = self._trigger(ts)
@@ -414,7 +421,35 @@ class MarketMaker:
             size, long_full, short_full, skew = self._inventory()
             port.send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full,
                                                 stage, skew))
+            if self.cfg.unwind_share and (long_full or short_full):
+                self._unwind(ts, fair, -1 if long_full else 1)
         port.schedule(ts + self.refresh_ns, Phase.INPUT, self.wake)
+
+    def _unwind(self, ts: int, fair: int, side: int) -> None:
+        """Past its inventory limit, a maker also trades part of the excess away through the
+        book: an IOC of ``unwind_share`` of the exposure beyond the limit on ``side``, no
+        worse than ``unwind_band_bps`` from its fair value (rounded toward fair) -- the
+        "hot potato" of a crash (docs/reference/breakers-and-events.md section 3 fact 11).
+        Assumed rule; the hedge absorbs the rest at its capacity.  O(1)."""
+        port, cfg = self.port, self.cfg
+        ex = port.exchange
+        pos = ex.accounts[self.account_id].positions.get(0)
+        exposure = (pos.size if pos is not None else 0) + \
+            (self.hedge.lots if self.hedge is not None else 0)
+        price = ex.marks[0] or port.index_ticks
+        lot_q = price * port.instrument.tick_lot_quanta
+        excess = abs(exposure) * lot_q - self.inventory_limit_q
+        share = cfg.unwind_share
+        qty = excess * share.numerator // share.denominator // lot_q
+        if qty <= 0:
+            return
+        num = fair * (10_000 + side * cfg.unwind_band_bps)     # a sell down to fair - band
+        limit = max(1, num // 10_000 if side > 0 else -(-num // 10_000))
+        acct = self.account_id
+        # Against its own resting quotes the older (the quote) is cancelled, as in its mass
+        # quotes (Binance's expire-maker self-trade prevention).
+        port.send(ts, lambda t: ex.submit(t, acct, 0, side, qty, price=limit, tif=IOC,
+                                          stp=STP_EXPIRE_MAKER))
 
     def _fair(self) -> int:
         """The fair value in ticks: the index, moved toward this venue's last trade by

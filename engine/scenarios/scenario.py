@@ -255,10 +255,15 @@ class Makers:
     toxic_notional: Decimal = field(amount, default=Decimal("0"))      # 0 = rule off
     # Inventory: quotes skewed by up to skew_bps against the exposure (at the limit).
     skew_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=0)
-    # The off-venue hedge of the perp inventory: share hedged, capacity, cost.
+    # The off-venue hedge of the perp inventory: share hedged, capacity, cost, latency.
     hedge_share: Fraction = field(share, default=Fraction(0))
     hedge_notional_per_s: Decimal = field(amount, default=Decimal("0"))   # 0 = unlimited
     hedge_cost_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=0)
+    hedge_latency_ms: int = field(lambda w, v: integer(w, v, 0, 600_000), default=0)
+    # Past the inventory limit: trade this share of the excess away through the book each
+    # decision (IOC, no worse than unwind_band_bps from fair); 0 = quotes only.
+    unwind_share: Fraction = field(share, default=Fraction(0))
+    unwind_band_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=50)
     # The share of the population's net opposite side this group holds (hedged off-venue),
     # on margin at ``opposite_leverage``.
     opposite_share: Fraction = field(share, default=Fraction(0))

@@ -504,3 +504,48 @@ def test_a_run_with_basis_traders_conserves_money_and_replays_from_its_resolved_
     again = from_dict(sc.resolved(), "resolved.toml")
     assert Simulation(again, seed=4).run().log.to_array().tobytes() == \
         sim.log.to_array().tobytes()
+
+
+def test_a_hedge_with_latency_trades_only_when_its_order_lands():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
+                                       "hedge_share": 1, "hedge_latency_ms": 700}])
+    sim = Simulation(sc, seed=0)
+    maker, ex = sim.makers[0], sim.exchange
+    sim.end_ns = SEC
+    sim.run()
+    ex.transfer_position(sim.now, maker.account_id, BASIS_ACCOUNT, 0, 50, sim.index_ticks)
+    maker.wake(sim.now)                        # decides to sell 50 lots of spot
+    assert maker.hedge.lots == 0
+    sim.end_ns = sim.now + 600_000_000
+    sim.run()
+    assert maker.hedge.lots == 0               # 600 ms: still in flight
+    sim.end_ns = sim.now + 200_000_000
+    sim.run()
+    assert maker.hedge.lots == -50             # landed at 700 ms
+
+
+def test_a_maker_past_its_limit_unwinds_part_of_the_excess_through_the_book_within_its_band():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
+                                       "unwind_share": 0.5, "unwind_band_bps": 50,
+                                       "inventory_limit": "100000"}])
+    sim = Simulation(sc, seed=0)
+    maker, ex = sim.makers[0], sim.exchange
+    sim.end_ns = SEC
+    sim.run()
+    lot_q = ex.marks[0] * sim.instrument.tick_lot_quanta
+    ex.transfer_position(sim.now, maker.account_id, BASIS_ACCOUNT, 0, 3000, ex.marks[0])
+    ex.open_account(sim.now, 7, deposit=10**15)           # someone else's bids below
+    for k in range(1, 11):
+        ex.submit(sim.now, 7, 0, 1, 300, price=sim.index_ticks * (10_000 - 10 * k) // 10_000)
+    rows = len(sim.log)
+    maker.wake(sim.now)
+    new = sim.log.to_array()[rows:]
+    sold = [r for r in new if r["kind"] == EventKind.TRADE and r["account"] == maker.account_id
+            and r["side"] == -1]                 # the maker as the taker: its IOC sell
+    left = [r for r in new if r["kind"] == EventKind.ORDER_EXPIRED
+            and r["account"] == maker.account_id]
+    excess = 3000 * lot_q - maker.inventory_limit_q
+    assert sold
+    assert sum(int(r["qty"]) for r in sold) + sum(int(r["qty"]) for r in left) == \
+        excess // 2 // lot_q
+    assert min(int(r["price"]) for r in sold) >= sim.index_ticks * 9_950 // 10_000
