@@ -33,8 +33,9 @@ class Port(Protocol):
     ``index_ticks``   the index price at ``now``, ticks
     ``schedule``      queue ``fn(ts)`` at ``ts`` in ``phase`` (not in the past)
     ``send``          a participant's message decided at ``ts``: it reaches the venue
-                      after the order latency (``fn(arrival ts)``), and with a
-                      ``[capacity]`` after its turn in the matching engine's queue
+                      after the order latency, or its own ``latency_ns``
+                      (``fn(arrival ts)``), and with a ``[capacity]`` after its turn in
+                      the matching engine's queue
     ``reopen``        end a halt: the Exchange's reopening auction, then a fresh mark
     """
 
@@ -46,6 +47,6 @@ class Port(Protocol):
 
     def schedule(self, ts: int, phase: int, fn) -> None: ...
 
-    def send(self, ts: int, fn) -> None: ...
+    def send(self, ts: int, fn, latency_ns: int | None = None) -> None: ...
 
     def reopen(self, ts: int, reference: int | None, code: int): ...

@@ -169,32 +169,33 @@ class Simulation:
         self._seq += 1
         heapq.heappush(self._heap, (ts, phase, self._seq, fn))
 
-    def send(self, ts: int, fn) -> None:
+    def send(self, ts: int, fn, latency_ns: int | None = None) -> None:
         """A participant's message decided at ``ts``: it reaches the venue (``fn`` runs)
-        after the scenario's ``frictions.order_latency_ms``, as an INPUT at that time; at
-        once without latency.  Everything ``fn`` uses was decided at ``ts`` (prices, sizes);
-        the venue applies its own rules (reduce-only, breakers, the book) on arrival.
-        Liquidation orders are the venue's own and never wait."""
-        if self.latency_ns:
-            self.schedule(ts + self.latency_ns, Phase.INPUT, fn)
+        after the scenario's ``frictions.order_latency_ms`` (or the participant's own
+        ``latency_ns``), as an INPUT at that time; at once without latency.  Everything
+        ``fn`` uses was decided at ``ts`` (prices, sizes); the venue applies its own rules
+        (reduce-only, breakers, the book) on arrival.  Liquidation orders are the venue's
+        own and never wait."""
+        lag = self.latency_ns if latency_ns is None else latency_ns
+        if lag:
+            self.schedule(ts + lag, Phase.INPUT, fn)
         else:
             fn(ts)
 
-    send_direct = send      # ``send`` without the capacity queue (the opening instant)
-
-    def _send_queued(self, ts: int, fn) -> None:
+    def _send_queued(self, ts: int, fn, latency_ns: int | None = None) -> None:
         """``send`` through the matching engine's queue (``MatchingQueue.arrive``): the
         message arrives after the order latency and is applied when its turn comes.  The
         run's first instant is the venue's opening state, not a burst: without order
         latency, messages at t = 0 (the makers' opening ladders) are applied at once
         (assumed: the run starts with the book already quoted, as it does without a
         capacity limit)."""
-        if ts == 0 and not self.latency_ns:
-            self.send_direct(ts, fn)
+        lag = self.latency_ns if latency_ns is None else latency_ns
+        if ts == 0 and not lag:
+            fn(ts)
             return
         arrive = self.capacity.matching.arrive
-        if self.latency_ns:
-            self.schedule(ts + self.latency_ns, Phase.INPUT, partial(arrive, fn))
+        if lag:
+            self.schedule(ts + lag, Phase.INPUT, partial(arrive, fn))
         else:
             arrive(fn, ts)
 
@@ -294,22 +295,30 @@ class Simulation:
 
     def _open_makers(self) -> None:
         """Open the makers' accounts, group by group (``[makers]`` alone is one group), ids
-        from ``FIRST_MAKER`` on; each maker gets an equal share of its group's capital and
-        depth.  A group with ranges draws each maker's own parameters (``MakerDraws``) from
-        the makers' stream, ``default_rng([seed, MAKER_STREAM])`` -- its own generator, so
-        the run's other draws do not move; a scenario without archetypes draws nothing."""
+        from ``FIRST_MAKER`` on; each maker gets an equal share of its group's depth and of
+        its capital (or a log-normal share with ``capital_sigma``).  Each maker draws its own
+        parameters (``MakerDraws``) from the makers' stream,
+        ``default_rng([seed, MAKER_STREAM])`` -- its own generator, so the run's other draws
+        do not move; a scenario without archetypes, capital or latency draws draws nothing."""
         sc, ex = self.scenario, self.exchange
         groups = sc.makers.archetypes or (sc.makers,)
-        rng = np.random.default_rng([self.seed, MAKER_STREAM]) if sc.makers.archetypes \
-            else None
+        drawn = bool(sc.makers.archetypes) or sc.makers.capital_sigma > 0 or \
+            sc.makers.latency_ms is not None
+        rng = np.random.default_rng([self.seed, MAKER_STREAM]) if drawn else None
         memo = LadderMemo()
         acct_id = FIRST_MAKER
         self.maker_groups = []
         for cfg, gu in zip(groups, self.units.maker_groups):
             share = 1_000_000 // max(1, cfg.count)
+            capital_ppm = [share] * cfg.count
+            if cfg.capital_sigma > 0 and cfg.count:
+                # The group's capital split log-normally (its total kept, rounded down):
+                # one standard normal per maker, drawn before the makers' other draws.
+                w = np.exp(float(cfg.capital_sigma) * rng.standard_normal(cfg.count))
+                capital_ppm = [int(x) for x in np.floor(w / w.sum() * 1_000_000)]
             members = []
-            for _ in range(cfg.count):
-                ex.open_account(0, acct_id, deposit=gu.capital * share // 1_000_000)
+            for k in range(cfg.count):
+                ex.open_account(0, acct_id, deposit=gu.capital * capital_ppm[k] // 1_000_000)
                 draws = MakerDraws.draw(cfg, rng) if rng is not None else None
                 maker = MarketMaker(self, acct_id, cfg, gu, share,
                                     self.volatility_windows[cfg.vol_source], memo, draws)

@@ -167,26 +167,33 @@ class MakerDraws:
     ``vol_threshold_max_bps``, ``calm_s`` .. ``calm_max_s``, ``refresh_ms`` ..
     ``refresh_max_ms``; the low key alone when no max is given)."""
 
-    __slots__ = ("vol_threshold_bps", "calm_s", "refresh_ms")
+    __slots__ = ("vol_threshold_bps", "calm_s", "refresh_ms", "latency_ns")
 
-    def __init__(self, vol_threshold_bps: int, calm_s: int, refresh_ms: int):
+    def __init__(self, vol_threshold_bps: int, calm_s: int, refresh_ms: int,
+                 latency_ns: int | None = None):
         self.vol_threshold_bps = vol_threshold_bps
         self.calm_s = calm_s
         self.refresh_ms = refresh_ms
+        self.latency_ns = latency_ns        # None: the scenario's order latency
 
     @classmethod
     def fixed(cls, cfg) -> "MakerDraws":
         """The group's low values, drawing nothing (a group without ranges)."""
-        return cls(cfg.vol_threshold_bps, cfg.calm_s, cfg.refresh_ms)
+        lat = None if cfg.latency_ms is None else cfg.latency_ms * 1_000_000
+        return cls(cfg.vol_threshold_bps, cfg.calm_s, cfg.refresh_ms, lat)
 
     @classmethod
     def draw(cls, cfg, rng) -> "MakerDraws":
         """Uniform integer draws, in this order: threshold, calm, refresh (three draws
-        whether or not a range is given, so the stream does not depend on which are)."""
+        whether or not a range is given, so the stream does not depend on which are), then
+        the order latency only where the group gives ``latency_ms``."""
         def one(lo: int, hi: int | None) -> int:
             return int(rng.integers(lo, (lo if hi is None else hi) + 1))
-        return cls(one(cfg.vol_threshold_bps, cfg.vol_threshold_max_bps),
-                   one(cfg.calm_s, cfg.calm_max_s), one(cfg.refresh_ms, cfg.refresh_max_ms))
+        out = cls(one(cfg.vol_threshold_bps, cfg.vol_threshold_max_bps),
+                  one(cfg.calm_s, cfg.calm_max_s), one(cfg.refresh_ms, cfg.refresh_max_ms))
+        if cfg.latency_ms is not None:
+            out.latency_ns = one(cfg.latency_ms, cfg.latency_max_ms) * 1_000_000
+        return out
 
 
 class Hedge:
@@ -400,7 +407,7 @@ class MarketMaker:
             # withdrawal (the calm clock starts again).
             if self.state != WITHDRAWN or reason == REASON_ADL:
                 self.state = WITHDRAWN
-                port.send(ts, self._pull)
+                self._send(ts, self._pull)
                 ex.log.append(ts, EventKind.MAKER_WITHDREW, account=self.account_id,
                               reason=reason)
             if reason == REASON_ADL:
@@ -414,13 +421,13 @@ class MarketMaker:
                 # Losses are measured afresh from re-entry.
                 self.start_equity = self._total_equity()
         if self.state == WITHDRAWN and (self.bids or self.asks) and not ex.down:
-            port.send(ts, self._pull)        # quotes the venue would not cancel while down
+            self._send(ts, self._pull)       # quotes the venue would not cancel while down
         if self.state != WITHDRAWN:
             stage = self.stage = self._stage(stress)
             factor, fair = self._depth_factor_ppm(ts), self._fair()
             size, long_full, short_full, skew = self._inventory()
-            port.send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full,
-                                                stage, skew))
+            self._send(ts, lambda t: self._quote(t, factor, fair, size, long_full, short_full,
+                                                 stage, skew))
             if self.cfg.unwind_share and (long_full or short_full):
                 self._unwind(ts, fair, -1 if long_full else 1)
         port.schedule(ts + self.refresh_ns, Phase.INPUT, self.wake)
@@ -448,8 +455,17 @@ class MarketMaker:
         acct = self.account_id
         # Against its own resting quotes the older (the quote) is cancelled, as in its mass
         # quotes (Binance's expire-maker self-trade prevention).
-        port.send(ts, lambda t: ex.submit(t, acct, 0, side, qty, price=limit, tif=IOC,
-                                          stp=STP_EXPIRE_MAKER))
+        self._send(ts, lambda t: ex.submit(t, acct, 0, side, qty, price=limit, tif=IOC,
+                                           stp=STP_EXPIRE_MAKER))
+
+    def _send(self, ts: int, fn) -> None:
+        """A message of this maker's: through the port, after its own latency if it has
+        one (``MakerDraws.latency_ns``), else the scenario's."""
+        lat = self.draws.latency_ns
+        if lat is None:
+            self.port.send(ts, fn)
+        else:
+            self.port.send(ts, fn, lat)
 
     def _fair(self) -> int:
         """The fair value in ticks: the index, moved toward this venue's last trade by

@@ -242,6 +242,13 @@ class Makers:
                                               default=None)
     calm_max_s: int | None = field(lambda w, v: integer(w, v, 1, 86_400), default=None)
     refresh_max_ms: int | None = field(lambda w, v: integer(w, v, 1, 600_000), default=None)
+    # Each maker's own order latency, uniform in [latency_ms, latency_max_ms] (ms); absent:
+    # the scenario's frictions.order_latency_ms.  Drawn after the three above, only if given.
+    latency_ms: int | None = field(lambda w, v: integer(w, v, 0, 600_000), default=None)
+    latency_max_ms: int | None = field(lambda w, v: integer(w, v, 0, 600_000), default=None)
+    # Capital split log-normally among the group's makers (log-sd; 0 = equal shares),
+    # the group's total kept; drawn before the makers' other draws, only if > 0.
+    capital_sigma: Decimal = field(bounded(0, 3), default=Decimal("0"))
     # Gradual withdrawal: from ``widen_from`` x the threshold on, ``stress_stages`` steps of
     # a wider spread (up to ``widen_bps`` more half-spread) and thinner levels within
     # ``thin_within_bps`` of fair, before the pull at the threshold itself.
@@ -872,8 +879,10 @@ def _maker_group(where: str, label: str, table) -> Makers:
     if makers.depth_1pct is not None and makers.depth_bands is not None:
         raise ConfigError(f"{where}: {label}.depth_1pct: give depth_1pct or depth_bands, "
                           f"not both")
+    if makers.latency_max_ms is not None and makers.latency_ms is None:
+        raise ConfigError(f"{where}: {label}.latency_max_ms: needs latency_ms")
     for lo, hi in (("vol_threshold_bps", "vol_threshold_max_bps"), ("calm_s", "calm_max_s"),
-                   ("refresh_ms", "refresh_max_ms")):
+                   ("refresh_ms", "refresh_max_ms"), ("latency_ms", "latency_max_ms")):
         if getattr(makers, hi) is not None and getattr(makers, hi) < getattr(makers, lo):
             raise ConfigError(f"{where}: {label}.{hi}: expected >= {lo} "
                               f"({getattr(makers, lo)}), got {getattr(makers, hi)}")

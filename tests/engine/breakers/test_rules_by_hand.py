@@ -68,7 +68,7 @@ class Venue:
     def indicative(self, reference=None):
         return self.exchange.indicative(reference)
 
-    def send(self, ts, fn):
+    def send(self, ts, fn, latency_ns=None):
         fn(ts)
 
     def schedule(self, ts, phase, fn):

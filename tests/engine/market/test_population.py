@@ -549,3 +549,34 @@ def test_a_maker_past_its_limit_unwinds_part_of_the_excess_through_the_book_with
     assert sum(int(r["qty"]) for r in sold) + sum(int(r["qty"]) for r in left) == \
         excess // 2 // lot_q
     assert min(int(r["price"]) for r in sold) >= sim.index_ticks * 9_950 // 10_000
+
+
+def test_each_maker_quotes_after_its_own_drawn_latency():
+    sc = scenario(makers__archetypes=[{"name": "slow", "count": 3, "vol_threshold_bps": 10_000,
+                                       "latency_ms": 50, "latency_max_ms": 400}])
+    sim = Simulation(sc, seed=3)
+    lats = [m.draws.latency_ns for m in sim.makers]
+    assert all(50_000_000 <= x <= 400_000_000 for x in lats) and len(set(lats)) > 1
+    sim.end_ns = SEC
+    sim.run()
+    first = {}
+    for r in sim.log.rows(EventKind.ORDER_ACCEPTED):
+        first.setdefault(r[5], r[0])
+    assert [first[m.account_id] for m in sim.makers] == lats     # opening ladders land late
+
+
+def test_capital_split_log_normally_keeps_the_groups_total():
+    sc = scenario(makers__archetypes=[{"name": "g", "count": 5, "vol_threshold_bps": 10_000,
+                                       "capital": "5000000", "capital_sigma": 1}])
+    sim = Simulation(sc, seed=1)
+    wallets = [sim.exchange.accounts[m.account_id].wallet for m in sim.makers]
+    total = 5_000_000 * sim.instrument.quanta_per_unit
+    assert len(set(wallets)) == 5
+    assert total - 5 * total // 1_000_000 <= sum(wallets) <= total     # floor of ppm shares
+
+
+def test_a_latency_range_needs_its_low_end():
+    data = copy.deepcopy(BASE)
+    data["makers"]["archetypes"][0]["latency_max_ms"] = 100
+    with pytest.raises(ConfigError, match="latency_max_ms: needs latency_ms"):
+        from_dict(data, "test.toml")
