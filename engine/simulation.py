@@ -43,7 +43,7 @@ from .liquidation.offload import OffloadBand, offload
 from .liquidation.waterfalls import run_liquidations
 from .market.arbitrage import open_arbitrageurs
 from .market.arrivals import Arrivals
-from .market.basis import BasisTraders
+from .market.basis import BasisTraders, opposite_leg, take_opposite
 from .market.background import open_background, open_dip_buyers
 from .market.index import IndexPath
 from .market.makers import LadderMemo, MakerDraws, MarketMaker, VolatilityWindow
@@ -359,18 +359,11 @@ class Simulation:
             self.basis_traders.open(net, start)
         for cfg, members in self.maker_groups:
             if cfg.opposite_share and net and members:
-                share = cfg.opposite_share
-                each = abs(net) * share.numerator // share.denominator // len(members)
-                lev = Fraction(cfg.opposite_leverage)
+                each, margin = opposite_leg(net, cfg.opposite_share, len(members), start, t,
+                                            cfg.opposite_leverage)
                 for maker in members:
                     if each:
-                        if net < 0:     # the basis account is short: the maker takes the short
-                            ex.transfer_position(0, BASIS_ACCOUNT, maker.account_id, 0, each,
-                                                 start)
-                        else:
-                            ex.transfer_position(0, maker.account_id, BASIS_ACCOUNT, 0, each,
-                                                 start)
-                        margin = ceil_f(Fraction(each * start * t) / lev)
+                        take_opposite(ex, maker.account_id, each, net, start)
                         ex.deposit(0, maker.account_id, margin)
             for maker in members:
                 if maker.hedge is not None:

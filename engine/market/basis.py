@@ -29,6 +29,27 @@ from ..venue.rounding import ceil_f
 MAX_BASIS = 30      # accounts FIRST_BASIS .. FIRST_BASIS + 29
 
 
+def opposite_leg(net: int, share: Fraction, holders: int, price: int, tlq: int,
+                 leverage) -> tuple[int, int]:
+    """One holder's part of the population's net opposite side: ``(lots, margin)`` --
+    ``share`` of ``|net|`` lots split equally among ``holders`` (rounded down), and its
+    margin at ``price`` ticks and ``leverage`` (rounded up).  Makers' ``opposite_share``
+    and the basis traders' ``share`` both use it.  O(1)."""
+    lots = abs(net) * share.numerator // share.denominator // max(1, holders)
+    return lots, ceil_f(Fraction(lots * price * tlq) / Fraction(leverage))
+
+
+def take_opposite(ex, account_id: int, lots: int, net: int, price: int) -> None:
+    """Move ``lots`` of ``BASIS_ACCOUNT``'s side (``net``'s sign) to ``account_id`` by an
+    off-book transfer at ``price`` ticks (nothing for 0 lots)."""
+    if not lots:
+        return
+    if net < 0:     # the basis account is short: the holder takes the short
+        ex.transfer_position(0, BASIS_ACCOUNT, account_id, 0, lots, price)
+    else:
+        ex.transfer_position(0, account_id, BASIS_ACCOUNT, 0, lots, price)
+
+
 class BasisTraders:
     """The ``[basis]`` group acting through ``port`` (``engine.phases.Port``)."""
 
@@ -45,18 +66,11 @@ class BasisTraders:
         position, lots) off ``BASIS_ACCOUNT`` at ``start`` ticks, each with its margin at
         ``leverage`` (rounded up).  Returns the lots taken.  O(count)."""
         ex, t = self.port.exchange, self.port.instrument.tick_lot_quanta
-        share = self.cfg.share
-        each = abs(net) * share.numerator // share.denominator // max(1, len(self.ids))
-        lev = Fraction(self.cfg.leverage)
+        each, margin = opposite_leg(net, self.cfg.share, len(self.ids), start, t,
+                                    self.cfg.leverage)
         for acct_id in self.ids:
-            ex.open_account(0, acct_id, deposit=ceil_f(Fraction(each * start * t) / lev) if
-                            each else 0)
-            if not each:
-                continue
-            if net < 0:     # the basis account is short: they take the short
-                ex.transfer_position(0, BASIS_ACCOUNT, acct_id, 0, each, start)
-            else:
-                ex.transfer_position(0, acct_id, BASIS_ACCOUNT, 0, each, start)
+            ex.open_account(0, acct_id, deposit=margin)
+            take_opposite(ex, acct_id, each, net, start)
         return each * len(self.ids)
 
     def second(self, ts: int) -> None:

@@ -28,12 +28,14 @@ volatility, ADL and outage keep a maker out, and losses are measured afresh from
 from __future__ import annotations
 
 from collections import deque
+from fractions import Fraction
 
 from orderbook.enums import IOC, STP_EXPIRE_MAKER
 
 from ..phases import Phase
 from ..venue.codes import WithdrawalReason
 from ..venue.events import EventKind
+from ..venue.rounding import protection_limit
 
 QUOTING, WITHDRAWN, RECOVERING = 0, 1, 2
 REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE, REASON_TOXIC = WithdrawalReason
@@ -450,8 +452,7 @@ class MarketMaker:
         qty = excess * share.numerator // share.denominator // lot_q
         if qty <= 0:
             return
-        num = fair * (10_000 + side * cfg.unwind_band_bps)     # a sell down to fair - band
-        limit = max(1, num // 10_000 if side > 0 else -(-num // 10_000))
+        limit = protection_limit(fair, side, Fraction(cfg.unwind_band_bps, 10_000))
         acct = self.account_id
         # Against its own resting quotes the older (the quote) is cancelled, as in its mass
         # quotes (Binance's expire-maker self-trade prevention).

@@ -115,10 +115,15 @@ def test_a_stressed_maker_quotes_wider_in_the_book_than_a_calm_one():
     assert best_bid < sim.index_ticks * (10_000 - 1 - 30 * maker.stage // 3 + 1) // 10_000
 
 
+def _toxic_maker_run():
+    """One calm maker that withdraws after absorbing 1,000 quote of liquidation flow."""
+    return Simulation(scenario(makers__archetypes=[{"name": "g", "count": 1,
+                                                    "vol_threshold_bps": 10_000,
+                                                    "toxic_notional": "1000"}]), seed=0)
+
+
 def test_toxic_flow_withdraws_a_maker_that_absorbed_too_much_liquidation_flow():
-    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
-                                       "toxic_notional": "1000"}])
-    sim = Simulation(sc, seed=0)
+    sim = _toxic_maker_run()
     maker = sim.makers[0]
     ex = sim.exchange
     sim.end_ns = SEC
@@ -354,9 +359,7 @@ def test_a_hedge_called_more_often_than_a_lot_of_capacity_still_hedges_at_its_ra
 
 
 def test_toxic_flow_absorbed_before_a_gap_in_decisions_does_not_count_later():
-    sc = scenario(makers__archetypes=[{"name": "g", "count": 1, "vol_threshold_bps": 10_000,
-                                       "toxic_notional": "1000"}])
-    sim = Simulation(sc, seed=0)
+    sim = _toxic_maker_run()
     maker = sim.makers[0]
     ex = sim.exchange
     maker._absorbed_in_window(0)
