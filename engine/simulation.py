@@ -44,14 +44,15 @@ from .liquidation.waterfalls import run_liquidations
 from .market.arbitrage import open_arbitrageurs
 from .market.arrivals import Arrivals
 from .market.basis import BasisTraders, opposite_leg, take_opposite
-from .market.background import open_background, open_dip_buyers
+from .market.background import dip_holding, open_background, open_dip_buyers
 from .market.index import IndexPath
 from .market.makers import LadderMemo, MakerDraws, MarketMaker, VolatilityWindow
-from .market.programs import Programs, place_stubs
+from .market.programs import Programs, flow_holding, place_stubs
 from .market.traders import Stops, TopUps, draw_traders
 from .outputs.metrics import Sampler
 from .phases import SECOND, Phase
-from .venue.accounts import BASIS_ACCOUNT, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT, STUB_ACCOUNT
+from .venue.accounts import (BASIS_ACCOUNT, DIP_ACCOUNT, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT,
+                             STUB_ACCOUNT)
 from .venue.capacity import VenueCapacity
 from .venue.exchange import Exchange
 from .venue.funding import Funding
@@ -253,6 +254,7 @@ class Simulation:
                    pop["size"].tolist(), pop["entry"].tolist(), pop["isolated"].tolist())
         ex.seed_positions(0, 0, BASIS_ACCOUNT,
                           ((a, d + sp, s, e, d if iso else 0) for a, d, sp, s, e, iso in rows))
+        self._seed_holders(start)
         self._hand_over_opposite_side(start)
         self._size_fund(start)
         for a, s, stop, top in zip(pop["id"].tolist(), pop["size"].tolist(),
@@ -262,7 +264,8 @@ class Simulation:
             if top:
                 self.topups.accounts.add(a)
         deep = 10**9 * instrument.quanta_per_unit   # a billion quote units: never liquidated
-        ex.open_account(0, FLOW_ACCOUNT, deposit=deep)
+        if FLOW_ACCOUNT not in ex.accounts:     # else opened holding (_seed_holders)
+            ex.open_account(0, FLOW_ACCOUNT, deposit=deep)
         ex.open_account(0, STUB_ACCOUNT, deposit=deep)
         place_stubs(ex, sc.stubs, units.stub_notionals, start, instrument)
         outage = sc.frictions.outage
@@ -344,6 +347,23 @@ class Simulation:
             self.insurance_fund_start = ex.fund.wallet
         if venue.fund_limit_oi_pct is not None:
             ex.fund_limit_notional = max(1, floor_f(oi * venue.fund_limit_oi_pct / 100))
+
+    def _seed_holders(self, start: int) -> None:
+        """Open the accounts of participants who close an existing position through the
+        run -- closing flows (``engine.market.programs.flow_holding``, on the deep-pocketed
+        ``FLOW_ACCOUNT``) and take-profit dip bids (``background.dip_holding``, on
+        ``DIP_ACCOUNT`` with its usual deposit) -- holding it at the start price against
+        ``BASIS_ACCOUNT``, before the opposite side is handed over, so the makers and basis
+        traders hold its other side and its closing lowers open interest.  Nothing (no
+        account opened, no event) when no flow or dip bid ``closes``.  O(flows + bids)."""
+        sc, ex, ins, units = self.scenario, self.exchange, self.instrument, self.units
+        for account, held, deposit in (
+                (FLOW_ACCOUNT, flow_holding(sc.flows, units.flow_notionals, start, ins),
+                 10**9 * ins.quanta_per_unit),
+                (DIP_ACCOUNT, dip_holding(sc.dip_buyers, units.dip_notionals, start, ins),
+                 sum(units.dip_notionals))):
+            if held:
+                ex.seed_positions(0, 0, BASIS_ACCOUNT, [(account, deposit, held, start, 0)])
 
     def _hand_over_opposite_side(self, start: int) -> None:
         """Give the basis traders (``[basis]``, ``engine.market.basis``) their share and each

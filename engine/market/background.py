@@ -119,7 +119,8 @@ class DipBuyers:
         ex, ins, start = self.port.exchange, self.port.instrument, self.high
         for entry, notional in self.entries:
             price = offset_price(start, entry.offset_pct)
-            placed = rest_order(ex, ts, DIP_ACCOUNT, 1, price, notional, ins)
+            placed = rest_order(ex, ts, DIP_ACCOUNT, 1, price, notional, ins,
+                                reduce_only=entry.closes)
             oid, qty = placed if placed is not None else (None, 0)
             self.bids.append([oid, price, qty, notional])
 
@@ -136,9 +137,10 @@ class DipBuyers:
             if entry.anchor == "high" and bid[0] is not None:
                 price = offset_price(index, entry.offset_pct)
                 if price > bid[1]:
-                    port.send(ts, lambda t, b=bid, p=price: self._move(t, b, p))
+                    port.send(ts, lambda t, b=bid, p=price, r=entry.closes:
+                              self._move(t, b, p, r))
 
-    def _move(self, ts: int, bid: list, price: int) -> None:
+    def _move(self, ts: int, bid: list, price: int, reduce_only: bool = False) -> None:
         """Cancel ``bid``'s rest and re-place what it has not bought at ``price``."""
         ex, ins = self.port.exchange, self.port.instrument
         oid, old, placed, left = bid
@@ -148,7 +150,8 @@ class DipBuyers:
         left -= (placed - rest) * old * ins.tick_lot_quanta       # what it bought there
         if rest and not ex.cancel(ts, oid):
             return
-        new = rest_order(ex, ts, DIP_ACCOUNT, 1, price, left, ins) if rest else None
+        new = rest_order(ex, ts, DIP_ACCOUNT, 1, price, left, ins,
+                         reduce_only=reduce_only) if rest else None
         oid, qty = new if new is not None else (None, 0)      # None: bought in full
         bid[:] = [oid, price, qty, left]
 
@@ -171,10 +174,23 @@ def open_dip_buyers(port, entries, notionals, end_ns: int) -> DipBuyers | None:
     check every second when one follows the high; None when there are none."""
     if not entries:
         return None
-    port.exchange.open_account(0, DIP_ACCOUNT, deposit=sum(notionals))
+    if DIP_ACCOUNT not in port.exchange.accounts:     # else opened holding (dip_holding)
+        port.exchange.open_account(0, DIP_ACCOUNT, deposit=sum(notionals))
     dips = DipBuyers(port, entries, notionals)
     dips.place(0)
     if any(e.anchor == "high" for e in entries):
         for ts in range(SECOND, end_ns + 1, SECOND):
             port.schedule(ts, Phase.INPUT, dips.second)
     return dips
+
+
+def dip_holding(entries, notionals, start: int, instrument) -> int:
+    """Signed lots (<= 0) the dip buyers' account holds at the start: for each entry with
+    ``closes``, the lots of its bid at its price from the start price (``offset_price``,
+    lots rounded down) -- short, so the bids are take-profits that close it.  *Assumed*:
+    resting bids far below a market are largely shorts' take-profit orders (short covering
+    into a crash), sized to exactly what they would buy; a ``high``-anchored bid re-placed
+    higher buys fewer lots, and what is left of the short stays open.  O(entries)."""
+    t = instrument.tick_lot_quanta
+    return -sum(notional // (offset_price(start, e.offset_pct) * t)
+                for e, notional in zip(entries, notionals) if e.closes)

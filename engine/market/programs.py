@@ -35,19 +35,38 @@ class Programs:
         for flow, notional in self.flows:
             lo, hi = flow.window
             if lo <= secs < hi:
-                self.order(ts, flow.kind, notional, flow.limit_pct)
+                self.order(ts, flow.kind, notional, flow.limit_pct, flow.closes)
 
-    def order(self, ts: int, kind: str, notional: int, limit_pct) -> None:
+    def order(self, ts: int, kind: str, notional: int, limit_pct,
+              reduce_only: bool = False) -> None:
         """One exogenous market order (a flow's second, a shock's burst): ``notional``
         quote quantums at the index, IOC, no worse than ``limit_pct`` from the index -- a sell
         trades down to ``index x (1 - limit_pct/100)`` at the lowest, a buy up to ``index x
         (1 + limit_pct/100)`` at the highest, each rounded toward the index (at least 1
-        tick)."""
+        tick).  ``reduce_only``: a closing flow's order, capped by the venue at what is
+        left of its holding."""
         port = self.port
         side = -1 if kind == "sell" else 1
         ref = port.index_ticks
         send_taker(port, ts, FLOW_ACCOUNT, side, lots_at(notional, ref, port.instrument),
-                   protection_limit(ref, side, Fraction(limit_pct) / 100))
+                   protection_limit(ref, side, Fraction(limit_pct) / 100),
+                   reduce_only=reduce_only)
+
+
+def flow_holding(flows, notionals, start: int, instrument) -> int:
+    """Signed lots the closing flows (``closes``) hold at the start: each the whole
+    window's notional (``notional_per_s x (end - start)`` quantums) at the start price,
+    rounded down, long for a sell program (it sells what it holds) and short for a buy
+    program.  *Assumed*: a program that closes is a holder de-risking, sized to its full
+    programme at the start price; once a falling price has made its per-second lots larger,
+    it stops when the holding is gone (reduce-only).  O(flows)."""
+    held = 0
+    for flow, notional in zip(flows, notionals):
+        if flow.closes:
+            lo, hi = flow.window
+            lots = floor_f(notional * Fraction(hi - lo)) // (start * instrument.tick_lot_quanta)
+            held += lots if flow.kind == "sell" else -lots
+    return held
 
 
 def lots_at(notional: int, price: int, instrument) -> int:
@@ -56,7 +75,7 @@ def lots_at(notional: int, price: int, instrument) -> int:
 
 
 def send_taker(port, ts: int, account: int, side: int, qty: int, limit: int,
-               order_type: int = MARKET) -> None:
+               order_type: int = MARKET, reduce_only: bool = False) -> None:
     """Send one taker order decided at ``ts`` through ``port`` (the order latency applies):
     ``qty`` lots of ``side``, IOC, trading no worse than ``limit`` ticks -- a market order
     with that protection limit, or with ``order_type=LIMIT`` a marketable limit order.
@@ -64,7 +83,7 @@ def send_taker(port, ts: int, account: int, side: int, qty: int, limit: int,
     if qty > 0:
         ex = port.exchange
         port.send(ts, lambda t: ex.submit(t, account, 0, side, qty, price=limit, tif=IOC,
-                                          order_type=order_type))
+                                          order_type=order_type, reduce_only=reduce_only))
 
 
 def offset_price(ref: int, offset_pct) -> int:
@@ -72,14 +91,17 @@ def offset_price(ref: int, offset_pct) -> int:
     return max(1, floor_f(ref * (1 + Fraction(offset_pct) / 100)))
 
 
-def rest_order(ex, ts: int, account: int, side: int, price: int, notional: int, instrument):
-    """Rest a GTC limit order of ``notional`` quantums at ``price`` (lots rounded down);
-    returns ``(order id, lots)``, or None when it comes to 0 lots or is refused."""
+def rest_order(ex, ts: int, account: int, side: int, price: int, notional: int, instrument,
+               reduce_only: bool = False):
+    """Rest a GTC limit order of ``notional`` quantums at ``price`` (lots rounded down,
+    reduce-only if asked); returns ``(order id, lots)``, or None when it comes to 0 lots
+    or is refused."""
     qty = lots_at(notional, price, instrument)
     if qty <= 0:
         return None
     oid = ex.next_order_id()
-    r = ex.submit(ts, account, 0, side, qty, price=price, order_type=LIMIT)
+    r = ex.submit(ts, account, 0, side, qty, price=price, order_type=LIMIT,
+                  reduce_only=reduce_only)
     return (oid, qty) if r else None
 
 def place_stubs(ex, stubs, notionals, start_ticks: int, instrument) -> None:

@@ -17,7 +17,11 @@ row per account, vectorised with numpy (100k accounts in well under a second):
   isolated and cross traders differ only when it is > 0;
 * no account starts deficient: margin is raised, where needed, to ``margin_floor`` (1.1 by
   default) x the maintenance margin at the start price (rounded up; stated so the pre-event
-  window is quiet -- with index noise a higher floor keeps it quiet);
+  window is quiet -- with index noise a higher floor keeps it quiet); with
+  ``margin_floor_max`` each account's floor is drawn uniform in [margin_floor,
+  margin_floor_max] (after every other draw, so the positions do not move), spreading the
+  raised accounts' liquidation prices instead of stacking them at one distance from the
+  start (*assumed*: the sources give no distribution of margin near maintenance);
 * stops: a ``stop_loss_share`` of accounts carry a stop ``stop_distance_pct`` beyond the
   start price on the losing side; ``topup_share`` add margin once when called.
 
@@ -72,12 +76,17 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
     dist = Fraction(cfg.stop_distance_pct) / 100
     table = instrument.table_q
     floor = cfg.margin_floor
+    # Per-account floors in millionths (rounded down, never below the floor), or one floor.
+    floors = (None if cfg.margin_floor_max is None else
+              np.floor(rng.uniform(float(floor), float(cfg.margin_floor_max), n) * 1e6)
+              .astype(np.int64).tolist())
     for k in range(n):
         s, e = int(size[k]), int(entry[k])
         margin = int(abs(s) * e * t / float(lev[k]))
         upnl = (s * start_ticks - s * e) * t
         mm = maintenance_margin_q(abs(s) * start_ticks * t, table)
-        need = -(-mm * floor.numerator // floor.denominator) - upnl
+        f = floor if floors is None else max(floor, Fraction(floors[k], 1_000_000))
+        need = -(-mm * f.numerator // f.denominator) - upnl
         deposit[k] = max(margin, need, 1)
         if stops[k]:
             trig = start_ticks * (1 - dist) if s > 0 else start_ticks * (1 + dist)

@@ -16,7 +16,10 @@ A scenario file has these tables (every key is optional unless marked required; 
                  and loss signals, inventory skew, an off-venue hedge, and a share of the
                  population's opposite side
 ``[traders]``    the leveraged population (the liquidation map)
-``[[flows]]``    sell/buy programs: notional per second over a window
+``[[flows]]``    sell/buy programs: notional per second over a window; ``closes = true``
+                 makes the program a holder closing an existing position (it starts with
+                 the whole window's notional, long for a sell program, and trades
+                 reduce-only), so its selling lowers open interest instead of opening a short
 ``[[stubs]]``    stale deep resting orders: offset from the start price and notional
 ``[[shocks]]``   macro shocks: at ``at_s`` the index gaps by ``index_pct`` (kept from then
                  on) and an optional one-off market order of ``notional`` hits the book
@@ -41,7 +44,9 @@ A scenario file has these tables (every key is optional unless marked required; 
                  this venue's last price, optional ``window = [start_s, end_s]``
 ``[[dip_buyers]]`` resting bids (``engine.market.background``): ``offset_pct`` (< 0, %
                  below the anchor), ``notional`` (quote units), ``anchor`` ``"start"`` (the
-                 start price) or ``"high"`` (the index's running high, re-placed each second)
+                 start price) or ``"high"`` (the index's running high, re-placed each second);
+                 ``closes = true``: the bids are shorts' take-profits (the account starts short
+                 their lots at the start price and the bids are reduce-only)
 ``[funding]``    perpetual funding (``engine.venue.funding``), off unless ``enabled = true``:
                  ``rule`` "binance"/"hyperliquid" (default: the instrument's venue);
                  ``interval_s`` (s; 28800 binance, 3600 hyperliquid), ``first_s`` the first
@@ -310,6 +315,10 @@ class Traders:
     # No trader starts with less than this multiple of its maintenance margin.
     margin_floor: Fraction = field(lambda w, v: fraction(w, v, Fraction(1), Fraction(100)),
                                    default=Fraction(11, 10))
+    # With it, a raised account's floor is drawn uniform in [margin_floor, margin_floor_max]
+    # instead of all sitting at margin_floor (one liquidation price for all of them).
+    margin_floor_max: Fraction | None = field(
+        lambda w, v: fraction(w, v, Fraction(1), Fraction(100)), default=None)
 
 
 @attrs.frozen
@@ -369,6 +378,7 @@ class Flow:
     window: tuple = field(window)
     notional_per_s: Decimal = field(lambda w, v: amount(w, v, positive=True))
     limit_pct: Decimal = field(decimal, default=Decimal("5"))
+    closes: bool = field(boolean, default=False)
 
 
 def _above_minus_100(where: str, value) -> Decimal:
@@ -470,6 +480,7 @@ class DipBuyer:
     offset_pct: Decimal = field(_below_zero)
     notional: Decimal = field(lambda w, v: amount(w, v, positive=True))
     anchor: str = field(lambda w, v: text(w, v, ("start", "high")), default="start")
+    closes: bool = field(boolean, default=False)
 
 
 @attrs.frozen
@@ -822,8 +833,9 @@ def _arbitrage(where: str, table) -> Arbitrage:
 def _traders(where: str, table) -> Traders:
     """The population, its ranges the right way round."""
     traders = build(Traders, table, f"{where}: traders")
-    for lo, hi in (("leverage_min", "leverage_max"), ("notional_min", "notional_max")):
-        if getattr(traders, lo) > getattr(traders, hi):
+    for lo, hi in (("leverage_min", "leverage_max"), ("notional_min", "notional_max"),
+                   ("margin_floor", "margin_floor_max")):
+        if getattr(traders, hi) is not None and getattr(traders, lo) > getattr(traders, hi):
             raise ConfigError(f"{where}: traders.{lo}: expected <= {hi} "
                               f"({getattr(traders, hi)}), got {getattr(traders, lo)}")
     return traders
