@@ -32,6 +32,7 @@ from itertools import accumulate
 import numpy as np
 import pyarrow as pa
 
+from ..venue.accounts import INSURANCE_ID
 from ..venue.events import EVENT_DTYPE, EventKind
 from ..venue.instruments import Instrument
 from ..venue.rounding import ceil_f
@@ -543,6 +544,13 @@ SUMMARY_KEYS = {
                                       "taken over by the fund (at the bankruptcy price) or "
                                       "the backstop (at the mark), or ADL'd (at the "
                                       "bankruptcy price)",
+    "fund_offload_notional": "quote float: traded value of the insurance fund's offload "
+                             "fills (the fund as taker: positions it took over, sold back "
+                             "through the book)",
+    "liquidations_through_book_share": "ratio float (6 dp): (liquidations_filled_notional + "
+                                       "fund_offload_notional) / liquidations_notional -- "
+                                       "the liquidated notional that reached the book, at "
+                                       "once or through the fund's offload; null if none",
     "long_liquidation_share": "ratio float (6 dp): liquidations_notional of long positions / "
                               "liquidations_notional; null if none",
     "peak_minute_liquidation_share": "ratio float (6 dp): max over sliding 60-s windows "
@@ -673,6 +681,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
 
     # Prices: start and min of the book, from the trades; fall back on the samples.
     trades = of(int(_K.TRADE))
+    offloaded = _sum(trades["value"][trades["account"] == INSURANCE_ID])    # the fund as taker
     pre_trades = trades[trades["ts"] < baseline_end_ns]
     post_trades = trades[trades["ts"] >= baseline_end_ns]
     start_price = None
@@ -771,6 +780,9 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "liquidations_notional": _money(liq_total, instrument),
         "liquidations_filled_notional": _money(filled, instrument),
         "liquidations_off_book_notional": _money(off_book, instrument),
+        "fund_offload_notional": _money(offloaded, instrument),
+        "liquidations_through_book_share": _round(
+            Fraction(filled + offloaded, liq_total) if liq_total else None, 6),
         "long_liquidation_share": _round(Fraction(longs, liq_total) if liq_total else None, 6),
         "peak_minute_liquidation_share": _round(peak, 6),
         "liquidation_fill_ratio": _round(Fraction(filled, liq_total) if liq_total else None, 6),

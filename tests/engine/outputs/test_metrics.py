@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from engine.venue.accounts import INSURANCE_ID
 from engine.venue.events import EVENT_DTYPE, EventKind as K
 from engine.outputs.metrics import (ADDED_BY_RUN, SUMMARY_KEYS, Sampler, band_name,
                                     build_timeseries, display, summarize, timeseries_meta)
@@ -266,6 +267,20 @@ def test_a_unit_and_each_of_its_lots_count_once_however_many_orders_it_took(ins)
     assert s["liquidations_notional"] == 2000.0               # not 600 + 3 x 1,400
     assert s["liquidations_filled_notional"] == 600.0
     assert s["liquidations_off_book_notional"] == 1400.0
+    assert s["liquidation_fill_ratio"] == 0.3
+
+
+def test_the_funds_offload_counts_as_liquidated_notional_that_reached_the_book(ins):
+    """600 filled at once, 1,400 taken over by the fund, which sells 1,000 of it back
+    through the book as a taker; another account's trade does not count."""
+    events = [ev(0, K.LIQUIDATION_FILLED, side=-1, value=600 * Q),
+              ev(0, K.INSURANCE_TAKEOVER, side=1, value=1400 * Q),
+              ev(S, K.TRADE, side=-1, account=INSURANCE_ID, other=7, value=1000 * Q),
+              ev(S, K.TRADE, side=-1, account=8, other=7, value=500 * Q)]
+    table, arr = series(ins, [0, S], events)
+    s = summary_of(ins, table, arr)
+    assert s["fund_offload_notional"] == 1000.0
+    assert s["liquidations_through_book_share"] == 0.8        # (600 + 1,000) / 2,000
     assert s["liquidation_fill_ratio"] == 0.3
 
 
