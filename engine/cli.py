@@ -5,6 +5,7 @@
     liqsim facts RUN_DIR [--against RUN_DIR]
     liqsim list
     liqsim demo --out DIR
+    liqsim data inspect PATH... [--json]
 
 Exit codes: 0 success, 2 bad input (one line on stderr naming the file, field or flag and
 what was expected; no traceback, no partial output), 1 an internal error.  Every output is
@@ -131,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "parameters")
     sub.add_parser("columns", help="every column of the time series and the event log, with "
                    "its unit and meaning (docs/columns.md)")
+
+    data = sub.add_parser("data", help="recorded market data (engine.data): 'liqsim data "
+                          "inspect PATH...'")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    inspect = data_sub.add_parser("inspect", help="what is in recorded files: format, symbol, "
+                                  "time range, messages by type, gaps, resyncs, crossed books, "
+                                  "the top-of-book cross-check")
+    inspect.add_argument("paths", nargs="+", metavar="PATH")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
 
     demo = sub.add_parser("demo", help="seeded order-book demo: a liquidation-sized sell burst "
                                        "into a maker ladder; writes DIR/demo.json")
@@ -347,6 +357,38 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _cmd_data(args) -> int:
+    """``data inspect``: read every file to the end first (a bad line is one error line,
+    exit 2, and nothing on stdout), then print."""
+    from .data.stream import as_json, inspect
+    summary = inspect(args.paths)
+    if args.json:
+        print(as_json(summary))
+        return 0
+    for f in summary.get("files", [summary]):
+        print(_inspect_text(f))
+    if "files" in summary:
+        print(_inspect_text(dict(summary, file="all files")))
+    return 0
+
+
+def _inspect_text(s: dict) -> str:
+    lo, hi = s["time_range"]["local"]
+    agree = s.get("top_of_book_agreement")
+    lines = [f"{s.get('file')}: {s['format']} {s['symbol']}",
+             f"  local time   {lo} .. {hi}",
+             "  messages     " + ", ".join(f"{k} {v:,}" for k, v in s["messages"].items()),
+             f"  gaps {s['gaps']}  resyncs {s['resyncs']}  crossed books {s['crossed_books']}",
+             "  top of book  " + ("no diff book and top-of-book stream to compare"
+                                  if s.get("top_of_book_checked") is None else
+                                  f"{s['top_of_book_checked']:,} checked, agreement "
+                                  + ("-" if agree is None else f"{agree:.4f}"))]
+    if s.get("repairs"):
+        lines.append("  repairs      " + ", ".join(f"{k} {v:,}" for k, v in s["repairs"].items()))
+    lines += [f"  note: {n}" for n in s.get("notes", [])]
+    return "\n".join(lines)
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
     report = run_demo(seed=args.seed)
@@ -362,7 +404,7 @@ def _cmd_demo(args) -> int:
 
 COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "list": _cmd_list,
             "columns": _cmd_columns, "facts": _cmd_facts,
-            "demo": _cmd_demo}
+            "demo": _cmd_demo, "data": _cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:
