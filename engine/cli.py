@@ -1,6 +1,7 @@
 """The ``liqsim`` command.
 
     liqsim replay SCENARIO [--breaker NAME] [--seed N] [--scale F] [--set KEY=VALUE ...] --out DIR
+    liqsim replay --data PATH... [--breaker NAME] [--scenario FILE] [--allow-gaps] --out DIR
     liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
     liqsim facts RUN_DIR [--against RUN_DIR]
     liqsim list
@@ -89,8 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="replay a scenario; writes summary.json, "
                             "timeseries.parquet, events.parquet, scenario.toml and "
                             "timeline.png to --out")
-    replay.add_argument("scenario", help="a bundled scenario name (see 'liqsim list') or a "
-                        "path to a .toml file")
+    replay.add_argument("scenario", nargs="?", default=None,
+                        help="a bundled scenario name (see 'liqsim list') or a path to a "
+                        ".toml file (not with --data)")
+    replay.add_argument("--data", nargs="+", metavar="PATH", default=None,
+                        help="replay recorded market data instead (engine.data): its book, "
+                        "trades, liquidations, index and mark; also writes "
+                        "forceorders-latest.txt and forceorders-largest.txt")
+    replay.add_argument("--scenario", dest="data_scenario", metavar="FILE", default=None,
+                        help="with --data: a scenario whose participants trade on top")
+    replay.add_argument("--allow-gaps", action="store_true",
+                        help="with --data: replay across update-id gaps (the recorded book "
+                        "resyncs at the next snapshot or stops there)")
     replay.add_argument("--breaker", default=None,
                         help="circuit-breaker policy, or several joined by '+' (default: the "
                         "scenario's [run].breaker, else none)")
@@ -254,6 +265,11 @@ def _warn_unused_breaker_sets(overrides: list[str], policies: list[str]) -> None
 
 
 def _cmd_replay(args) -> int:
+    if args.data is not None:
+        return _cmd_replay_data(args)
+    if args.scenario is None or args.data_scenario is not None or args.allow_gaps:
+        raise ConfigError("replay: expected a SCENARIO, or --data PATH... (--scenario and "
+                          "--allow-gaps go with --data)")
     from .runner import run
     result = run(args.scenario, breaker=args.breaker, seed=args.seed, scale=args.scale,
                  overrides=args.overrides)
@@ -261,6 +277,30 @@ def _cmd_replay(args) -> int:
     result.save(args.out)
     return _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
                                      f"events.parquet, scenario.toml, timeline.png")
+
+
+def _cmd_replay_data(args) -> int:
+    """``replay --data``: the counterfactual replay of recorded data (``engine.runner.
+    run_recorded``); bad data is one line, exit 2, nothing written."""
+    if args.scenario is not None or args.overrides or args.scale != 1:
+        raise ConfigError("replay --data: expected no SCENARIO, --set or --scale (give "
+                          "participants with --scenario FILE)")
+    from .runner import run_recorded
+    result = run_recorded(args.data, breaker=args.breaker, scenario=args.data_scenario,
+                          seed=args.seed, allow_gaps=args.allow_gaps)
+    result.save(args.out)
+    rec = result.summary["recorded"]
+    c = rec["counters"]
+    code = _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
+                                     f"events.parquet, scenario.toml, timeline.png, "
+                                     f"forceorders-latest.txt, forceorders-largest.txt")
+    print(f"recorded: index = {rec['index_source']}; mark = {rec['mark_source']}")
+    print(f"recorded liquidations: {c.get('liquidations_sent', 0)} sent, "
+          f"{c.get('liquidations_unfilled', 0)} failed to fill "
+          f"({c.get('liquidations_unfilled_lots', 0)} lots); recorded trades: "
+          f"{c.get('trades_sent', 0)} sent, {c.get('trades_refused', 0)} refused; "
+          f"gaps {len(rec['gaps'])}")
+    return code
 
 
 def _cmd_compare(args) -> int:

@@ -116,11 +116,12 @@ class Units:
     Steps that are powers of ten times an integer go through string arithmetic (no Decimal
     per value on the hot path).  O(len(text))."""
 
-    __slots__ = ("instrument", "symbol", "tick", "lot", "quantum", "_t", "_l", "_q")
+    __slots__ = ("instrument", "symbol", "tick", "lot", "quantum", "key", "_t", "_l", "_q")
 
     def __init__(self, instrument):
         self.instrument = instrument
         self.symbol = instrument.symbol
+        self.key = None             # "venue:SYMBOL" of engine.venue.instruments, if bundled
         self.tick, self.lot = instrument.tick_size, instrument.lot_size
         self.quantum = instrument.quote_quantum
         self._t, self._l, self._q = (_step(self.tick), _step(self.lot), _step(self.quantum))
@@ -292,4 +293,6 @@ def instrument_for(venue: str, symbol: str, path, line: int):
     if make is None:
         raise fail(path, line, f"a symbol with a known tick and lot "
                                f"({', '.join(sorted(BUNDLED_INSTRUMENTS))})", key)
-    return Units(make())
+    units = Units(make())
+    units.key = key
+    return units
