@@ -15,7 +15,7 @@ from .outputs.facts import RunView, facts_summary, score
 from .outputs.metrics import build_timeseries, summarize
 from .outputs.results import RunResult
 from .outputs.timing import stopwatch
-from .scenarios.scenario import Scenario, load, scale_scenario
+from .scenarios.scenario import Scenario, from_dict, load, scale_scenario
 from .simulation import Simulation
 
 
@@ -88,7 +88,7 @@ def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | N
     from .outputs.forceorders import force_order_files
     from .venue.accounts import RECORDED_LIQUIDATED
     p = plan(list(paths), allow_gaps)
-    sc = p.scenario(scenario)
+    sc = _recorded_scenario(p, scenario)
     if breaker is None:
         breaker = sc.run.get("breaker")
     if seed is None:
@@ -102,3 +102,26 @@ def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | N
     result.extras.update(force_order_files(result.events_array, sim.instrument,
                                            exclude=(RECORDED_LIQUIDATED,), epoch_ns=p.t0))
     return result
+
+
+def _recorded_scenario(p, path=None) -> Scenario:
+    """A recorded run's scenario: ``path``'s participants (its instrument must be the
+    data's) over the data's window (``p``, ``engine.market.recorded.Plan``) and start price,
+    else a venue with nothing but the recorded world.
+    assumed: recorded data names no event instant, so the baseline is its first fifth."""
+    d = p.duration_s
+    price = str(p.start_decimal)
+    if path is None:
+        return from_dict({"scenario": {"name": f"recorded:{p.name()}",
+                                       "description": "a counterfactual replay of recorded "
+                                       "market data", "duration_s": d, "event_start_s": d // 5},
+                          "venue": {"instrument": p.key, "insurance_fund": "1000000"},
+                          "index": {"start": price}, "makers": {"count": 0},
+                          "traders": {"count": 0}}, "--data")
+    sc = load(str(path), [f"scenario.duration_s={d}", f"scenario.event_start_s={d // 5}",
+                          f'index.start="{price}"', f'index.path=[[0, "{price}"]]',
+                          "index.noise_bps=0"])
+    if sc.venue.instrument != p.key:
+        raise ConfigError(f"{path}: venue.instrument: expected the recorded data's "
+                          f"instrument {p.key!r}, got {sc.venue.instrument!r}")
+    return sc

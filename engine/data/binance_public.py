@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from datetime import datetime, timezone
 
-from .records import (BATCH_ROWS, Builder, DataError, Flag, Kind, check_epoch, fail,
+from .records import (Builder, DataError, Flag, Kind, check_epoch, fail,
                       instrument_for, lines, ppm)
 
 COLUMNS = {
@@ -127,7 +127,7 @@ class BinancePublicReader:
                 self.first_ts = ts
             self.last_ts = ts
             out.end()
-            if len(out.rows) >= BATCH_ROWS:
+            if out.full():
                 yield out.flush()
         batch = out.flush()
         if batch is not None:

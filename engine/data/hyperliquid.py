@@ -25,7 +25,7 @@ import json
 from collections import Counter
 from datetime import datetime, timezone
 
-from .records import (BATCH_ROWS, Builder, DataError, Flag, Kind, check_epoch, fail,
+from .records import (Builder, DataError, Flag, Kind, check_epoch, fail,
                       instrument_for, lines)
 
 MS = 1_000_000
@@ -77,7 +77,7 @@ class HyperliquidFillsReader:
                            line.strip()) from None
             except ValueError as exc:
                 raise fail(self.path, n, str(exc), line.strip()) from None
-            if len(out.rows) >= BATCH_ROWS:
+            if out.full():
                 yield out.flush()
         batch = out.flush()
         if batch is not None:

@@ -273,7 +273,11 @@ class Builder:
     def due(self):
         """Close the message and return a batch if ``BATCH_ROWS`` are held, else None."""
         self.end()
-        return self.flush() if len(self.rows) >= BATCH_ROWS else None
+        return self.flush() if self.full() else None
+
+    def full(self) -> bool:
+        """Whether ``BATCH_ROWS`` rows are held (a reader then yields ``flush()``)."""
+        return len(self.rows) >= BATCH_ROWS
 
     def flush(self):
         if not self.rows:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .records import (BATCH_ROWS, Builder, DataError, Flag, Kind, check_epoch, fail, instrument_for, lines,
+from .records import (Builder, DataError, Flag, Kind, check_epoch, fail, instrument_for, lines,
                       ppb)
 
 COMMON = ["exchange", "symbol", "timestamp", "local_timestamp"]
@@ -130,7 +130,7 @@ class TardisReader:
                 raise
             except ValueError as exc:
                 raise fail(self.path, n, str(exc), text) from None
-            if len(out.rows) >= BATCH_ROWS:      # a message may span two batches
+            if out.full():      # a message may span two batches
                 yield out.flush()
         if kind == "incremental_book_L2":
             self._close_snapshot(state, n)

@@ -9,13 +9,13 @@ time (``ts_local`` minus the first row's, so the run starts at the recording's s
   level whose resting quantity differs from the feed's absolute size is cancelled and, if
   the size is not 0, placed again at that size (a message's cancels first, then its
   placements, so a level moving from one side to the other never meets itself).  A
-  snapshot (CLEAR) cancels them all first.  Assumed and stated in the run's metadata: L2
-  has no queue positions, so a re-placed level goes to the back of its queue, and a level
-  the counterfactual consumed is refilled at the feed's next update of that level.
+  snapshot (CLEAR) cancels them all first.  Stated in the run's metadata:
+  assumed (L2 has no queue positions): a re-placed level joins the back of its queue;
+  assumed: a level the counterfactual consumed is refilled at the feed's next update of it.
 * TRADE -- exogenous taker flow: an IOC limit order of account ``RECORDED_TAKER`` at the
   recorded price, side and size.  A recorded trade also consumed the recorded liquidity
-  that its diff then removes; until that diff arrives the same liquidity can be taken twice
-  (assumed, stated).
+  that its diff then removes;
+  assumed (stated): until that diff arrives the same liquidity can be taken twice.
 * LIQUIDATION -- a liquidation IOC order of account ``RECORDED_LIQUIDATED`` (the venue's
   clearance fee applies) at the recorded side and filled size, limited at the recorded
   order's price (Binance's ``p``, the bankruptcy-side limit; for fill records the fill
@@ -308,34 +308,7 @@ class Plan:
     def duration_s(self) -> int:
         return max(1, -(-(self.t1 - self.t0) // 1_000_000_000))
 
-    def scenario(self, path=None):
-        """The run's scenario: ``path``'s participants (its instrument must be the data's)
-        over the data's window and start price, else a venue with nothing but the recorded
-        world.  The first fifth of the window is the baseline (``event_start_s``; assumed:
-        recorded data names no event instant)."""
-        from ..config import ConfigError
-        from ..scenarios.scenario import from_dict, load
-        d = self.duration_s
-        price = str(self.start_decimal)
-        overrides = [f"scenario.duration_s={d}", f"scenario.event_start_s={d // 5}",
-                     f'index.start="{price}"', f'index.path=[[0, "{price}"]]',
-                     "index.noise_bps=0"]
-        if path is None:
-            sc = from_dict({"scenario": {"name": f"recorded:{self._name()}",
-                                         "description": "a counterfactual replay of recorded "
-                                         "market data", "duration_s": d,
-                                         "event_start_s": d // 5},
-                            "venue": {"instrument": self.key, "insurance_fund": "1000000"},
-                            "index": {"start": price}, "makers": {"count": 0},
-                            "traders": {"count": 0}}, "--data")
-        else:
-            sc = load(str(path), overrides)
-            if sc.venue.instrument != self.key:
-                raise ConfigError(f"{path}: venue.instrument: expected the recorded data's "
-                                  f"instrument {self.key!r}, got {sc.venue.instrument!r}")
-        return sc
-
-    def _name(self) -> str:
+    def name(self) -> str:
         return "+".join(str(p).replace("\\", "/").rsplit("/", 1)[-1] for p in self.paths)
 
     @property

@@ -10,7 +10,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from engine.data import Flag, Kind, inspect, open_reader, read
+from engine.data import Flag, Kind, inspect, open_reader, read, records
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 REAL = str(ROOT / "replays/data/binance-usdm-btcusdt-20240808.gz")
@@ -161,9 +161,10 @@ def _trades_file(path, n):
             f.write(f"binance-futures,BTCUSDT,{t},{t + 5},{k},buy,61800.{k % 10},0.001\n")
 
 
-def test_reading_memory_does_not_grow_with_the_files_length(tmp_path):
+def test_reading_memory_does_not_grow_with_the_files_length(tmp_path, monkeypatch):
+    monkeypatch.setattr(records, "BATCH_ROWS", 512)   # several batches in a small file
     peaks = []
-    for n in (20_000, 80_000):
+    for n in (5_000, 20_000):
         path = tmp_path / f"binance-futures_trades_{n}_BTCUSDT.csv.gz"
         _trades_file(path, n)
         tracemalloc.start()
