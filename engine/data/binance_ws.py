@@ -244,11 +244,19 @@ class BinanceWsReader:
             return
         self._last_u = last
         te = d["E"] * MS
-        ticks, lots = u.ticks, u.lots
+        # hot loop: the caches read inline, tuples appended directly (Builder.add's layout)
+        ticks, lots, tc, lc = u.ticks, u.lots, u.tick_cache, u.lot_cache
+        append, src = out.rows.append, out.source
         rows = 0
         for side, key in ((1, "b"), (-1, "a")):
             for p, q in d[key]:
-                out.add(ts, te, _BOOK, side, 0, n, ticks(p), lots(q), 0, last, U)
+                pt = tc.get(p)
+                if pt is None:
+                    pt = ticks(p)
+                ql = lc.get(q)
+                if ql is None:
+                    ql = lots(q)
+                append((ts, te, _BOOK, side, 0, src, n, pt, ql, 0, last, U))
                 rows += 1
         if not rows:
             out.add(ts, te, _BOOK, 0, _EMPTY, n, 0, 0, 0, last, U)

@@ -114,9 +114,12 @@ class Units:
     (wrong units: a price off the tick, a quantity off the lot); ``ticks_rounded`` rounds
     half-even (for mark and index prices, which venues publish finer than the tick).
     Steps that are powers of ten times an integer go through string arithmetic (no Decimal
-    per value on the hot path).  O(len(text))."""
+    per value on the hot path), and the texts already seen are remembered (``tick_cache``,
+    ``lot_cache``, at most ``CACHE`` each, then emptied: a book repeats its prices and
+    sizes, so most lookups are one dict hit).  O(len(text))."""
 
-    __slots__ = ("instrument", "symbol", "tick", "lot", "quantum", "key", "_t", "_l", "_q")
+    __slots__ = ("instrument", "symbol", "tick", "lot", "quantum", "key", "tick_cache",
+                 "lot_cache", "_t", "_l", "_q")
 
     def __init__(self, instrument):
         self.instrument = instrument
@@ -125,12 +128,22 @@ class Units:
         self.tick, self.lot = instrument.tick_size, instrument.lot_size
         self.quantum = instrument.quote_quantum
         self._t, self._l, self._q = (_step(self.tick), _step(self.lot), _step(self.quantum))
+        self.tick_cache: dict[str, int] = {}
+        self.lot_cache: dict[str, int] = {}
 
     def ticks(self, text: str) -> int:
-        return _scaled(text, *self._t, "tick", self.tick)
+        v = self.tick_cache.get(text)
+        if v is None:
+            v = _scaled(text, *self._t, "tick", self.tick)
+            _remember(self.tick_cache, text, v)
+        return v
 
     def lots(self, text: str) -> int:
-        return _scaled(text, *self._l, "lot", self.lot)
+        v = self.lot_cache.get(text)
+        if v is None:
+            v = _scaled(text, *self._l, "lot", self.lot)
+            _remember(self.lot_cache, text, v)
+        return v
 
     def quanta(self, text: str) -> int:
         """Quote money -> quantums, rounded half-even (notional figures are published with
@@ -142,6 +155,15 @@ class Units:
 
     def lots_rounded(self, text: str) -> int:
         return _rounded(text, self.lot)
+
+
+CACHE = 1 << 16
+
+
+def _remember(cache: dict, text: str, value: int) -> None:
+    if len(cache) >= CACHE:
+        cache.clear()
+    cache[text] = value
 
 
 def _step(step: Decimal) -> tuple[int, int]:
