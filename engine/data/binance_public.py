@@ -23,10 +23,9 @@ are refused by symbol.  Klines give two rows each (the open at ``open_time``, th
 from __future__ import annotations
 
 import re
-from collections import Counter
 from datetime import datetime, timezone
 
-from .records import (Builder, DataError, Flag, Kind, check_epoch, fail,
+from .records import (Builder, DataError, Flag, Kind, Reader, check_epoch, fail,
                       instrument_for, lines, ppm)
 
 COLUMNS = {
@@ -63,11 +62,11 @@ def _text_time(text: str) -> int:
     return int(dt.timestamp()) * 10**9
 
 
-class BinancePublicReader:
+class BinancePublicReader(Reader):
     format = "binance-public"
 
     def __init__(self, path, source: int = 0, units=None):
-        self.path, self.source = str(path), source
+        super().__init__(path, source, units)
         name = self.path.replace("\\", "/").rsplit("/", 1)[-1]
         self.data_type = data_type(self.path)
         if self.data_type is None:
@@ -77,11 +76,6 @@ class BinancePublicReader:
         self.units = units or instrument_for("binance", _NAME.match(name).group(1),
                                              self.path, 1)
         self.symbol = self.units.symbol
-        self.messages: Counter = Counter()
-        self.gaps = self.resyncs = 0
-        self.repairs: Counter = Counter()
-        self.notes: list[str] = []
-        self.first_ts = self.last_ts = None
         self._scale = None
 
     def _ms(self, text: str, n: int) -> int:
@@ -123,9 +117,7 @@ class BinancePublicReader:
             except ValueError as exc:
                 raise fail(self.path, n, str(exc) if "(" in str(exc) else
                            f"{t} values ({exc})", text) from None
-            if self.first_ts is None:
-                self.first_ts = ts
-            self.last_ts = ts
+            self.seen(ts)
             out.end()
             if out.full():
                 yield out.flush()

@@ -30,11 +30,11 @@ The sync rule, per file (streaming; state O(1) but the pre-snapshot buffer):
 from __future__ import annotations
 
 import json
-from collections import Counter, deque
+from collections import deque
 from decimal import Decimal, InvalidOperation
 
-from .records import (DataError, Builder, Flag, Kind, check_epoch, fail, instrument_for, lines,
-                      ppb)
+from .records import (Builder, DataError, Flag, Kind, Reader, check_epoch, fail,
+                      instrument_for, lines, ppb)
 
 BUFFER = 10_000
 MS = 1_000_000
@@ -52,7 +52,7 @@ def sniff(first_line: str) -> bool:
         head.rstrip(":").replace(".", "", 1).isdigit()
 
 
-class BinanceWsReader:
+class BinanceWsReader(Reader):
     """Reads one capture file (``batches()``); counts what it saw (``messages`` by the
     feed's own event names, ``snapshot`` for REST snapshots; ``gaps``, ``resyncs``,
     ``repairs``)."""
@@ -60,14 +60,7 @@ class BinanceWsReader:
     format = "binance-ws"
 
     def __init__(self, path, source: int = 0, units=None):
-        self.path, self.source, self.units = str(path), source, units
-        self.symbol = units.symbol if units is not None else None
-        self.messages: Counter = Counter()
-        self.gaps = 0
-        self.resyncs = 0
-        self.repairs: Counter = Counter()
-        self.notes: list[str] = []
-        self.first_ts = self.last_ts = None
+        super().__init__(path, source, units)
         # the sync state
         self._snapshot_id = None        # L of the snapshot being synced to, else None
         self._last_u = None             # u of the last applied diff when synced
@@ -113,9 +106,7 @@ class BinanceWsReader:
                 continue
             ts, msg = self._split(n, line)
             out.time(ts, n)
-            if self.first_ts is None:
-                self.first_ts = ts
-            self.last_ts = ts
+            self.seen(ts)
             try:
                 self._message(out, n, ts, msg)
             except DataError:

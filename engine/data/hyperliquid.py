@@ -22,10 +22,9 @@ node's receipt; ISO, UTC, fractional seconds to ns).  Hyperliquid liquidations a
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import datetime, timezone
 
-from .records import (Builder, DataError, Flag, Kind, check_epoch, fail,
+from .records import (Builder, DataError, Flag, Kind, Reader, check_epoch, fail,
                       instrument_for, lines)
 
 MS = 1_000_000
@@ -47,17 +46,11 @@ def iso_ns(text: str) -> int:
     return int(dt.timestamp()) * 10**9 + int((frac or "0").ljust(9, "0")[:9])
 
 
-class HyperliquidFillsReader:
+class HyperliquidFillsReader(Reader):
     format = "hyperliquid-fills"
 
     def __init__(self, path, source: int = 0, units=None):
-        self.path, self.source, self.units = str(path), source, units
-        self.symbol = units.symbol if units is not None else None
-        self.messages: Counter = Counter()
-        self.gaps = self.resyncs = 0
-        self.repairs: Counter = Counter()
-        self.notes: list[str] = []
-        self.first_ts = self.last_ts = None
+        super().__init__(path, source, units)
 
     def batches(self):
         out = Builder(self.source, self.path)
@@ -86,9 +79,7 @@ class HyperliquidFillsReader:
     def _block(self, out, n, block):
         local = check_epoch(iso_ns(block.get("local_time") or block["block_time"]), "ISO time")
         out.time(local, n)
-        if self.first_ts is None:
-            self.first_ts = local
-        self.last_ts = local
+        self.seen(local)
         self.messages["block"] += 1
         seen_trade, seen_liq, seen_adl = set(), set(), set()
         for user, fill in block["events"]:

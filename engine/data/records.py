@@ -48,6 +48,7 @@ import gzip
 import io
 import zipfile
 import zlib
+from collections import Counter
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import IntEnum, IntFlag
 
@@ -255,6 +256,29 @@ def lines(path):
         except UnicodeDecodeError:
             raise DataError(f"{name}: line {n + 1}: expected UTF-8 text, got binary "
                             f"bytes") from None
+
+
+class Reader:
+    """What every reader counts while ``batches()`` streams its file: ``messages`` by the
+    feed's own type names, ``gaps``, ``resyncs``, ``repairs`` (every row dropped or fixed,
+    by cause), ``notes`` (one line each), the first and last local time; ``units`` and
+    ``symbol`` once known (``instrument_for``)."""
+
+    format = "?"
+
+    def __init__(self, path, source: int = 0, units=None):
+        self.path, self.source, self.units = str(path), source, units
+        self.symbol = units.symbol if units is not None else None
+        self.messages: Counter = Counter()
+        self.gaps = self.resyncs = 0
+        self.repairs: Counter = Counter()
+        self.notes: list[str] = []
+        self.first_ts = self.last_ts = None
+
+    def seen(self, ts_local: int) -> None:
+        if self.first_ts is None:
+            self.first_ts = ts_local
+        self.last_ts = ts_local
 
 
 class Builder:

@@ -31,7 +31,7 @@ from .binance_ws import sniff as sniff_ws
 from .book import L2Book, TopCheck
 from .hyperliquid import HyperliquidFillsReader
 from .hyperliquid import sniff as sniff_hl
-from .records import RECORD_DTYPE, DataError, Flag, Kind, lines
+from .records import DataError, Flag, Kind, lines
 from .tardis import TardisReader
 from .tardis import sniff as sniff_tardis
 

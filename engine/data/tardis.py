@@ -21,10 +21,9 @@ INDEX, FUNDING in ppb, OPEN_INTEREST); ``last_price`` and the predicted rate are
 """
 from __future__ import annotations
 
-from collections import Counter
 
-from .records import (Builder, DataError, Flag, Kind, check_epoch, fail, instrument_for, lines,
-                      ppb)
+from .records import (Builder, DataError, Flag, Kind, Reader, check_epoch, fail,
+                      instrument_for, lines, ppb)
 
 COMMON = ["exchange", "symbol", "timestamp", "local_timestamp"]
 HEADERS = {
@@ -56,17 +55,11 @@ def _top_n_header(cols):
     return n if rest == want else None
 
 
-class TardisReader:
+class TardisReader(Reader):
     format = "tardis-csv"
 
     def __init__(self, path, source: int = 0, units=None):
-        self.path, self.source, self.units = str(path), source, units
-        self.symbol = units.symbol if units is not None else None
-        self.messages: Counter = Counter()
-        self.gaps = self.resyncs = 0
-        self.repairs: Counter = Counter()
-        self.notes: list[str] = []
-        self.first_ts = self.last_ts = None
+        super().__init__(path, source, units)
         self.data_type = None
 
     def _units(self, cells, n):
@@ -87,9 +80,7 @@ class TardisReader:
                        "integer microseconds in timestamp and local_timestamp",
                        f"{cells[2]},{cells[3]}") from None
         out.time(local, n)
-        if self.first_ts is None:
-            self.first_ts = local
-        self.last_ts = local
+        self.seen(local)
         return local, ex
 
     def batches(self):

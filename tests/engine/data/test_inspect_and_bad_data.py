@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import pathlib
-import shutil
 
 import pytest
 
@@ -67,9 +66,9 @@ def _wrong_header(tmp_path):
 
 def _unsorted(tmp_path):
     path = tmp_path / "binance-futures_trades_2024-08-08_BTCUSDT.csv"
-    path.write_text(TARDIS_HEAD
-                    + "binance-futures,BTCUSDT,1723161260000000,1723161260005000,1,buy,61800.0,0.001\n"
-                    + "binance-futures,BTCUSDT,1723161260000000,1723161260001000,2,buy,61800.0,0.001\n")
+    row = "binance-futures,BTCUSDT,1723161260000000,{},{},buy,61800.0,0.001\n"
+    path.write_text(TARDIS_HEAD + row.format(1723161260005000, 1)
+                    + row.format(1723161260001000, 2))
     return path, "line 3: expected times in order"
 
 

@@ -8,7 +8,6 @@ import pathlib
 import tracemalloc
 
 import numpy as np
-import pytest
 
 from engine.data import Flag, Kind, inspect, open_reader, read, records
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import pathlib
 
-import numpy as np
-import pytest
 
 from engine.cli import main
 from engine.data import inspect
