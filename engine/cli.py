@@ -1,10 +1,12 @@
 """The ``liqsim`` command.
 
     liqsim replay SCENARIO [--breaker NAME] [--seed N] [--scale F] [--set KEY=VALUE ...] --out DIR
+    liqsim replay --data PATH... [--breaker NAME] [--scenario FILE] [--allow-gaps] --out DIR
     liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
     liqsim facts RUN_DIR [--against RUN_DIR]
     liqsim list
     liqsim demo --out DIR
+    liqsim data inspect PATH... [--json]
 
 Exit codes: 0 success, 2 bad input (one line on stderr naming the file, field or flag and
 what was expected; no traceback, no partial output), 1 an internal error.  Every output is
@@ -88,8 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="replay a scenario; writes summary.json, "
                             "timeseries.parquet, events.parquet, scenario.toml and "
                             "timeline.png to --out")
-    replay.add_argument("scenario", help="a bundled scenario name (see 'liqsim list') or a "
-                        "path to a .toml file")
+    replay.add_argument("scenario", nargs="?", default=None,
+                        help="a bundled scenario name (see 'liqsim list') or a path to a "
+                        ".toml file (not with --data)")
+    replay.add_argument("--data", nargs="+", metavar="PATH", default=None,
+                        help="replay recorded market data instead (engine.data): its book, "
+                        "trades, liquidations, index and mark; also writes "
+                        "forceorders-latest.txt and forceorders-largest.txt")
+    replay.add_argument("--scenario", dest="data_scenario", metavar="FILE", default=None,
+                        help="with --data: a scenario whose participants trade on top")
+    replay.add_argument("--allow-gaps", action="store_true",
+                        help="with --data: replay across update-id gaps (the recorded book "
+                        "resyncs at the next snapshot or stops there)")
     replay.add_argument("--breaker", default=None,
                         help="circuit-breaker policy, or several joined by '+' (default: the "
                         "scenario's [run].breaker, else none)")
@@ -131,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "parameters")
     sub.add_parser("columns", help="every column of the time series and the event log, with "
                    "its unit and meaning (docs/columns.md)")
+
+    data = sub.add_parser("data", help="recorded market data (engine.data): 'liqsim data "
+                          "inspect PATH...'")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    inspect = data_sub.add_parser("inspect", help="what is in recorded files: format, symbol, "
+                                  "time range, messages by type, gaps, resyncs, crossed books, "
+                                  "the top-of-book cross-check")
+    inspect.add_argument("paths", nargs="+", metavar="PATH")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
 
     demo = sub.add_parser("demo", help="seeded order-book demo: a liquidation-sized sell burst "
                                        "into a maker ladder; writes DIR/demo.json")
@@ -248,6 +269,11 @@ def _warn_unused_breaker_sets(overrides: list[str], policies: list[str]) -> None
 
 
 def _cmd_replay(args) -> int:
+    if args.data is not None:
+        return _cmd_replay_data(args)
+    if args.scenario is None or args.data_scenario is not None or args.allow_gaps:
+        raise ConfigError("replay: expected a SCENARIO, or --data PATH... (--scenario and "
+                          "--allow-gaps go with --data)")
     from .runner import run
     result = run(args.scenario, breaker=args.breaker, seed=args.seed, scale=args.scale,
                  overrides=args.overrides)
@@ -255,6 +281,30 @@ def _cmd_replay(args) -> int:
     result.save(args.out)
     return _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
                                      f"events.parquet, scenario.toml, timeline.png")
+
+
+def _cmd_replay_data(args) -> int:
+    """``replay --data``: the counterfactual replay of recorded data (``engine.runner.
+    run_recorded``); bad data is one line, exit 2, nothing written."""
+    if args.scenario is not None or args.overrides or args.scale != 1:
+        raise ConfigError("replay --data: expected no SCENARIO, --set or --scale (give "
+                          "participants with --scenario FILE)")
+    from .runner import run_recorded
+    result = run_recorded(args.data, breaker=args.breaker, scenario=args.data_scenario,
+                          seed=args.seed, allow_gaps=args.allow_gaps)
+    result.save(args.out)
+    rec = result.summary["recorded"]
+    c = rec["counters"]
+    code = _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
+                                     f"events.parquet, scenario.toml, timeline.png, "
+                                     f"forceorders-latest.txt, forceorders-largest.txt")
+    print(f"recorded: index = {rec['index_source']}; mark = {rec['mark_source']}")
+    print(f"recorded liquidations: {c.get('liquidations_sent', 0)} sent, "
+          f"{c.get('liquidations_unfilled', 0)} failed to fill "
+          f"({c.get('liquidations_unfilled_lots', 0)} lots); recorded trades: "
+          f"{c.get('trades_sent', 0)} sent, {c.get('trades_refused', 0)} refused; "
+          f"gaps {len(rec['gaps'])}")
+    return code
 
 
 def _cmd_compare(args) -> int:
@@ -351,6 +401,38 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _cmd_data(args) -> int:
+    """``data inspect``: read every file to the end first (a bad line is one error line,
+    exit 2, and nothing on stdout), then print."""
+    from .data.stream import as_json, inspect
+    summary = inspect(args.paths)
+    if args.json:
+        print(as_json(summary))
+        return 0
+    for f in summary.get("files", [summary]):
+        print(_inspect_text(f))
+    if "files" in summary:
+        print(_inspect_text(dict(summary, file="all files")))
+    return 0
+
+
+def _inspect_text(s: dict) -> str:
+    lo, hi = s["time_range"]["local"]
+    agree = s.get("top_of_book_agreement")
+    lines = [f"{s.get('file')}: {s['format']} {s['symbol']}",
+             f"  local time   {lo} .. {hi}",
+             "  messages     " + ", ".join(f"{k} {v:,}" for k, v in s["messages"].items()),
+             f"  gaps {s['gaps']}  resyncs {s['resyncs']}  crossed books {s['crossed_books']}",
+             "  top of book  " + ("no diff book and top-of-book stream to compare"
+                                  if s.get("top_of_book_checked") is None else
+                                  f"{s['top_of_book_checked']:,} checked, agreement "
+                                  + ("-" if agree is None else f"{agree:.4f}"))]
+    if s.get("repairs"):
+        lines.append("  repairs      " + ", ".join(f"{k} {v:,}" for k, v in s["repairs"].items()))
+    lines += [f"  note: {n}" for n in s.get("notes", [])]
+    return "\n".join(lines)
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
     report = run_demo(seed=args.seed)
@@ -366,7 +448,7 @@ def _cmd_demo(args) -> int:
 
 COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "list": _cmd_list,
             "columns": _cmd_columns, "facts": _cmd_facts,
-            "demo": _cmd_demo}
+            "demo": _cmd_demo, "data": _cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from .outputs.facts import RunView, facts_summary, score
 from .outputs.metrics import build_timeseries, summarize
 from .outputs.results import RunResult
 from .outputs.timing import stopwatch
-from .scenarios.scenario import Scenario, load, scale_scenario
+from .scenarios.scenario import Scenario, from_dict, load, scale_scenario
 from .simulation import Simulation
 
 
@@ -47,8 +47,13 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
         seed = sc.run.get("seed", 0)
     elapsed = stopwatch()
     sim = Simulation(sc, breaker=breaker, seed=seed).run()
+    return _result(sim, sc, seed, Fraction(sc.run.get("scale", 1)) * f, elapsed())
+
+
+def _result(sim, sc, seed: int, total: Fraction, wall: float) -> RunResult:
+    """A finished run's time series, summary and facts (``total``: its scale relative to
+    the file the scenario first came from)."""
     events = sim.log.to_array(copy=False)
-    wall = elapsed()
     interval = sc.meta.sample_interval_s * 1_000_000_000
     table = build_timeseries(sim.sampler, events, interval, baseline_end_ns=sim.baseline_end_ns,
                              vacuum_fraction=sc.meta.vacuum_fraction)
@@ -58,9 +63,8 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
                         baseline_end_ns=sim.baseline_end_ns,
                         insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall)
     summary.update(sim.breaker.counters())
-    # The scale relative to the file the scenario first came from: a saved run's file holds
-    # values already scaled by its [run].scale.
-    total = Fraction(sc.run.get("scale", 1)) * f
+    # ``total``: the scale relative to the file the scenario first came from (a saved run's
+    # file holds values already scaled by its [run].scale).
     summary["scale"] = float(total)
     summary["toy"] = sc.meta.toy
     resolved = sc.resolved()
@@ -70,3 +74,54 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
     summary.update(facts_summary(score(RunView(summary, table, events, resolved))))
     return RunResult(summary=summary, timeseries=table, events=events,
                      scenario_resolved=resolved)
+
+
+def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | None = None,
+                 allow_gaps: bool = False) -> RunResult:
+    """The counterfactual replay of recorded data (``liqsim replay --data``): the recorded
+    book, trades, liquidations, index and mark (``engine.market.recorded``) on a venue under
+    ``breaker``, with ``scenario``'s participants on top if given (its duration, index and
+    instrument come from the data).  The summary's ``recorded`` table states the sources,
+    the counts and the approximations; the result carries the emulator's own liquidations as
+    forceOrder-style feeds (``engine.outputs.forceorders``)."""
+    from .market.recorded import plan, attach
+    from .outputs.forceorders import force_order_files
+    from .venue.accounts import RECORDED_LIQUIDATED
+    p = plan(list(paths), allow_gaps)
+    sc = _recorded_scenario(p, scenario)
+    if breaker is None:
+        breaker = sc.run.get("breaker")
+    if seed is None:
+        seed = sc.run.get("seed", 0)
+    elapsed = stopwatch()
+    sim = Simulation(sc, breaker=breaker, seed=seed)
+    market = attach(sim, p)
+    sim.run()
+    result = _result(sim, sc, seed, Fraction(1), elapsed())
+    result.summary["recorded"] = p.metadata(market)
+    result.extras.update(force_order_files(result.events_array, sim.instrument,
+                                           exclude=(RECORDED_LIQUIDATED,), epoch_ns=p.t0))
+    return result
+
+
+def _recorded_scenario(p, path=None) -> Scenario:
+    """A recorded run's scenario: ``path``'s participants (its instrument must be the
+    data's) over the data's window (``p``, ``engine.market.recorded.Plan``) and start price,
+    else a venue with nothing but the recorded world.
+    assumed: recorded data names no event instant, so the baseline is its first fifth."""
+    d = p.duration_s
+    price = str(p.start_decimal)
+    if path is None:
+        return from_dict({"scenario": {"name": f"recorded:{p.name()}",
+                                       "description": "a counterfactual replay of recorded "
+                                       "market data", "duration_s": d, "event_start_s": d // 5},
+                          "venue": {"instrument": p.key, "insurance_fund": "1000000"},
+                          "index": {"start": price}, "makers": {"count": 0},
+                          "traders": {"count": 0}}, "--data")
+    sc = load(str(path), [f"scenario.duration_s={d}", f"scenario.event_start_s={d // 5}",
+                          f'index.start="{price}"', f'index.path=[[0, "{price}"]]',
+                          "index.noise_bps=0"])
+    if sc.venue.instrument != p.key:
+        raise ConfigError(f"{path}: venue.instrument: expected the recorded data's "
+                          f"instrument {p.key!r}, got {sc.venue.instrument!r}")
+    return sc

@@ -108,7 +108,7 @@ def test_every_package_directory_is_installed_by_pyproject():
 #: The rooms of ``engine/`` and what each may import of the project (besides itself).
 #: ``config`` (ConfigError and the validating converters) and ``phases`` (Phase, SECOND,
 #: the Port) are vocabulary every room above the venue may use.
-ROOMS = ("venue", "liquidation", "breakers", "market", "scenarios", "outputs")
+ROOMS = ("venue", "liquidation", "breakers", "market", "scenarios", "outputs", "data")
 MAY_IMPORT = {
     "orderbook": set(),
     "engine.config": set(),
@@ -117,7 +117,9 @@ MAY_IMPORT = {
     "engine.liquidation": {"orderbook", "engine.venue"},
     "engine.outputs": {"orderbook", "engine.venue"},
     "engine.breakers": {"orderbook", "engine.venue", "engine.config", "engine.phases"},
-    "engine.market": {"orderbook", "engine.venue", "engine.config", "engine.phases"},
+    "engine.market": {"orderbook", "engine.venue", "engine.config", "engine.phases",
+                      "engine.data"},
+    "engine.data": {"engine.venue", "engine.config"},
     "engine.scenarios": {"engine.venue", "engine.config", "engine.breakers"},
 }
 TOP_MODULES_AT_MOST = 8

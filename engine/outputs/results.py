@@ -136,6 +136,8 @@ class RunResult:
     timeseries: pa.Table = attrs.field(validator=attrs.validators.instance_of(pa.Table))
     _events: object = attrs.field(alias="events", validator=_is_events)
     scenario_resolved: dict = attrs.field(validator=attrs.validators.instance_of(dict))
+    #: further text files written into the run directory by ``save`` (name -> text)
+    extras: dict = attrs.field(factory=dict)
     _cache: dict = attrs.field(factory=dict, init=False, repr=False)
 
     @property
@@ -190,4 +192,6 @@ class RunResult:
             write_toml(self.scenario_resolved, stage / "scenario.toml")
             if chart:
                 run_chart(self.timeseries, self.title(), stage / "timeline.png")
+            for name, text in self.extras.items():
+                (stage / name).write_text(text)
         return target

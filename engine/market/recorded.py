@@ -1,0 +1,411 @@
+"""The recorded world as participants: a counterfactual replay of recorded market data.
+
+``RecordedMarket`` reads the merged stream of ``engine.data`` (``RECORD_DTYPE`` batches,
+pulled as the run advances: memory does not grow with the files) and, at each row's local
+time (``ts_local`` minus the first row's, so the run starts at the recording's start):
+
+* BOOK -- the recorded L2 levels become resting liquidity that follows the feed: one
+  post-only GTC order per level of account ``RECORDED_BOOK``, re-synced at every message: a
+  level whose resting quantity differs from the feed's absolute size is cancelled and, if
+  the size is not 0, placed again at that size (a message's cancels first, then its
+  placements, so a level moving from one side to the other never meets itself).  A
+  snapshot (CLEAR) cancels them all first.  Stated in the run's metadata:
+  assumed (L2 has no queue positions): a re-placed level joins the back of its queue;
+  assumed: a level the counterfactual consumed is refilled at the feed's next update of it.
+* TRADE -- exogenous taker flow: an IOC limit order of account ``RECORDED_TAKER`` at the
+  recorded price, side and size.  A recorded trade also consumed the recorded liquidity
+  that its diff then removes;
+  assumed (stated): until that diff arrives the same liquidity can be taken twice.
+* LIQUIDATION -- a liquidation IOC order of account ``RECORDED_LIQUIDATED`` (the venue's
+  clearance fee applies) at the recorded side and filled size, limited at the recorded
+  order's price (Binance's ``p``, the bankruptcy-side limit; for fill records the fill
+  price): logged as ``LIQUIDATION_ORDER`` then ``LIQUIDATION_FILLED`` / ``_UNFILLED``
+  like the venue's own, so fill failures count them.  Backstop liquidations (taken by a
+  vault, never in the book) are counted and not sent.  Binance publishes at most one
+  liquidation per symbol per second: the recorded ones are a lower bound.
+* INDEX, MARK -- the index and the mark follow the recorded values where the data has
+  them (``RecordedPath``); without an index the index is the recorded book's mid
+  ``(bid + ask) // 2`` (rounded down) sampled at most every ``step``; without a mark the
+  venue's own mark policy runs on that index and the counterfactual book.
+* GAP -- the feed's book is void: every recorded level is cancelled until the next
+  snapshot re-syncs it (only with ``--allow-gaps``; otherwise the replay refuses the file).
+
+A halt in the counterfactual cannot stop the recorded world.  While the venue is halted the
+recorded levels are left as they were (the feed's book is still followed in memory) and
+re-synced in full at the first book message after the reopening; recorded trades and
+liquidations are still sent, and the venue refuses or queues them as its policy does any
+order.  Every such outcome is counted (``counters``).
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import Counter
+
+import numpy as np
+
+from orderbook.enums import GTC, IOC, LIMIT
+
+from ..data.book import L2Book
+from ..data.records import Flag, Kind
+from ..phases import Phase
+from ..venue.accounts import RECORDED_BOOK, RECORDED_LIQUIDATED, RECORDED_TAKER
+from ..venue.events import EventKind
+
+_BOOK, _TRADE, _LIQ, _MARK, _INDEX, _GAP, _TOP = (
+    int(Kind.BOOK), int(Kind.TRADE), int(Kind.LIQUIDATION), int(Kind.MARK), int(Kind.INDEX),
+    int(Kind.GAP), int(Kind.TOP))
+_LAST, _CLEAR, _EMPTY, _BACKSTOP = (int(Flag.LAST), int(Flag.CLEAR), int(Flag.EMPTY),
+                                    int(Flag.BACKSTOP))
+
+
+class RecordedPath:
+    """A step function of recorded (time, ticks) points, in time order: ``at(ts)`` is the
+    last value at or before ``ts`` (the first before it).  It stands for ``IndexPath``
+    (``at``, ``scripted``, ``start``) and serves as a mark policy (``observe`` does nothing,
+    ``mark`` reads it).  Points are appended as the replay reads them: O(points) memory
+    (one a second for a Binance mark stream), ``at`` O(log points)."""
+
+    __slots__ = ("ts", "px", "start")
+
+    def __init__(self, start: int):
+        self.ts: list[int] = []
+        self.px: list[int] = []
+        self.start = start
+
+    def add(self, ts: int, px: int) -> None:
+        if self.px and self.px[-1] == px:
+            return
+        self.ts.append(ts)
+        self.px.append(px)
+
+    def at(self, ts: int) -> int:
+        k = bisect_right(self.ts, ts)
+        return self.px[k - 1] if k else (self.px[0] if self.px else self.start)
+
+    scripted = at
+
+    def observe(self, *args) -> None:
+        pass
+
+    def mark(self, ts: int) -> int:
+        return self.at(ts)
+
+
+class RecordedMarket:
+    """Drives ``port`` (the Simulation) from ``batches`` (module docstring).  ``t0`` is the
+    recording's first local time (ns); rows after ``port.end_ns`` are not read.
+    ``index``/``mark`` are the ``RecordedPath``s the run uses (``mark`` None: the venue's
+    policy); ``mid_index`` says the index is the recorded mid; ``step_ns`` its sampling.
+    O(rows) over the run; each BOOK row one book operation at most."""
+
+    def __init__(self, port, batches, t0: int, index: RecordedPath, mark, mid_index: bool,
+                 step_ns: int):
+        self.port = port
+        self.ex = port.exchange
+        self._rows = self._iter(batches)
+        self._next = next(self._rows, None)
+        self.t0 = t0
+        self.index, self.mark = index, mark
+        self.mid_index, self.step_ns = mid_index, step_ns
+        self.feed = L2Book()             # the recorded book as the feed has it
+        self.orders: dict[tuple[int, int], int] = {}      # (side, price) -> order id
+        self.message: list[tuple[int, int, int]] = []
+        self.stale = False               # recorded levels frozen by a halt or a gap
+        self.counters: Counter = Counter()
+        self._last_mid_ts = None
+
+    @staticmethod
+    def _iter(batches):
+        for batch in batches:
+            yield from batch.tolist()
+
+    def start(self) -> None:
+        if self._next is not None:
+            self.port.schedule(max(0, self._next[0] - self.t0), Phase.INPUT, self.step)
+
+    def step(self, ts: int) -> None:
+        """Apply every recorded row due at or before ``ts``; wake again at the next one."""
+        end = self.port.end_ns
+        t0 = self.t0
+        row = self._next
+        rows = self._rows
+        while row is not None and row[0] - t0 <= ts:
+            self._apply(ts, row)
+            row = next(rows, None)
+        self._next = row
+        if row is not None and row[0] - t0 <= end:
+            self.port.schedule(row[0] - t0, Phase.INPUT, self.step)
+
+    # -------------------------------------------------------------- rows
+    def _apply(self, ts: int, r) -> None:
+        kind, flags = r[2], r[4]
+        c = self.counters
+        if kind == _BOOK:
+            if flags & _CLEAR:
+                self.feed.clear()
+                self.message.clear()
+                self._cancel_all(ts)
+                self.stale = False
+                c["snapshots"] += 1
+            if not flags & _EMPTY:
+                self.feed.set(r[3], r[7], r[8])
+                self.message.append((r[3], r[7], r[8]))
+            if flags & _LAST:
+                c["book_messages"] += 1
+                self._book_message(ts)
+        elif kind == _TRADE:
+            self._trade(ts, r)
+        elif kind == _LIQ:
+            self._liquidation(ts, r)
+        elif kind == _MARK:
+            c["marks"] += 1
+            if self.mark is not None:
+                self.mark.add(ts, r[7])
+        elif kind == _INDEX:
+            c["index_points"] += 1
+            if not self.mid_index:
+                self.index.add(ts, r[7])
+        elif kind == _GAP:
+            c["gaps"] += 1
+            self.feed.clear()
+            self._cancel_all(ts)
+            self.stale = True
+        else:
+            c[f"ignored_{Kind(kind).name.lower()}"] += 1
+
+    def _cancel_all(self, ts: int) -> None:
+        if self.orders:
+            self.ex.cancel_all(ts, RECORDED_BOOK, 0)
+            self.orders.clear()
+
+    def _book_message(self, ts: int) -> None:
+        changes, self.message = self.message, []
+        ex = self.ex
+        if ex.halted or ex.down:
+            self.stale = True
+            return
+        if self.stale:          # after a halt: the whole feed book at once
+            self.stale = False
+            self.counters["full_resyncs"] += 1
+            changes = [(1, p, q) for p, q in self.feed.bids.items()] + \
+                      [(-1, p, q) for p, q in self.feed.asks.items()]
+            wanted = {(s, p) for s, p, _ in changes}
+            for key in [k for k in self.orders if k not in wanted]:
+                ex.cancel(ts, self.orders.pop(key))
+        book = ex.books[0]
+        orders = self.orders
+        place = []
+        for side, price, qty in changes:            # cancels first
+            oid = orders.get((side, price))
+            resting = book.resting_qty(oid) if oid is not None else 0
+            if resting == qty:
+                continue
+            if oid is not None:
+                if resting:
+                    ex.cancel(ts, oid)
+                del orders[(side, price)]
+            if qty:
+                place.append((side, price, qty))
+        for side, price, qty in place:              # then placements
+            oid = ex.next_order_id()
+            r = ex.submit(ts, RECORDED_BOOK, 0, side, qty, price=price, tif=GTC,
+                          order_type=LIMIT, post_only=True)
+            if r and r.resting_qty:
+                orders[(side, price)] = oid
+                self.counters["levels_placed"] += 1
+            else:
+                self.counters["levels_refused"] += 1
+        if self.mid_index:
+            bb, _, ba, _ = self.feed.top()
+            if bb is not None and ba is not None and (
+                    self._last_mid_ts is None or ts - self._last_mid_ts >= self.step_ns):
+                self._last_mid_ts = ts
+                self.index.add(ts, (bb + ba) // 2)
+
+    def _trade(self, ts: int, r) -> None:
+        side, price, qty = r[3], r[7], r[8]
+        c = self.counters
+        if not side or qty <= 0:
+            c["trades_without_side_skipped"] += 1
+            return
+        c["trades_sent"] += 1
+        res = self.ex.submit(ts, RECORDED_TAKER, 0, side, qty, price=price, tif=IOC,
+                             order_type=LIMIT)
+        filled = res.filled_qty if res else 0
+        c["trades_filled_lots"] += filled
+        c["trades_lots"] += qty
+        if not res:
+            c["trades_refused"] += 1
+        elif filled < qty:
+            c["trades_partly_unfilled"] += 1
+
+    def _liquidation(self, ts: int, r) -> None:
+        side, limit, qty = r[3], r[7], r[8]
+        c = self.counters
+        if r[4] & _BACKSTOP:
+            c["liquidations_backstop_not_sent"] += 1
+            return
+        if not side or qty <= 0:
+            c["liquidations_without_size_skipped"] += 1
+            return
+        ex = self.ex
+        inst = ex.instruments[0]
+        oid = ex.next_order_id()
+        c["liquidations_sent"] += 1
+        ex.log.append(ts, EventKind.LIQUIDATION_ORDER, side=side, account=RECORDED_LIQUIDATED,
+                      order_id=oid, price=limit, qty=qty, reason=IOC)
+        res = ex.submit(ts, RECORDED_LIQUIDATED, 0, side, qty, price=limit, tif=IOC,
+                        order_type=LIMIT, liquidation=True)
+        filled = res.filled_qty if res else 0
+        if filled:
+            rows = list(res.fills.rows())
+            value = sum(p * q for _, _, p, q, *_ in rows) * inst.tick_lot_quanta
+            ex.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side,
+                          account=RECORDED_LIQUIDATED, order_id=oid, price=rows[-1][2],
+                          qty=filled, value=value)
+        if filled < qty:
+            unfilled = qty - filled
+            mark = ex.marks[0] or limit
+            c["liquidations_unfilled"] += 1
+            c["liquidations_unfilled_lots"] += unfilled
+            ex.log.append(ts, EventKind.LIQUIDATION_UNFILLED, side=side,
+                          account=RECORDED_LIQUIDATED, order_id=oid, price=limit,
+                          qty=unfilled, value=inst.notional(mark, unfilled))
+
+
+#: What the replay cannot reproduce, written into every recorded run's summary.
+APPROXIMATIONS = (
+    "L2 data has no queue positions: each recorded level is one order, re-placed at the back "
+    "of its queue whenever the feed changes its size; a level the counterfactual consumed is "
+    "refilled at the feed's next update of that level",
+    "recorded trades are sent as IOC limit orders at their price; the liquidity a recorded "
+    "trade took in reality is removed by its diff, so until that diff arrives it can be "
+    "taken twice",
+    "a halt cannot stop the recorded world: during a halt the recorded levels are frozen "
+    "and re-synced in full at the first book message after the reopening; recorded trades "
+    "and liquidations are still sent and the venue refuses or queues them as its policy "
+    "does any order",
+    "Binance publishes at most one liquidation per symbol per second (forceOrder, "
+    "liquidationSnapshot): the recorded liquidations are a lower bound",
+    "the recorded index and mark do not react to the counterfactual book; without a "
+    "recorded index the index is the recorded book's mid, without a recorded mark the "
+    "venue's mark policy runs on that index and the counterfactual book",
+)
+
+_DEEP_UNITS = 10**9      # each recorded account's deposit, in quote units: never liquidated
+
+
+class Plan:
+    """What a first pass over the recorded files found (``plan``): the instrument, the
+    window, the start price and which streams exist."""
+
+    def __init__(self, paths, key, t0, t1, start, first_mark, kinds, gaps, readers):
+        self.paths, self.key, self.t0, self.t1 = paths, key, t0, t1
+        self.start, self.first_mark, self.kinds = start, first_mark, kinds
+        self.gaps, self.readers = gaps, readers
+
+    @property
+    def duration_s(self) -> int:
+        return max(1, -(-(self.t1 - self.t0) // 1_000_000_000))
+
+    def name(self) -> str:
+        return "+".join(str(p).replace("\\", "/").rsplit("/", 1)[-1] for p in self.paths)
+
+    @property
+    def start_decimal(self):
+        return self.start * self.readers[0].units.tick
+
+    def metadata(self, market) -> dict:
+        has_index, has_mark = "INDEX" in self.kinds, "MARK" in self.kinds
+        return dict(
+            files=[str(p) for p in self.paths], formats=[r.format for r in self.readers],
+            instrument=self.key, start_ns=self.t0, end_ns=self.t1,
+            start_price=str(self.start_decimal),
+            streams=dict(sorted(self.kinds.items())),
+            index_source="recorded index" if has_index else
+            "the recorded book's mid (no index in the data)",
+            mark_source="recorded mark" if has_mark else
+            "the venue's mark policy on that index and the counterfactual book (no mark "
+            "in the data)",
+            gaps=self.gaps, counters=dict(sorted(market.counters.items())),
+            approximations=list(APPROXIMATIONS))
+
+
+def plan(paths, allow_gaps: bool = False) -> Plan:
+    """One pass over ``paths`` (streamed): one instrument for all files, the window (first
+    and last local time), the start price (the first two-sided recorded book's mid rounded
+    down, else the first trade, index or mark), the kinds present.  A gap in an update-id
+    chain is refused (``DataError`` naming file and line) unless ``allow_gaps``."""
+    from ..data.records import DataError
+    from ..data.stream import read
+    readers: list = []
+    kinds: Counter = Counter()
+    t0 = t1 = None
+    start = first_mark = fallback = None
+    book = L2Book()
+    gaps = []
+    for batch in read(paths, readers):
+        ts = batch["ts_local"]
+        t0 = int(ts[0]) if t0 is None else t0
+        t1 = int(ts[-1])
+        k = batch["kind"]
+        for code, n in zip(*np.unique(k, return_counts=True)):
+            kinds[Kind(int(code)).name] += int(n)
+        if first_mark is None and np.any(k == _MARK):
+            first_mark = int(batch["price"][k == _MARK][0])
+        if fallback is None:
+            other = batch[(k == _TRADE) | (k == _INDEX) | (k == _MARK)]
+            if len(other):
+                fallback = int(other["price"][0])
+        for g in batch[k == _GAP].tolist():
+            reader = readers[g[5]]
+            if not allow_gaps:
+                raise DataError(f"{reader.path}: line {g[6]}: expected an unbroken update-id "
+                                f"chain (pu {g[11]} after u {g[10]}: a gap); --allow-gaps "
+                                f"resynchronises at the next snapshot or stops the book there")
+            gaps.append(f"{reader.path}: line {g[6]}")
+        if start is None:
+            for r in batch[k == _BOOK].tolist():
+                if r[4] & _CLEAR:
+                    book.clear()
+                if not r[4] & _EMPTY:
+                    book.set(r[3], r[7], r[8])
+                if r[4] & _LAST:
+                    bb, _, ba, _ = book.top()
+                    if bb is not None and ba is not None:
+                        start = (bb + ba) // 2
+                        break
+    if t0 is None:
+        raise DataError(f"{paths[0]}: line 1: expected recorded rows, got none")
+    keys = {getattr(r.units, "key", None) for r in readers}
+    if len(keys) != 1:
+        raise DataError(f"{paths[0]}: line 1: expected one instrument in all --data files, "
+                        f"got {sorted(map(str, keys))}")
+    start = start if start is not None else fallback
+    if start is None:
+        raise DataError(f"{paths[0]}: line 1: expected a book, a trade or a price to start "
+                        f"from, got none")
+    return Plan(list(paths), keys.pop(), t0, t1, start, first_mark, kinds, gaps, readers)
+
+
+def attach(sim, p: Plan) -> RecordedMarket:
+    """Open the recorded accounts on ``sim``, put the recorded index (and mark) in place of
+    the scenario's, and schedule the feed at the recording's first instant."""
+    from ..data.stream import read
+    ex = sim.exchange
+    deep = _DEEP_UNITS * sim.instrument.quanta_per_unit
+    for account in (RECORDED_BOOK, RECORDED_TAKER, RECORDED_LIQUIDATED):
+        ex.open_account(0, account, deposit=deep)
+    index = RecordedPath(p.start)
+    mid_index = "INDEX" not in p.kinds
+    if mid_index:
+        index.add(0, p.start)
+    sim.index = index
+    sim.index_ticks = p.start
+    mark = None
+    if "MARK" in p.kinds:
+        mark = RecordedPath(p.first_mark)
+        sim.mark_policy = mark
+    market = RecordedMarket(sim, read(p.paths), p.t0, index, mark, mid_index, sim.step_ns)
+    market.start()
+    return market

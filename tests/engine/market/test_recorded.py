@@ -1,0 +1,192 @@
+"""The counterfactual replay of recorded data (engine.market.recorded, ``replay --data``):
+recorded levels as resting liquidity that follows the feed, recorded trades and liquidations
+as orders, recorded index and mark, halts, gaps, the forceOrder feed."""
+from __future__ import annotations
+
+import json
+import pathlib
+
+
+from engine.cli import main
+from engine.data import inspect
+from engine.market.recorded import attach, plan
+from engine.outputs.forceorders import per_second
+from engine.runner import _recorded_scenario
+from engine.simulation import Simulation
+from engine.venue.accounts import RECORDED_BOOK, RECORDED_LIQUIDATED
+from engine.venue.events import EventKind
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+REAL = str(ROOT / "replays/data/binance-usdm-btcusdt-20240808.gz")
+SAMPLES = ROOT / "tests/data/recorded"
+T = 1723161255000000000
+S = 1_000_000_000
+
+
+def _diff(U, u, pu, bids=(), asks=(), E=1723161256000):
+    return {"e": "depthUpdate", "E": E, "T": E, "s": "BTCUSDT", "U": U, "u": u, "pu": pu,
+            "b": [list(x) for x in bids], "a": [list(x) for x in asks]}
+
+
+def _snapshot(L, levels=60, step=50, qty="0.500"):
+    return {"lastUpdateId": L, "E": 1723161256000, "T": 1723161256000,
+            "bids": [[f"{61800.0 - k * step:.1f}", qty] for k in range(levels)],
+            "asks": [[f"{61800.1 + k * step:.1f}", qty] for k in range(levels)]}
+
+
+def _force(side, q, p, ms):
+    return {"e": "forceOrder", "E": ms, "o": {"s": "BTCUSDT", "S": side, "o": "LIMIT",
+                                              "f": "IOC", "q": q, "p": p, "ap": p,
+                                              "X": "FILLED", "l": q, "z": q, "T": ms}}
+
+
+def _trade(p, q, sell, ms, tid):
+    return {"e": "trade", "E": ms, "T": ms, "s": "BTCUSDT", "t": tid, "p": p, "q": q,
+            "X": "MARKET", "m": sell}
+
+
+def capture(tmp_path, items, name="cap.txt"):
+    path = tmp_path / name
+    path.write_text("".join(f"{T + int(t * S)} {json.dumps(m)}\n" for t, m in items))
+    return str(path)
+
+
+def crash(tmp_path):
+    """A snapshot, a liquidation that sweeps 3% of a ladder at 5 s, diffs and trades during
+    the next 20 s, diffs again from 200 s."""
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100)),
+             (1, _diff(98, 105, 95, bids=[("61800.0", "0.600")]))]
+    u = 105
+    for k in range(40):
+        t = 6 + k * 0.5 if k < 20 else 200 + (k - 20)
+        items.append((t, _diff(u + 1, u + 5, u, asks=[(f"{61800.1 + (k % 5) * 50:.1f}",
+                                                       f"{0.5 + k / 1000:.3f}")])))
+        u += 5
+    items.append((5, _force("SELL", "20.000", "59000.0", 1723161260000)))
+    items += [(7 + k, _trade("61700.0", "0.010", True, 1723161262000 + k, 10 + k))
+              for k in range(5)]
+    return capture(tmp_path, sorted(items, key=lambda x: x[0]))
+
+
+def replay(paths, breaker=None, scenario=None, allow_gaps=False):
+    p = plan(paths, allow_gaps)
+    sim = Simulation(_recorded_scenario(p, scenario), breaker=breaker, seed=0)
+    market = attach(sim, p)
+    sim.run()
+    sim.exchange.check_conservation()
+    return sim, market
+
+
+def test_recorded_levels_rest_as_one_order_each_and_follow_the_feed(tmp_path):
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=5)),
+             (1, _diff(98, 105, 95, bids=[("61800.0", "0.000"), ("61799.0", "2.000")])),
+             (2, _diff(106, 110, 105, asks=[("61800.1", "0.250")], bids=[("61750.0", "0.7")])),
+             (3, _diff(111, 112, 110, bids=[("61800.1", "1.000")],
+                       asks=[("61800.1", "0.000")]))]      # a level changes sides
+    sim, market = replay([capture(tmp_path, items)])
+    feed = {(1, p): q for p, q in market.feed.bids.items()}
+    feed.update({(-1, p): q for p, q in market.feed.asks.items()})
+    book = sim.exchange.books[0]
+    resting = {k: book.resting_qty(oid) for k, oid in market.orders.items()}
+    assert resting == feed and (1, 618001) in feed and (1, 618000) not in feed
+    assert all(sim.exchange._orders[oid][0] == RECORDED_BOOK for oid in market.orders.values())
+
+
+def test_the_real_capture_replays_every_trade_and_conserves_money():
+    sim, market = replay([REAL])
+    c = market.counters
+    assert c["trades_sent"] == 5213 and c["book_messages"] == 2854
+    assert 0.9 < c["trades_filled_lots"] / c["trades_lots"] <= 1
+    # at the end the counterfactual top is the feed's (no other flow)
+    book = sim.exchange.books[0]
+    bb, _, ba, _ = market.feed.top()
+    assert (book.best_bid(), book.best_ask()) == (bb, ba)
+
+
+def test_a_recorded_liquidation_beyond_the_depth_is_a_logged_fill_failure(tmp_path):
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=4)),
+             (2, _force("SELL", "5.000", "61700.0", 1723161257000))]
+    sim, market = replay([capture(tmp_path, items)])
+    log = sim.log.to_array()
+    unfilled = log[(log["kind"] == EventKind.LIQUIDATION_UNFILLED)
+                   & (log["account"] == RECORDED_LIQUIDATED)]
+    # 3 bids within 61700 (61800, 61750, 61700) of 0.5 each: 1.5 of 5 BTC fill
+    assert unfilled["qty"].tolist() == [3500]
+    assert market.counters["liquidations_unfilled"] == 1
+
+
+def test_a_halt_freezes_the_recorded_levels_refuses_recorded_trades_and_resyncs_after(
+        tmp_path):
+    path = crash(tmp_path)
+    calm, m0 = replay([path], breaker="none")
+    halted, m1 = replay([path], breaker="xetra-vi")
+    assert m0.counters["liquidations_unfilled"] == 0 and m0.counters["full_resyncs"] == 0
+    assert halted.exchange.halts >= 1
+    assert m1.counters["liquidations_unfilled"] == 1           # clipped at the corridor
+    assert m1.counters["trades_refused"] >= 1 and m1.counters["full_resyncs"] >= 1
+    book = halted.exchange.books[0]
+    resting = {k: book.resting_qty(oid) for k, oid in m1.orders.items()}
+    feed = {(1, p): q for p, q in m1.feed.bids.items()}
+    feed.update({(-1, p): q for p, q in m1.feed.asks.items()})
+    assert resting == {k: v for k, v in feed.items() if k in resting}
+    assert len(resting) >= len(feed) - 2      # (a level may be refused: it would cross)
+
+
+def test_the_index_and_mark_follow_the_recorded_values_where_the_data_has_them(tmp_path):
+    mark_file = SAMPLES / "binance-ws/btcusdt-forceorder-markprice-composed.txt"
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=5))]
+    items += [(1 + k, _diff(96 + 5 * k, 100 + 5 * k, 95 + 5 * k if k else 95,
+                            bids=[(f"{61800.0 - k / 10:.1f}", "1.000")])) for k in range(150)]
+    book = capture(tmp_path, items)
+    sim, market = replay([book, str(mark_file)])
+    assert sim.mark_policy is market.mark and not market.mid_index
+    # the exchange's mark at the end is the last recorded one; the index the recorded one
+    assert sim.exchange.marks[0] == market.mark.px[-1] == 618004      # 61803.2 - 140/50
+    assert sim.index_ticks == market.index.px[-1] == 617991           # 61804.2 - 1.3 - 2.8
+    sim2, m2 = replay([book])
+    assert m2.mid_index and m2.mark is None
+    bb, _, ba, _ = m2.feed.top()
+    assert sim2.index_ticks == (bb + ba) // 2                         # the feed's mid
+
+
+def test_a_gap_is_refused_naming_its_line_unless_allow_gaps(tmp_path, capsys):
+    items = [(0, _diff(90, 95, 89)), (0.05, _snapshot(100, levels=3)),
+             (0.1, _diff(99, 101, 98)), (1, _diff(105, 106, 103)),       # line 4: a gap
+             (2, _snapshot(110, levels=3)), (3, _diff(109, 111, 108))]
+    path = capture(tmp_path, items)
+    out = tmp_path / "run"
+    assert main(["replay", "--data", path, "--out", str(out)]) == 2
+    o, err = capsys.readouterr()
+    assert o == "" and f"{path}: line 4: expected an unbroken update-id chain" in err
+    assert not out.exists()
+    assert main(["replay", "--data", path, "--allow-gaps", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["recorded"]["gaps"] == [f"{path}: line 4"]
+    assert summary["recorded"]["counters"]["snapshots"] == 2
+
+
+def test_replay_data_writes_the_ordinary_outputs_approximations_and_forceorder_feeds(
+        tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["replay", "--data", REAL,
+                 str(SAMPLES / "tardis/binance-futures_liquidations_2024-08-08_BTCUSDT.csv"),
+                 "--scenario", str(SAMPLES / "recorded-population.toml"),
+                 "--out", str(out)]) == 0
+    assert {"summary.json", "events.parquet", "timeseries.parquet", "scenario.toml",
+            "forceorders-latest.txt", "forceorders-largest.txt"} <= {p.name for p in out.iterdir()}
+    s = json.loads((out / "summary.json").read_text())
+    rec = s["recorded"]
+    assert any("queue positions" in a for a in rec["approximations"])
+    assert any("one liquidation per symbol per second" in a for a in rec["approximations"])
+    assert rec["counters"]["liquidations_sent"] == 3 and s["liquidations_count"] > 0
+    feed = inspect([str(out / "forceorders-latest.txt")])
+    seconds = feed["messages"]["forceOrder"]
+    assert 0 < seconds < s["liquidations_count"]     # throttled to one per second
+    assert "recorded liquidations: 3 sent" in capsys.readouterr().out
+
+
+def test_the_feed_keeps_the_latest_or_the_largest_liquidation_of_each_second():
+    msgs = [(t, v, {"E": t // 10**6, "k": k}) for k, (t, v) in
+            enumerate([(1 * S, 5), (1 * S + 10**8, 9), (1 * S + 9 * 10**8, 2), (2 * S, 1)])]
+    assert [m[2]["k"] for m in per_second(msgs, "latest")] == [2, 3]
+    assert [m[2]["k"] for m in per_second(msgs, "largest")] == [1, 3]
