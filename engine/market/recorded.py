@@ -102,21 +102,26 @@ class RecordedMarket:
                  step_ns: int):
         self.port = port
         self.ex = port.exchange
+        self.t0 = t0
+        self.counters: Counter = Counter()
         self._rows = self._iter(batches)
         self._next = next(self._rows, None)
-        self.t0 = t0
         self.index, self.mark = index, mark
         self.mid_index, self.step_ns = mid_index, step_ns
         self.feed = L2Book()             # the recorded book as the feed has it
         self.orders: dict[tuple[int, int], int] = {}      # (side, price) -> order id
         self.message: list[tuple[int, int, int]] = []
         self.stale = False               # recorded levels frozen by a halt or a gap
-        self.counters: Counter = Counter()
         self._last_mid_ts = None
 
-    @staticmethod
-    def _iter(batches):
+    def _iter(self, batches):
+        """The rows from the run's origin ``t0`` on; earlier ones are counted
+        (``before_book_synced``: before the recorded book was first two-sided) and skipped."""
         for batch in batches:
+            early = int(np.count_nonzero(batch["ts_local"] < self.t0))
+            if early:
+                self.counters["before_book_synced"] += early
+                batch = batch[early:] if early < len(batch) else batch[:0]
             yield from batch.tolist()
 
     def start(self) -> None:
@@ -287,6 +292,12 @@ APPROXIMATIONS = (
     "does any order",
     "Binance publishes at most one liquidation per symbol per second (forceOrder, "
     "liquidationSnapshot): the recorded liquidations are a lower bound",
+    "a snapshot holds a limited number of levels (Binance's REST depth: 1000 a side, "
+    "about +-0.25% of BTCUSDT's mid in the bundled capture): levels beyond its range are "
+    "unknown until a diff touches them, so depth in wide bands (1%, 5%) is understated in "
+    "the first seconds after a snapshot and a vacuum may be flagged there",
+    "the run starts when the recorded book is first two-sided (its snapshot); earlier "
+    "rows are skipped and counted (before_book_synced)",
     "the recorded index and mark do not react to the counterfactual book; without a "
     "recorded index the index is the recorded book's mid, without a recorded mark the "
     "venue's mark policy runs on that index and the counterfactual book",
@@ -340,7 +351,7 @@ def plan(paths, allow_gaps: bool = False) -> Plan:
     from ..data.stream import read
     readers: list = []
     kinds: Counter = Counter()
-    t0 = t1 = None
+    t0 = t1 = synced = None
     start = first_mark = fallback = None
     book = L2Book()
     gaps = []
@@ -373,7 +384,7 @@ def plan(paths, allow_gaps: bool = False) -> Plan:
                 if r[4] & _LAST:
                     bb, _, ba, _ = book.top()
                     if bb is not None and ba is not None:
-                        start = (bb + ba) // 2
+                        start, synced = (bb + ba) // 2, r[0]
                         break
     if t0 is None:
         raise DataError(f"{paths[0]}: line 1: expected recorded rows, got none")
@@ -385,6 +396,11 @@ def plan(paths, allow_gaps: bool = False) -> Plan:
     if start is None:
         raise DataError(f"{paths[0]}: line 1: expected a book, a trade or a price to start "
                         f"from, got none")
+    # With a recorded book the run starts when it is first two-sided (the snapshot): the
+    # rows before it (trades, tops) met a book nobody can rebuild, and a run that started
+    # empty would score its first rows as a vacuum.  The Replayer skips and counts them.
+    if synced is not None and synced < t1:
+        t0 = synced
     return Plan(list(paths), keys.pop(), t0, t1, start, first_mark, kinds, gaps, readers)
 
 

@@ -95,12 +95,29 @@ def test_recorded_levels_rest_as_one_order_each_and_follow_the_feed(tmp_path):
 def test_the_real_capture_replays_every_trade_and_conserves_money():
     sim, market = replay([REAL])
     c = market.counters
-    assert c["trades_sent"] == 5213 and c["book_messages"] == 2854
+    # 5,213 trades in the slice; the 5 printed before its snapshot are skipped with the
+    # 86 tops before it (the run starts at the snapshot)
+    assert c["trades_sent"] == 5208 and c["book_messages"] == 2854
+    assert c["before_book_synced"] == 91
     assert 0.9 < c["trades_filled_lots"] / c["trades_lots"] <= 1
     # at the end the counterfactual top is the feed's (no other flow)
     book = sim.exchange.books[0]
     bb, _, ba, _ = market.feed.top()
     assert (book.best_bid(), book.best_ask()) == (bb, ba)
+
+
+def test_the_run_starts_when_the_recorded_book_is_first_two_sided(tmp_path):
+    items = [(0, _trade("61800.0", "0.010", True, 1723161255000, 1)),
+             (0.2, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=5)),
+             (1.5, _trade("61800.0", "0.010", True, 1723161256500, 2))]
+    p = plan([capture(tmp_path, items)])
+    assert p.t0 == T + S // 2                       # the snapshot's local time
+    sim, market = replay([capture(tmp_path, items)])
+    # the first trade is skipped (the stale diff never leaves the reader)
+    assert market.counters["before_book_synced"] == 1
+    assert market.counters["trades_sent"] == 1
+    book = sim.exchange.books[0]
+    assert book.best_bid() is not None and book.best_ask() is not None
 
 
 def test_a_recorded_liquidation_beyond_the_depth_is_a_logged_fill_failure(tmp_path):
