@@ -11,10 +11,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .config import ConfigError
-from .outputs.facts import RunView, facts_summary, score
-from .outputs.metrics import build_timeseries, summarize
+from .outputs.facts import RunView, facts_summary, merge_targets, score
+from .outputs.metrics import SUMMARY_KEYS, build_timeseries, summarize
 from .outputs.results import RunResult
 from .outputs.timing import stopwatch
+from .scenarios.catalogue import time_statement
 from .scenarios.scenario import Scenario, from_dict, load, scale_scenario
 from .simulation import Simulation
 
@@ -45,9 +46,26 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
         breaker = sc.run.get("breaker")
     if seed is None:
         seed = sc.run.get("seed", 0)
+    _targets(sc)                # a bad [expect] threshold fails before the run, not after
     elapsed = stopwatch()
     sim = Simulation(sc, breaker=breaker, seed=seed).run()
     return _result(sim, sc, seed, Fraction(sc.run.get("scale", 1)) * f, elapsed())
+
+
+def _targets(sc) -> dict | None:
+    """The event's fact thresholds (``[expect] targets``), checked against the facts'
+    names (``engine.outputs.facts.merge_targets``); None without an ``[expect]``."""
+    if sc.expect is None:
+        return None
+    try:
+        merge_targets(sc.expect.targets)
+    except ValueError as exc:
+        raise ConfigError(f"{sc.source_path}: expect.targets: {exc}") from None
+    unknown = sorted(set(sc.expect.summary) - set(SUMMARY_KEYS))
+    if unknown:
+        raise ConfigError(f"{sc.source_path}: expect.summary.{unknown[0]}: expected a summary "
+                          f"key (docs/columns.md)")
+    return sc.expect.targets or None
 
 
 def _result(sim, sc, seed: int, total: Fraction, wall: float) -> RunResult:
@@ -67,11 +85,13 @@ def _result(sim, sc, seed: int, total: Fraction, wall: float) -> RunResult:
     # file holds values already scaled by its [run].scale).
     summary["scale"] = float(total)
     summary["toy"] = sc.meta.toy
+    summary["time"] = time_statement(sc.meta.time_compression, sc.meta.duration_s)
     resolved = sc.resolved()
     resolved["run"] = dict(breaker=sim.breaker_name, seed=seed,
                            scale=str(total) if total.denominator != 1 else int(total))
     # The stylized facts, scored from what the run recorded (engine.outputs.facts).
-    summary.update(facts_summary(score(RunView(summary, table, events, resolved))))
+    summary.update(facts_summary(score(RunView(summary, table, events, resolved),
+                                       _targets(sc))))
     return RunResult(summary=summary, timeseries=table, events=events,
                      scenario_resolved=resolved)
 

@@ -34,9 +34,10 @@ from contextlib import contextmanager
 from fractions import Fraction
 from functools import partial
 
+import attrs
 import numpy as np
 
-from .breakers import make_breaker
+from .breakers import compress_params, make_breaker
 from .config import ConfigError
 from .liquidation import state as liquidation_state
 from .liquidation.offload import OffloadBand, offload
@@ -51,6 +52,7 @@ from .market.programs import Programs, flow_holding, place_stubs
 from .market.traders import Stops, TopUps, draw_traders
 from .outputs.metrics import Sampler
 from .phases import SECOND, Phase
+from .scenarios.catalogue import compress_funding
 from .venue.accounts import (BASIS_ACCOUNT, DIP_ACCOUNT, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT,
                              STUB_ACCOUNT)
 from .venue.capacity import VenueCapacity
@@ -108,7 +110,10 @@ class Simulation:
                                  adl_ranking=venue.adl_ranking,
                                  fund_limit_ppm=units.fund_limit_ppm, rng=self.rng)
         self.log = self.exchange.log
-        self.breaker = make_breaker(breaker, scenario)
+        k = meta.time_compression      # venue-rule clocks run k times faster (catalogue)
+        self.breaker = make_breaker(breaker, scenario if k == 1 else attrs.evolve(
+            scenario, breaker=compress_params(scenario.breaker, k,
+                                              f"{scenario.source_path}: breaker")))
         self.breaker_name = self.breaker.name
         self._heap: list = []
         self._seq = 0
@@ -118,8 +123,8 @@ class Simulation:
         self.baseline_end_ns = meta.event_start_s * SECOND
         self.latency_ns = scenario.frictions.order_latency_ms * 1_000_000
         fund = scenario.funding
-        self.funding = Funding(fund.rule_for(instrument), instrument.tick_lot_quanta) \
-            if fund.enabled else None
+        self.funding = Funding(compress_funding(fund.rule_for(instrument), k),
+                               instrument.tick_lot_quanta) if fund.enabled else None
         self.mark_policy = make_mark_policy(venue.mark_policy, **self._funding_basis())
         # The index's random walk is the first draw of the run's Generator.
         self.index = IndexPath(scenario.index, scenario.shocks, instrument.tick_size,
@@ -481,7 +486,8 @@ class Simulation:
         self.sampler.sample(ts, ex.books[0], ex, self.index_ticks, ex.halted,
                             open_interest=ex.open_interest[0],
                             funding=None if f is None else (f.premium_ppb, f.rate_ppb()),
-                            queue=self.capacity.sample(ts) if self.capacity else (0, 0, 0))
+                            queue=self.capacity.sample(ts) if self.capacity else (0, 0, 0),
+                            down=ex.down)
 
     # --------------------------------------------------------------- halts
     def reopen(self, ts: int, reference: int | None, code: int):

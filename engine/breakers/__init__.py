@@ -7,10 +7,12 @@ reopen).  They import ``engine.venue``, ``engine.phases`` and ``engine.config`` 
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from ..config import ConfigError
 from .bands import PriceBand
-from .base import Policy
+from ..venue.rounding import floor_f
+from .base import Policy, positive_seconds, seconds
 from .cde import CoinbaseHourly
 from .cme import DynamicCircuitBreaker, VelocityLogic
 from .liquidation import LiqPause, LiqThrottle
@@ -153,6 +155,31 @@ def scale_params(table: dict, f, where: str = "breaker") -> dict:
     return {k: v for k, v in out.items() if v != {}}
 
 
+def compress_params(table: dict, k, where: str = "breaker") -> dict:
+    """A scenario's ``[breaker]`` table for a run whose clock is compressed ``k`` times
+    (``[scenario] time_compression``): every time a policy takes (a parameter read by
+    ``seconds`` or ``positive_seconds`` -- windows, pauses, halts, auction phases,
+    reference periods; its default too) divided by ``k``, so a rule written in the
+    venue's real seconds covers the same stretch of the event.  Written as decimal seconds
+    to the nanosecond, rounded down, at least 1 ns where the policy needs a time > 0.
+    ``k`` = 1 returns the table unchanged.  O(policies x parameters)."""
+    k = Fraction(k)
+    if k == 1:
+        return table
+    out = {n: dict(v) if isinstance(v, dict) else v for n, v in table.items()}
+    for name, cls in POLICIES.items():
+        params = out.setdefault(name, {})
+        if not isinstance(params, dict):
+            continue
+        for key, (default, convert, _) in cls.PARAMS.items():
+            if convert not in (seconds, positive_seconds):
+                continue
+            ns = convert(f"{where}.{name}.{key}", params.get(key, default))
+            ns = max(floor_f(Fraction(ns) / k), 1 if convert is positive_seconds else 0)
+            params[key] = f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+    return {n: v for n, v in out.items() if v != {}}
+
+
 def describe_policies():
     """(name, doc, {param: "default  -- meaning"}) for every policy."""
     for name in sorted(POLICIES):
@@ -161,5 +188,6 @@ def describe_policies():
         yield name, cls.DOC, params
 
 
-__all__ = ["Composite", "POLICIES", "Policy", "check_tables", "describe_policies", "make_breaker",
-           "parse_policy_list", "scale_params", "split_names"]
+__all__ = ["Composite", "POLICIES", "Policy", "check_tables", "compress_params",
+           "describe_policies", "make_breaker", "parse_policy_list", "scale_params",
+           "split_names"]

@@ -6,8 +6,8 @@ integer time series (``engine.outputs.metrics.build_timeseries``) and its metada
 quote quantum, depth baseline, vacuum fraction -- so a saved ``timeseries.parquet`` can be
 charted again later.  Panels, sharing the time axis (seconds):
 
-  price       index, mark, last trade, best bid and ask; halted seconds shaded orange and
-              liquidity-vacuum seconds grey (one run), or the last trade and the mark per
+  price       index, mark, last trade, best bid and ask; halted seconds shaded orange,
+              the venue's outage brown and liquidity-vacuum seconds grey (one run), or the last trade and the mark per
               policy with its halted seconds drawn thick.  The last-trade line breaks where
               nothing traded for ``STALE_S`` seconds: a frozen market draws no flat line.
   depth       depth within 1% of mid, both sides, over its pre-event baseline, with the
@@ -82,6 +82,8 @@ def _series(table: pa.Table) -> dict:
         "fund_equity": col["insurance_fund_equity"] * quantum,
         "adl": np.cumsum(col["adl_notional"]) * quantum,
         "halted": col["halted"].astype(bool),
+        # saved runs from before the column existed have no outage flag
+        "down": (col["down"] if "down" in col else np.zeros(len(t), np.int8)).astype(bool),
         "vacuum": col["vacuum"].astype(bool),
         "interval": interval,
     }
@@ -155,6 +157,7 @@ def run_figure(table: pa.Table, title: str):
     price.plot(t, s["ask"], color="tab:red", lw=0.6, alpha=0.8, label="best ask")
     _shade(price, t, s["vacuum"], s["interval"], "grey", "liquidity vacuum")
     _shade(price, t, s["halted"], s["interval"], "tab:orange", "halted")
+    _shade(price, t, s["down"], s["interval"], "tab:brown", "venue down")
     price.legend(loc="lower left", fontsize=8, ncol=4)
     depth.plot(t, s["depth_ratio"], color="tab:purple", lw=1.2, label="bid + ask")
     depth.axhline(s["vacuum_fraction"], color="grey", ls=":", lw=1, label="vacuum threshold")

@@ -52,6 +52,7 @@ _TAIL = [
     ("backstop", "quantums", "the backstop vault's cash (wallet)"),
     ("bad_debt", "quantums", "bad debt written off so far"),
     ("halted", "flag", "trading halted at the sample"),
+    ("down", "flag", "the venue out at the sample (an outage: no orders, no liquidations)"),
     ("premium_index_ppb", "ppb", "the last funding premium sample (0: none, or funding off)"),
     ("funding_rate_ppb", "ppb", "the predicted rate of the next funding settlement, per "
                                 "interval, > 0 longs pay (0 with funding off)"),

@@ -103,7 +103,7 @@ class Sampler:
         for b in bands:
             names += [f"bid_depth_{band_name(b)}", f"ask_depth_{band_name(b)}"]
         names += ["last", "mark", "index", "open_interest_lots", "insurance_fund",
-                  "insurance_fund_equity", "backstop", "bad_debt", "halted",
+                  "insurance_fund_equity", "backstop", "bad_debt", "halted", "down",
                   "premium_index_ppb", "funding_rate_ppb",
                   "queue_len", "queue_wait_ms", "liq_queue_len"]
         self.column_names = tuple(names)
@@ -123,12 +123,12 @@ class Sampler:
 
     def sample(self, ts: int, book, exchange, index_ticks: int | None, halted: bool,
                open_interest: int | None = None, funding: tuple[int, int] | None = None,
-               queue=(0, 0, 0)) -> None:
+               queue=(0, 0, 0), down: bool = False) -> None:
         """Append the state at ``ts``: ``book`` is the instrument's book, ``index_ticks`` the
         current index price (None = unknown), ``open_interest`` the long open interest in lots
         if the caller maintains it (else computed here in O(accounts)), ``funding`` the
         (premium, rate) in ppb when funding is on, ``queue`` the capacity figures
-        (``VenueCapacity.sample``)."""
+        (``VenueCapacity.sample``), ``down`` whether the venue is out (an outage)."""
         inst = self.inst
         if inst is None:
             inst = self.inst = self._resolve_inst(exchange)
@@ -169,7 +169,8 @@ class Sampler:
         row += [-1 if last is None else last, -1 if mark is None else mark,
                 -1 if index_ticks is None else index_ticks, open_interest,
                 exchange.fund.wallet, _equity(exchange, exchange.fund),
-                exchange.backstop.wallet, exchange.bad_debt, 1 if halted else 0]
+                exchange.backstop.wallet, exchange.bad_debt, 1 if halted else 0,
+                1 if down else 0]
         if funding is None:
             row += (0, 0)
         else:
@@ -441,6 +442,7 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
     else:
         cols["vacuum"] = np.zeros(n, dtype=np.int8)
     cols["halted"] = cols["halted"].astype(np.int8)
+    cols["down"] = cols["down"].astype(np.int8)
 
     ins = sampler.instrument
     meta = {
@@ -465,7 +467,7 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
                     for name, unit, meaning in timeseries_columns(sampler.bands_ppm)},
     }
     order = list(names) + [a[0] for a in AGGREGATES] + ["vacuum"]
-    fields = [pa.field(c, pa.int8() if c in ("halted", "vacuum") else pa.int64()) for c in order]
+    fields = [pa.field(c, pa.int8() if c in ("halted", "down", "vacuum") else pa.int64()) for c in order]
     schema = pa.schema(fields, metadata={META_KEY: json.dumps(meta, sort_keys=True)})
     return pa.Table.from_arrays([pa.array(cols[c], type=schema.field(c).type) for c in order],
                                 schema=schema)
@@ -593,6 +595,8 @@ SUMMARY_KEYS = {
     "halted_seconds": "seconds float (3 dp): rows with halted = 1 x interval",
     "vacuum_open_at_end": "bool: the last row is in a vacuum (vacuum_seconds is censored)",
     "halted_at_end": "bool: the last row is halted (halted_seconds is censored)",
+    "down_seconds": "seconds float (3 dp): rows whose sample found the venue out (an "
+                    "outage: no orders, no liquidations) x interval",
     "funding_settlements": "int: FUNDING_SETTLED events (funding instants paid)",
     "funding_paid_total": "quote float: funding paid by long positions over the run "
                           "(FUNDING_PAID of side +1; < 0: the shorts paid); null with "
@@ -619,13 +623,17 @@ SUMMARY_KEYS = {
              "values (numbers), target (the thresholds used)}; added by engine.run",
     "facts_reproduced": "int: facts whose verdict is PASS; added by engine.run",
     "facts_measurable": "int: facts whose verdict is not NOT MEASURABLE; added by engine.run",
+    "time": "dict: the run's clock against the event's -- compression (event seconds per "
+            "run second, exact), run_seconds, event_seconds and clocks (each clock kind and "
+            "how it follows the compression: engine.scenarios.catalogue.CLOCKS); added by "
+            "engine.run",
 }
 """Every key of ``summarize``'s result and its unit.  Money is quote currency as a float
 rounded half-even to 2 decimals (converted exactly from quantums via ``Decimal``); prices are
 quote floats converted exactly from ticks; event counts and totals are over the whole run for
 the table's instrument unless stated."""
 #: The keys engine.run adds once ``summarize`` is done (they score the whole run).
-ADDED_BY_RUN = ("facts", "facts_reproduced", "facts_measurable")
+ADDED_BY_RUN = ("facts", "facts_reproduced", "facts_measurable", "time")
 
 
 def _money(quanta, ins: Instrument) -> float:
@@ -811,6 +819,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "halted_seconds": seconds(col["halted"]),
         "vacuum_open_at_end": bool(col["vacuum"].size and col["vacuum"][-1]),
         "halted_at_end": bool(col["halted"].size and col["halted"][-1]),
+        "down_seconds": seconds(col["down"]),
         "funding_settlements": int(np.count_nonzero(kind == int(_K.FUNDING_SETTLED))),
         "funding_paid_total": _money(_sum(paid["value"][paid["side"] == 1]), instrument)
         if funding else None,

@@ -4,7 +4,9 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``replays/*.toml`` are worked examples):
 
 ``[scenario]``   name (required), description, toy, sources, duration_s, event_start_s,
-                 sample_interval_s, max_cascade_rounds, vacuum_fraction
+                 sample_interval_s, max_cascade_rounds, vacuum_fraction, step_ms,
+                 time_compression (event seconds per run second, >= 1; which clocks follow
+                 it: ``engine.scenarios.catalogue``)
 ``[venue]``      instrument preset and overrides, waterfall, mark policy, ADL ranking,
                  insurance fund, fund offload rule
 ``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
@@ -70,6 +72,10 @@ A scenario file has these tables (every key is optional unless marked required; 
                  the mark is not republished while the matching engine's backlog exceeds it;
                  absent = never stale; needs ``messages_per_s``)
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
+``[sources]``    (catalogue) a dotted scenario key -> the reference's source ids and figure
+                 behind it, or "assumed" (``engine.scenarios.catalogue``)
+``[expect]``     (catalogue) what a reduced-scale run with no breaker must show: ``scale``,
+                 ``seeds``, ``facts`` that PASS, ``targets`` for them, ``summary`` bounds
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
                  scale that produced it.  Replaying that file uses its breaker and seed
                  unless ``--breaker``/``--seed`` say otherwise, so it gives the same events;
@@ -98,6 +104,8 @@ from fractions import Fraction
 import attrs
 
 from ..breakers import check_tables, scale_params, split_names
+from . import catalogue
+from .catalogue import Expect
 from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
                       fraction, integer, share, text, window)
 from ..venue.funding import EIGHT_HOURS_S, FUNDING_RULES, FundingRule
@@ -128,6 +136,10 @@ class Meta:
     max_cascade_rounds: int = field(lambda w, v: integer(w, v, 1, 1000), default=20)
     vacuum_fraction: Fraction = field(share, default=Fraction(1, 4))
     step_ms: int = field(lambda w, v: integer(w, v, 1, 60_000), default=100)
+    # Event seconds per run second (engine.scenarios.catalogue.CLOCKS says which clocks
+    # follow it); 1 = the run is the event's own time.
+    time_compression: Fraction = field(
+        lambda w, v: fraction(w, v, Fraction(1), Fraction(10**6)), default=Fraction(1))
 
 
 def _positive_pct(where: str, value) -> Fraction:
@@ -640,6 +652,8 @@ class Scenario:
     basis: Basis = Basis()
     capacity: Capacity = Capacity()
     facts: dict = attrs.field(factory=dict)
+    sources: dict = attrs.field(factory=dict)    # [sources] (engine.scenarios.catalogue)
+    expect: Expect | None = None                 # [expect]
     breaker: dict = attrs.field(factory=dict)
     run: dict = attrs.field(factory=dict)       # [run]: breaker, seed, scale (see module doc)
     source_path: str = ""
@@ -687,13 +701,20 @@ class Scenario:
             out["funding"] = as_plain(self.funding)
         if self.facts:
             out["facts"] = as_plain(self.facts)
+        if self.sources:
+            out["sources"] = dict(self.sources)
+        if self.expect is not None:
+            e = self.expect
+            out["expect"] = {"scale": str(e.scale), "seeds": list(e.seeds),
+                             "facts": list(e.facts), "targets": as_plain(e.targets),
+                             "summary": {k: list(v) for k, v in e.summary.items()}}
         return out
 
 
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
           "frictions", "funding", "facts", "breaker", "run", "arbitrage", "background",
           "dip_buyers", "arrivals",
-          "capacity", "basis"}
+          "capacity", "basis", "sources", "expect"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -764,6 +785,8 @@ def from_dict(data: dict, where: str) -> Scenario:
         capacity=_capacity(where, data.get("capacity", {})),
         basis=_basis(where, data.get("basis", {}), makers),
         facts=_facts(f"{where}: facts", data.get("facts", {})),
+        sources=catalogue.sources(f"{where}: sources", data.get("sources", {}), data),
+        expect=catalogue.expect(f"{where}: expect", data.get("expect")),
         breaker=dict(data.get("breaker", {})),
         run=_run_table(f"{where}: run", data.get("run", {})),
         source_path=where,

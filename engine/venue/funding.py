@@ -42,9 +42,12 @@ cap             0.75 x the first tier's MMR per       4 % per hour (GitBook), i.
 paid on         size x mark price (FAQ)               size x oracle price (GitBook)
 ==============  ====================================  ==================================
 
-A scenario may compress time (any interval): the rate scales with ``interval_s / 8 h`` as
-above, and so does the cap (**assumed**: Binance quotes a per-interval cap for each symbol's
-own interval; for an 8 h symbol, and for Hyperliquid's hour, the two readings agree).
+A scenario may shorten the interval itself (any interval): the rate scales with
+``interval_s / 8 h`` as above, and so does the cap (**assumed**: Binance quotes a per-interval cap for each symbol's
+own interval; for an 8 h symbol, and for Hyperliquid's hour, the two readings agree).  A
+scenario that compresses its clock (``time_compression`` k) keeps the venue's real interval
+for the rate (``FundingRule.rate_interval_s``) and runs the schedule k times faster: each
+settlement pays a whole real interval's rate.
 
 Exactness and rounding: each premium sample is rounded to an integer in parts per billion
 (ppb), half to even (a reference figure: it rounds against no one); the average, the 8 h rate
@@ -165,6 +168,17 @@ class FundingRule:
     cap_8h: Fraction = attrs.field(validator=_rate(0, 10))
     start_rate_8h: Fraction = attrs.field(validator=_rate(-10, 10))
     impact_notional_q: int = attrs.field(validator=_QUANTUMS)
+    # The real length of an interval whose rate is paid at each settlement, when the run's
+    # clock is compressed (``[scenario] time_compression``): the schedule runs on the
+    # compressed ``interval_s``, each settlement pays a whole real interval's rate.
+    rate_interval_s: int | None = attrs.field(default=None,
+                                              validator=attrs.validators.optional(_SECONDS))
+
+    @property
+    def paid_interval_s(self) -> int:
+        """The interval the per-settlement rate is scaled to (``rate_interval_s`` or
+        ``interval_s``)."""
+        return self.rate_interval_s or self.interval_s
 
     def __attrs_post_init__(self) -> None:
         if self.first_s > self.interval_s:
@@ -201,7 +215,7 @@ class Funding:
         self.interval_ns = rule.interval_s * _NS
         self.sample_ns = rule.sample_s * _NS
         self.next_ns = rule.first_s * _NS
-        self.last_rate = interval_rate(rule.start_rate_8h, rule.interval_s, rule.cap_8h)
+        self.last_rate = interval_rate(rule.start_rate_8h, rule.paid_interval_s, rule.cap_8h)
         self.premium_ppb = 0
         self._reset()
         # The elapsed, unobserved part of the first interval: its grid samples before t = 0
@@ -248,8 +262,8 @@ class Funding:
         if avg is None:
             return self.last_rate
         rule = self.rule
-        return interval_rate(rate_8h(avg, rule.interest_8h, rule.clamp_8h), rule.interval_s,
-                             rule.cap_8h)
+        return interval_rate(rate_8h(avg, rule.interest_8h, rule.clamp_8h),
+                             rule.paid_interval_s, rule.cap_8h)
 
     def rate_ppb(self) -> int:
         """``rate()`` in ppb, rounded half to even (the time series' figure)."""

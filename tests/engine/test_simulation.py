@@ -385,3 +385,14 @@ def test_a_halt_that_freezes_the_last_trade_does_not_pin_the_mark(mark_policy):
     assert halted.any() and r.summary["halts_count"] >= 1
     assert gap("last") > 0.05 and gap("mark") < 0.015
     assert r.summary["max_mark_index_gap_pct"] < 1.5
+
+
+def test_an_outage_is_counted_in_down_seconds_and_flagged_in_the_time_series():
+    r = engine.run(GAP_DROP, seed=1, scale=Fraction(1, 50),
+                   overrides=["frictions.outage=[20, 30]"])
+    down = r.timeseries.column("down").to_pylist()
+    ts = r.timeseries.column("ts").to_pylist()
+    assert [t // SECOND for t, d in zip(ts, down) if d] == list(range(20, 30))
+    assert r.summary["down_seconds"] == 10.0
+    plain = engine.run(GAP_DROP, seed=1, scale=Fraction(1, 50)).summary
+    assert plain["down_seconds"] == 0.0
