@@ -4,7 +4,7 @@
 ``Scenario``.  ``breaker`` and ``seed`` default to the scenario's ``[run]`` table (a saved
 run's ``scenario.toml`` replays that run), else no breaker and seed 0.  Returns a
 ``RunResult`` with ``.summary`` (dict), ``.timeseries`` and ``.events`` (pyarrow tables) and
-``.save(dir)``.
+``.save(dir)``; ``engine.compare(scenario, breakers=[...])`` runs several policies.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fractions import Fraction
 
 from .config import ConfigError
 from .outputs.facts import RunView, facts_summary, score
+from .outputs.liqmap import liquidation_levels
 from .outputs.metrics import build_timeseries, summarize
 from .outputs.results import RunResult
 from .outputs.timing import stopwatch
@@ -46,7 +47,11 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
     if seed is None:
         seed = sc.run.get("seed", 0)
     elapsed = stopwatch()
-    sim = Simulation(sc, breaker=breaker, seed=seed).run()
+    sim = Simulation(sc, breaker=breaker, seed=seed)
+    # The seeded population's liquidation prices, read before the first event (read-only:
+    # the log is the same without it; engine.outputs.liqmap).
+    levels = liquidation_levels(sim.exchange)
+    sim.run()
     events = sim.log.to_array(copy=False)
     wall = elapsed()
     interval = sc.meta.sample_interval_s * 1_000_000_000
@@ -69,4 +74,17 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
     # The stylized facts, scored from what the run recorded (engine.outputs.facts).
     summary.update(facts_summary(score(RunView(summary, table, events, resolved))))
     return RunResult(summary=summary, timeseries=table, events=events,
-                     scenario_resolved=resolved)
+                     scenario_resolved=resolved, levels=levels)
+
+
+def compare(scenario, breakers=("none",), seed: int | None = None, scale=1,
+            overrides: list[str] = (), seeds=None):
+    """``run`` once per policy in ``breakers`` (names, or one comma-separated string) and
+    per seed in ``seeds`` (default: ``[seed]``): a ``engine.outputs.comparison.Comparison``
+    with ``.plot()``, ``.to_pandas()`` and ``.save(dir)``."""
+    from .breakers import parse_policy_list
+    from .outputs.comparison import Comparison
+    names = parse_policy_list(breakers if isinstance(breakers, str) else ",".join(breakers))
+    seeds = list(seeds) if seeds is not None else [seed]
+    return Comparison({name: [run(scenario, breaker=name, seed=s, scale=scale,
+                                  overrides=overrides) for s in seeds] for name in names})

@@ -28,7 +28,8 @@ def test_replay_writes_summary_timeseries_events_and_resolved_scenario(tmp_path)
     r = liqsim("replay", "flash-drop", *SMALL, "--seed", "3", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == \
-        ["events.parquet", "scenario.toml", "summary.json", "timeline.png", "timeseries.parquet"]
+        ["events.parquet", "liquidation_levels.parquet", "report.html", "report.json",
+         "scenario.toml", "summary.json", "timeline.png", "timeseries.parquet"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "flash-drop" and summary["seed"] == 3
     assert "amplification" in r.stdout and "fill failures" in r.stdout

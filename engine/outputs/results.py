@@ -7,6 +7,9 @@
   events.parquet      the event log, one column per ``EVENT_DTYPE`` field with its integer
                       type; the schema metadata ``kinds`` maps each kind value to its name
   scenario.toml       the scenario as resolved for the run (TOML has no null: None is dropped)
+  liquidation_levels.parquet  the seeded population's liquidation prices at t = 0
+                      (``engine.outputs.liqmap``: account, side, trigger ticks, lots), for the
+                      report's liquidation map; written when the run recorded them
   timeline.png        the run second by second (``engine.outputs.charts.run_chart``): prices with
                       halts and vacuums, depth within 1% / baseline, liquidations filled and
                       unfilled, insurance fund and ADL (``save(dir, chart=False)`` skips it)
@@ -34,7 +37,7 @@ from ..venue.events import EVENT_DTYPE, EventKind
 from .atomic import atomic_dir, write_json
 from .charts import run_chart
 from .columns import EVENT_COLUMNS
-from .frames import events_frame, timeseries_frame
+from .frames import events_frame, summary_frame, timeseries_frame
 from .metrics import timeseries_meta
 
 KINDS_META_KEY = b"kinds"
@@ -42,6 +45,8 @@ COLUMNS_META_KEY = b"columns"       # {column: [unit, meaning]} (engine.outputs.
 COLUMNS_JSON = json.dumps({name: [unit, meaning] for name, unit, meaning in EVENT_COLUMNS},
                           sort_keys=True)
 KINDS_JSON = json.dumps({str(int(k)): k.name for k in EventKind}, sort_keys=True)
+
+LEVELS_FILE = "liquidation_levels.parquet"
 
 _PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, version="2.6",
                         data_page_version="1.0", use_dictionary=False, write_statistics=True,
@@ -129,13 +134,16 @@ class RunResult:
     ``events``: the event log as a pyarrow table -- given as a numpy ``EVENT_DTYPE`` array, it
     is converted (``events_table``) on first access and cached, so a run whose caller reads
     only the summary never pays for the columnar copy (~1 s for a 7M-event log);
-    ``scenario_resolved``: the scenario as run, defaults filled in.
+    ``scenario_resolved``: the scenario as run, defaults filled in; ``levels``: the seeded
+    population's liquidation prices (``engine.outputs.liqmap``), None where not recorded.
     """
 
     summary: dict = attrs.field(validator=attrs.validators.instance_of(dict))
     timeseries: pa.Table = attrs.field(validator=attrs.validators.instance_of(pa.Table))
     _events: object = attrs.field(alias="events", validator=_is_events)
     scenario_resolved: dict = attrs.field(validator=attrs.validators.instance_of(dict))
+    levels: pa.Table | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(pa.Table)))
     _cache: dict = attrs.field(factory=dict, init=False, repr=False)
 
     @property
@@ -154,10 +162,11 @@ class RunResult:
         return raw if isinstance(raw, np.ndarray) else events_array(raw)
 
     def to_pandas(self, which: str | None = None, units: str = "real"):
-        """``which = "timeseries"`` or ``"events"``: that table as a pandas DataFrame, in real
+        """``which = "timeseries"``, ``"events"`` or ``"summary"``: that table as a pandas DataFrame, in real
         units by default (quote currency, base units, seconds, NaN where there is none;
         ``units="raw"`` keeps the stored integers; ``engine.outputs.frames``).  Without
-        ``which``, ``{"timeseries": ..., "events": ...}``.  Needs pandas, an optional extra
+        ``which``, ``{"timeseries": ..., "events": ...}``; ``"summary"``: the summary table
+        (``frames.summary_frame``).  Needs pandas, an optional extra
         (``pip install 'liqsim[notebook]'``): ImportError without it."""
         if which is None:
             return {name: self.to_pandas(name, units) for name in ("timeseries", "events")}
@@ -165,7 +174,23 @@ class RunResult:
             return timeseries_frame(self.timeseries, units)
         if which == "events":
             return events_frame(self.events_array, timeseries_meta(self.timeseries), units)
-        raise ValueError(f"which: expected 'timeseries' or 'events', got {which!r}")
+        if which == "summary":
+            return summary_frame([self.summary])
+        raise ValueError(f"which: expected 'timeseries', 'events' or 'summary', got {which!r}")
+
+    def plot(self, panels: list[str] | None = None):
+        """The report's panels of this run as one matplotlib ``Figure`` (inline in Jupyter):
+        prices, depth, the depth heatmap, liquidations, fund, open interest and funding, the
+        venue queue where modelled, the liquidation map (``engine.outputs.panels``; ``panels``
+        picks ids, e.g. ``["price", "liqmap"]``)."""
+        from .panels import figure
+        return figure(self, panels)
+
+    def account(self, account_id: int):
+        """One account's story from the event log (``engine.outputs.account.story``): prints
+        as text; ``.events`` holds its rows."""
+        from .account import story
+        return story(self, account_id)
 
     def title(self) -> str:
         """One line naming the run: scenario, breaker, seed, scale."""
@@ -188,6 +213,9 @@ class RunResult:
             write_parquet(self.timeseries, stage / "timeseries.parquet")
             write_parquet(self.events, stage / "events.parquet")
             write_toml(self.scenario_resolved, stage / "scenario.toml")
+            if self.levels is not None:
+                write_parquet(self.levels, stage / LEVELS_FILE)
             if chart:
                 run_chart(self.timeseries, self.title(), stage / "timeline.png")
         return target
+
