@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="KEY=VALUE", help="override a scenario key, e.g. "
                         "traders.count=1000 (repeatable)")
     replay.add_argument("--out", type=_out, required=True, help="output directory")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar (it is shown on "
+                        "standard error only when that is a terminal)")
 
     compare = sub.add_parser("compare", help="replay one scenario under several breaker "
                              "policies; writes one run per policy, comparison.json and "
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY=VALUE")
     compare.add_argument("--out", type=_out, required=True)
+    compare.add_argument("--quiet", action="store_true", help="no progress bars")
 
     facts = sub.add_parser("facts", help="score a saved run against the 14 stylized facts "
                            "(docs/facts.md) and print the table")
@@ -197,7 +200,7 @@ def _warn_unused_breaker_sets(overrides: list[str], policies: list[str]) -> None
 def _cmd_replay(args) -> int:
     from .runner import run
     result = run(args.scenario, breaker=args.breaker, seed=args.seed, scale=args.scale,
-                 overrides=args.overrides)
+                 overrides=args.overrides, progress=not args.quiet)
     _warn_unused_breaker_sets(args.overrides, [result.summary["breaker"]])
     from .outputs.report import write_report
     with atomic_dir(args.out) as stage:
@@ -215,7 +218,7 @@ def _cmd_compare(args) -> int:
     _warn_unused_breaker_sets(args.overrides, names)
     seeds = args.seeds or [args.seed]
     comparison = compare(args.scenario, names, scale=args.scale, overrides=args.overrides,
-                         seeds=seeds)
+                         seeds=seeds, progress=not args.quiet)
     comparison.save(args.out, _command(args))
     s0 = next(iter(comparison.results.values()))[0].summary
     return _report(comparison.summaries,

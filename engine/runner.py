@@ -13,6 +13,8 @@ from fractions import Fraction
 from .config import ConfigError
 from .outputs.facts import RunView, facts_summary, score
 from .outputs.liqmap import liquidation_levels
+from .outputs.progress import Progress
+from .outputs.progress import enabled as progress_enabled
 from .outputs.metrics import build_timeseries, summarize
 from .outputs.results import RunResult
 from .outputs.timing import stopwatch
@@ -30,8 +32,10 @@ def _fraction(scale) -> Fraction:
 
 
 def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
-        overrides: list[str] = ()) -> RunResult:
-    """Replay ``scenario`` under ``breaker`` with ``seed``; see the module docstring."""
+        overrides: list[str] = (), progress: bool = False) -> RunResult:
+    """Replay ``scenario`` under ``breaker`` with ``seed``; see the module docstring.
+    ``progress``: a bar on standard error while it runs, if that is a terminal
+    (``engine.outputs.progress``; results are the same either way)."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ConfigError(f"seed: expected an integer >= 0, got {seed!r}")
     f = _fraction(scale)
@@ -51,7 +55,15 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
     # The seeded population's liquidation prices, read before the first event (read-only:
     # the log is the same without it; engine.outputs.liqmap).
     levels = liquidation_levels(sim.exchange)
-    sim.run()
+    bar = None
+    if progress and progress_enabled():
+        bar = sim.progress = Progress(sc.meta.duration_s, f"{sc.meta.name} {sim.breaker_name} "
+                                                          f"seed {seed}")
+    try:
+        sim.run()
+    finally:
+        if bar is not None:
+            bar.close()
     events = sim.log.to_array(copy=False)
     wall = elapsed()
     interval = sc.meta.sample_interval_s * 1_000_000_000
@@ -78,7 +90,7 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
 
 
 def compare(scenario, breakers=("none",), seed: int | None = None, scale=1,
-            overrides: list[str] = (), seeds=None):
+            overrides: list[str] = (), seeds=None, progress: bool = False):
     """``run`` once per policy in ``breakers`` (names, or one comma-separated string) and
     per seed in ``seeds`` (default: ``[seed]``): a ``engine.outputs.comparison.Comparison``
     with ``.plot()``, ``.to_pandas()`` and ``.save(dir)``."""
@@ -87,4 +99,5 @@ def compare(scenario, breakers=("none",), seed: int | None = None, scale=1,
     names = parse_policy_list(breakers if isinstance(breakers, str) else ",".join(breakers))
     seeds = list(seeds) if seeds is not None else [seed]
     return Comparison({name: [run(scenario, breaker=name, seed=s, scale=scale,
-                                  overrides=overrides) for s in seeds] for name in names})
+                                  overrides=overrides, progress=progress) for s in seeds]
+                       for name in names})

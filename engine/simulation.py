@@ -132,6 +132,7 @@ class Simulation:
                 self.volatility_windows[group.vol_source] = VolatilityWindow(self,
                                                                              group.vol_source)
         self.sampler = Sampler(instrument)
+        self.progress = None    # a callable (ts, log) run at each sample: a progress bar
         self.makers: list[MarketMaker] = []
         self.programs = Programs(self, scenario.flows, units.flow_notionals)
         self.stops = Stops(self, scenario.traders.stop_trigger)
@@ -462,6 +463,8 @@ class Simulation:
                             open_interest=ex.open_interest[0],
                             funding=None if f is None else (f.premium_ppb, f.rate_ppb()),
                             queue=self.capacity.sample(ts) if self.capacity else (0, 0, 0))
+        if self.progress is not None:
+            self.progress(ts, self.log)
 
     # --------------------------------------------------------------- halts
     def reopen(self, ts: int, reference: int | None, code: int):

@@ -4,7 +4,8 @@ Every row of the log about the account (``account`` column) or naming it as the 
 (``other``: the maker of a trade, an ADL counterparty, the seller of a transfer), in log
 order, as one line each: time, what happened, in real units (quote currency, base units,
 seconds), and the position after it -- the signed size, followed from the rows that change
-it (trades, transfers, takeovers, ADL).  Order acceptances and cancellations are counted,
+it: trades and transfers (a takeover or an ADL close is logged as a transfer, after its own
+row).  Order acceptances and cancellations are counted,
 not listed (a maker's quotes are most of a log); liquidation orders, fill failures, margin
 calls, funding, deposits and everything else are listed.  At most ``MAX_LINES`` lines, then
 how many more.  O(rows of the log) to select, O(rows of the account) to tell.
@@ -84,14 +85,15 @@ def story(result, account: int) -> AccountStory:
             what = (f"traded {_side(side if mine else -side)} {qty(n)} @ {px(price)} "
                     f"({'taker' if mine else 'maker'}, counterparty {other if mine else acct})")
         elif kind == _K.POSITION_TRANSFERRED:
-            delta = n if mine else -n
-            what = f"position transferred: {'bought' if mine else 'sold'} {qty(n)} @ {px(price)}"
+            # side +1: account bought from other; -1 (a seeded short): account sold to other
+            delta = side * n if mine else -side * n
+            what = (f"position transferred: {'bought' if delta > 0 else 'sold'} {qty(n)} @ "
+                    f"{px(price)} ({'from' if delta > 0 else 'to'} account "
+                    f"{other if mine else acct})")
         elif kind in (_K.INSURANCE_TAKEOVER, _K.BACKSTOP_TAKEOVER) and mine:
-            delta = -side * n
             who = "insurance fund" if kind == _K.INSURANCE_TAKEOVER else "backstop vault"
             what = f"{who} took over {qty(n)} @ {px(price)} ({money(value)})"
         elif kind == _K.AUTO_DELEVERAGED:
-            delta = -side * n if mine else side * n
             what = (f"ADL'd: {qty(n)} closed at the bankruptcy price {px(price)} "
                     f"({money(value)}) against counterparty {other}" if mine else
                     f"ADL counterparty: {qty(n)} of its position closed at {px(price)} "

@@ -83,7 +83,10 @@ def svg(fig) -> str:
     with matplotlib.rc_context(_SVG_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    text = text[text.index("<svg"):]
+    # The RDF metadata block names vocabularies by URL (nothing is fetched; left out anyway).
+    a, b = text.find("<metadata>"), text.find("</metadata>")
+    return text[:a] + text[b + len("</metadata>"):].lstrip("\n") if a >= 0 <= b else text
 
 
 # ------------------------------------------------------------------------- the runs
