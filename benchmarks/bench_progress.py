@@ -8,9 +8,10 @@ alternately in one process, so the machine's speed of the moment cancels out.
 * timed: ``Simulation.run`` only (the loop); the set-up is built, untimed, before each,
   after a ``gc.collect()`` (a full-scale run left to the collector made the next run ~30%
   slower, whichever it was); the pairs alternate which goes first.
-* ratio = min(on) / min(off) over ``REPEATS`` pairs (5 at full scale).  The bar is called once per simulated
-  second and reads the new log rows' kind bytes in C, so the ratio is ~1.00; the test
-  asserts a guard (<= ``GUARD``) that the machine's noise stays under, and prints the figure.
+* ratio = min(on) / min(off) over ``REPEATS`` pairs (5 at full scale).  The bar is called
+  once per simulated second and reads the new log rows' kind bytes in C, so the ratio is
+  ~1.00; the test asserts a guard (<= ``GUARD``) that the machine's noise stays under, and
+  prints the figure.
 
 Default: flash-drop at scale 0.05 (~310k events); ``-m slow``: at full scale (~1M events).
 Measured 2026-12-05 (2-core machine shared with other jobs): scale 0.05 1.010 and 1.012;

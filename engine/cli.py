@@ -203,7 +203,7 @@ def _cmd_replay(args) -> int:
                  overrides=args.overrides, progress=not args.quiet)
     _warn_unused_breaker_sets(args.overrides, [result.summary["breaker"]])
     from .outputs.report import write_report
-    with atomic_dir(args.out) as stage:
+    with atomic_dir(args.out) as stage:       # the run and its report, all or nothing
         result.save(stage)
         write_report(stage, _command(args), shown=args.out)
     return _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "

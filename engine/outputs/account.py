@@ -105,9 +105,11 @@ def story(result, account: int) -> AccountStory:
             what = (f"liquidation order {order_id}: {_side(side)} {qty(n)}, limit "
                     f"{px(price) if price else 'market'}")
         elif kind == _K.LIQUIDATION_FILLED:
-            what = f"liquidation order {order_id} filled {qty(n)}, last @ {px(price)} ({money(value)})"
+            what = (f"liquidation order {order_id} filled {qty(n)}, last @ {px(price)} "
+                    f"({money(value)})")
         elif kind == _K.LIQUIDATION_UNFILLED:
-            what = f"FILL FAILURE: liquidation order {order_id} left {qty(n)} unfilled ({money(value)})"
+            what = (f"FILL FAILURE: liquidation order {order_id} left {qty(n)} unfilled "
+                    f"({money(value)})")
         elif kind == _K.FUNDING_PAID:
             what = f"funding {'paid' if value >= 0 else 'received'} {money(abs(value))}"
         elif kind == _K.BAD_DEBT:

@@ -162,9 +162,9 @@ class RunResult:
         return raw if isinstance(raw, np.ndarray) else events_array(raw)
 
     def to_pandas(self, which: str | None = None, units: str = "real"):
-        """``which = "timeseries"``, ``"events"`` or ``"summary"``: that table as a pandas DataFrame, in real
-        units by default (quote currency, base units, seconds, NaN where there is none;
-        ``units="raw"`` keeps the stored integers; ``engine.outputs.frames``).  Without
+        """``which = "timeseries"``, ``"events"`` or ``"summary"``: that table as a pandas
+        DataFrame, in real units by default (quote currency, base units, seconds, NaN where
+        there is none; ``units="raw"`` keeps the stored integers; ``engine.outputs.frames``).  Without
         ``which``, ``{"timeseries": ..., "events": ...}``; ``"summary"``: the summary table
         (``frames.summary_frame``).  Needs pandas, an optional extra
         (``pip install 'liqsim[notebook]'``): ImportError without it."""
@@ -200,10 +200,11 @@ class RunResult:
                 f"scale {s.get('scale', 1)}")
 
     def save(self, directory, chart: bool = True) -> pathlib.Path:
-        """Write summary.json, timeseries.parquet, events.parquet, scenario.toml and (unless
-        ``chart`` is False) timeline.png into ``directory``, all or nothing: on any failure
-        no new file appears there.  Returns the directory.  Equal results give byte-identical
-        data files (module docstring)."""
+        """Write summary.json, timeseries.parquet, events.parquet, scenario.toml,
+        liquidation_levels.parquet (where recorded) and timeline.png (unless ``chart`` is
+        False) into ``directory``, all or nothing:
+        on any failure no new file appears there.  Returns the directory.  Equal results give
+        byte-identical files (module docstring)."""
         # Validate before writing: NaN/inf are not JSON; bad scenario values are not TOML.
         json.dumps(self.summary, allow_nan=False, sort_keys=True)
         _toml_ready(self.scenario_resolved)

@@ -11,9 +11,9 @@ directly and any other host would have to go through the recording proxy, and
 either way.  Chromium talks to a few hosts of its own even on a blank page (its component
 updater, sign-in; ~3 requests with every background switch given below): a blank page is
 loaded first and the hosts it reaches are the baseline; the report may reach no other host
-(and nothing on 127.0.0.1 but itself and the favicon).  The page served is the report *without* its Content-Security-Policy tag, so a
-stray external reference would really be fetched and recorded instead of being blocked
-silently; a control page with one external image shows that the detector sees it.  The CSP
+(and nothing on 127.0.0.1 but itself and the favicon).  The page served is the report
+*without* its Content-Security-Policy tag, so a stray external reference would really be
+fetched and recorded instead of being blocked silently; a control page with one external image shows that the detector sees it.  The CSP
 tag itself is checked in tests/engine/outputs/test_report.py.
 
 Skips, saying why, where Chromium is missing or cannot start -- unless
