@@ -30,7 +30,7 @@ from engine.outputs.progress import Progress
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 
-REPEATS = 3            # pairs by default; 5 at full scale (-m slow)
+REPEATS = 2            # pairs by default; 5 at full scale (-m slow)
 GUARD = 1.10
 
 
