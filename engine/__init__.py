@@ -14,7 +14,7 @@ The decimal-facing margin calculator for risk engineers is re-exported here::
 from .calculator import (Tier, TierTable, bankruptcy_price, liquidation_price, maintenance_amounts,
                          maintenance_margin, maintenance_margin_q, margin_balance)
 from .liquidation.waterfalls import run_liquidations
-from .runner import run
+from .runner import compare, run
 from .venue.accounts import BACKSTOP_ID, INSURANCE_ID
 from .venue.collateral import CollateralAsset
 from .venue.events import EVENT_DTYPE, EventKind, EventLog
@@ -24,6 +24,6 @@ from .venue.instruments import BUNDLED_INSTRUMENTS, Instrument
 __all__ = [
     "BACKSTOP_ID", "BUNDLED_INSTRUMENTS", "CollateralAsset", "EVENT_DTYPE", "EventKind",
     "EventLog", "Exchange", "INSURANCE_ID", "Instrument", "Tier", "TierTable",
-    "bankruptcy_price", "liquidation_price", "maintenance_amounts", "maintenance_margin",
+    "bankruptcy_price", "compare", "liquidation_price", "maintenance_amounts", "maintenance_margin",
     "maintenance_margin_q", "margin_balance", "run", "run_liquidations",
 ]

@@ -4,6 +4,8 @@
     liqsim replay --data PATH... [--breaker NAME] [--scenario FILE] [--allow-gaps] --out DIR
     liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
     liqsim facts RUN_DIR [--against RUN_DIR]
+    liqsim report DIR                 rebuild DIR/report.html from the saved runs
+    liqsim account RUN_DIR ID         one account's story from the saved event log
     liqsim list
     liqsim demo --out DIR
     liqsim data inspect PATH... [--json]
@@ -113,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="KEY=VALUE", help="override a scenario key, e.g. "
                         "traders.count=1000 (repeatable)")
     replay.add_argument("--out", type=_out, required=True, help="output directory")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar (it is shown on "
+                        "standard error only when that is a terminal)")
 
     compare = sub.add_parser("compare", help="replay one scenario under several breaker "
                              "policies; writes one run per policy, comparison.json and "
@@ -129,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY=VALUE")
     compare.add_argument("--out", type=_out, required=True)
+    compare.add_argument("--quiet", action="store_true", help="no progress bars")
 
     facts = sub.add_parser("facts", help="score a saved run against the 14 stylized facts "
                            "(docs/facts.md) and print the table")
@@ -138,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     facts.add_argument("--against", metavar="RUN_DIR", default=None,
                        help="a second run to print beside it (e.g. the same scenario without "
                        "breaker: fact 13 then compares with it)")
+
+    report = sub.add_parser("report", help="rebuild DIR/report.html (the self-contained HTML "
+                            "report replay and compare write) from the runs saved in DIR")
+    report.add_argument("run_dir", metavar="DIR", help="a directory written by replay or compare")
+
+    account = sub.add_parser("account", help="one account's story from a saved run's event "
+                             "log: positions, margin, orders, liquidation, ADL, funding")
+    account.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (summary.json, "
+                         "events.parquet, ...); for a comparison, one policy's directory")
+    account.add_argument("account_id", metavar="ID", type=_seed, help="the account id")
 
     sub.add_parser("list", help="list bundled scenarios and breaker policies with their "
                    "parameters")
@@ -160,72 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: (summary key, row label, what the row counts and its unit -- the table's legend).
-#: ``{q}`` is the run's quote currency.
-SUMMARY_ROWS = (
-    ("amplification", "amplification",
-     "the book's drawdown / the index's (read it with trades and one-sided seconds: a frozen "
-     "market is not a calm one)"),
-    ("book_drawdown_pct", "book drawdown %", "start price to lowest trade after the event start"),
-    ("index_drawdown_pct", "index drawdown %", "the index from the event start to its low"),
-    ("min_price", "lowest trade ({q})", "lowest trade price after the event start"),
-    ("trades_count", "trades", "trades printed in the whole run"),
-    ("one_sided_seconds", "one-sided book s", "seconds whose book had no bid or no ask"),
-    ("max_mark_index_gap_pct", "max mark-index gap %", "largest |mark - index| / index"),
-    ("liquidations_count", "liquidations", "positions liquidated (units, once each)"),
-    ("liquidation_orders", "liquidation orders", "orders sent to the book for them"),
-    ("liquidations_notional", "liquidated notional ({q})",
-     "each liquidated lot once: in the book + off it"),
-    ("liquidation_fill_ratio", "filled in the book", "share of the liquidated notional"),
-    ("liquidations_off_book_notional", "closed off the book ({q})",
-     "taken over by the fund or backstop, or ADL'd"),
-    ("fund_offload_notional", "fund sold back in the book ({q})",
-     "the fund's offload of what it took over"),
-    ("liquidations_through_book_share", "reached the book",
-     "share of the liquidated notional: filled at once or offloaded by the fund"),
-    ("fill_failures_count", "fill failures", "liquidation orders left unfilled (per order)"),
-    ("liquidations_deferred", "deferred by a breaker", "deferral episodes"),
-    ("vacuum_seconds", "liquidity-vacuum s", "seconds with depth within 1% below the threshold"),
-    ("min_depth_1pct_ratio", "worst depth 1% / baseline", "lowest depth within 1% / pre-event"),
-    ("max_spread_bps", "max spread (bps)", "widest spread of a two-sided book"),
-    ("insurance_fund_min", "fund cash min ({q})", "the insurance fund's wallet"),
-    ("insurance_fund_equity_min", "fund equity min ({q})",
-     "cash + taken-over positions at the mark"),
-    ("adl_units", "ADL'd units", "bankrupt units closed by ADL"),
-    ("adl_fills", "ADL fills", "counterparty closes (one unit may take many)"),
-    ("bad_debt", "bad debt ({q})", "losses nobody absorbed"),
-    ("halts_count", "halts", "trading halts started"),
-    ("halted_seconds", "halted s", "seconds halted"),
-    ("events_processed", "events", "rows of the event log"),
-    ("events_per_second", "events / second", "engine throughput (machine-dependent)"),
-)
-#: Rows whose figure is cut off by the end of the run when the flag is set.
-CENSORED = {"vacuum_seconds": "vacuum_open_at_end", "halted_seconds": "halted_at_end"}
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _seed_list(seeds: list[int]) -> str:
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))) and len(seeds) > 2:
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ",".join(map(str, seeds))
-
-
-def _cell(summary: dict, key: str) -> str:
-    spread = summary.get("range", {}).get(key)
-    text = _fmt(summary.get(key))
-    if spread is not None and spread[0] != spread[1]:
-        text += f" ({_fmt(spread[0])}-{_fmt(spread[1])})"
-    flag = CENSORED.get(key)
-    return f"{text}, still open" if flag and summary.get(flag) else text
+from .outputs.table import CENSORED, SUMMARY_ROWS, _cell, _fmt, _seed_list  # noqa: F401
 
 
 def print_table(summaries: list[dict]) -> None:
@@ -276,11 +226,15 @@ def _cmd_replay(args) -> int:
                           "--allow-gaps go with --data)")
     from .runner import run
     result = run(args.scenario, breaker=args.breaker, seed=args.seed, scale=args.scale,
-                 overrides=args.overrides)
+                 overrides=args.overrides, progress=not args.quiet)
     _warn_unused_breaker_sets(args.overrides, [result.summary["breaker"]])
-    result.save(args.out)
+    from .outputs.report import write_report
+    with atomic_dir(args.out) as stage:       # the run and its report, all or nothing
+        result.save(stage)
+        write_report(stage, _command(args), shown=args.out)
     return _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
-                                     f"events.parquet, scenario.toml, timeline.png")
+                                     f"events.parquet, scenario.toml, timeline.png, "
+                                     f"liquidation_levels.parquet and report.html")
 
 
 def _cmd_replay_data(args) -> int:
@@ -309,36 +263,18 @@ def _cmd_replay_data(args) -> int:
 
 def _cmd_compare(args) -> int:
     from .breakers import parse_policy_list
-    from .outputs.charts import comparison_chart
-    from .outputs.seeds import over_seeds
-    from .runner import run
+    from .runner import compare
     names = parse_policy_list(args.breakers)
     _warn_unused_breaker_sets(args.overrides, names)
     seeds = args.seeds or [args.seed]
-    runs = {name: [run(args.scenario, breaker=name, seed=seed, scale=args.scale,
-                       overrides=args.overrides) for seed in seeds] for name in names}
-    first = [results[0] for results in runs.values()]
-    with atomic_dir(args.out) as stage:
-        for name, results in runs.items():
-            folder = stage / name.replace("+", "_")
-            if len(results) == 1:
-                results[0].save(folder)
-            else:
-                for result in results:
-                    result.save(folder / f"seed-{result.summary['seed']}")
-        if len(seeds) == 1:
-            table = [r.summary for r in first]
-            write_json(stage / "comparison.json", {r.summary["breaker"]: r.summary for r in first})
-        else:
-            table = [over_seeds([r.summary for r in results]) for results in runs.values()]
-            write_json(stage / "comparison.json", {s["breaker"]: s for s in table})
-        s0 = first[0].summary
-        title = f"{s0['scenario']}  seed {s0['seed']}  scale {s0.get('scale', 1)}"
-        comparison_chart([(r.summary["breaker"], r.timeseries) for r in first], title,
-                         stage / "comparison.png")
-    return _report(table, f"wrote {args.out}/comparison.json, comparison.png and one directory "
-                          f"per policy" + (f" (one run per seed; the chart shows seed "
-                                           f"{s0['seed']})" if len(seeds) > 1 else ""))
+    comparison = compare(args.scenario, names, scale=args.scale, overrides=args.overrides,
+                         seeds=seeds, progress=not args.quiet)
+    comparison.save(args.out, _command(args))
+    s0 = next(iter(comparison.results.values()))[0].summary
+    return _report(comparison.summaries,
+                   f"wrote {args.out}/report.html, comparison.json, comparison.png and one "
+                   f"directory per policy" + (f" (one run per seed; the chart shows seed "
+                                              f"{s0['seed']})" if len(seeds) > 1 else ""))
 
 
 def _report(summaries: list[dict], wrote: str) -> int:
@@ -376,6 +312,45 @@ def _cmd_facts(args) -> int:
     print(f"{s0.get('scenario', '?')}  seed {s0.get('seed', '?')}  scale {s0.get('scale', 1)}"
           + "".join(f"  |  {d}" for d in (args.run_dir, args.against) if d is not None))
     print("\n".join(facts_table(summaries)))
+    return 0
+
+
+def _command(args) -> str:
+    """The command line as typed (``liqsim`` and its arguments), shell-quoted."""
+    import shlex
+    return shlex.join(["liqsim", *args.argv])
+
+
+def _cmd_report(args) -> int:
+    """Rebuild DIR/report.html from the saved runs (the command recorded in report.json)."""
+    from .outputs.facts import RunInputError
+    from .outputs.report import write_report
+    d = args.run_dir
+    if not (os.path.isfile(os.path.join(d, "summary.json"))
+            or os.path.isfile(os.path.join(d, "comparison.json"))):
+        print(f"liqsim: error: {d}: expected a directory written by replay or compare "
+              f"(summary.json or comparison.json), found none", file=sys.stderr)
+        return 2
+    try:
+        path = write_report(d)
+    except RunInputError as exc:
+        print(f"liqsim: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_account(args) -> int:
+    """Print one account's story from a saved run."""
+    from .outputs.account import story
+    from .outputs.facts import RunInputError
+    from .outputs.saved import load_run
+    try:
+        result = load_run(args.run_dir)
+    except RunInputError as exc:
+        print(f"liqsim: error: {exc}", file=sys.stderr)
+        return 2
+    print(story(result, args.account_id).text)
     return 0
 
 
@@ -447,12 +422,14 @@ def _cmd_demo(args) -> int:
 
 
 COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "list": _cmd_list,
-            "columns": _cmd_columns, "facts": _cmd_facts,
-            "demo": _cmd_demo, "data": _cmd_data}
+            "columns": _cmd_columns, "facts": _cmd_facts, "report": _cmd_report,
+            "account": _cmd_account, "demo": _cmd_demo, "data": _cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:

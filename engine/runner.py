@@ -4,7 +4,7 @@
 ``Scenario``.  ``breaker`` and ``seed`` default to the scenario's ``[run]`` table (a saved
 run's ``scenario.toml`` replays that run), else no breaker and seed 0.  Returns a
 ``RunResult`` with ``.summary`` (dict), ``.timeseries`` and ``.events`` (pyarrow tables) and
-``.save(dir)``.
+``.save(dir)``; ``engine.compare(scenario, breakers=[...])`` runs several policies.
 """
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from fractions import Fraction
 
 from .config import ConfigError
 from .outputs.facts import RunView, facts_summary, merge_targets, score
+from .outputs.liqmap import liquidation_levels
 from .outputs.metrics import SUMMARY_KEYS, build_timeseries, summarize
+from .outputs.progress import Progress
+from .outputs.progress import enabled as progress_enabled
 from .outputs.results import RunResult
 from .outputs.timing import stopwatch
 from .scenarios.catalogue import time_statement
@@ -30,8 +33,10 @@ def _fraction(scale) -> Fraction:
 
 
 def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
-        overrides: list[str] = ()) -> RunResult:
-    """Replay ``scenario`` under ``breaker`` with ``seed``; see the module docstring."""
+        overrides: list[str] = (), progress: bool = False) -> RunResult:
+    """Replay ``scenario`` under ``breaker`` with ``seed``; see the module docstring.
+    ``progress``: a bar on standard error while it runs, if that is a terminal
+    (``engine.outputs.progress``; results are the same either way)."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ConfigError(f"seed: expected an integer >= 0, got {seed!r}")
     f = _fraction(scale)
@@ -48,8 +53,20 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
         seed = sc.run.get("seed", 0)
     _targets(sc)                # a bad [expect] threshold fails before the run, not after
     elapsed = stopwatch()
-    sim = Simulation(sc, breaker=breaker, seed=seed).run()
-    return _result(sim, sc, seed, Fraction(sc.run.get("scale", 1)) * f, elapsed())
+    sim = Simulation(sc, breaker=breaker, seed=seed)
+    # The seeded population's liquidation prices, read before the first event (read-only:
+    # the log is the same without it; engine.outputs.liqmap).
+    levels = liquidation_levels(sim.exchange)
+    bar = None
+    if progress and progress_enabled():
+        bar = sim.progress = Progress(sc.meta.duration_s, f"{sc.meta.name} {sim.breaker_name} "
+                                                          f"seed {seed}")
+    try:
+        sim.run()
+    finally:
+        if bar is not None:
+            bar.close()
+    return _result(sim, sc, seed, Fraction(sc.run.get("scale", 1)) * f, elapsed(), levels)
 
 
 def _targets(sc) -> dict | None:
@@ -68,7 +85,7 @@ def _targets(sc) -> dict | None:
     return sc.expect.targets or None
 
 
-def _result(sim, sc, seed: int, total: Fraction, wall: float) -> RunResult:
+def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None) -> RunResult:
     """A finished run's time series, summary and facts (``total``: its scale relative to
     the file the scenario first came from)."""
     events = sim.log.to_array(copy=False)
@@ -93,7 +110,7 @@ def _result(sim, sc, seed: int, total: Fraction, wall: float) -> RunResult:
     summary.update(facts_summary(score(RunView(summary, table, events, resolved),
                                        _targets(sc))))
     return RunResult(summary=summary, timeseries=table, events=events,
-                     scenario_resolved=resolved)
+                     scenario_resolved=resolved, levels=levels)
 
 
 def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | None = None,
@@ -145,3 +162,17 @@ def _recorded_scenario(p, path=None) -> Scenario:
         raise ConfigError(f"{path}: venue.instrument: expected the recorded data's "
                           f"instrument {p.key!r}, got {sc.venue.instrument!r}")
     return sc
+
+
+def compare(scenario, breakers=("none",), seed: int | None = None, scale=1,
+            overrides: list[str] = (), seeds=None, progress: bool = False):
+    """``run`` once per policy in ``breakers`` (names, or one comma-separated string) and
+    per seed in ``seeds`` (default: ``[seed]``): a ``engine.outputs.comparison.Comparison``
+    with ``.plot()``, ``.to_pandas()`` and ``.save(dir)``."""
+    from .breakers import parse_policy_list
+    from .outputs.comparison import Comparison
+    names = parse_policy_list(breakers if isinstance(breakers, str) else ",".join(breakers))
+    seeds = list(seeds) if seeds is not None else [seed]
+    return Comparison({name: [run(scenario, breaker=name, seed=s, scale=scale,
+                                  overrides=overrides, progress=progress) for s in seeds]
+                       for name in names})

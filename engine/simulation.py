@@ -138,6 +138,7 @@ class Simulation:
                 self.volatility_windows[group.vol_source] = VolatilityWindow(self,
                                                                              group.vol_source)
         self.sampler = Sampler(instrument)
+        self.progress = None    # a callable (ts, log) run at each sample: a progress bar
         self.makers: list[MarketMaker] = []
         self.programs = Programs(self, scenario.flows, units.flow_notionals)
         self.stops = Stops(self, scenario.traders.stop_trigger)
@@ -488,6 +489,8 @@ class Simulation:
                             funding=None if f is None else (f.premium_ppb, f.rate_ppb()),
                             queue=self.capacity.sample(ts) if self.capacity else (0, 0, 0),
                             down=ex.down)
+        if self.progress is not None:
+            self.progress(ts, self.log)
 
     # --------------------------------------------------------------- halts
     def reopen(self, ts: int, reference: int | None, code: int):

@@ -28,7 +28,8 @@ def test_replay_writes_summary_timeseries_events_and_resolved_scenario(tmp_path)
     r = liqsim("replay", "flash-drop", *SMALL, "--seed", "3", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == \
-        ["events.parquet", "scenario.toml", "summary.json", "timeline.png", "timeseries.parquet"]
+        ["events.parquet", "liquidation_levels.parquet", "report.html", "report.json",
+         "scenario.toml", "summary.json", "timeline.png", "timeseries.parquet"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "flash-drop" and summary["seed"] == 3
     assert "amplification" in r.stdout and "fill failures" in r.stdout
@@ -281,3 +282,28 @@ def test_an_internal_failure_exits_1_with_one_line_and_no_output(tmp_path, monke
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "internal error" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_liqsim_report_rebuilds_the_replay_report_byte_for_byte_and_account_tells_a_story(
+        tmp_path):
+    gap = str(ROOT / "tests" / "data" / "gap-drop.toml")
+    out = tmp_path / "run"
+    r = liqsim("replay", gap, "--scale", "0.02", "--seed", "1", "--quiet", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    first = (out / "report.html").read_bytes()
+    assert b"liqsim replay " + gap.encode() + b" --scale 0.02" in first
+    (out / "report.html").unlink()
+    r = liqsim("report", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "report.html").read_bytes() == first
+    account = int(first.split(b'href="#acct-run-', 1)[1].split(b'"', 1)[0])
+    r = liqsim("account", str(out), str(account))
+    assert r.returncode == 0 and r.stdout.startswith(f"account {account}: ")
+    assert "MARGIN CALL" in r.stdout
+
+
+def test_liqsim_report_of_a_directory_without_runs_is_bad_input(tmp_path):
+    r = liqsim("report", str(tmp_path))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "summary.json" in r.stderr
+    r = liqsim("account", str(tmp_path / "nothing"), "5")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1

