@@ -38,7 +38,8 @@ from ..venue.events import EventKind
 from ..venue.rounding import protection_limit
 
 QUOTING, WITHDRAWN, RECOVERING = 0, 1, 2
-REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE, REASON_TOXIC = WithdrawalReason
+(REASON_VOLATILITY, REASON_LOSS, REASON_ADL, REASON_OUTAGE, REASON_TOXIC,
+ REASON_LIQUIDATED) = WithdrawalReason
 
 
 def level_factors(side: int, first_bps: int, spacing_bps: int, levels: int) -> list[int]:
@@ -402,6 +403,15 @@ class MarketMaker:
                 hedge.adjust(ts, size, port.index_ticks, tlq)
         if self.start_equity is None and ex.marks[0] is not None:
             self.start_equity = self._total_equity()
+        if self.account_id in ex.margin_called:
+            # Its own account margin-called: its capital here is gone -- it pulls what it
+            # still quotes and stops for the rest of the run (*assumed*: no desk refunds a
+            # liquidated venue account within an event).  No further wakeups.
+            self.state = WITHDRAWN
+            self._send(ts, self._pull)
+            ex.log.append(ts, EventKind.MAKER_WITHDREW, account=self.account_id,
+                          reason=REASON_LIQUIDATED)
+            return
         reason, stress = self._trigger(ts)
         if reason:
             self.calm_since = None

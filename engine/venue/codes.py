@@ -69,6 +69,7 @@ class WithdrawalReason(IntEnum):
     ADL = 3
     OUTAGE = 4
     TOXIC_FLOW = 5      # absorbed more liquidation-order flow than it tolerates
+    LIQUIDATED = 6      # its own account was margin-called: out for the rest of the run
 
 
 #: One space of refusal codes: the book's, the venue's and the breakers' ranges.

@@ -162,6 +162,8 @@ class Exchange:
         self.liquidation_state = None
         # Accounts deleveraged by ADL as counterparties -> last time (market makers react).
         self.adl_hits: dict[int, int] = {}
+        # Accounts margin-called (the liquidation engine's MARGIN_CALL) -> the last time.
+        self.margin_called: dict[int, int] = {}
         # account -> cumulative notional (quantums) it traded as the maker against
         # liquidation orders: the venue's public liquidation prints tell a maker how much
         # of its flow was forced (the makers' toxic-flow signal).

@@ -14,8 +14,8 @@ import attrs
 
 from orderbook.units import to_units
 
-from .tier_tables import (BINANCE_BTCUSDT_2025_08_19, BINANCE_ETHUSDT_2025_08_19,
-                          HYPERLIQUID_BTC_2026)
+from .tier_tables import (BINANCE_ALT_ASSUMED, BINANCE_BTCUSDT_2025_08_19,
+                          BINANCE_ETHUSDT_2025_08_19, HYPERLIQUID_BTC_2026)
 from .tiers import TierTable
 
 # The venue's liquidation settings, by name: the styles of ``engine.liquidation.waterfalls``
@@ -127,6 +127,15 @@ def binance_ethusdt(**overrides) -> Instrument:
     return Instrument(**params)
 
 
+def binance_atomusdt(**overrides) -> Instrument:
+    """A Binance USD-M small-cap perpetual, ATOMUSDT-like: tick 0.001, lot 0.01, an *assumed*
+    bracket table (``BINANCE_ALT_ASSUMED``: the reference has none for altcoins)."""
+    params = dict(symbol="ATOMUSDT", tick_size="0.001", lot_size="0.01",
+                  tiers=BINANCE_ALT_ASSUMED)
+    params.update(overrides)
+    return Instrument(**params)
+
+
 def hyperliquid_btc(**overrides) -> Instrument:
     """Hyperliquid BTC perp: tick 1 (assumed), lot 0.00001; no clearance fee (reference §5)."""
     params = dict(symbol="BTC", tick_size="1", lot_size="0.00001", tiers=HYPERLIQUID_BTC_2026,
@@ -139,5 +148,6 @@ def hyperliquid_btc(**overrides) -> Instrument:
 BUNDLED_INSTRUMENTS = {
     "binance:BTCUSDT": binance_btcusdt,
     "binance:ETHUSDT": binance_ethusdt,
+    "binance:ATOMUSDT": binance_atomusdt,
     "hyperliquid:BTC": hyperliquid_btc,
 }

@@ -17,6 +17,7 @@ __all__ = [
     "BINANCE_BTCUSDT_2021",
     "BINANCE_BTCUSDT_2025_08_19",
     "BINANCE_ETHUSDT_2025_08_19",
+    "BINANCE_ALT_ASSUMED",
     "BUNDLED",
     "HYPERLIQUID_BTC_2026",
 ]
@@ -104,6 +105,25 @@ BINANCE_BTCUSDT_2021 = TierTable.from_rows(
     source="reference §1.3 [S]; 2021-era leverageBracket API capture; FAQ examples only",
 )
 
+# A small-cap Binance USD-M perpetual (ATOMUSDT-like).  *Assumed* table: the reference gives no
+# bracket table for an altcoin (docs/reference/liquidation-mechanics.md section 1.3 has
+# BTCUSDT and ETHUSDT only); this follows their shape (maintenance rate doubling as the cap
+# grows, 1x at the top) at altcoin sizes, with 25x at most, as Hyperliquid's "many alts"
+# 10-20x tiers and Binance's own small caps suggest (section 5).
+BINANCE_ALT_ASSUMED = TierTable.from_rows(
+    [
+        ("0", "20000", "0.0200", 25),
+        ("20000", "100000", "0.0250", 20),
+        ("100000", "500000", "0.0500", 10),
+        ("500000", "2000000", "0.1000", 5),
+        ("2000000", "5000000", "0.1250", 4),
+        ("5000000", "10000000", "0.2500", 2),
+        ("10000000", None, "0.5000", 1),
+    ],
+    name="binance-usdm:ATOMUSDT (assumed)",
+    source="assumed: no altcoin table in the reference; BTC/ETH shape at altcoin sizes",
+)
+
 #: Bundled tables by name.
 BUNDLED: dict[str, TierTable] = {
     t.name: t
@@ -112,5 +132,7 @@ BUNDLED: dict[str, TierTable] = {
         BINANCE_ETHUSDT_2025_08_19,
         HYPERLIQUID_BTC_2026,
         BINANCE_BTCUSDT_2021,
+        BINANCE_ALT_ASSUMED,
     )
 }
+

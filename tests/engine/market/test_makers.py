@@ -110,3 +110,35 @@ def test_a_shared_ladder_memo_returns_what_each_maker_would_compute_itself(calls
         want, items = memo.quotes(shape, side, index * 10_000, factor, factors[side], pers)
         expect = quote_ladder(index * 10_000, side, factors[side], pers)
         assert want == expect and items == list(expect.items())
+
+
+def test_a_maker_whose_account_is_margin_called_withdraws_for_the_rest_of_the_run():
+    from engine.phases import SECOND, Phase
+    from engine.scenarios.scenario import load
+    from engine.simulation import Simulation
+    from engine.venue.codes import WithdrawalReason
+    from engine.venue.events import EventKind
+    sim = Simulation(load(GAP_DROP, ["index.noise_bps=0", "flows=[]", "stubs=[]"],
+                          Fraction(1, 50)), seed=1)
+    maker = sim.makers[0].account_id
+    sim.schedule(10 * SECOND, Phase.RISK, lambda ts: sim.exchange.margin_called.setdefault(
+        maker, ts))
+    sim.run()
+    out = [r for r in sim.log.rows(EventKind.MAKER_WITHDREW) if r[5] == maker]
+    assert out and all(r[0] >= 10 * SECOND for r in out)
+    assert {int(r[-1]) for r in out} == {WithdrawalReason.LIQUIDATED}
+    later = [r for r in sim.log.rows(EventKind.ORDER_ACCEPTED)
+             if r[5] == maker and r[0] > 12 * SECOND]
+    assert later == []                       # never quotes again
+    assert not sim.exchange.accounts[maker].open_orders
+    others = {r[5] for r in sim.log.rows(EventKind.ORDER_ACCEPTED) if r[0] > 12 * SECOND}
+    assert sim.makers[1].account_id in others
+
+
+def test_the_liquidation_engine_records_every_account_it_margin_calls():
+    from engine.scenarios.scenario import load
+    from engine.simulation import Simulation
+    from engine.venue.events import EventKind
+    sim = Simulation(load(GAP_DROP, [], Fraction(1, 50)), seed=1).run()
+    called = {r[5] for r in sim.log.rows(EventKind.MARGIN_CALL)}
+    assert called and called == set(sim.exchange.margin_called)
