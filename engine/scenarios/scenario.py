@@ -6,7 +6,12 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[scenario]``   name (required), description, toy, sources, duration_s, event_start_s,
                  sample_interval_s, max_cascade_rounds, vacuum_fraction
 ``[venue]``      instrument preset and overrides, waterfall, mark policy, ADL ranking,
-                 insurance fund, fund offload rule
+                 insurance fund, fund offload rule.  Inverse presets (``bitmex:XBTUSD``,
+                 ``binance:BTCUSD_PERP``: money in the coin) keep every amount of the file
+                 in quote units, converted to coin at the index's start price
+                 (``Scenario.start_price``); the population's notionals become whole
+                 contracts; waterfall ``binance``/``tiered`` only, no ``hyperliquid`` ADL
+                 ranking, no ``[funding]`` (refused)
 ``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
                  between points) or ``file`` (CSV ``t_s,price``), plus an optional seeded
                  random walk ``noise_bps`` (standard deviation per second, in bps)

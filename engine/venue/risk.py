@@ -234,31 +234,25 @@ def inverse_trigger(balance: int, size: int, cost: int, k: int, table) -> int:
         return k * (n * mmr_num + den * size) > m * (den * (balance - cost) + cum_num)
 
     if size > 0:
-        if not deficient(1):
-            return -1
-        lo, hi = 1, 2                   # lo deficient; find hi not deficient
-        while deficient(hi):
-            lo, hi = hi, hi * 2
-            if hi >= _INF:
-                return _INF
-        while hi - lo > 1:              # largest deficient: lo
-            mid = (lo + hi) // 2
-            if deficient(mid):
-                lo = mid
-            else:
-                hi = mid
-        return lo
+        return _last_true(deficient) if deficient(1) else -1
     if deficient(1):
         return 1
-    lo, hi = 1, 2                       # lo not deficient; find hi deficient
-    while not deficient(hi):
+    last = _last_true(lambda m: not deficient(m))
+    return -1 if last >= _INF else last + 1
+
+
+def _last_true(pred) -> int:
+    """The largest ``m >= 1`` with ``pred(m)``, for a ``pred`` true at 1 and then false from
+    some ``m`` on (``_INF`` if still true there): doubling, then bisection.  O(log m)."""
+    lo, hi = 1, 2                       # pred(lo); hi not yet known
+    while pred(hi):
         lo, hi = hi, hi * 2
         if hi >= _INF:
-            return -1
-    while hi - lo > 1:                  # smallest deficient: hi
+            return _INF
+    while hi - lo > 1:
         mid = (lo + hi) // 2
-        if deficient(mid):
-            hi = mid
-        else:
+        if pred(mid):
             lo = mid
-    return hi
+        else:
+            hi = mid
+    return lo

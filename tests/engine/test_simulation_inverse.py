@@ -9,34 +9,16 @@ import pytest
 
 import engine
 from engine.scenarios.scenario import load
-from engine.simulation import Simulation
 from engine.venue.events import EventKind
 
 GAP_DROP = str(pathlib.Path(__file__).resolve().parents[1] / "data" / "gap-drop.toml")
 SMALL = Fraction(1, 50)
 
 
-class CheckedSimulation(Simulation):
-    """Checks money and position conservation (==) and the book after every step."""
-
-    checks = 0
-
-    def _risk_step(self, ts):
-        super()._risk_step(ts)
-        self.exchange.check_conservation()
-        self.exchange.books[0]._check()
-        CheckedSimulation.checks += 1
-
-    def _second_step(self, ts):
-        super()._second_step(ts)
-        self.exchange.check_conservation()
-
-
-def test_conservation_holds_after_every_step_of_a_small_bitmex_xbtusd_run():
-    CheckedSimulation.checks = 0
-    sim = CheckedSimulation(load(GAP_DROP, ["venue.instrument=bitmex:XBTUSD"], SMALL),
-                            seed=1).run()
-    assert CheckedSimulation.checks >= 2400
+def test_conservation_holds_after_every_step_of_a_small_bitmex_xbtusd_run(eng):
+    # ``eng.CheckedSimulation`` checks conservation (==) after every risk step and second.
+    sim = eng.CheckedSimulation(load(GAP_DROP, ["venue.instrument=bitmex:XBTUSD"], SMALL),
+                                seed=1).run()
     kinds = set(sim.log.kinds())
     assert {EventKind.INSURANCE_TAKEOVER, EventKind.AUTO_DELEVERAGED, EventKind.TRADE} <= kinds
     ex = sim.exchange
@@ -55,9 +37,7 @@ def test_an_inverse_run_reports_its_money_in_the_coin_and_is_deterministic():
 
 
 @pytest.mark.slow
-def test_conservation_holds_after_every_step_of_a_binance_coin_m_run():
-    CheckedSimulation.checks = 0
-    sim = CheckedSimulation(load(GAP_DROP, ["venue.instrument=binance:BTCUSD_PERP"],
-                                 Fraction(1, 5)), seed=3).run()
-    assert CheckedSimulation.checks >= 2400
+def test_conservation_holds_after_every_step_of_a_binance_coin_m_run(eng):
+    sim = eng.CheckedSimulation(load(GAP_DROP, ["venue.instrument=binance:BTCUSD_PERP"],
+                                     Fraction(1, 5)), seed=3).run()
     assert EventKind.LIQUIDATION_ORDER in set(sim.log.kinds())
