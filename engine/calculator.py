@@ -19,8 +19,9 @@ Calling convention
   for property tests.
 
 Two venue variants sit at the end because the reference's worked examples need them: Bybit's
-isolated USDT formula (maintenance margin taken at the entry price) and the bankruptcy price of an
-inverse (coin-margined) contract.
+isolated USDT formula (maintenance margin taken at the entry price) and the bankruptcy and
+liquidation prices of an inverse (coin-margined) contract (money in the coin, the position's
+face value ``V`` in quote: contracts x contract size).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ __all__ = [
     "bankruptcy_price_exact",
     "bybit_isolated_liquidation_price",
     "inverse_bankruptcy_price",
+    "inverse_liquidation_price",
+    "inverse_liquidation_price_exact",
     "liquidation_price",
     "liquidation_price_exact",
     "maintenance_amounts",
@@ -329,3 +332,77 @@ def inverse_bankruptcy_price(
     if inverse <= 0:
         return None
     return _to_decimal(1 / inverse, up=s > 0)
+
+
+def inverse_liquidation_price_exact(
+    wallet_balance: Fraction | int,
+    side: int,
+    contracts_value: Fraction | int,
+    entry_price: Fraction | int,
+    table: TierTable,
+    closing_fee_rate: Fraction | int = 0,
+    maintenance_at_entry: bool = False,
+) -> Fraction | None:
+    """Exact liquidation price of an inverse position, or ``None`` if no positive price.
+
+    Margin balance in coin ``WB + side x V x (1/EP - 1/P)`` equals the maintenance margin
+    plus an estimated closing fee ``f x V / P`` (Bybit's newer pages add the closing fee,
+    reference section 2; pass 0 where a venue does not).  Solved for ``x = 1/P``:
+
+    - MM at the liquidation price (Binance COIN-M, and the engine's trigger: MM of the
+      value ``N = V x`` in coin, ``N x mmr_k - cum_k``, tiers in coin)::
+
+          x = (WB + side V / EP + cum_k) / (V (mmr_k + f + side))
+
+      for the tier k holding ``N`` (margin balance - MM - fee is strictly monotone in N:
+      slope ``-(side + mmr + f)``, nonzero while ``mmr + f < 1``, and MM is continuous, so
+      one tier is consistent; found by a scan, O(tiers)).
+    - MM at entry (``maintenance_at_entry``; Bybit inverse, reference section 7 example
+      11: ``EP x lev / (lev + 1 - mmr x lev)``)::
+
+          x = (WB + side V / EP + cum_k - mmr_k V / EP) / (V (f + side)),  k the entry tier
+
+    No rounding; ``None`` when ``x <= 0`` (a short with enough margin is never liquidated:
+    its loss in coin is bounded).  Complexity O(tiers) Fraction operations.
+    """
+    v, ep, f = contracts_value, entry_price, closing_fee_rate
+    base = wallet_balance + side * v / ep
+    tiers, cums = table.tiers, table.cums
+    if maintenance_at_entry:
+        k = table.index_of(v / ep)
+        x = (base + cums[k] - tiers[k].mmr * v / ep) / (v * (f + side))
+        return 1 / x if x > 0 else None
+    last = len(tiers) - 1
+    for k, tier in enumerate(tiers):
+        x = (base + cums[k]) / (v * (tier.mmr + f + side))
+        if x > 0 and tier.floor <= v * x and (k == last or v * x < tier.cap):
+            return 1 / x
+    return None
+    return 1 / x
+
+
+def inverse_liquidation_price(
+    wallet_balance: object,
+    side: object,
+    contracts_value: object,
+    entry_price: object,
+    tiers: Tiers,
+    closing_fee_rate: object = 0,
+    maintenance_at_entry: bool = False,
+) -> Decimal | None:
+    """Liquidation price of an inverse (coin-margined) position, isolated: margin balance in
+    coin = maintenance margin (+ an estimated closing fee at ``closing_fee_rate`` of the
+    value at that price).  ``wallet_balance`` in coin; ``contracts_value`` ``V`` the face
+    value in quote (contracts x contract size); ``tiers`` in coin.  Formula and sources:
+    ``inverse_liquidation_price_exact`` (reference sections 2, 4 and 7 examples 5 and 11).
+    A long's liquidation price lies above its bankruptcy price (``inverse_bankruptcy_price``),
+    a short's below.  Rounding: exact, or up for a long, down for a short (against the
+    trader).  Complexity O(tiers)."""
+    s = parse_side(side)
+    wb = to_exact(wallet_balance, "wallet_balance")
+    v = _positive(contracts_value, "contracts_value")
+    ep = _positive(entry_price, "entry_price")
+    f = _non_negative(closing_fee_rate, "closing_fee_rate")
+    price = inverse_liquidation_price_exact(wb, s, v, ep, as_table(tiers), f,
+                                            bool(maintenance_at_entry))
+    return None if price is None else _to_decimal(price, up=s > 0)

@@ -145,7 +145,9 @@ class Simulation:
         self.topups = TopUps(self.exchange, scenario.frictions.topup_blocked)
         self.arrivals = None if scenario.arrivals is None else Arrivals(
             self, scenario.arrivals, seed,
-            floor_f(Fraction(scenario.arrivals.notional_median) * instrument.quanta_per_unit),
+            floor_f(Fraction(scenario.arrivals.notional_median)
+                    * (instrument.quote_per_unit(units.price_ticks) if units.price_ticks
+                       else instrument.quanta_per_unit)),
             (FIRST_TRADER, FIRST_TRADER + scenario.traders.count))
         self.basis_traders = BasisTraders(self, scenario.basis) if scenario.basis.count \
             else None
@@ -236,14 +238,13 @@ class Simulation:
         then the outage and the phase steps; shocks (at their instant they run after the
         steps); the other takers last: arbitrageurs, background flow, dip buyers."""
         sc, ex, instrument, units = self.scenario, self.exchange, self.instrument, self.units
-        t = instrument.tick_lot_quanta
         start = self.index_ticks
         ex.set_mark(0, 0, start)
         self.mark_policy.observe(0, start, None, None, None)
         self._open_makers()
         pop = draw_traders(sc.traders, instrument, start, self.rng, FIRST_TRADER)
         gross = int(np.abs(pop["size"]).sum())
-        basis = max(1, gross) * start * t
+        basis = max(1, gross) * instrument.lot_value_q(start)
         if basis >= 1 << 63:
             raise ConfigError(f"{sc.meta.name}: traders: the population's gross notional "
                               f"({basis * instrument.quote_quantum:,.0f} quote units) does not fit "
@@ -314,7 +315,7 @@ class Simulation:
         drawn = bool(sc.makers.archetypes) or sc.makers.capital_sigma > 0 or \
             sc.makers.latency_ms is not None
         rng = np.random.default_rng([self.seed, MAKER_STREAM]) if drawn else None
-        memo = LadderMemo()
+        memo = LadderMemo(self.instrument.inverse)
         acct_id = FIRST_MAKER
         self.maker_groups = []
         for cfg, gu in zip(groups, self.units.maker_groups):
@@ -345,7 +346,7 @@ class Simulation:
         venue, ex = self.scenario.venue, self.exchange
         if venue.insurance_fund_oi_pct is None and venue.fund_limit_oi_pct is None:
             return
-        oi = ex.open_interest[0] * start * self.instrument.tick_lot_quanta
+        oi = ex.open_interest[0] * self.instrument.lot_value_q(start)
         if venue.insurance_fund_oi_pct is not None:
             size = floor_f(oi * venue.insurance_fund_oi_pct / 100)
             if size:
@@ -378,14 +379,14 @@ class Simulation:
         transfer at the start price; each gets that position's margin at
         ``opposite_leverage`` (rounded up) and hedges it off-venue (its ``Hedge`` starts at
         the target).  The rest stays with the basis account.  O(makers)."""
-        ex, t = self.exchange, self.instrument.tick_lot_quanta
+        ex, lot_q = self.exchange, self.instrument.lot_value_q(start)
         basis = ex.accounts[BASIS_ACCOUNT].positions.get(0)
         net = basis.size if basis is not None else 0
         if self.basis_traders is not None:
             self.basis_traders.open(net, start)
         for cfg, members in self.maker_groups:
             if cfg.opposite_share and net and members:
-                each, margin = opposite_leg(net, cfg.opposite_share, len(members), start, t,
+                each, margin = opposite_leg(net, cfg.opposite_share, len(members), lot_q,
                                             cfg.opposite_leverage)
                 for maker in members:
                     if each:

@@ -37,9 +37,9 @@ def _score(ex, acct, inst: int, ranking: str) -> float:
     integer division), so the order is exact except between scores equal to 53 bits."""
     pos = acct.positions[inst]
     instrument = ex.instruments[inst]
-    t = instrument.tick_lot_quanta
+    t = instrument.tick_lot_quanta or 1     # inverse: cost is already in quantums
     mark = ex.marks[inst]
-    upnl = pos.unrealised(mark, t)
+    upnl = ex.unrealised(pos, inst)
     if pos.isolated:
         wallet, equity = pos.margin, pos.margin + upnl
         mm = ex.maintenance_of(acct, inst)
@@ -55,7 +55,7 @@ def _score(ex, acct, inst: int, ranking: str) -> float:
         if equity <= 0 or account_upnl <= 0:
             return 0.0
         return (account_upnl * mm) / (max(instrument.quanta_per_unit, wallet) * equity)
-    notional = abs(pos.size) * mark * t
+    notional = instrument.notional(mark, pos.size)
     if ranking == "bitmex":
         # PnL% x effective leverage (PnL% > 0), else PnL% / effective leverage, with
         # PnL% = uPnL / |entry value| and effective leverage = notional / margin balance.

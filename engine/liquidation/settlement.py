@@ -28,14 +28,19 @@ def bankruptcy_tick(ex, acct, inst: int) -> int:
     solvent account's position is closed no further than its own maintenance per lot from
     the mark, and never on the gain side of it; with one position this is the whole equity.
     Rounded away from the loss (a long's up, a short's down); at least 1 tick.
+    Inverse (value ``size x k / P`` in coin): ``1/BP = 1/mark + equity x share / (size x
+    k)`` -- Bybit's ``EP x lev / (lev + 1)`` for an isolated long at entry (reference
+    section 2, section 7 example 11); a price that no tick reaches (a short with 1x
+    margin or more, a long whose debt exceeds its position's value) is ``BANKRUPT_NEVER``.
     O(positions).
     """
     pos = acct.positions[inst]
-    t = ex.instruments[inst].tick_lot_quanta
+    ins = ex.instruments[inst]
+    t = ins.tick_lot_quanta
     mark = ex.marks[inst]
     share_num = share_den = 1          # the position's share of the equity
     if pos.isolated:
-        equity = pos.margin + pos.unrealised(mark, t)
+        equity = pos.margin + ex.unrealised(pos, inst)
     else:
         equity = ex.cross_equity(acct)
         total_mm = ex.cross_maintenance(acct)
@@ -45,10 +50,23 @@ def bankruptcy_tick(ex, acct, inst: int) -> int:
     # BP = mark - equity x share / (size x t), in integers: with D = share_den x |size| x t
     # > 0, a long's ceil(mark - N/D) is mark - floor(N/D) and a short's floor(mark + N/D)
     # is mark + floor(N/D), N = equity x share_num (a test checks it against Fractions).
+    if t is None:
+        # BP = size k mark sd / (size k sd + E sn mark); up for a long, down for a short.
+        num = pos.size * ins.inverse_k * mark * share_den
+        den = pos.size * ins.inverse_k * share_den + equity * share_num * mark
+        if den == 0 or (num > 0) != (den > 0):
+            return BANKRUPT_NEVER
+        tick = -((-num) // den) if pos.size > 0 else num // den
+        return min(max(tick, 1), BANKRUPT_NEVER)
     den = share_den * abs(pos.size) * t
     num = equity * share_num
     tick = mark - num // den if pos.size > 0 else mark + num // den
     return max(tick, 1)
+
+
+#: The bankruptcy tick of an inverse position no price bankrupts (``bankruptcy_tick``):
+#: far beyond any book, inside the log's int64 columns.
+BANKRUPT_NEVER = 1 << 62
 
 
 def fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
@@ -59,14 +77,14 @@ def fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
     fund = ex.fund
     pos = fund.positions.get(inst)
     size = pos.size if pos else 0
-    t = ex.instruments[inst].tick_lot_quanta
     equity = ex.cross_equity(fund)      # wallet + collateral it holds + uPnL of its positions
     if equity <= 0:
         return False
     after = abs(size) + qty   # conservative: assume the same direction
+    value = ex.instruments[inst].value_q(price, after, up=True)
     if ex.fund_limit_notional:
-        return after * price * t <= ex.fund_limit_notional
-    return after * price * t * 1_000_000 <= equity * ex.fund_limit_ppm
+        return value <= ex.fund_limit_notional
+    return value * 1_000_000 <= equity * ex.fund_limit_ppm
 
 
 def take_over(ex, ts, acct, inst: int) -> None:

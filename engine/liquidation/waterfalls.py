@@ -245,7 +245,9 @@ def _send_liquidation_order(ex, ts, acct, inst: int, qty: int, limit: int | None
     value = 0
     if filled:
         rows = list(r.fills.rows())     # (maker_id, taker_id, price, qty, ...)
-        value = sum(price * lots for _, _, price, lots, *_ in rows) * instrument.tick_lot_quanta
+        value = (sum(price * lots for _, _, price, lots, *_ in rows) * instrument.tick_lot_quanta
+                 if not instrument.inverse_k else
+                 sum(instrument.value_q(price, lots) for _, _, price, lots, *_ in rows))
         ex.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side, inst=inst, account=acct.id,
                       order_id=oid, price=rows[-1][2], qty=filled, value=value)
     if filled < qty and ex.books[inst].halted and ex.breaker is not None:
@@ -287,13 +289,17 @@ def liquidate_tiered(ex, ts: int, acct, inst: int) -> None:
     isolated, wallet_before = pos.isolated, acct.wallet
     while pos.size and ex.deficit(acct, inst) > 0:
         mark = ex.marks[inst]
-        tier = table.index_of_q(abs(pos.size) * mark * t)
+        tier = table.index_of_q(instrument.notional(mark, pos.size))
         if tier == 0:
             break
         target_q = table.floor_q(tier)            # the lower tier's cap
-        excess = abs(pos.size) * mark * t - target_q
         # Tiers are half-open [floor, cap): the notional must end strictly below the cap.
-        qty = min(abs(pos.size), excess // (mark * t) + 1)
+        if t is None:
+            # Inverse: keep r lots with ceil(r k / mark) < target, r = (target-1) mark // k.
+            qty = abs(pos.size) - (target_q - 1) * mark // instrument.inverse_k
+        else:
+            excess = abs(pos.size) * mark * t - target_q
+            qty = min(abs(pos.size), excess // (mark * t) + 1)
         limit = bankruptcy_tick(ex, acct, inst)
         if _send_liquidation_order(ex, ts, acct, inst, qty, limit, FOK)[0] < qty:
             break

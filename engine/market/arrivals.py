@@ -86,7 +86,7 @@ class Arrivals:
         rate = float(cfg.rate_per_s) * (1.0 + float(cfg.activity) * 100.0
                                         * abs(mark - back) / back)
         n = int(rng.poisson(rate))
-        t = port.instrument.tick_lot_quanta
+        lot_q = port.instrument.lot_value_q(mark)
         for _ in range(n):
             long_ = rng.random() < float(cfg.long_share)
             follows = rng.random() < float(cfg.momentum)
@@ -96,7 +96,7 @@ class Arrivals:
                                                        * rng.standard_normal())
             if follows and move:
                 long_ = move > 0
-            qty = int(min(notional, self.max_notional)) // (mark * t)
+            qty = int(min(notional, self.max_notional)) // lot_q
             if qty <= 0:
                 continue
             side = 1 if long_ else -1
@@ -115,12 +115,16 @@ class Arrivals:
         price (the protection ``limit``) at its leverage -- capped by the maximum leverage
         of the tier that notional falls in -- plus the open loss to the mark if it fills
         there (rounded up), so it never starts below its initial margin.  O(tiers)."""
-        t = self.port.instrument.tick_lot_quanta
-        table = self.port.instrument.table_q
-        notional = qty * limit * t
+        ins = self.port.instrument
+        table = ins.table_q
+        notional = ins.notional(limit, qty)
         cap = table[table.index_of_q(notional)].max_leverage
         lev_f = min(Fraction(max(lev, 1.0)).limit_denominator(1000), Fraction(cap))
-        return ceil_f(Fraction(notional) / lev_f) + qty * t * max(0, side * (limit - mark))
+        # The open loss to the mark if it fills at the limit (up: a requirement).
+        # (inverse: a long's loss is the value at the mark less the value at the limit)
+        loss = max(0, side * (ins.value_q(mark, qty, up=side > 0)
+                              - ins.value_q(limit, qty, up=side < 0))) if ins.inverse else qty * ins.tick_lot_quanta * max(0, side * (limit - mark))
+        return ceil_f(Fraction(notional) / lev_f) + loss
 
     def _exits(self, ts: int, mark: int) -> None:
         """This second's profit-taking exits from the start population."""
@@ -134,7 +138,9 @@ class Arrivals:
             acct_id = first + int(rng.integers(0, end - first))
             acct = ex.accounts.get(acct_id)
             pos = acct.positions.get(0) if acct is not None else None
-            if pos is None or not pos.size or pos.size * mark <= pos.cost:
+            k = port.instrument.inverse_k
+            if pos is None or not pos.size or (pos.unrealised_inverse(mark, k) <= 0 if k
+                                               else pos.size * mark <= pos.cost):
                 continue            # flat, or not in profit at the mark
             side = -1 if pos.size > 0 else 1
             limit = protection_limit(mark, side, Fraction(cfg.limit_pct) / 100)

@@ -147,7 +147,7 @@ class DipBuyers:
         if oid is None or ex.down:
             return
         rest = ex.books[0].resting_qty(oid) if oid in ex.books[0] else 0
-        left -= (placed - rest) * old * ins.tick_lot_quanta       # what it bought there
+        left -= (placed - rest) * ins.lot_value_q(old)            # what it bought there
         if rest and not ex.cancel(ts, oid):
             return
         new = rest_order(ex, ts, DIP_ACCOUNT, 1, price, left, ins,
@@ -191,6 +191,5 @@ def dip_holding(entries, notionals, start: int, instrument) -> int:
     resting bids far below a market are largely shorts' take-profit orders (short covering
     into a crash), sized to exactly what they would buy; a ``high``-anchored bid re-placed
     higher buys fewer lots, and what is left of the short stays open.  O(entries)."""
-    t = instrument.tick_lot_quanta
-    return -sum(notional // (offset_price(start, e.offset_pct) * t)
+    return -sum(notional // instrument.lot_value_q(offset_price(start, e.offset_pct))
                 for e, notional in zip(entries, notionals) if e.closes)

@@ -29,14 +29,15 @@ from ..venue.rounding import ceil_f
 MAX_BASIS = 30      # accounts FIRST_BASIS .. FIRST_BASIS + 29
 
 
-def opposite_leg(net: int, share: Fraction, holders: int, price: int, tlq: int,
+def opposite_leg(net: int, share: Fraction, holders: int, lot_q: int,
                  leverage) -> tuple[int, int]:
     """One holder's part of the population's net opposite side: ``(lots, margin)`` --
     ``share`` of ``|net|`` lots split equally among ``holders`` (rounded down), and its
-    margin at ``price`` ticks and ``leverage`` (rounded up).  Makers' ``opposite_share``
+    margin at ``lot_q`` quantums a lot (``Instrument.lot_value_q`` of the price) and
+    ``leverage`` (rounded up).  Makers' ``opposite_share``
     and the basis traders' ``share`` both use it.  O(1)."""
     lots = abs(net) * share.numerator // share.denominator // max(1, holders)
-    return lots, ceil_f(Fraction(lots * price * tlq) / Fraction(leverage))
+    return lots, ceil_f(Fraction(lots * lot_q) / Fraction(leverage))
 
 
 def take_opposite(ex, account_id: int, lots: int, net: int, price: int) -> None:
@@ -65,9 +66,9 @@ class BasisTraders:
         """Open the accounts and take ``share`` of ``net`` (the basis account's signed
         position, lots) off ``BASIS_ACCOUNT`` at ``start`` ticks, each with its margin at
         ``leverage`` (rounded up).  Returns the lots taken.  O(count)."""
-        ex, t = self.port.exchange, self.port.instrument.tick_lot_quanta
-        each, margin = opposite_leg(net, self.cfg.share, len(self.ids), start, t,
-                                    self.cfg.leverage)
+        ex = self.port.exchange
+        each, margin = opposite_leg(net, self.cfg.share, len(self.ids),
+                                    self.port.instrument.lot_value_q(start), self.cfg.leverage)
         for acct_id in self.ids:
             ex.open_account(0, acct_id, deposit=margin)
             take_opposite(ex, acct_id, each, net, start)

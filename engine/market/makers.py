@@ -84,6 +84,14 @@ def quote_ladder(fair: int, side: int, factors: list[int], pers: list[int]) -> d
             if (price := side * ((fair * factor) // unit)) > 0 and (qty := per // price) > 0}
 
 
+def quote_ladder_fixed(fair: int, side: int, factors: list[int], lots: list[int]) -> dict:
+    """``quote_ladder`` for an inverse instrument: level k carries ``lots[k]`` lots at any
+    price (its face value in quote is fixed).  O(levels)."""
+    unit = 100_000_000 * side
+    return {price: qty for factor, qty in zip(factors, lots)
+            if (price := side * ((fair * factor) // unit)) > 0 and qty > 0}
+
+
 class LadderMemo:
     """The latest ladder of each shape, shared by the makers of one simulation.
 
@@ -94,11 +102,13 @@ class LadderMemo:
     Keeps one entry per (shape, side): O(shapes) memory; a lookup is O(1).
     """
 
-    __slots__ = ("_shapes", "_last")
+    __slots__ = ("_shapes", "_last", "fixed_lots")
 
-    def __init__(self) -> None:
+    def __init__(self, fixed_lots: bool = False) -> None:
         self._shapes: dict[tuple, int] = {}
         self._last: dict[int, tuple] = {}
+        # Inverse instruments: ``pers`` are each level's lots (``quote_ladder_fixed``).
+        self.fixed_lots = fixed_lots
 
     def shape_id(self, factors: dict[int, list[int]], notionals: list[int]) -> int:
         """A small int naming a ladder shape; equal shapes get equal ids."""
@@ -114,7 +124,8 @@ class LadderMemo:
         hit = self._last.get(key)
         if hit is not None and hit[0] == fair and hit[1] == factor_ppm:
             return hit[2], hit[3]
-        want = quote_ladder(fair, side, factors, pers)
+        want = quote_ladder(fair, side, factors, pers) if not self.fixed_lots else \
+            quote_ladder_fixed(fair, side, factors, pers)
         items = list(want.items())
         self._last[key] = (fair, factor_ppm, want, items)
         return want, items
@@ -213,16 +224,23 @@ class Hedge:
     the index less their cost and the costs paid, quantums.  When ADL closes the perp leg
     the hedge is left naked (the exposure ``position + lots`` jumps) and unwinds at the
     same capacity (docs/reference/breakers-and-events.md section 3 fact 7; 10 Oct 2025:
-    makers left with "naked spot").  O(1) per decision."""
+    makers left with "naked spot").  O(1) per decision.
 
-    __slots__ = ("share", "per_s", "cost_bps", "lots", "cost", "paid", "last_ts", "budget")
+    With ``k`` (an inverse instrument's ``inverse_k``) the hedge is an inverse contract too:
+    ``cost`` is in coin quantums as on the venue (``engine.venue.accounts``: a buy of ``q``
+    lots at ``p`` adds ``-floor(q k / p)``), ``pnl`` is ``floor(-lots k / index) - cost``
+    less the costs paid, and the capacity and costs use ``floor(k / index)`` a lot."""
 
-    def __init__(self, share, per_s: int, cost_bps: int):
+    __slots__ = ("share", "per_s", "cost_bps", "lots", "cost", "paid", "last_ts", "budget",
+                 "k")
+
+    def __init__(self, share, per_s: int, cost_bps: int, k: int = 0):
         self.share = share              # a Fraction in [0, 1]
         self.per_s = per_s
         self.cost_bps = cost_bps
+        self.k = k
         self.lots = 0
-        self.cost = 0                   # sum of signed lots x index ticks
+        self.cost = 0                   # sum of signed lots x index ticks (inverse: above)
         self.paid = 0                   # quantums of hedging cost
         self.last_ts = 0
         self.budget = 0                 # unused capacity, quantums x 1e9 (see ``adjust``)
@@ -236,7 +254,12 @@ class Hedge:
     def start(self, position: int, index: int) -> None:
         """Hedge the opening position in full at the start (no cost: it predates the run)."""
         self.lots = self.target(position)
-        self.cost = self.lots * index
+        self.cost = self.lots * index if not self.k else self._value(self.lots, index)
+
+    def _value(self, lots: int, index: int) -> int:
+        """Inverse: the cost of ``lots`` (signed) bought at ``index``, coin quantums."""
+        v = abs(lots) * self.k // index
+        return -v if lots > 0 else v
 
     def adjust(self, ts: int, position: int, index: int, tlq: int) -> None:
         """Trade toward the target at the index within the capacity since the last call."""
@@ -250,18 +273,21 @@ class Hedge:
                               self.per_s * max(elapsed, 1_000_000_000))
         if not want or index <= 0:
             return
+        lot_q = index * tlq if not self.k else max(1, self.k // index)     # one lot
         if self.per_s:
-            unit = 1_000_000_000 * index * tlq       # one lot, in the budget's units
+            unit = 1_000_000_000 * lot_q             # one lot, in the budget's units
             cap = self.budget // unit
             if cap <= 0:
                 return
             want = max(-cap, min(cap, want))
             self.budget -= abs(want) * unit
         self.lots += want
-        self.cost += want * index
-        self.paid += -(-abs(want) * index * tlq * self.cost_bps // 10_000)   # ceil: a cost
+        self.cost += want * index if not self.k else self._value(want, index)
+        self.paid += -(-abs(want) * lot_q * self.cost_bps // 10_000)   # ceil: a cost
 
     def pnl(self, index: int, tlq: int) -> int:
+        if self.k:
+            return (-self.lots * self.k) // index - self.cost - self.paid
         return (self.lots * index - self.cost) * tlq - self.paid
 
 
@@ -305,10 +331,10 @@ class MarketMaker:
         self.toxic_q = units.toxic_notional
         self.refresh_ns = draws.refresh_ms * 1_000_000
         self._last_key = None
-        self._memo = memo if memo is not None else LadderMemo()
+        self._memo = memo if memo is not None else LadderMemo(port.instrument.inverse)
         self._absorbed: deque = deque()      # (ts, cumulative absorbed) at each decision
-        self.hedge = Hedge(cfg.hedge_share, units.hedge_per_s, cfg.hedge_cost_bps) \
-            if cfg.hedge_share else None
+        self.hedge = Hedge(cfg.hedge_share, units.hedge_per_s, cfg.hedge_cost_bps,
+                           port.instrument.inverse_k) if cfg.hedge_share else None
         # One ladder shape per stress stage: (factors by side, level notionals, shape id).
         stages = cfg.stress_stages
         self._shapes = []
@@ -456,7 +482,7 @@ class MarketMaker:
         exposure = (pos.size if pos is not None else 0) + \
             (self.hedge.lots if self.hedge is not None else 0)
         price = ex.marks[0] or port.index_ticks
-        lot_q = price * port.instrument.tick_lot_quanta
+        lot_q = port.instrument.lot_value_q(price)
         excess = abs(exposure) * lot_q - self.inventory_limit_q
         share = cfg.unwind_share
         qty = excess * share.numerator // share.denominator // lot_q
@@ -557,8 +583,16 @@ class MarketMaker:
         factors, notionals, shape = self._shapes[stage]
         resized = self._pers is None or self._pers[0] != (stage, factor_ppm)
         if resized:
-            self._pers = ((stage, factor_ppm), [q * factor_ppm // 1_000_000 // t
-                                                for q in notionals])
+            if t is None:
+                # Inverse: a level's lots are its notional at the price the scenario's
+                # amounts were converted at (``LadderMemo`` with ``fixed_lots``): its
+                # face value in quote stays as written, whatever the price.
+                p0, k = port.units.price_ticks, port.instrument.inverse_k
+                self._pers = ((stage, factor_ppm), [q * factor_ppm // 1_000_000 * p0 // k
+                                                    for q in notionals])
+            else:
+                self._pers = ((stage, factor_ppm), [q * factor_ppm // 1_000_000 // t
+                                                    for q in notionals])
         pers = self._pers[1]                                  # lots x ticks, per level
         memo = self._memo
         for side, blocked in ((1, long_full), (-1, short_full)):

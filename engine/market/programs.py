@@ -5,7 +5,7 @@ All of it trades from account ``FLOW_ACCOUNT`` (programs, shocks) or ``STUB_ACCO
 (stubs), both deep-pocketed and never near liquidation (``engine.venue.accounts``).
 
 Sizes: a notional in quantums (``ScenarioUnits``) becomes lots at the reference price, rounded
-down (``notional // (price x tick_lot_quanta)``); an order of 0 lots is not sent.
+down (``notional // Instrument.lot_value_q(price)``); an order of 0 lots is not sent.
 """
 from __future__ import annotations
 
@@ -64,14 +64,14 @@ def flow_holding(flows, notionals, start: int, instrument) -> int:
     for flow, notional in zip(flows, notionals):
         if flow.closes:
             lo, hi = flow.window
-            lots = floor_f(notional * Fraction(hi - lo)) // (start * instrument.tick_lot_quanta)
+            lots = floor_f(notional * Fraction(hi - lo)) // instrument.lot_value_q(start)
             held += lots if flow.kind == "sell" else -lots
     return held
 
 
 def lots_at(notional: int, price: int, instrument) -> int:
     """Lots of ``notional`` quantums at ``price`` ticks, rounded down (0: nothing to send)."""
-    return notional // (price * instrument.tick_lot_quanta)
+    return notional // instrument.lot_value_q(price)
 
 
 def send_taker(port, ts: int, account: int, side: int, qty: int, limit: int,

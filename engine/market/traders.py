@@ -65,7 +65,11 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
                                    * rng.standard_normal(n))).astype(np.int64)
     entry = np.maximum(entry, 1)
     price_quote = entry.astype(np.float64) * float(tick)
-    lots = np.maximum(1, np.floor(notional / price_quote / float(instrument.lot_size)))
+    if instrument.inverse:      # notional in quote: whole contracts of contract_size
+        lots = np.maximum(1, np.floor(notional / float(instrument.contract_size
+                                                        * instrument.lot_size)))
+    else:
+        lots = np.maximum(1, np.floor(notional / price_quote / float(instrument.lot_size)))
     lots = lots.astype(np.int64)
     size = np.where(longs, lots, -lots)
     isolated = rng.random(n) < _f(cfg.isolated_share)
@@ -82,9 +86,15 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
               .astype(np.int64).tolist())
     for k in range(n):
         s, e = int(size[k]), int(entry[k])
-        margin = int(abs(s) * e * t / float(lev[k]))
-        upnl = (s * start_ticks - s * e) * t
-        mm = maintenance_margin_q(abs(s) * start_ticks * t, table)
+        if t is None:       # inverse: values in coin (engine.venue.accounts)
+            margin = int(instrument.value_q(e, s) / float(lev[k]))
+            cost = instrument.value_q(e, s) * (-1 if s > 0 else 1)
+            upnl = (-s * instrument.inverse_k) // start_ticks - cost
+            mm = maintenance_margin_q(instrument.notional(start_ticks, s), table)
+        else:
+            margin = int(abs(s) * e * t / float(lev[k]))
+            upnl = (s * start_ticks - s * e) * t
+            mm = maintenance_margin_q(abs(s) * start_ticks * t, table)
         f = floor if floors is None else max(floor, Fraction(floors[k], 1_000_000))
         need = -(-mm * f.numerator // f.denominator) - upnl
         deposit[k] = max(margin, need, 1)

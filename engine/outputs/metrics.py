@@ -152,8 +152,14 @@ class Sampler:
                 hi = (mid2 * (1_000_000 + ppm)) // 2_000_000
                 bid_d[k] = lo
                 ask_d[k] = hi
-            _walk(book.levels(1), bid_d, 1, nb, tlq)
-            _walk(book.levels(-1), ask_d, -1, nb, tlq)
+            if tlq is None:     # inverse: depth in coin, each level's floor(q k / p)
+                k = self.instrument.inverse_k
+                _walk(((p, q * k // p, 0) for p, q, _ in book.levels(1)), bid_d, 1, nb, 1, True)
+                _walk(((p, q * k // p, 0) for p, q, _ in book.levels(-1)), ask_d, -1, nb, 1,
+                      True)
+            else:
+                _walk(book.levels(1), bid_d, 1, nb, tlq)
+                _walk(book.levels(-1), ask_d, -1, nb, tlq)
         if open_interest is None:
             open_interest = 0
             for acct in exchange.accounts.values():
@@ -203,10 +209,11 @@ def _equity(exchange, acct) -> int:
     return exchange.cross_equity(acct)
 
 
-def _walk(levels, acc_out: list, side: int, nb: int, tlq: int) -> None:
-    """Sum price x qty from the touch outwards; ``acc_out`` holds the band limits on entry
-    (narrowest first) and the depth of each band in quantums on return.  Stops at the first
-    level outside the widest band."""
+def _walk(levels, acc_out: list, side: int, nb: int, tlq: int, valued: bool = False) -> None:
+    """Sum price x qty from the touch outwards (``valued``: the qty is already the level's
+    value in quantums); ``acc_out`` holds the band limits on entry (narrowest first) and
+    the depth of each band in quantums on return.  Stops at the first level outside the
+    widest band."""
     k = 0
     limit = acc_out[0]
     acc = 0
@@ -217,7 +224,7 @@ def _walk(levels, acc_out: list, side: int, nb: int, tlq: int) -> None:
             if k == nb:
                 return
             limit = acc_out[k]
-        acc += p * q
+        acc += p * q if not valued else q
     while k < nb:
         acc_out[k] = acc * tlq
         k += 1
@@ -459,7 +466,7 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
         "tick_size": str(ins.tick_size),
         "lot_size": str(ins.lot_size),
         "quote_quantum": str(ins.quote_quantum),
-        "quote_currency": ins.quote_currency,
+        "quote_currency": ins.margin_currency,
         "units": "ts ns; prices ticks (-1 none); spread_bps hundredths of a bp (-1 none); "
                  "depth and money quote quantums; open_interest_lots lots; flags 0/1; "
                  "*_ppb signed parts per billion",
@@ -520,7 +527,9 @@ SUMMARY_KEYS = {
     "breaker": "str: circuit-breaker policy name",
     "seed": "int: the run's seed",
     "instrument": "str: instrument symbol",
-    "quote_currency": "str: the currency every money figure is in (USDT, USDC, ...)",
+    "quote_currency": "str: the currency every money figure is in (USDT, USDC, ...; the "
+                      "settlement coin, e.g. XBT, for an inverse instrument, whose prices "
+                      "stay in its quote currency)",
     "start_price": "quote float: last trade price before baseline_end_ns (else the mid of the "
                    "last pre-event sample); null if neither",
     "min_price": "quote float: lowest trade price at ts >= baseline_end_ns (else the lowest "
@@ -775,7 +784,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "breaker": breaker,
         "seed": seed,
         "instrument": instrument.symbol,
-        "quote_currency": instrument.quote_currency,
+        "quote_currency": instrument.margin_currency,
         "start_price": _price(start_price, instrument),
         "min_price": _price(min_price, instrument),
         "book_drawdown_pct": _round(book_dd, 4),

@@ -8,7 +8,12 @@ A scenario file has these tables (every key is optional unless marked required; 
                  time_compression (event seconds per run second, >= 1; which clocks follow
                  it: ``engine.scenarios.catalogue``)
 ``[venue]``      instrument preset and overrides, waterfall, mark policy, ADL ranking,
-                 insurance fund, fund offload rule
+                 insurance fund, fund offload rule.  Inverse presets (``bitmex:XBTUSD``,
+                 ``binance:BTCUSD_PERP``: money in the coin) keep every amount of the file
+                 in quote units, converted to coin at the index's start price
+                 (``Scenario.start_price``); the population's notionals become whole
+                 contracts; waterfall ``binance``/``tiered`` only, no ``hyperliquid`` ADL
+                 ranking, no ``[funding]`` (refused)
 ``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
                  between points) or ``file`` (CSV ``t_s,price``), plus an optional seeded
                  random walk ``noise_bps`` (standard deviation per second, in bps)
@@ -109,7 +114,8 @@ from .catalogue import Expect
 from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
                       fraction, integer, share, text, window)
 from ..venue.funding import EIGHT_HOURS_S, FUNDING_RULES, FundingRule
-from ..venue.instruments import ADL_RANKINGS, BUNDLED_INSTRUMENTS, WATERFALLS
+from ..venue.instruments import (ADL_RANKINGS, BUNDLED_INSTRUMENTS, INVERSE_ADL_RANKINGS,
+                                 INVERSE_WATERFALLS, WATERFALLS)
 from ..venue.rounding import ceil_f, floor_f
 
 MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
@@ -526,6 +532,23 @@ class FundingTable:
                                                             instrument.quanta_per_unit)))
 
 
+def _check_inverse(where: str, venue: Venue, funding) -> None:
+    """An inverse instrument (``engine.venue.instruments``) supports the ``binance`` and
+    ``tiered`` waterfalls, every ADL ranking but ``hyperliquid``, and no funding (not
+    modelled for coin-margined payments): any other combination is refused here."""
+    if not BUNDLED_INSTRUMENTS[venue.instrument]().inverse:
+        return
+    for name, value, allowed in (("waterfall", venue.waterfall, INVERSE_WATERFALLS),
+                                 ("adl_ranking", venue.adl_ranking, INVERSE_ADL_RANKINGS)):
+        if value is not None and value not in allowed:
+            raise ConfigError(f"{where}: venue.{name}: {value!r} is not supported with the "
+                              f"inverse instrument {venue.instrument}; expected one of "
+                              f"{list(allowed)}")
+    if isinstance(funding, dict) and funding.get("enabled") is True:
+        raise ConfigError(f"{where}: funding.enabled: funding is not supported with the "
+                          f"inverse instrument {venue.instrument}")
+
+
 def _funding(where: str, table, venue: Venue) -> FundingTable:
     """``[funding]`` with the venue's defaults filled in (``engine.venue.funding``'s table of
     venue rules) and its values consistent with each other."""
@@ -631,6 +654,9 @@ class ScenarioUnits:
     arbitrage_inventory_limit: int      # median per arbitrageur
     background_notional: int            # median order notional
     dip_notionals: tuple                # one per [[dip_buyers]] entry
+    # Inverse instrument: the price (ticks) its quote amounts were converted to coin at
+    # (``Scenario.start_price``); 0 for a linear one, whose amounts need no price.
+    price_ticks: int = 0
 
 
 @attrs.frozen
@@ -659,10 +685,24 @@ class Scenario:
     source_path: str = ""
     scale: Fraction = Fraction(1)      # set by --scale (informational: values are scaled)
 
+    def start_price(self) -> Fraction:
+        """The scripted index at t = 0 before any shock (quote units, exact): the path's
+        first price if it starts at 0, else ``index.start`` (``engine.market.index``)."""
+        path = self.index.path
+        if path and Fraction(path[0][0]) == 0:
+            return Fraction(path[0][1])
+        return Fraction(self.index.start)
+
     def in_units(self, instrument) -> ScenarioUnits:
         """The scenario's amounts in ``instrument``'s integer units, converted once, here,
-        rounding down (``ScenarioUnits``).  O(flows + shocks + stubs + bands)."""
+        rounding down (``ScenarioUnits``).  The amounts are quote units; for an inverse
+        instrument they become coin quantums at ``start_price`` (assumed: a replay written
+        in USD keeps its sizes in USD at the start).  O(flows + shocks + stubs + bands)."""
         qpu = instrument.quanta_per_unit
+        price_ticks = 0
+        if instrument.inverse:
+            price_ticks = max(1, round(self.start_price() / Fraction(instrument.tick_size)))
+            qpu = instrument.quote_per_unit(price_ticks)
         venue, makers = self.venue, self.makers
         return ScenarioUnits(
             insurance_fund=_quanta(venue.insurance_fund, qpu),
@@ -678,7 +718,8 @@ class Scenario:
             arbitrage_capital=_quanta(self.arbitrage.capital, qpu),
             arbitrage_inventory_limit=_quanta(self.arbitrage.inventory_limit, qpu),
             background_notional=_quanta(self.background.notional_median, qpu),
-            dip_notionals=tuple(_quanta(d.notional, qpu) for d in self.dip_buyers))
+            dip_notionals=tuple(_quanta(d.notional, qpu) for d in self.dip_buyers),
+            price_ticks=price_ticks)
 
     def resolved(self) -> dict:
         """The scenario as a plain dict (written next to a run's outputs)."""
@@ -730,6 +771,7 @@ def from_dict(data: dict, where: str) -> Scenario:
         raise ConfigError(f"{where}: scenario.event_start_s: expected < duration_s "
                           f"({meta.duration_s}), got {meta.event_start_s}")
     venue = build(Venue, data.get("venue", {}), f"{where}: venue")
+    _check_inverse(where, venue, data.get("funding", {}))
     if venue.offload_band_max is not None and venue.offload_band_max < venue.offload_band:
         raise ConfigError(f"{where}: venue.offload_band_max: expected >= offload_band "
                           f"({venue.offload_band}), got {venue.offload_band_max}")

@@ -9,6 +9,19 @@ Realised PnL on a reduction of ``q`` lots takes the proportional cost ``cost * q
 rounded toward +infinity (``realise``): the realised part is never rounded in the trader's
 favour, and the rounding only moves value between the realised and the remaining
 unrealised part, so nothing is created or destroyed (the conservation check relies on it).
+
+Inverse instruments (``Instrument.kind == "inverse"``) keep ``cost`` in margin quantums (the
+base coin's, e.g. satoshis) instead: ``cost = -sum(fill values)`` signed by side, where a
+fill of ``q`` lots at ``p`` ticks is worth ``V = floor(q x inverse_k / p)`` quantums -- one
+integer per fill, rounded down (assumed: BitMEX books each execution's cost in whole
+satoshis; the direction is not published), the same for both legs, so each fill moves
+exactly ``V`` between them.  The unrealised PnL at mark ``m`` is
+``-size x inverse_k / m - cost`` (a long gains as ``1/m`` falls: ``q x C x (1/entry - 1/m)``
+in coin, C the lot's face value), rounded down, against the holder (``unrealised_inverse``).
+``apply_value`` realises like ``apply``: the proportional cost rounded toward +infinity, and
+a fill that crosses zero splits its value between the closing and the opening part
+(the closing share rounded down, the rest to the opening part) so the leg still moves
+exactly its ``V``.
 """
 from __future__ import annotations
 
@@ -59,6 +72,30 @@ class Position:
 
     def unrealised(self, mark: int, tlq: int) -> int:
         return (self.size * mark - self.cost) * tlq
+
+    def unrealised_inverse(self, mark: int, k: int) -> int:
+        """Inverse: ``floor(-size x k / mark) - cost`` quantums (module docstring)."""
+        return (-self.size * k) // mark - self.cost
+
+    def apply_value(self, dq: int, value: int) -> int:
+        """Inverse: apply a fill of signed ``dq`` lots worth ``value`` quantums (>= 0, the
+        fill's ``V``); return the realised PnL in quantums.  With ``w = -V`` for a buy and
+        ``+V`` for a sell (module docstring), ``realised - (change in cost)`` is exactly
+        ``-w``, so the two legs of a fill (``w`` and ``-w``) conserve money.  O(1)."""
+        w = -value if dq > 0 else value
+        size = self.size
+        if size == 0 or (size > 0) == (dq > 0):
+            self.size = size + dq
+            self.cost += w
+            return 0
+        closing = -dq if abs(dq) <= abs(size) else size  # signed, same sign as size
+        rest = dq + closing
+        # The closing part's share of w (floor), the rest to the opening part: exact sum.
+        wc = w if not rest else (w * -closing) // dq
+        removed = -((-self.cost * closing) // size)      # ceil, as in ``apply``
+        self.size = size - closing + rest
+        self.cost += w - wc - removed
+        return -wc - removed
 
     def apply(self, dq: int, price: int) -> int:
         """Apply a fill of signed ``dq`` lots at ``price``; return realised PnL in tick-lots.

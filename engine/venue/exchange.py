@@ -11,6 +11,8 @@ Conservation (checked with ``==`` by ``check_conservation``)
     and the signed positions of every instrument sum to 0.
     ``- cost x tlq`` is the unrealised PnL summed at any common price: because positions net
     to zero, ``sum(size x P)`` vanishes, so the check needs no price and no tolerance.
+    Inverse instruments keep ``cost`` in margin quantums (``engine.venue.accounts``): their
+    term is ``- cost`` (``sum(size x k / P)`` vanishes the same way).
 
 Margin (docs/reference/liquidation-mechanics.md section 1.4)
     An account (cross) or an isolated position is liquidatable when its margin balance is
@@ -37,9 +39,9 @@ from .accounts import BACKSTOP_ID, INSURANCE_ID, RESERVED_FROM, Account
 from .codes import EngineReason
 from .collateral import CollateralAsset, exact_price
 from .events import ORDER_ROW, ROW, EventKind, EventLog, order_rows
-from .instruments import ADL_RANKINGS, Instrument
+from .instruments import ADL_RANKINGS, INVERSE_ADL_RANKINGS, Instrument
 from .risk import LiquidationIndex
-from .rounding import ceil_div
+from .rounding import ceil_div, ceil_f
 from .tiers import maintenance_margin_q
 
 # The venue's refusal codes (``engine.venue.codes``), bound once for the order path.
@@ -118,6 +120,13 @@ class Exchange:
             raise ValueError(f"instruments: all must share one quote quantum, got {sorted(quanta)}")
         if adl_ranking not in ADL_RANKINGS:
             raise ValueError(f"adl_ranking: expected one of {sorted(ADL_RANKINGS)}, got {adl_ranking!r}")
+        if any(i.inverse for i in instruments):
+            if len({i.margin_currency for i in instruments}) != 1:
+                raise ValueError("instruments: an inverse instrument's margin currency must be "
+                                 "every instrument's (one wallet per account)")
+            if adl_ranking not in INVERSE_ADL_RANKINGS:
+                raise ValueError(f"adl_ranking: {adl_ranking!r} is not supported with an inverse "
+                                 f"instrument; expected one of {list(INVERSE_ADL_RANKINGS)}")
         _whole("insurance_fund", insurance_fund)
         _whole("backstop", backstop)
         _whole("fund_limit_ppm", fund_limit_ppm)
@@ -184,6 +193,8 @@ class Exchange:
         # halting policy queues them): order id -> its fee rate (None = the clearance fee),
         # so that the uncross fills them as liquidations (``uncross``).
         self.queued_liquidations: dict[int, int | None] = {}
+        # Whether any instrument is inverse: their deficits compare exact values (below).
+        self.has_inverse = any(i.inverse for i in instruments)
 
     # ------------------------------------------------------------ accounts
     def open_account(self, ts: int, account_id: int, deposit: int = 0,
@@ -277,6 +288,7 @@ class Exchange:
         if cp_pos.isolated:
             raise ValueError(f"counterparty {counterparty}: position must be cross")
         dirty = self._dirty
+        inverse_k = self.instruments[inst].inverse_k
         for account_id, deposit, size, price, iso in rows:
             acct = self.open_account(ts, account_id, deposit)
             if not size:
@@ -289,7 +301,11 @@ class Exchange:
                 pos.margin = iso
                 acct.wallet -= iso
             pos.size = size
-            pos.cost = size * price
+            if inverse_k:       # a buy of V quantums costs -V (engine.venue.accounts)
+                value = abs(size) * inverse_k // price
+                pos.cost = -value if size > 0 else value
+            else:
+                pos.cost = size * price
             self.open_interest[inst] += max(size, 0)
             self._track_holder(account_id, inst, 0, size)
             self._fill_leg(cp, inst, -size, price, 0)
@@ -546,7 +562,7 @@ class Exchange:
         liquidation order that traded gets a ``LiquidationFilled`` row (lots, traded value,
         the auction price), as the waterfall logs an immediate fill.  O(fills)."""
         queued = self.queued_liquidations
-        tlq = self.instruments[inst].tick_lot_quanta
+        value_q = self.instruments[inst].value_q
         done: dict[int, list] = {}          # order id -> [account, side, lots, value, price]
         for row in rows:
             maker_id, taker_id, price, qty, maker, taker, side = row
@@ -556,7 +572,7 @@ class Exchange:
                 if oid in queued:
                     d = done.setdefault(oid, [acct, s, 0, 0, price])
                     d[2] += qty
-                    d[3] += price * qty * tlq
+                    d[3] += value_q(price, qty)
         for oid, (acct, side, qty, value, price) in done.items():
             self.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side, inst=inst,
                             account=acct, order_id=oid, price=price, qty=qty, value=value)
@@ -599,11 +615,13 @@ class Exchange:
         """Apply a taker's fills to both sides' positions, wallets and fees.
 
         Fees: ``ceil(notional x ppm / 1e6)`` (against the trader); a negative maker fee is a
-        rebate rounded down.  A liquidation pays the clearance fee, capped at what the
+        rebate rounded down.  An inverse fill's notional is its value ``V`` in the base coin
+        (``engine.venue.accounts``), the amount its legs move.  A liquidation pays the clearance fee, capped at what the
         account has left above zero, to the insurance fund (reference section 1.6 item 8).
         """
         instrument = self.instruments[inst]
         tlq = instrument.tick_lot_quanta
+        inverse_k = instrument.inverse_k
         accounts = self.accounts
         book = self.books[inst]
         maker_ppm = instrument.maker_fee_ppm
@@ -611,7 +629,7 @@ class Exchange:
         buf = self._buf
         for f in fills:
             maker_id, taker_id, price, qty, maker_acct, taker_acct, side = f
-            notional = price * qty * tlq
+            notional = price * qty * tlq if not inverse_k else qty * inverse_k // price
             maker_fee = (ceil_div(notional * maker_ppm, 1_000_000) if maker_ppm >= 0
                          else -((notional * -maker_ppm) // 1_000_000))
             self._fill_leg(accounts[maker_acct], inst, -side * qty, price, maker_fee)
@@ -648,7 +666,10 @@ class Exchange:
         pos = acct.position(inst)
         tlq = self.instruments[inst].tick_lot_quanta
         before = pos.size
-        realised = pos.apply(dq, price) * tlq
+        if tlq is not None:
+            realised = pos.apply(dq, price) * tlq
+        else:               # inverse: both legs of a fill compute the same V
+            realised = pos.apply_value(dq, abs(dq) * self.instruments[inst].inverse_k // price)
         after = pos.size
         self.open_interest[inst] += max(after, 0) - max(before, 0)
         if (before > 0) != (after > 0) or (before < 0) != (after < 0):
@@ -716,6 +737,9 @@ class Exchange:
         row (side 0, qty 0, value = -residue) if nonzero.  O(positions log positions)."""
         if type(price) is not int or price <= 0:
             raise ValueError(f"price: expected an int tick > 0, got {price!r}")
+        if self.instruments[inst].inverse:
+            raise ValueError(f"{self.instruments[inst].symbol}: funding is not supported for "
+                             f"an inverse instrument")
         rate = Fraction(rate)
         num, den = rate.numerator, rate.denominator
         per_lot = price * self.instruments[inst].tick_lot_quanta * num
@@ -778,9 +802,17 @@ class Exchange:
         pos = acct.positions.get(inst)
         if pos is not None and pos.isolated:
             mark = self.marks[inst]
-            return pos.margin + (pos.unrealised(mark, self.instruments[inst].tick_lot_quanta)
-                                 if mark is not None else 0)
+            return pos.margin + (self.unrealised(pos, inst) if mark is not None else 0)
         return self.cross_equity(acct)
+
+    def unrealised(self, pos, inst: int) -> int:
+        """Unrealised PnL of ``pos`` (a position in ``inst``) at the mark, in quantums:
+        exact for a linear instrument, rounded down (against the holder) for an inverse one
+        (``engine.venue.accounts``).  O(1)."""
+        ins = self.instruments[inst]
+        if ins.inverse_k:
+            return pos.unrealised_inverse(self.marks[inst], ins.inverse_k)
+        return pos.unrealised(self.marks[inst], ins.tick_lot_quanta)
 
     # -------------------------------------------------------------- margin
     def collateral_value(self, acct: Account) -> int:
@@ -798,7 +830,9 @@ class Exchange:
         eq = acct.wallet + self.collateral_value(acct) if acct.collateral else acct.wallet
         for i, pos in acct.positions.items():
             if pos.size and not pos.isolated:
-                eq += pos.unrealised(self.marks[i], self.instruments[i].tick_lot_quanta)
+                t = self.instruments[i].tick_lot_quanta
+                eq += (pos.unrealised(self.marks[i], t) if t is not None
+                       else self.unrealised(pos, i))
         return eq
 
     def cross_maintenance(self, acct: Account) -> int:
@@ -806,27 +840,56 @@ class Exchange:
         for i, pos in acct.positions.items():
             if pos.size and not pos.isolated:
                 instrument = self.instruments[i]
-                notional = abs(pos.size) * self.marks[i] * instrument.tick_lot_quanta
+                notional = instrument.notional(self.marks[i], pos.size)
                 mm += maintenance_margin_q(notional, instrument.table_q)
         return mm
 
     def cross_deficit(self, acct: Account) -> int:
-        """MM - margin balance of the cross part (> 0: liquidatable)."""
+        """MM - margin balance of the cross part (> 0: liquidatable).  With an inverse
+        position among them, the exact MM minus the exact margin balance rounded up
+        (``inverse_terms``)."""
         if not any(p.size and not p.isolated for p in acct.positions.values()):
             return 0
+        if self.has_inverse:
+            total = -acct.wallet - (self.collateral_value(acct) if acct.collateral else 0)
+            for i, pos in acct.positions.items():
+                if pos.size and not pos.isolated:
+                    total += self.inverse_terms(pos, i)
+            return ceil_f(Fraction(total))
         return self.cross_maintenance(acct) - self.cross_equity(acct)
+
+    def inverse_terms(self, pos, inst: int):
+        """MM - uPnL of one position at the mark.  Linear: the usual integers (MM rounded
+        up, uPnL exact).  Inverse: the exact rational ``MM(N) + size x k / m + cost``, N =
+        ``|size| x k / m`` the exact value, tier by ``ceil(N)`` (tier floors are whole
+        quantums, so ``N >= floor`` iff ``ceil(N) >= floor``).  An inverse unit is
+        deficient when its exact MM exceeds its exact margin balance: separately rounded
+        terms would make deficiency non-monotone in the mark by a quantum, and the trigger
+        index (``engine.venue.risk``) needs it monotone (assumed: no venue publishes its
+        rounding here).  O(log tiers)."""
+        ins = self.instruments[inst]
+        m = self.marks[inst]
+        if not ins.inverse_k:
+            return (maintenance_margin_q(abs(pos.size) * m * ins.tick_lot_quanta, ins.table_q)
+                    - pos.unrealised(m, ins.tick_lot_quanta))
+        k, table = ins.inverse_k, ins.table_q
+        n = abs(pos.size)
+        mmr_num, cum_num, den = table.coefficients_q(table.index_of_q(-((-n * k) // m)))
+        return Fraction(n * k * mmr_num - cum_num * m + den * (pos.size * k + pos.cost * m),
+                        den * m)
 
     def maintenance_of(self, acct: Account, inst: int) -> int:
         """Maintenance margin of one position at the mark, quantums rounded up."""
         instrument = self.instruments[inst]
-        return maintenance_margin_q(abs(acct.positions[inst].size) * self.marks[inst]
-                                    * instrument.tick_lot_quanta, instrument.table_q)
+        return maintenance_margin_q(instrument.notional(self.marks[inst],
+                                                        acct.positions[inst].size),
+                                    instrument.table_q)
 
     def isolated_deficit(self, acct: Account, inst: int) -> int:
         pos = acct.positions[inst]
-        instrument = self.instruments[inst]
-        return (self.maintenance_of(acct, inst) - pos.margin
-                - pos.unrealised(self.marks[inst], instrument.tick_lot_quanta))
+        if self.instruments[inst].inverse_k:
+            return ceil_f(self.inverse_terms(pos, inst) - pos.margin)
+        return self.maintenance_of(acct, inst) - pos.margin - self.unrealised(pos, inst)
 
     def deficit(self, acct: Account, inst: int) -> int:
         """MM minus margin balance for the unit that holds ``inst`` (> 0: liquidatable)."""
@@ -949,7 +1012,7 @@ class Exchange:
         for acct in self.accounts.values():
             total += acct.wallet
             for i, pos in acct.positions.items():
-                total += pos.margin - pos.cost * self.instruments[i].tick_lot_quanta
+                total += pos.margin - pos.cost * (self.instruments[i].tick_lot_quanta or 1)
                 sizes[i] += pos.size
                 assert pos.size or (pos.cost == 0 and pos.margin == 0), \
                     f"account {acct.id} inst {i}: flat position keeps cost/margin"

@@ -54,6 +54,8 @@ class LiquidationIndex:
         tier used, then fixed up against the exact check (MM rounding).  O(tiers).
         """
         ins = self.ex.instruments[inst]
+        if ins.inverse_k:
+            return inverse_trigger(balance, size, cost, ins.inverse_k, ins.table_q)
         t = ins.tick_lot_quanta
         table = ins.table_q
         n = abs(size)
@@ -132,7 +134,7 @@ class LiquidationIndex:
                 self.complex[i].add(account_id)
                 continue
             trig = self.trigger(balance, pos.size, pos.cost, i)
-            if trig < 0:        # a long that no positive mark can liquidate
+            if trig < 0:        # no positive mark can liquidate it (a long; an inverse short)
                 continue
             # Keyed so that ascending order is deepest first: a long by its trigger
             # descending (-trig), a short by its trigger ascending; ties by account id.
@@ -212,3 +214,45 @@ class LiquidationIndex:
             if self.ex.cross_deficit(self.ex.accounts[acct_id]) > 0:
                 units.append((acct_id, inst))
         return units
+
+
+def inverse_trigger(balance: int, size: int, cost: int, k: int, table) -> int:
+    """Trigger tick of a single inverse position (``engine.venue.accounts``: ``cost`` in
+    quantums, value ``|size| x k / m``) backed by ``balance``: a long's largest deficient
+    mark, a short's smallest; -1 if no positive mark is deficient (a long whose balance
+    covers any fall to 1 tick, a short with 1x margin or more: its loss in coin is bounded).
+
+    Deficient at ``m`` (``Exchange.inverse_terms``): exact MM > exact margin balance, i.e.
+    with the tier's ``(mmr_num, cum_num, den)`` and ``n = |size|``,
+    ``k (n mmr_num + den size) > m (den (balance - cost) + cum_num)`` -- monotone in ``m``
+    (a long is deficient below its trigger, a short above), so the trigger is found by a
+    doubling search and bisection on the exact test.  O(log(trigger) x log tiers)."""
+    n = abs(size)
+
+    def deficient(m: int) -> bool:
+        mmr_num, cum_num, den = table.coefficients_q(table.index_of_q(-((-n * k) // m)))
+        return k * (n * mmr_num + den * size) > m * (den * (balance - cost) + cum_num)
+
+    if size > 0:
+        return _last_true(deficient) if deficient(1) else -1
+    if deficient(1):
+        return 1
+    last = _last_true(lambda m: not deficient(m))
+    return -1 if last >= _INF else last + 1
+
+
+def _last_true(pred) -> int:
+    """The largest ``m >= 1`` with ``pred(m)``, for a ``pred`` true at 1 and then false from
+    some ``m`` on (``_INF`` if still true there): doubling, then bisection.  O(log m)."""
+    lo, hi = 1, 2                       # pred(lo); hi not yet known
+    while pred(hi):
+        lo, hi = hi, hi * 2
+        if hi >= _INF:
+            return _INF
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if pred(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo

@@ -15,6 +15,8 @@ from .tiers import TierTable
 
 __all__ = [
     "BINANCE_BTCUSDT_2021",
+    "BINANCE_BTCUSD_PERP_ASSUMED",
+    "BITMEX_XBTUSD_2020_03",
     "BINANCE_BTCUSDT_2025_08_19",
     "BINANCE_ETHUSDT_2025_08_19",
     "BINANCE_ALT_ASSUMED",
@@ -124,6 +126,47 @@ BINANCE_ALT_ASSUMED = TierTable.from_rows(
     source="assumed: no altcoin table in the reference; BTC/ETH shape at altcoin sizes",
 )
 
+# BitMEX XBTUSD risk limits in force in March 2020, in XBT (inverse: notional = position
+# value in coin).  Not in docs/reference (section 4 gives BitMEX's process, not its
+# figures); from BitMEX's own pages found for this table [S, re-fetch before relying on it]:
+# base risk limit 200 XBT, one step per 100 XBT beyond it (BitMEX announcement raising the
+# step "from 100 to 150 XBT" on 31 Aug 2021), base initial margin 1.00% and base maintenance
+# margin 0.45% before 5 May 2020 (BitMEX announcement "Reduction in Base Maintenance Margin
+# - XBT and ETH Series - 5 May 2020": "current" 0.45%, assumed already in force on 12-13 Mar
+# 2020), each step adding 0.50% to both (bitmex.com/app/riskLimitsExamples: "maintenance
+# margin becomes 0.50% + (# of Steps * 0.50%)").  Max leverage = 1 / initial margin.
+# **Assumed**: (1) BitMEX charges the whole position its risk limit's rates; this table is
+# read as brackets (only value above a step pays the higher rate, ``TierTable``'s cum
+# recursion), which gives lower MM above 200 XBT; (2) steps are listed to 1,000 XBT and the
+# last row is open-ended.
+BITMEX_XBTUSD_2020_03 = TierTable.from_rows(
+    [("0", "200", "0.0045", 100)]
+    + [(str(200 + 100 * (s - 1)), str(200 + 100 * s) if s < 9 else None,
+        Fraction(45 + 50 * s, 10_000), Fraction(10_000, 100 + 50 * s)) for s in range(1, 10)],
+    name="bitmex:XBTUSD@2020-03",
+    source="BitMEX risk limits (not in reference): base 200 XBT, step 100 XBT, MM 0.45% + 0.50%"
+    "/step, IM 1.00% + 0.50%/step; read as brackets (assumed)",
+)
+
+# Binance COIN-M BTCUSD_PERP brackets, in BTC.  Reference section 7 example 5 [P, COIN-M FAQ]
+# gives the first bracket's rate (0.4% at 0.4 BTC, cum 0) and one point of a higher one
+# ("300 BTC -> MMR 12.5%, maintenance amount 11.605 BTC"); Binance's API docs show bracket 1
+# as 0-50 BTC, 125x, 0.4% [S].  The rest of this table is **assumed** (the shape of the
+# 2021-era USD-M table, reference section 1.3, in BTC) and does not reproduce the 11.605 BTC
+# point: a fixture for the mechanism, not the venue's table.
+BINANCE_BTCUSD_PERP_ASSUMED = TierTable.from_rows(
+    [
+        ("0", "50", "0.004", 125),
+        ("50", "250", "0.005", 100),
+        ("250", "1000", "0.010", 50),
+        ("1000", "5000", "0.025", 20),
+        ("5000", "20000", "0.050", 10),
+        ("20000", None, "0.100", 5),
+    ],
+    name="binance-coinm:BTCUSD_PERP@assumed",
+    source="reference §7 example 5 (bracket 1); later brackets assumed",
+)
+
 #: Bundled tables by name.
 BUNDLED: dict[str, TierTable] = {
     t.name: t
@@ -133,6 +176,8 @@ BUNDLED: dict[str, TierTable] = {
         HYPERLIQUID_BTC_2026,
         BINANCE_BTCUSDT_2021,
         BINANCE_ALT_ASSUMED,
+        BITMEX_XBTUSD_2020_03,
+        BINANCE_BTCUSD_PERP_ASSUMED,
     )
 }
 
