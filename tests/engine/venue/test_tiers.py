@@ -139,7 +139,7 @@ def test_ethusdt_shares_the_first_four_btcusdt_tiers():
 
 def test_bundled_tables_are_registered_by_name():
     assert BUNDLED[BINANCE_BTCUSDT_2025_08_19.name] is BINANCE_BTCUSDT_2025_08_19
-    assert len(BUNDLED) == 6       # + BitMEX XBTUSD and Binance COIN-M BTCUSD_PERP (inverse)
+    assert len(BUNDLED) == 7       # + BitMEX XBTUSD, Binance COIN-M BTCUSD_PERP, an altcoin
 
 
 # -- validation ------------------------------------------------------------------------------
