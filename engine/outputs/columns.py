@@ -27,6 +27,7 @@ UNITS = {
     "quantums": "money in quote quantums (to_pandas: quote currency)",
     "bp100": "hundredths of a basis point (to_pandas: basis points; none = NaN)",
     "ppb": "a signed rate in parts per billion of notional (kept)",
+    "nquote": "a price in billionths of a quote unit (to_pandas: quote currency; none = NaN)",
     "ms": "milliseconds (kept)",
     "count": "a count (kept)",
     "flag": "0/1 (kept)",
@@ -109,14 +110,16 @@ EVENT_COLUMNS = [
 ]
 
 
-def timeseries_columns(bands_ppm) -> list[tuple[str, str, str]]:
-    """``(name, unit, meaning)`` of every time-series column, in table order."""
+def timeseries_columns(bands_ppm, extra=()) -> list[tuple[str, str, str]]:
+    """``(name, unit, meaning)`` of every time-series column, in table order; ``extra``
+    the columns of a feature on in the run (``Sampler.extra``: ``[collateral]``'s)."""
     out = list(_SAMPLED)
     for ppm in bands_ppm:
         pct = band_name(ppm).replace("_", ".").replace("pct", "%")
         out += [(f"bid_depth_{band_name(ppm)}", "quantums", f"bid notional within {pct} of mid"),
                 (f"ask_depth_{band_name(ppm)}", "quantums", f"ask notional within {pct} of mid")]
     out += _TAIL
+    out += [tuple(c) for c in extra]
     out += [(name, unit, meaning) for name, (unit, meaning) in AGGREGATE_COLUMNS.items()]
     out.append(("vacuum", "flag", "depth within 1% below vacuum_fraction x its pre-event "
                                   "baseline"))

@@ -1,8 +1,9 @@
 """The liquidation index: which units (isolated positions, cross accounts) are deficient at
 the current mark, found without looking at every account.
 
-Isolated positions and cross accounts whose only exposure is one instrument (no collateral)
-have an exact *trigger tick*: the largest mark at which a long is deficient, the smallest at
+Isolated positions and cross accounts whose only exposure is one instrument (their
+collateral, if any, counted at its current value: the Exchange re-keys an asset's holders
+when its price changes) have an exact *trigger tick*: the largest mark at which a long is deficient, the smallest at
 which a short is.  They sit in sorted lists per instrument, so a mark update finds the
 deficient ones in O(log n + k).  Other cross accounts ("complex") are re-evaluated at every
 check of an instrument they hold.  Accounts whose state changed since the last check
@@ -120,14 +121,15 @@ class LiquidationIndex:
             return []
         out = []
         cross = [i for i, p in acct.positions.items() if p.size and not p.isolated]
-        simple_cross = len(cross) == 1 and not any(acct.collateral.values())
+        simple_cross = len(cross) == 1
         for i, pos in acct.positions.items():
             if not pos.size:
                 continue
             if pos.isolated:
                 balance = pos.margin
             elif simple_cross:
-                balance = acct.wallet
+                balance = acct.wallet + (self.ex.collateral_value(acct) if acct.collateral
+                                         else 0)
             else:
                 self.complex[i].add(account_id)
                 continue
