@@ -9,14 +9,13 @@ Valuation (``Collateral.valuation``, per asset where several) maps onto the sour
 ``own_book_price = "mid"``) of the asset's book; ``index`` -> ``index`` fed from the asset's
 ``index_path`` (the market elsewhere); ``redemption`` -> ``fixed`` at ``redemption`` (the
 post-event fix: "redemption-based weights ... plus a minimum price floor for USDE").
-*Assumed*: ``last`` by default, as the figure reported for the venue (USDe ~0.65) is a
-traded print [S55]; the sources do not say whether the venue's collateral index read the
-last trade or the mid.
+Own book's last trade by default (assumed: the venue's USDe ~0.65 [S55] is a print).
+The sources do not say whether the venue's collateral index read the last trade or the mid.
 
 The asset's book is instrument ``1 + k`` of the Exchange: a position-keeping linear contract
 in the asset (quote-margined, no fees, never liquidated: no risk step lists it) standing in
-for a spot market -- *assumed*, so that the existing ledger carries it: a sale of units is a
-short position held against the units, which is the sale's exposure without a spot ledger.
+for a spot market.
+A sale of units is a short held against them (assumed: no spot ledger; same exposure).
 Its participants, each on a deep account (ids from ``FIRST_ASSET_ACCOUNT``):
 
 * the book's maker: a ladder of ``book_levels`` bids and asks around the asset's index
@@ -29,16 +28,16 @@ Its participants, each on a deep account (ids from ``FIRST_ASSET_ACCOUNT``):
   no worse than ``limit_pct`` % from it;
 * the venue itself: units seized from liquidated accounts (``settlement.seize_collateral``
   moves them to the insurance fund) are sold into the book each second, IOC, no lower than
-  ``seized_limit_pct`` % under the book's last price -- *assumed* from Binance's
-  multi-assets auto-exchange on liquidation (reference section 1.9); this is the feedback of
-  fact 5: liquidations sell the collateral that priced them.
+  ``seized_limit_pct`` % under the book's last price.
+  The venue sells what it seizes (assumed from Binance's multi-assets auto-exchange, 1.9).
+  This is the feedback of fact 5: liquidations sell the collateral that priced them.
 
 Holders: one uniform draw per cross trader of the population, in population order, from
 ``default_rng([seed, COLLATERAL_STREAM])``: asset k if the draw falls in its
 ``holders_share`` slice (assets in order) and the trader's side is ``holders_side``.  A holder
 moves ``collateral_share`` of its margin (deposit + spare cash, quantums, rounded down) into
-the asset, at its start price after haircut, units rounded up -- *assumed*: the holder posts
-enough units that its margin balance at the start is at least what it was in quote.
+the asset, at its start price after haircut, units rounded up.
+Holders keep their opening margin balance (assumed: they post enough units to match it).
 
 Attribution (``collateral_calls``): at each risk round while some asset is valued below its
 index, each holder listed deficient for the first time during such a gap is counted if
@@ -141,8 +140,7 @@ class CollateralMarket:
             ex.set_mark(0, a.inst, a.path.at(0))
             port.schedule(0, Phase.INPUT, lambda ts, a=a: self._quote(ts, a))
             if a.spec.source.startswith("book-"):
-                # Assumed: the book traded at the asset's start before the run, so the
-                # venue values the asset there until its book prints (or quotes) again.
+                # Valued at its start until its book prints (assumed: its last trade).
                 ex.asset_prices[a.cfg.name] = Fraction(a.cfg.start)
         self.reprice(0)
 

@@ -564,9 +564,8 @@ def fact_5(view: RunView, t: dict) -> Score:
     not have been at the assets' index prices (``collateral_calls``: the margin event the
     collateral price made).  Without those columns: NOT MEASURABLE, the reason saying whether
     the run seized collateral at all.  Source: breakers-and-events.md section 3 item 5 (USDe
-    -35% on one venue while ~$1 elsewhere [S55, S98]); the 10% threshold is assumed (the
-    reference gives one event's gap, not a bound: twice the ~5% dip reported on another
-    venue).
+    -35% on one venue while ~$1 elsewhere [S55, S98]).
+    Fact 5's depeg_pct_min (10%) is assumed: twice the ~5% dip reported on another venue.
     """
     seized = view.of(K.COLLATERAL_SEIZED, venue_wide=True)
     assets = [n[:-len("_price")] for n in view.table.column_names

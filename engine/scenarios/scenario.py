@@ -500,7 +500,8 @@ class Collateral:
 
 def _collateral(where: str, table, duration_s: int) -> Collateral | None:
     """``[collateral]``: at least one asset, unique names, flows naming a listed asset and
-    starting inside the run; the asset's redemption defaults to its start."""
+    starting inside the run; an asset's redemption defaults to its start, its index path
+    to flat at its start."""
     if table is None:
         return None
     if not isinstance(table, dict):
@@ -519,6 +520,8 @@ def _collateral(where: str, table, duration_s: int) -> Collateral | None:
                               f"got {asset.name!r} twice")
         if asset.redemption is None:
             asset = attrs.evolve(asset, redemption=asset.start)
+        if not asset.index_path:        # flat at the start (written back as a path)
+            asset = attrs.evolve(asset, index_path=((Fraction(0), asset.start),))
         assets.append(asset)
     if not assets:
         raise ConfigError(f"{where}: collateral.assets: expected at least one "

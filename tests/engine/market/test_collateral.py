@@ -7,14 +7,14 @@ prices); breakers-and-events.md section 3 fact 5.
 """
 from __future__ import annotations
 
-import copy
+import pathlib
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from engine.liquidation.waterfalls import run_liquidations
-from engine.scenarios.scenario import from_dict, load
+from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.accounts import BASIS_ACCOUNT, FIRST_ASSET_ACCOUNT
 from engine.venue.events import EventKind as K
@@ -22,38 +22,17 @@ from orderbook.enums import IOC
 
 SEC = 1_000_000_000
 
-#: A small run: the perp flat at 100,000, a USDE book crushed by a sell program from t = 20 s
-#: while the book's maker is frozen (t 20-80), the freeze over at 80 s and the coin bought
-#: back from 85 s.
-BASE = {
-    "scenario": {"name": "coll-test", "duration_s": 120, "event_start_s": 10},
-    "venue": {"instrument": "binance:BTCUSDT", "insurance_fund": "1000000"},
-    "index": {"start": "100000"},
-    "makers": {"count": 2, "depth_1pct": "2000000", "levels": 20, "spacing_bps": 5,
-               "refresh_ms": 500, "withdraw_on_volatility": False},
-    "traders": {"count": 300, "leverage_median": 10, "isolated_share": 0.3,
-                "stop_loss_share": 0, "topup_share": 0},
-    "frictions": {"transfer_freeze": [20, 80]},
-    "collateral": {
-        "valuation": "own-book",
-        "assets": [{"name": "USDE", "haircut": 0.05, "start": "1", "holders_share": 0.6,
-                    "book_depth": "200000", "book_levels": 40, "book_spacing_bps": 100,
-                    "book_half_spread_bps": 5, "book_refresh_s": 5}],
-        "flows": [{"kind": "sell", "window": [20, 60], "notional_per_s": "5000",
-                   "limit_pct": 35},
-                  {"kind": "buy", "window": [85, 90], "notional_per_s": "50000",
-                   "limit_pct": 1}]},
-}
+#: A small run (tests/data/collateral-small.toml): the perp flat, a USDE book crushed by a
+#: sell program from t = 20 s while its maker is frozen (20-80 s), bought back from 85 s.
+SMALL = pathlib.Path(__file__).parents[2] / "data" / "collateral-small.toml"
 
 
-def scenario(**collateral):
-    data = copy.deepcopy(BASE)
-    data["collateral"].update(collateral)
-    return from_dict(data, "test.toml")
+def scenario(*overrides):
+    return load(str(SMALL), list(overrides))
 
 
-def run(sim_cls=Simulation, **collateral):
-    return sim_cls(scenario(**collateral), seed=0).run()
+def run(*overrides, sim_cls=Simulation):
+    return sim_cls(scenario(*overrides), seed=0).run()
 
 
 def column(sim, name):
@@ -74,7 +53,7 @@ def test_own_book_valuation_follows_the_assets_last_trade():
 
 def test_own_book_mid_valuation_reads_the_books_mid():
     """``own_book_price = "mid"``: the venue's price is the book's mid (the source book-mid)."""
-    sim = run(own_book_price="mid")
+    sim = run('collateral.own_book_price="mid"')
     ex = sim.exchange
     bb, ba = ex.books[1].best_bid(), ex.books[1].best_ask()
     assert ex.assets["USDE"].source == "book-mid"
@@ -82,17 +61,15 @@ def test_own_book_mid_valuation_reads_the_books_mid():
 
 
 def test_redemption_valuation_stays_fixed_while_the_book_falls():
-    sim = run(valuation="redemption")
+    sim = run('collateral.valuation="redemption"')
     price, book = column(sim, "coll_usde_price"), column(sim, "coll_usde_book")
     assert (price == 10**9).all()
     assert book[book >= 0].min() <= 700_000_000        # the same book still fell
 
 
 def test_index_valuation_reads_the_assets_index_path():
-    data = copy.deepcopy(BASE)
-    data["collateral"]["valuation"] = "index"
-    data["collateral"]["assets"][0]["index_path"] = [[0, "1"], [40, "0.99"], [120, "1"]]
-    sim = Simulation(from_dict(data, "test.toml"), seed=0).run()
+    sim = run('collateral.valuation="index"',
+              'collateral.assets.0.index_path=[[0, "1"], [40, "0.99"], [120, "1"]]')
     price, index = column(sim, "coll_usde_price"), column(sim, "coll_usde_index")
     assert (price == index).all() and price.min() == 990_000_000
 
@@ -101,7 +78,7 @@ def _world(source: str):
     """A Simulation's venue without running it: a holder opened by hand -- no quote, 1,000
     USDE (5% haircut), long 0.2 BTC at the mark (~20,000 notional, ~21x); only the USDE
     book and the valuation move afterwards."""
-    sim = Simulation(scenario(valuation=source), seed=0)
+    sim = Simulation(scenario(f'collateral.valuation="{source}"'), seed=0)
     ex = sim.exchange
     acct_id = 9_999_999
     ex.open_account(0, acct_id)
@@ -146,7 +123,7 @@ def test_money_is_conserved_after_every_step_with_collateral_on(eng):
             for book in self.exchange.books:
                 book._check()
 
-    sim = run(Checked)
+    sim = run(sim_cls=Checked)
     seized = sim.log.rows(K.COLLATERAL_SEIZED)
     assert len(seized) > 0
     fund_pos = sim.exchange.fund.positions.get(1)
@@ -156,10 +133,8 @@ def test_money_is_conserved_after_every_step_with_collateral_on(eng):
 def test_seized_collateral_is_sold_into_the_assets_book_unless_switched_off():
     """The venue's auto-exchange of seized units (assumed from reference 1.9): with
     ``sell_seized`` the fund trades on the USDE book as a taker; without, it does not."""
-    data = copy.deepcopy(BASE)
     for sell in (True, False):
-        data["collateral"]["assets"][0]["sell_seized"] = sell
-        sim = Simulation(from_dict(data, "test.toml"), seed=0).run()
+        sim = run(f"collateral.assets.0.sell_seized={str(sell).lower()}")
         fund_trades = [r for r in sim.log.rows(K.TRADE)
                        if r[4] == 1 and r[5] == sim.exchange.fund.id]
         assert bool(fund_trades) is sell
@@ -181,7 +156,7 @@ def test_holders_margin_in_the_asset_and_keep_their_opening_margin_balance():
 def test_the_collateral_calls_count_only_calls_the_index_price_would_not_make():
     """Own-book counts collateral-driven calls; redemption (priced at the index) none."""
     own = run()
-    red = run(valuation="redemption")
+    red = run('collateral.valuation="redemption"')
     assert own.collateral.calls > 0 and red.collateral.calls == 0
     own_calls = len({r[5] for r in own.log.rows(K.MARGIN_CALL)})
     red_calls = len({r[5] for r in red.log.rows(K.MARGIN_CALL)})
