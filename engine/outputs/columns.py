@@ -139,6 +139,11 @@ def markdown(bands_ppm=(5_000, 10_000, 20_000, 50_000)) -> str:
     lines += ["", "## Time series (`timeseries.parquet`, one row per interval)", "",
               "| column | unit | meaning |", "|---|---|---|"]
     lines += [f"| `{n}` | `{u}` | {m} |" for n, u, m in timeseries_columns(bands_ppm)]
+    lines += ["", "A run with `[collateral]` adds, before the aggregates, per asset",
+              "`coll_<asset>_book`, `coll_<asset>_price`, `coll_<asset>_index` (`nquote`: its own",
+              "book's last trade or mid, its price as the venue values it, its index), then",
+              "`collateral_value` (`quantums`) and `collateral_calls` (`count`); their meanings",
+              "are in the parquet metadata (`engine/market/collateral.py`)."]
     lines += ["", "## Event log (`events.parquet`, one row per event)", "",
               "| column | unit | meaning |", "|---|---|---|"]
     lines += [f"| `{n}` | `{u}` | {m} |" for n, u, m in EVENT_COLUMNS]

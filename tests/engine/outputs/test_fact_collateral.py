@@ -58,3 +58,14 @@ def test_fact5_passes_on_an_own_book_run_and_fails_under_redemption():
     assert results["own-book"].verdict == PASS, results["own-book"].figure
     assert results["redemption"].verdict == FAIL
     assert results["redemption"].values["collateral_calls"] == 0
+
+
+def test_the_collateral_columns_read_in_quote_units_in_pandas():
+    """``nquote`` columns convert to quote currency (NaN for none); the counts are kept."""
+    pytest.importorskip("pandas")
+    r = engine.run(str(SMALL), breaker="none", seed=0)
+    frame = r.to_pandas("timeseries")
+    raw = r.timeseries.column("coll_usde_price").to_numpy()
+    assert frame["coll_usde_price"].tolist() == pytest.approx((raw / 1e9).tolist())
+    assert frame["coll_usde_index"].iloc[0] == 1.0
+    assert frame["collateral_calls"].iloc[-1] == r.timeseries.column("collateral_calls")[-1].as_py()
