@@ -354,9 +354,9 @@ class Exchange:
                 return None
             if type(qty) is int:
                 qty = min(qty, abs(size))
-        # The breakers watch instrument 0, the perpetual (engine.breakers: one instrument);
-        # a collateral asset's own spot book is not gated (assumed: the venue's futures
-        # breakers are not its spot rules), though a halt stops every book.
+        # The breakers watch instrument 0, the perpetual (engine.breakers: one instrument).
+        # Other books are not gated (assumed: futures breakers are not spot rules).
+        # A halt still stops every book.
         breaker = self.breaker if inst == 0 else None
         # Malformed orders skip the gate: the book rejects them with the reason.
         if breaker is not None and type(qty) is int and (price is None or type(price) is int) \
