@@ -3,11 +3,12 @@ the current mark, found without looking at every account.
 
 Isolated positions and cross accounts whose only exposure is one instrument (their
 collateral, if any, counted at its current value: the Exchange re-keys an asset's holders
-when its price changes) have an exact *trigger tick*: the largest mark at which a long is deficient, the smallest at
-which a short is.  They sit in sorted lists per instrument, so a mark update finds the
-deficient ones in O(log n + k).  Other cross accounts ("complex") are re-evaluated at every
-check of an instrument they hold.  Accounts whose state changed since the last check
-(``dirty``: the Exchange's ledger adds to it) are re-keyed lazily, at the next check.
+when its price changes) have an exact *trigger tick*: the largest mark at which a long is
+deficient, the smallest at which a short is.  They sit in sorted lists per instrument, so a
+mark update finds the deficient ones in O(log n + k).  Other cross accounts ("complex") are
+re-evaluated at every check of an instrument they hold.  Accounts whose state changed since
+the last check (``dirty``: the Exchange's ledger adds to it) are re-keyed lazily, at the
+next check.
 
 Margin (docs/reference/liquidation-mechanics.md section 1.4; Binance "Liquidation", futures
 FAQ): a unit is deficient when its margin balance is below its maintenance margin at
