@@ -45,6 +45,7 @@ from .liquidation.waterfalls import run_liquidations
 from .market.arbitrage import open_arbitrageurs
 from .market.arrivals import Arrivals
 from .market.basis import BasisTraders, opposite_leg, take_opposite
+from .market.collateral import CollateralMarket
 from .market.background import dip_holding, open_background, open_dip_buyers
 from .market.index import IndexPath
 from .market.makers import LadderMemo, MakerDraws, MarketMaker, VolatilityWindow
@@ -106,9 +107,15 @@ class Simulation:
         # A fund sized by the open interest is paid in once the population is seeded.
         self.insurance_fund_start = units.insurance_fund \
             if venue.insurance_fund_oi_pct is None else 0
-        self.exchange = Exchange([instrument], insurance_fund=self.insurance_fund_start,
+        # [collateral]: the assets' own books are instruments 1.. (engine.market.collateral).
+        self.collateral = None if scenario.collateral is None else CollateralMarket(
+            scenario.collateral, instrument, scenario.frictions, seed, meta.duration_s)
+        cm = self.collateral
+        self.exchange = Exchange([instrument, *(cm.instruments if cm else ())],
+                                 insurance_fund=self.insurance_fund_start,
                                  adl_ranking=venue.adl_ranking,
-                                 fund_limit_ppm=units.fund_limit_ppm, rng=self.rng)
+                                 fund_limit_ppm=units.fund_limit_ppm, rng=self.rng,
+                                 collateral=cm.assets if cm else ())
         self.log = self.exchange.log
         k = meta.time_compression      # venue-rule clocks run k times faster (catalogue)
         self.breaker = make_breaker(breaker, scenario if k == 1 else attrs.evolve(
@@ -137,7 +144,7 @@ class Simulation:
             if group.vol_source not in self.volatility_windows:
                 self.volatility_windows[group.vol_source] = VolatilityWindow(self,
                                                                              group.vol_source)
-        self.sampler = Sampler(instrument)
+        self.sampler = Sampler(instrument, extra=cm.columns() if cm else ())
         self.progress = None    # a callable (ts, log) run at each sample: a progress bar
         self.makers: list[MarketMaker] = []
         self.programs = Programs(self, scenario.flows, units.flow_notionals)
@@ -242,6 +249,8 @@ class Simulation:
         ex.set_mark(0, 0, start)
         self.mark_policy.observe(0, start, None, None, None)
         self._open_makers()
+        if self.collateral is not None:
+            self.collateral.open(self)
         pop = draw_traders(sc.traders, instrument, start, self.rng, FIRST_TRADER)
         gross = int(np.abs(pop["size"]).sum())
         basis = max(1, gross) * instrument.lot_value_q(start)
@@ -259,8 +268,12 @@ class Simulation:
         ex.open_account(0, BASIS_ACCOUNT, deposit=basis)
         rows = zip(pop["id"].tolist(), pop["deposit"].tolist(), pop["spare"],
                    pop["size"].tolist(), pop["entry"].tolist(), pop["isolated"].tolist())
-        ex.seed_positions(0, 0, BASIS_ACCOUNT,
-                          ((a, d + sp, s, e, d if iso else 0) for a, d, sp, s, e, iso in rows))
+        seeded = ((a, d + sp, s, e, d if iso else 0) for a, d, sp, s, e, iso in rows)
+        if self.collateral is not None:     # holders margin part of it in an asset
+            seeded = self.collateral.assign(list(seeded))
+        ex.seed_positions(0, 0, BASIS_ACCOUNT, seeded)
+        if self.collateral is not None:
+            self.collateral.deposit_holdings()
         self._seed_holders(start)
         self._hand_over_opposite_side(start)
         self._size_fund(start)
@@ -411,6 +424,8 @@ class Simulation:
         self.breaker.evaluate(ts)
 
     def _mark_step(self, ts: int) -> None:
+        if self.collateral is not None:
+            self.collateral.reprice(ts)
         if self.capacity is not None and self.capacity.mark_stale(ts):
             return          # the mark engine lags the flow: the last mark stands
         ex = self.exchange
@@ -437,6 +452,8 @@ class Simulation:
             return
         for _ in range(self.scenario.meta.max_cascade_rounds):
             self.topups.run(ts)
+            if self.collateral is not None:
+                self.collateral.watch(ts)
             ran = run_liquidations(ex, ts, 0)
             stopped = self.stops.fire(ts)
             if not ran and not stopped:
@@ -446,6 +463,8 @@ class Simulation:
     def _second_step(self, ts: int) -> None:
         ex = self.exchange
         self.programs.second(ts)
+        if self.collateral is not None:
+            self.collateral.second(ts)
         if self.arrivals is not None:
             self.arrivals.second(ts)
         if self.basis_traders is not None:
@@ -489,7 +508,8 @@ class Simulation:
                             open_interest=ex.open_interest[0],
                             funding=None if f is None else (f.premium_ppb, f.rate_ppb()),
                             queue=self.capacity.sample(ts) if self.capacity else (0, 0, 0),
-                            down=ex.down)
+                            down=ex.down,
+                            extra=self.collateral.sample(ts) if self.collateral else ())
         if self.progress is not None:
             self.progress(ts, self.log)
 

@@ -27,6 +27,7 @@ UNITS = {
     "quantums": "money in quote quantums (to_pandas: quote currency)",
     "bp100": "hundredths of a basis point (to_pandas: basis points; none = NaN)",
     "ppb": "a signed rate in parts per billion of notional (kept)",
+    "nquote": "a price in billionths of a quote unit (to_pandas: quote currency; none = NaN)",
     "ms": "milliseconds (kept)",
     "count": "a count (kept)",
     "flag": "0/1 (kept)",
@@ -110,14 +111,16 @@ EVENT_COLUMNS = [
 ]
 
 
-def timeseries_columns(bands_ppm) -> list[tuple[str, str, str]]:
-    """``(name, unit, meaning)`` of every time-series column, in table order."""
+def timeseries_columns(bands_ppm, extra=()) -> list[tuple[str, str, str]]:
+    """``(name, unit, meaning)`` of every time-series column, in table order; ``extra``
+    the columns of a feature on in the run (``Sampler.extra``: ``[collateral]``'s)."""
     out = list(_SAMPLED)
     for ppm in bands_ppm:
         pct = band_name(ppm).replace("_", ".").replace("pct", "%")
         out += [(f"bid_depth_{band_name(ppm)}", "quantums", f"bid notional within {pct} of mid"),
                 (f"ask_depth_{band_name(ppm)}", "quantums", f"ask notional within {pct} of mid")]
     out += _TAIL
+    out += [tuple(c) for c in extra]
     out += [(name, unit, meaning) for name, (unit, meaning) in AGGREGATE_COLUMNS.items()]
     out.append(("vacuum", "flag", "depth within 1% below vacuum_fraction x its pre-event "
                                   "baseline"))
@@ -137,6 +140,11 @@ def markdown(bands_ppm=(5_000, 10_000, 20_000, 50_000)) -> str:
     lines += ["", "## Time series (`timeseries.parquet`, one row per interval)", "",
               "| column | unit | meaning |", "|---|---|---|"]
     lines += [f"| `{n}` | `{u}` | {m} |" for n, u, m in timeseries_columns(bands_ppm)]
+    lines += ["", "A run with `[collateral]` adds, before the aggregates, per asset",
+              "`coll_<asset>_book`, `coll_<asset>_price`, `coll_<asset>_index` (`nquote`: its own",
+              "book's last trade or mid, its price as the venue values it, its index), then",
+              "`collateral_value` (`quantums`) and `collateral_calls` (`count`); their meanings",
+              "are in the parquet metadata (`engine/market/collateral.py`)."]
     lines += ["", "## Event log (`events.parquet`, one row per event)", "",
               "| column | unit | meaning |", "|---|---|---|"]
     lines += [f"| `{n}` | `{u}` | {m} |" for n, u, m in EVENT_COLUMNS]

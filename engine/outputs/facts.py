@@ -70,7 +70,7 @@ DEFAULT_TARGETS = {
     2: {"peak_share_min": 0.20, "rate_ratio_min": 100, "peak_window_s": 60},
     3: {"long_share_min": 0.80, "long_share_max": 0.92, "rebound_shorts_min": 1},
     4: {"gap_pct_min": 2.0},
-    5: {},
+    5: {"depeg_pct_min": 10.0, "collateral_calls_min": 1},
     6: {"fill_ratio_fall_min": 0.5, "adl_share_max": 0.25, "fund_drawn_min": 0.0,
         "peak_window_s": 60},
     7: {"adl_withdrawals_min": 1},
@@ -556,19 +556,52 @@ def fact_4(view: RunView, t: dict) -> Score:
 def fact_5(view: RunView, t: dict) -> Score:
     """Collateral feeds back.
 
-    Not scored yet: the feedback is the venue's own price of a haircut collateral asset
-    departing from its external value and turning into margin calls, and a run records no
-    collateral price series.  The reason says whether the run had collateral at all
-    (``CollateralSeized`` events).  Source: breakers-and-events.md section 3 item 5 (USDe
+    Test, two parts, on a run with ``[collateral]`` (its time-series columns
+    ``coll_<asset>_price`` -- the asset as the venue values it -- and ``coll_<asset>_index``,
+    the market elsewhere, ``engine.market.collateral``): (a) after the event start, the
+    widest gap ``(index - venue price) / index`` of any asset is at least ``depeg_pct_min``
+    percent; (b) at least ``collateral_calls_min`` holders were found deficient who would
+    not have been at the assets' index prices (``collateral_calls``: the margin event the
+    collateral price made).  Without those columns: NOT MEASURABLE, the reason saying whether
+    the run seized collateral at all.  Source: breakers-and-events.md section 3 item 5 (USDe
     -35% on one venue while ~$1 elsewhere [S55, S98]).
+    Fact 5's depeg_pct_min (10%) is assumed: twice the ~5% dip reported on another venue.
     """
     seized = view.of(K.COLLATERAL_SEIZED, venue_wide=True)
-    if not seized.size:
-        return _unmeasurable(5, t, "no collateral in this run (no account held a collateral "
-                                   "asset that was used)", {"collateral_seized": 0})
-    return _unmeasurable(5, t, f"collateral was seized {seized.size} times, but the run "
-                               f"records no collateral price to compare with its index",
-                         {"collateral_seized": int(seized.size)})
+    assets = [n[:-len("_price")] for n in view.table.column_names
+              if n.startswith("coll_") and n.endswith("_price")]
+    if not assets or not view.has("collateral_calls"):
+        if not seized.size:
+            return _unmeasurable(5, t, "no collateral in this run (no account held a "
+                                       "collateral asset that was used)", {"collateral_seized": 0})
+        return _unmeasurable(5, t, f"collateral was seized {seized.size} times, but the run "
+                                   f"records no collateral price to compare with its index",
+                             {"collateral_seized": int(seized.size)})
+    post = view.ts >= view.start_ns
+    best = None                     # (gap, asset, venue price, index) in nquote
+    for a in assets:
+        price, index = view.col(f"{a}_price"), view.col(f"{a}_index")
+        ok = np.flatnonzero(post & (price >= 0) & (index > 0))
+        if ok.size:
+            k = int(ok[np.argmax((index[ok] - price[ok]) / index[ok])])
+            gap = Fraction(int(index[k]) - int(price[k]), int(index[k])) * 100
+            if best is None or gap > best[0]:
+                best = (gap, a.removeprefix("coll_"), int(price[k]), int(index[k]))
+    calls = int(view.col("collateral_calls")[-1]) if view.ts.size else 0
+    values = {"collateral_calls": calls, "collateral_seized": int(seized.size)}
+    parts = [("", calls >= int(t["collateral_calls_min"]))]
+    if best is None:
+        parts.append(("no collateral price after the event start", None))
+        figure = f"{calls} collateral-driven calls"
+    else:
+        gap, name, price, index = best
+        values.update(asset=name, depeg_pct=_r(gap, 4), venue_price=price / 1e9,
+                      index_price=index / 1e9)
+        parts.append(("", gap >= _num(t["depeg_pct_min"])))
+        figure = (f"{name} valued at {price / 1e9:.4g} vs {index / 1e9:.4g} elsewhere "
+                  f"({float(gap):.1f}% under); {calls} holders called who would not be at "
+                  f"the index; {seized.size} seizures")
+    return _judge(5, t, parts, figure, values)
 
 
 def fact_6(view: RunView, t: dict) -> Score:

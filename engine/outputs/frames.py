@@ -49,12 +49,17 @@ def timeseries_frame(table, units: str = "real"):
     meta = timeseries_meta(table)
     scale = _scales(meta)
     out = {}
-    for name, unit, _ in timeseries_columns(meta["bands_ppm"]):
+    known = {c[0] for c in timeseries_columns(meta["bands_ppm"])}
+    extra = [(n, *meta["columns"][n]) for n in table.column_names
+             if n not in known and n in meta["columns"]]
+    for name, unit, _ in timeseries_columns(meta["bands_ppm"], extra):
         a = table.column(name).to_numpy()
         if unit == "ns":
             out["time_s"] = a / 1e9
         elif unit == "ticks":
             out[name] = np.where(a < 0, np.nan, a * scale["ticks"])
+        elif unit == "nquote":
+            out[name] = np.where(a < 0, np.nan, a / 1e9)
         elif unit == "bp100":
             out[name] = np.where(a < 0, np.nan, a / 100)
         elif unit in ("lots", "quantums"):

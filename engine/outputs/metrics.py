@@ -85,10 +85,10 @@ class Sampler:
     """
 
     __slots__ = ("instrument", "inst", "bands_ppm", "column_names", "columns", "_lists",
-                 "funding")
+                 "funding", "extra")
 
     def __init__(self, instrument: Instrument, bands_ppm=DEFAULT_BANDS_PPM,
-                 inst: int | None = None) -> None:
+                 inst: int | None = None, extra: tuple = ()) -> None:
         bands = tuple(bands_ppm)
         if not bands or any(type(b) is not int or not 0 < b < 1_000_000 for b in bands):
             raise ValueError(f"bands_ppm: expected ints in (0, 1_000_000), got {bands_ppm!r}")
@@ -106,6 +106,10 @@ class Sampler:
                   "insurance_fund_equity", "backstop", "bad_debt", "halted", "down",
                   "premium_index_ppb", "funding_rate_ppb",
                   "queue_len", "queue_wait_ms", "liq_queue_len"]
+        # Optional columns of a feature that is on in this run (``(name, unit, meaning)``,
+        # e.g. ``engine.market.collateral``), after the fixed ones; ``sample(extra=...)``.
+        self.extra = tuple(extra)
+        names += [name for name, _, _ in self.extra]
         self.column_names = tuple(names)
         self.funding = False        # whether a sample carried funding state
         self.columns: dict[str, list[int]] = {n: [] for n in names}
@@ -123,7 +127,7 @@ class Sampler:
 
     def sample(self, ts: int, book, exchange, index_ticks: int | None, halted: bool,
                open_interest: int | None = None, funding: tuple[int, int] | None = None,
-               queue=(0, 0, 0), down: bool = False) -> None:
+               queue=(0, 0, 0), down: bool = False, extra=()) -> None:
         """Append the state at ``ts``: ``book`` is the instrument's book, ``index_ticks`` the
         current index price (None = unknown), ``open_interest`` the long open interest in lots
         if the caller maintains it (else computed here in O(accounts)), ``funding`` the
@@ -183,6 +187,7 @@ class Sampler:
             row += funding
             self.funding = True
         row += queue
+        row += extra            # the ``extra`` columns' values, in their order
         for lst, v in zip(self._lists, row):
             lst.append(v)
 
@@ -471,7 +476,8 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
                  "depth and money quote quantums; open_interest_lots lots; flags 0/1; "
                  "*_ppb signed parts per billion",
         "columns": {name: [unit, meaning]
-                    for name, unit, meaning in timeseries_columns(sampler.bands_ppm)},
+                    for name, unit, meaning in timeseries_columns(sampler.bands_ppm,
+                                                                  sampler.extra)},
     }
     order = list(names) + [a[0] for a in AGGREGATES] + ["vacuum"]
     fields = [pa.field(c, pa.int8() if c in ("halted", "down", "vacuum") else pa.int64()) for c in order]

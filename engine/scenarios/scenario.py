@@ -76,6 +76,26 @@ A scenario file has these tables (every key is optional unless marked required; 
                  whole second; 0 or absent = unlimited), ``stale_mark_after_ms`` (int ms;
                  the mark is not republished while the matching engine's backlog exceeds it;
                  absent = never stale; needs ``messages_per_s``)
+``[collateral]`` margin assets other than the quote currency (``engine.market.collateral``),
+                 off unless present: ``valuation`` (default for every asset) ``"own-book"``
+                 (the asset's own thin spot book in the same run: its last trade, or its mid
+                 with ``own_book_price = "mid"``), ``"index"`` (the asset's ``index_path``)
+                 or ``"redemption"`` (the fixed ``redemption`` value); ``[[collateral.assets]]``
+                 each: ``name`` (letters/digits), ``haircut`` (fraction of 1), ``valuation``
+                 (overrides the default), ``start`` (quote units per asset unit: the book's
+                 and the index's start), ``redemption`` (quote units, default start),
+                 ``index_path`` ([[t_s, price]], default flat at start), ``holders_share``
+                 (share of the cross population that margins in it), ``holders_side``
+                 ``"both"``/``"long"``/``"short"``, ``collateral_share`` (share of each
+                 holder's margin held in it, the rest in quote), the book: ``tick``, ``lot``
+                 (quote units, asset units), ``book_depth`` (quote units per side),
+                 ``book_levels``, ``book_spacing_bps``, ``book_half_spread_bps`` (int bps),
+                 ``book_refresh_s`` (int s; no refresh within ``frictions.transfer_freeze``),
+                 ``sell_seized`` (the venue sells seized units into the book, each second, no
+                 lower than ``seized_limit_pct`` % under its last price);
+                 ``[[collateral.flows]]``: sell/buy programs on an asset's book, as
+                 ``[[flows]]`` plus ``asset`` (default the first), ``limit_pct`` from the
+                 asset's index price, no ``closes``
 ``[facts]``      (catalogue) the figures a historical replay must reproduce, with sources
 ``[sources]``    (catalogue) a dotted scenario key -> the reference's source ids and figure
                  behind it, or the assumption marker (``engine.scenarios.catalogue``)
@@ -428,6 +448,119 @@ class Shock:
     limit_pct: Decimal = field(decimal, default=Decimal("5"))
 
 
+VALUATIONS = ("own-book", "index", "redemption")
+
+
+def _asset_name(where: str, value) -> str:
+    name = text(where, value)
+    if not name.isascii() or not name.isalnum():
+        raise ConfigError(f"{where}: expected letters and digits only, got {value!r}")
+    return name
+
+
+def _haircut(where: str, value) -> Fraction:
+    """A haircut in [0, 1): at 1 the asset would be worth nothing as margin."""
+    f = share(where, value)
+    if f == 1:
+        raise ConfigError(f"{where}: expected a fraction in [0, 1), got {value!r}")
+    return f
+
+
+@attrs.frozen
+class CollateralAssetTable:
+    """One ``[[collateral.assets]]`` entry (units in the module docstring)."""
+
+    name: str = field(_asset_name)
+    haircut: Fraction = field(_haircut, default=Fraction(0))
+    valuation: str | None = field(lambda w, v: text(w, v, VALUATIONS), default=None)
+    start: Decimal = field(lambda w, v: amount(w, v, positive=True), default=Decimal("1"))
+    redemption: Decimal | None = field(lambda w, v: amount(w, v, positive=True), default=None)
+    index_path: tuple = field(_path, default=())
+    holders_share: Fraction = field(share, default=Fraction(0))
+    holders_side: str = field(lambda w, v: text(w, v, ("both", "long", "short")),
+                              default="both")
+    collateral_share: Fraction = field(share, default=Fraction(1))
+    tick: Decimal = field(lambda w, v: amount(w, v, positive=True), default=Decimal("0.0001"))
+    lot: Decimal = field(lambda w, v: amount(w, v, positive=True), default=Decimal("0.01"))
+    book_depth: Decimal = field(amount, default=Decimal("1000000"))
+    book_levels: int = field(lambda w, v: integer(w, v, 1, 500), default=20)
+    book_spacing_bps: int = field(lambda w, v: integer(w, v, 1, 10_000), default=10)
+    book_half_spread_bps: int = field(lambda w, v: integer(w, v, 0, 10_000), default=1)
+    book_refresh_s: int = field(lambda w, v: integer(w, v, 1, 86_400), default=5)
+    sell_seized: bool = field(boolean, default=True)
+    seized_limit_pct: Decimal = field(bounded("0.01", 99, positive=True), default=Decimal("5"))
+
+
+@attrs.frozen
+class CollateralFlow:
+    """One ``[[collateral.flows]]`` entry: a ``[[flows]]`` program on an asset's book."""
+
+    kind: str = field(lambda w, v: text(w, v, ("sell", "buy")))
+    window: tuple = field(window)
+    notional_per_s: Decimal = field(lambda w, v: amount(w, v, positive=True))
+    limit_pct: Decimal = field(bounded("0.01", 99, positive=True), default=Decimal("5"))
+    asset: str | None = field(_asset_name, default=None)
+
+
+@attrs.frozen
+class Collateral:
+    """``[collateral]``: the default valuation, the own book's price rule, the assets (each
+    with its valuation resolved) and the programs on their books."""
+
+    valuation: str = field(lambda w, v: text(w, v, VALUATIONS), default="own-book")
+    own_book_price: str = field(lambda w, v: text(w, v, ("last", "mid")), default="last")
+    assets: tuple = ()
+    flows: tuple = ()
+
+    def valuation_of(self, asset: CollateralAssetTable) -> str:
+        return asset.valuation or self.valuation
+
+
+def _collateral(where: str, table, duration_s: int) -> Collateral | None:
+    """``[collateral]``: at least one asset, unique names, flows naming a listed asset and
+    starting inside the run; an asset's redemption defaults to its start, its index path
+    to flat at its start."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: collateral: expected a table, got {table!r}")
+    top = {k: v for k, v in table.items() if k not in ("assets", "flows")}
+    base = build(Collateral, top, f"{where}: collateral")
+    for key in ("assets", "flows"):
+        if not isinstance(table.get(key, []), list):
+            raise ConfigError(f"{where}: collateral.{key}: expected an array of tables "
+                              f"([[collateral.{key}]])")
+    assets = []
+    for k, a in enumerate(table.get("assets", [])):
+        asset = build(CollateralAssetTable, a, f"{where}: collateral.assets[{k}]")
+        if asset.name in {x.name for x in assets}:
+            raise ConfigError(f"{where}: collateral.assets[{k}].name: expected a unique name, "
+                              f"got {asset.name!r} twice")
+        if asset.redemption is None:
+            asset = attrs.evolve(asset, redemption=asset.start)
+        if not asset.index_path:        # flat at the start (written back as a path)
+            asset = attrs.evolve(asset, index_path=((Fraction(0), asset.start),))
+        assets.append(asset)
+    if not assets:
+        raise ConfigError(f"{where}: collateral.assets: expected at least one "
+                          f"[[collateral.assets]]")
+    if sum(a.holders_share for a in assets) > 1:
+        raise ConfigError(f"{where}: collateral.assets: holders_share: expected a total <= 1")
+    flows = []
+    for k, f in enumerate(table.get("flows", [])):
+        flow = build(CollateralFlow, f, f"{where}: collateral.flows[{k}]")
+        if flow.asset is None:
+            flow = attrs.evolve(flow, asset=assets[0].name)
+        if flow.asset not in {a.name for a in assets}:
+            raise ConfigError(f"{where}: collateral.flows[{k}].asset: expected one of "
+                              f"{', '.join(a.name for a in assets)}, got {flow.asset!r}")
+        if flow.window[0] >= duration_s:
+            raise ConfigError(f"{where}: collateral.flows[{k}].window: expected to start "
+                              f"before duration_s ({duration_s})")
+        flows.append(flow)
+    return attrs.evolve(base, assets=tuple(assets), flows=tuple(flows))
+
+
 @attrs.frozen
 class Frictions:
     topup_blocked: tuple | None = field(window, default=None)
@@ -677,6 +810,7 @@ class Scenario:
     arrivals: Arrivals | None = None
     basis: Basis = Basis()
     capacity: Capacity = Capacity()
+    collateral: Collateral | None = None
     facts: dict = attrs.field(factory=dict)
     sources: dict = attrs.field(factory=dict)    # [sources] (engine.scenarios.catalogue)
     expect: Expect | None = None                 # [expect]
@@ -749,13 +883,15 @@ class Scenario:
             out["expect"] = {"scale": str(e.scale), "seeds": list(e.seeds),
                              "facts": list(e.facts), "targets": as_plain(e.targets),
                              "summary": {k: list(v) for k, v in e.summary.items()}}
+        if self.collateral is not None:
+            out["collateral"] = as_plain(self.collateral)
         return out
 
 
 TABLES = {"scenario", "venue", "index", "makers", "traders", "flows", "stubs", "shocks",
           "frictions", "funding", "facts", "breaker", "run", "arbitrage", "background",
           "dip_buyers", "arrivals",
-          "capacity", "basis", "sources", "expect"}
+          "capacity", "basis", "sources", "expect", "collateral"}
 
 
 def from_dict(data: dict, where: str) -> Scenario:
@@ -826,6 +962,7 @@ def from_dict(data: dict, where: str) -> Scenario:
         arrivals=arrivals,
         capacity=_capacity(where, data.get("capacity", {})),
         basis=_basis(where, data.get("basis", {}), makers),
+        collateral=_collateral(where, data.get("collateral"), meta.duration_s),
         facts=_facts(f"{where}: facts", data.get("facts", {})),
         sources=catalogue.sources(f"{where}: sources", data.get("sources", {}), data),
         expect=catalogue.expect(f"{where}: expect", data.get("expect")),
@@ -1142,9 +1279,14 @@ def scale_scenario(s: Scenario, f: Fraction) -> Scenario:
     arrivals = s.arrivals if s.arrivals is None else attrs.evolve(
         s.arrivals, rate_per_s=s.arrivals.rate_per_s * d,
         close_rate_per_s=s.arrivals.close_rate_per_s * d)
+    collateral = s.collateral if s.collateral is None else attrs.evolve(
+        s.collateral,
+        assets=tuple(attrs.evolve(a, book_depth=q(a.book_depth)) for a in s.collateral.assets),
+        flows=tuple(attrs.evolve(x, notional_per_s=q(x.notional_per_s))
+                    for x in s.collateral.flows))
     return attrs.evolve(s, traders=traders, makers=makers, venue=venue, flows=flows,
                         stubs=stubs, shocks=shocks, breaker=breaker, funding=funding, scale=f,
-                        arbitrage=arbitrage, background=background, dip_buyers=dips,
+                        collateral=collateral, arbitrage=arbitrage, background=background, dip_buyers=dips,
                         arrivals=arrivals, capacity=capacity)
 
 

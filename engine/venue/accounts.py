@@ -34,6 +34,7 @@ import attrs
 #  40 .. 99            arbitrageurs (``arbitrage.count`` is bounded at 60)
 #  100 .. 999          market makers (``makers.count`` is bounded so ids stay below 1000)
 #  1000 ..             the leveraged population drawn at the start
+#  FIRST_ASSET_ACCOUNT .. the makers and programs of collateral assets' own books
 #  FIRST_ARRIVAL ..     traders who arrive during the run (engine.market.arrivals)
 #  RESERVED_FROM ..    accounts of the venue itself: the insurance fund, the backstop vault
 BASIS_ACCOUNT = 2      # the well-capitalised holder of the population's net opposite side
@@ -48,6 +49,8 @@ FIRST_BASIS = 10       # basis traders 10..39 (engine.market.basis)
 FIRST_ARBITRAGEUR = 40
 FIRST_MAKER = 100
 FIRST_TRADER = 1000
+FIRST_ASSET_ACCOUNT = 90_000_000  # per collateral asset k: its book's maker 90M + 2k, its
+#                                   programs 90M + 2k + 1 (engine.market.collateral)
 FIRST_ARRIVAL = 100_000_000   # above the largest population (traders.count <= 10M)
 RESERVED_FROM = 0xFFFF_FF00   # ids from here on are the venue's; open_account refuses them
 INSURANCE_ID = 0xFFFF_FFF0

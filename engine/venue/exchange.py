@@ -159,6 +159,10 @@ class Exchange:
         self.assets: dict[str, CollateralAsset] = {a.name: a for a in collateral}
         self.asset_prices: dict[str, Fraction] = {}
         self._asset_index: dict[str, Fraction] = {}
+        # Per asset: the accounts that ever held it (re-keyed when its price changes) and
+        # its value per unit as (price, numerator, denominator) of quantums, haircut applied.
+        self.asset_holders: dict[str, set[int]] = {a.name: set() for a in collateral}
+        self._unit_value: dict[str, tuple] = {}
         self._qpu = instruments[0].quanta_per_unit
         self._orders: dict[int, tuple] = {}   # resting order id -> (account, inst, side, price)
         self._next_oid = 1
@@ -214,6 +218,7 @@ class Exchange:
             self._credit(ts, acct, deposit)
         for asset, amount in (collateral or {}).items():
             acct.collateral[asset] = acct.collateral.get(asset, 0) + amount
+            self.asset_holders[asset].add(account_id)
         self._dirty.add(account_id)
         return acct
 
@@ -227,6 +232,18 @@ class Exchange:
         if pos is not None and pos.isolated:
             acct.wallet -= amount
             pos.margin += amount
+
+    def deposit_collateral(self, ts: int, account_id: int, asset: str, amount: int) -> None:
+        """An external deposit of ``amount`` units of a collateral asset (as ``open_account``'s
+        ``collateral``: asset units are not quote money, so neither ``net_deposits`` nor the
+        log changes; the account is re-keyed).  O(1)."""
+        if asset not in self.assets:
+            raise ValueError(f"collateral: unknown asset {asset!r}; known: {sorted(self.assets)}")
+        _whole(f"collateral[{asset}]", amount)
+        acct = self.accounts[account_id]
+        acct.collateral[asset] = acct.collateral.get(asset, 0) + amount
+        self.asset_holders[asset].add(account_id)
+        self._dirty.add(account_id)
 
     def _credit(self, ts: int, acct: Account, amount: int) -> None:
         """A validated external deposit: wallet, net deposits, index, log row."""
@@ -355,7 +372,10 @@ class Exchange:
                 return None
             if type(qty) is int:
                 qty = min(qty, abs(size))
-        breaker = self.breaker
+        # The breakers watch instrument 0, the perpetual (engine.breakers: one instrument).
+        # Other books are not gated (assumed: futures breakers are not spot rules).
+        # A halt still stops every book.
+        breaker = self.breaker if inst == 0 else None
         # Malformed orders skip the gate: the book rejects them with the reason.
         if breaker is not None and type(qty) is int and (price is None or type(price) is int) \
                 and (side == 1 or side == -1) \
@@ -775,6 +795,7 @@ class Exchange:
         if amount:
             dst.collateral[asset] = dst.collateral.get(asset, 0) + amount
             src.collateral[asset] = 0
+            self.asset_holders[asset].add(dst.id)
             self._dirty.add(src.id)
             self._dirty.add(dst.id)
         return amount
@@ -816,13 +837,23 @@ class Exchange:
 
     # -------------------------------------------------------------- margin
     def collateral_value(self, acct: Account) -> int:
-        """Haircut value of the account's collateral, in quantums, rounded down."""
+        """Haircut value of the account's collateral, in quantums, rounded down per asset:
+        ``CollateralAsset.value_q`` exactly, as ``amount x num // den`` with the asset's
+        value per unit ``num/den`` cached per price (a hot path: every re-key and margin
+        read of a holder).  O(assets held)."""
         total = 0
+        cache = self._unit_value
         for asset, amount in acct.collateral.items():
             if amount:
                 price = self.asset_prices.get(asset)
                 if price is not None:
-                    total += self.assets[asset].value_q(amount, price, self._qpu)
+                    c = cache.get(asset)
+                    if c is None or c[0] != price:
+                        a = self.assets[asset]
+                        v = Fraction(a.unit) * price * (1_000_000 - a.haircut_ppm) \
+                            * self._qpu / 1_000_000
+                        c = cache[asset] = (price, v.numerator, v.denominator)
+                    total += amount * c[1] // c[2]
         return total
 
     def cross_equity(self, acct: Account) -> int:
@@ -945,8 +976,8 @@ class Exchange:
             if price is not None and price != self.asset_prices.get(name):
                 self.asset_prices[name] = price
                 changed.append(name)
-        # Holders of collateral are never in the trigger index (they are "complex"), so
-        # they are re-evaluated at every check of an instrument they hold: nothing to mark.
+                # A holder's trigger includes its collateral's value at this price: re-key.
+                self._dirty.update(self.asset_holders[name])
         return changed
 
     # -------------------------------------------------------------- status

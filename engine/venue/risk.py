@@ -1,12 +1,14 @@
 """The liquidation index: which units (isolated positions, cross accounts) are deficient at
 the current mark, found without looking at every account.
 
-Isolated positions and cross accounts whose only exposure is one instrument (no collateral)
-have an exact *trigger tick*: the largest mark at which a long is deficient, the smallest at
-which a short is.  They sit in sorted lists per instrument, so a mark update finds the
-deficient ones in O(log n + k).  Other cross accounts ("complex") are re-evaluated at every
-check of an instrument they hold.  Accounts whose state changed since the last check
-(``dirty``: the Exchange's ledger adds to it) are re-keyed lazily, at the next check.
+Isolated positions and cross accounts whose only exposure is one instrument (their
+collateral, if any, counted at its current value: the Exchange re-keys an asset's holders
+when its price changes) have an exact *trigger tick*: the largest mark at which a long is
+deficient, the smallest at which a short is.  They sit in sorted lists per instrument, so a
+mark update finds the deficient ones in O(log n + k).  Other cross accounts ("complex") are
+re-evaluated at every check of an instrument they hold.  Accounts whose state changed since
+the last check (``dirty``: the Exchange's ledger adds to it) are re-keyed lazily, at the
+next check.
 
 Margin (docs/reference/liquidation-mechanics.md section 1.4; Binance "Liquidation", futures
 FAQ): a unit is deficient when its margin balance is below its maintenance margin at
@@ -122,14 +124,15 @@ class LiquidationIndex:
             return []
         out = []
         cross = [i for i, p in acct.positions.items() if p.size and not p.isolated]
-        simple_cross = len(cross) == 1 and not any(acct.collateral.values())
+        simple_cross = len(cross) == 1
         for i, pos in acct.positions.items():
             if not pos.size:
                 continue
             if pos.isolated:
                 balance = pos.margin
             elif simple_cross:
-                balance = acct.wallet
+                balance = acct.wallet + (self.ex.collateral_value(acct) if acct.collateral
+                                         else 0)
             else:
                 self.complex[i].add(account_id)
                 continue
