@@ -20,8 +20,11 @@ The queue is ranked once per (instrument, side, second) and reused for every ban
 position in that second, skipping holders that are flat or flipped by then (the venues
 publish rankings as periodically refreshed indicator lights, reference 1.7 and 4; a
 one-second refresh is **assumed**); if it runs out, holders that appeared since are ranked
-at once.  Complexity: O(h log h) for h holders on the other side, once per second; O(k) per
-deleverage for the k counterparties it walks.
+at once.  Each counterparty close is also recorded (``state.AdlClose``: the mark, the
+winner's uPnL at it on the lots closed, the shortfall they carried) for the ADL overshoot
+measure, ``engine.outputs.adl``; the event log is unchanged by it.  Complexity: O(h log h)
+for h holders on the other side, once per second; O(k) per deleverage for the k
+counterparties it walks.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from ..venue.accounts import RESERVED_FROM
 from ..venue.events import EventKind
 from ..venue.instruments import ADL_RANKINGS as RANKINGS
 from . import state
-from .state import AdlQueue
+from .state import AdlClose, AdlQueue
 
 
 def _score(ex, acct, inst: int, ranking: str) -> float:
@@ -125,6 +128,7 @@ def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: 
     """Deleverage against the cached queue; return the lots still to close."""
     q = queue(ex, ts, inst, side)
     ranked = q.ranked
+    closes = state.of(ex).adl_closes
     k = q.cursor
     while left and k < len(ranked):
         other = ranked[k]
@@ -138,6 +142,14 @@ def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: 
             k += 1
             continue
         take = min(left, abs(theirs.size))
+        # What the close takes from the winner and what the shortfall needed, read before
+        # the transfer (engine.outputs.adl): the winner's uPnL at the mark on the lots
+        # closed (floor), and side x (price - mark) x lots of the bankrupt unit's deficit.
+        t = ex.instruments[inst].tick_lot_quanta
+        mark = ex.marks[inst]
+        gain = (theirs.size * mark - theirs.cost) * take * t // abs(theirs.size)
+        closes.append(AdlClose(ts, inst, account_id, other, take, side, price, mark, gain,
+                               max(0, side * (price - mark)) * take * t))
         ex.cancel_all(ts, other, inst)
         ex.adl_hits[other] = ts
         isolated, wallet_before = theirs.isolated, ex.accounts[other].wallet

@@ -1321,3 +1321,20 @@ def test_the_fund_covers_a_shortfall_with_the_collateral_it_just_seized_counted_
     assert eng.total(ex, K.INSURANCE_PAID, start) == 1_000 * qpu
     assert ex.bad_debt == 1_000 * qpu
     assert ex.fund.collateral == {"USDE": 2_000}
+
+
+def test_adl_close_records_the_winners_gain_and_the_shortfall_it_covered(eng):
+    """What the ADL overshoot is measured from (engine.outputs.adl): each close records the
+    winner's uPnL at the mark on the lots closed and side x (bankruptcy price - mark) x lots
+    of the bankrupt unit's deficit.  The dYdX case above: long 5 @ 100,000 with 10 quote,
+    mark 97,000, BP 98,000, closed against a short 5 @ 100,000: gain (100,000 - 97,000) x 5
+    = 15,000 quantums, shortfall (98,000 - 97,000) x 5 = 5,000 = the long's negative equity;
+    the long is recorded with negative equity, the short is not."""
+    ex = _dydx(eng)
+    _long(ex, 1, 5, 10 * Q, isolated=True)
+    _short(ex, 2, 5, 1_000 * Q)
+    _liquidate(eng, ex, SEC, 97_000)
+    st_ = state.of(ex)
+    assert st_.adl_closes == [state.AdlClose(SEC, 0, 1, 2, 5, 1, 98_000, 97_000, 15_000,
+                                             5_000)]
+    assert st_.negative_equity == {1}
