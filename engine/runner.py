@@ -100,7 +100,8 @@ def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None) -> Ru
     summary.update(sim.breaker.counters())
     liq = sim.exchange.liquidation_state       # None if nothing was ever liquidated
     summary.update(adl_summary(liq.adl_closes if liq else (),
-                               liq.negative_equity if liq else (), sim.instrument))
+                               liq.negative_equity if liq else (), sim.instrument,
+                               counterfactual=liq.counterfactual if liq else None))
     # ``total``: the scale relative to the file the scenario first came from (a saved run's
     # file holds values already scaled by its [run].scale).
     summary["scale"] = float(total)

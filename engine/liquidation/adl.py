@@ -89,18 +89,51 @@ def queue(ex, ts: int, inst: int, bankrupt_side: int) -> AdlQueue:
     return q
 
 
-def _rank(ex, inst: int, bankrupt_side: int) -> list[int]:
+def _rank(ex, inst: int, bankrupt_side: int, ranking: str | None = None,
+          rng=None) -> list[int]:
+    """The opposite side's holders in deleveraging order under ``ranking`` (default: the
+    venue's), dYdX's start drawn from ``rng`` (default: the exchange's Generator)."""
+    ranking = ranking or ex.adl_ranking
+    rng = ex.rng if rng is None else rng
     holders = sorted(ex.holders[inst][-bankrupt_side])
     traders = [h for h in holders if h < RESERVED_FROM]
     venue = [h for h in holders if h >= RESERVED_FROM]
-    if ex.adl_ranking == "dydx":
+    if ranking == "dydx":
         if traders:
-            start = int(ex.rng.integers(len(traders))) if ex.rng is not None else 0
+            start = int(rng.integers(len(traders))) if rng is not None else 0
             traders = traders[start:] + traders[:start]
     else:
-        scores = {h: _score(ex, ex.accounts[h], inst, ex.adl_ranking) for h in traders}
+        scores = {h: _score(ex, ex.accounts[h], inst, ranking) for h in traders}
         traders.sort(key=lambda h: (-scores[h], h))
     return traders + venue
+
+
+def counterfactual(ex, ts: int, account_id: int, inst: int, qty: int, price: int) -> None:
+    """Off by default (``[venue] adl_counterfactual``): before an ADL closes ``qty`` lots of
+    ``account_id``, what each ranking of ``RANKINGS`` would take from the winners for the
+    same lots in the same state -- the positive uPnL at the mark on the lots its queue
+    would close, walked as ``_walk`` does but ranked afresh and without closing anything --
+    appended to ``state.counterfactual.episodes`` as (ts, inst, account, shortfall,
+    {ranking: haircut}), quantums.  Reads only; dYdX's start comes from the counterfactual's
+    own Generator, so the run's draws do not move.  O(RANKINGS x h log h) per call."""
+    cf = state.of(ex).counterfactual
+    side = 1 if ex.accounts[account_id].positions[inst].size > 0 else -1
+    t = ex.instruments[inst].tick_lot_quanta
+    mark = ex.marks[inst]
+    taken = {}
+    for ranking in RANKINGS:
+        left, h = qty, 0
+        for other in _rank(ex, inst, side, ranking, cf.rng):
+            if not left:
+                break
+            theirs = ex.accounts[other].positions[inst]
+            if other == account_id or theirs.size * side >= 0:
+                continue
+            take = min(left, abs(theirs.size))
+            h += max(0, (theirs.size * mark - theirs.cost) * take * t // abs(theirs.size))
+            left -= take
+        taken[ranking] = h
+    cf.episodes.append((ts, inst, account_id, max(0, side * (price - mark)) * qty * t, taken))
 
 
 def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int,
@@ -114,6 +147,8 @@ def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int,
     pos = ex.accounts[account_id].positions[inst]
     side = 1 if pos.size > 0 else -1
     left = qty
+    if state.of(ex).counterfactual is not None:
+        counterfactual(ex, ts, account_id, inst, qty, price)
     for fresh in (False, True):
         if fresh:     # the snapshot ran out: holders that appeared since are ranked now
             state.of(ex).adl.clear()
@@ -166,4 +201,4 @@ def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: 
     return left
 
 
-__all__ = ["RANKINGS", "deleverage", "queue"]
+__all__ = ["RANKINGS", "counterfactual", "deleverage", "queue"]

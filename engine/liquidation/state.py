@@ -63,6 +63,19 @@ class AdlClose(NamedTuple):
     needed: int
 
 
+class AdlCounterfactual:
+    """Every ranking's take on each ADL episode of a run (``[venue] adl_counterfactual``):
+    ``episodes`` (ts, inst, bankrupt account, shortfall, {ranking: haircut}) in quantums,
+    and ``rng``, the Generator dYdX's counterfactual start is drawn from (its own stream, so
+    the run's draws do not move)."""
+
+    __slots__ = ("rng", "episodes")
+
+    def __init__(self, rng) -> None:
+        self.rng = rng
+        self.episodes: list[tuple] = []
+
+
 class LiquidationState:
     """``tried``: the units whose waterfall ran at instant ``tried_ts``, each with the state
     it left (``unit_state``) -- a unit found in that same state at the same instant is not
@@ -77,10 +90,11 @@ class LiquidationState:
     happened (what ``engine.outputs.adl`` measures the overshoot from; the event log's
     ``AutoDeleveraged`` row does not carry the mark or the winner's gain);
     ``negative_equity``: the accounts whose margin balance was seen below 0 by the
-    liquidation engine (``note_equity``)."""
+    liquidation engine (``note_equity``); ``counterfactual``: None (the default), or the
+    ``AdlCounterfactual`` that ``engine.liquidation.adl.counterfactual`` fills."""
 
     __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl", "capacity",
-                 "queued", "adl_closes", "negative_equity")
+                 "queued", "adl_closes", "negative_equity", "counterfactual")
 
     def __init__(self) -> None:
         self.tried: dict[tuple[int, int], tuple] = {}
@@ -93,6 +107,7 @@ class LiquidationState:
         self.queued: dict[tuple[int, int], tuple[int, bool, int]] = {}
         self.adl_closes: list[AdlClose] = []
         self.negative_equity: set[int] = set()
+        self.counterfactual: AdlCounterfactual | None = None
 
 
 def unit_state(ex, acct, inst: int) -> tuple:

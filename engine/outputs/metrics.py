@@ -605,6 +605,11 @@ SUMMARY_KEYS = {
                      "ADL'd winners beyond what the shortfall needed (arXiv 2602.15182); "
                      "added by engine.run",
     "adl_undershoot": "quote float: sum over episodes of max(0, B - H); added by engine.run",
+    "adl_overshoot_by_ranking": "dict or null: with [venue] adl_counterfactual, per ADL "
+                                "ranking (binance, bitmex, hyperliquid, dydx) what its queue "
+                                "would have taken on the run's own episodes, in the same "
+                                "state: {shortfall, haircut, overshoot, undershoot} in quote "
+                                "floats; null when off; added by engine.run",
     "negative_equity_accounts": "int: accounts the liquidation engine saw with a margin "
                                 "balance below 0 (at a margin call, a settlement, a backstop "
                                 "takeover); added by engine.run",
@@ -655,7 +660,7 @@ the table's instrument unless stated."""
 #: The keys engine.run adds once ``summarize`` is done (they score the whole run).
 ADDED_BY_RUN = ("facts", "facts_reproduced", "facts_measurable", "time", "adl_episodes",
                 "adl_haircut", "adl_shortfall", "adl_overshoot", "adl_undershoot",
-                "negative_equity_accounts")
+                "negative_equity_accounts", "adl_overshoot_by_ranking")
 
 
 def _money(quanta, ins: Instrument) -> float:
@@ -862,12 +867,25 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     return out
 
 
-def adl_summary(closes, negative_accounts, instrument: Instrument, inst: int = 0) -> dict:
+def adl_summary(closes, negative_accounts, instrument: Instrument, inst: int = 0,
+                counterfactual=None) -> dict:
     """The ADL overshoot figures engine.run adds (``adl_*``, ``negative_equity_accounts``:
-    ``SUMMARY_KEYS``) from the run's ``AdlClose`` records of instrument ``inst`` and the
-    accounts seen with negative equity (``engine.liquidation.state``).  O(closes)."""
+    ``SUMMARY_KEYS``) from the run's ``AdlClose`` records of instrument ``inst``, the
+    accounts seen with negative equity and the counterfactual's episodes, if any
+    (``engine.liquidation.state``).  O(closes + episodes x rankings)."""
     t = adl_totals(closes, inst)
+    by_ranking = None
+    if counterfactual is not None:
+        eps = [e for e in counterfactual.episodes if e[1] == inst]
+        by_ranking = {}
+        for ranking in sorted({r for e in eps for r in e[4]}):
+            pairs = [(e[4][ranking], e[3]) for e in eps]
+            by_ranking[ranking] = {k: _money(v, instrument) for k, v in (
+                ("shortfall", sum(b for _, b in pairs)), ("haircut", sum(h for h, _ in pairs)),
+                ("overshoot", sum(max(0, h - b) for h, b in pairs)),
+                ("undershoot", sum(max(0, b - h) for h, b in pairs)))}
     return {"adl_episodes": t["episodes"],
             **{f"adl_{k}": _money(t[k], instrument)
                for k in ("haircut", "shortfall", "overshoot", "undershoot")},
-            "negative_equity_accounts": len(negative_accounts)}
+            "negative_equity_accounts": len(negative_accounts),
+            "adl_overshoot_by_ranking": by_ranking}

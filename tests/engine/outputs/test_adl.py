@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.liquidation.state import AdlClose
+from engine.liquidation.state import AdlClose, AdlCounterfactual
 from engine.outputs.adl import episodes, first_adl_delay_s, totals
 from engine.outputs.metrics import adl_summary
 from engine.venue.events import EVENT_DTYPE, EventKind as K
@@ -51,7 +51,22 @@ def test_adl_summary_converts_quantums_to_quote_and_counts_negative_accounts():
     closes = [_close(SEC, 7, 1, 3 * per_quote, per_quote)]
     s = adl_summary(closes, {7, 9}, ins)
     assert s == {"adl_episodes": 1, "adl_haircut": 3.0, "adl_shortfall": 1.0,
-                 "adl_overshoot": 2.0, "adl_undershoot": 0.0, "negative_equity_accounts": 2}
+                 "adl_overshoot": 2.0, "adl_undershoot": 0.0, "negative_equity_accounts": 2,
+                 "adl_overshoot_by_ranking": None}
+
+
+def test_counterfactual_overshoot_is_summed_per_ranking_over_the_same_episodes():
+    """Two episodes, shortfalls 10 and 6 quote: ranking "a" takes 30 and 2 (over 20, under
+    4), ranking "b" takes 10 and 6 (exact).  Another instrument's episode is left out."""
+    ins = hyperliquid_btc()
+    q = int(1 / ins.quote_quantum)
+    cf = AdlCounterfactual(rng=None)
+    cf.episodes += [(SEC, 0, 7, 10 * q, {"a": 30 * q, "b": 10 * q}),
+                    (SEC, 0, 8, 6 * q, {"a": 2 * q, "b": 6 * q}),
+                    (SEC, 1, 9, 0, {"a": 99 * q, "b": 99 * q})]
+    s = adl_summary([], set(), ins, counterfactual=cf)["adl_overshoot_by_ranking"]
+    assert s == {"a": {"shortfall": 16.0, "haircut": 32.0, "overshoot": 20.0, "undershoot": 4.0},
+                 "b": {"shortfall": 16.0, "haircut": 16.0, "overshoot": 0.0, "undershoot": 0.0}}
 
 
 def _rows(*spec):
