@@ -13,7 +13,7 @@ from fractions import Fraction
 from .config import ConfigError
 from .outputs.facts import RunView, facts_summary, merge_targets, score
 from .outputs.liqmap import liquidation_levels
-from .outputs.metrics import SUMMARY_KEYS, build_timeseries, summarize
+from .outputs.metrics import SUMMARY_KEYS, adl_summary, build_timeseries, summarize
 from .outputs.progress import Progress
 from .outputs.progress import enabled as progress_enabled
 from .outputs.results import RunResult
@@ -98,6 +98,10 @@ def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None) -> Ru
                         baseline_end_ns=sim.baseline_end_ns,
                         insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall)
     summary.update(sim.breaker.counters())
+    liq = sim.exchange.liquidation_state       # None if nothing was ever liquidated
+    summary.update(adl_summary(liq.adl_closes if liq else (),
+                               liq.negative_equity if liq else (), sim.instrument,
+                               counterfactual=liq.counterfactual if liq else None))
     # ``total``: the scale relative to the file the scenario first came from (a saved run's
     # file holds values already scaled by its [run].scale).
     summary["scale"] = float(total)

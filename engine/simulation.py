@@ -87,6 +87,9 @@ def _cyclic_gc_paused():
 #: The makers' own random stream (``default_rng([seed, MAKER_STREAM])``): per-maker draws
 #: of a population of archetypes, apart from the run's Generator.
 MAKER_STREAM = 13
+#: The ADL counterfactual's own stream (``default_rng([seed, ADL_COUNTERFACTUAL_STREAM])``):
+#: dYdX's random start when every ranking is measured (``[venue] adl_counterfactual``).
+ADL_COUNTERFACTUAL_STREAM = 19
 
 
 class Simulation:
@@ -170,6 +173,10 @@ class Simulation:
             liquidation_state.of(self.exchange).capacity = self.capacity.liquidation
             if self.capacity.matching is not None:
                 self.send = self._send_queued
+        if venue.adl_counterfactual:
+            liquidation_state.of(self.exchange).counterfactual = \
+                liquidation_state.AdlCounterfactual(
+                    np.random.default_rng([seed, ADL_COUNTERFACTUAL_STREAM]))
         with _cyclic_gc_paused():
             self._setup()
             self.exchange.refresh_index()       # index the population now, GC paused

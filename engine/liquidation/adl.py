@@ -20,8 +20,11 @@ The queue is ranked once per (instrument, side, second) and reused for every ban
 position in that second, skipping holders that are flat or flipped by then (the venues
 publish rankings as periodically refreshed indicator lights, reference 1.7 and 4; a
 one-second refresh is **assumed**); if it runs out, holders that appeared since are ranked
-at once.  Complexity: O(h log h) for h holders on the other side, once per second; O(k) per
-deleverage for the k counterparties it walks.
+at once.  Each counterparty close is also recorded (``state.AdlClose``: the mark, the
+winner's uPnL at it on the lots closed, the shortfall they carried) for the ADL overshoot
+measure, ``engine.outputs.adl``; the event log is unchanged by it.  Complexity: O(h log h)
+for h holders on the other side, once per second; O(k) per deleverage for the k
+counterparties it walks.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from ..venue.accounts import RESERVED_FROM
 from ..venue.events import EventKind
 from ..venue.instruments import ADL_RANKINGS as RANKINGS
 from . import state
-from .state import AdlQueue
+from .state import AdlClose, AdlQueue
 
 
 def _score(ex, acct, inst: int, ranking: str) -> float:
@@ -86,18 +89,61 @@ def queue(ex, ts: int, inst: int, bankrupt_side: int) -> AdlQueue:
     return q
 
 
-def _rank(ex, inst: int, bankrupt_side: int) -> list[int]:
+def _rank(ex, inst: int, bankrupt_side: int, ranking: str | None = None,
+          rng=None) -> list[int]:
+    """The opposite side's holders in deleveraging order under ``ranking`` (default: the
+    venue's), dYdX's start drawn from ``rng`` (default: the exchange's Generator)."""
+    ranking = ranking or ex.adl_ranking
+    rng = ex.rng if rng is None else rng
     holders = sorted(ex.holders[inst][-bankrupt_side])
     traders = [h for h in holders if h < RESERVED_FROM]
     venue = [h for h in holders if h >= RESERVED_FROM]
-    if ex.adl_ranking == "dydx":
+    if ranking == "dydx":
         if traders:
-            start = int(ex.rng.integers(len(traders))) if ex.rng is not None else 0
+            start = int(rng.integers(len(traders))) if rng is not None else 0
             traders = traders[start:] + traders[:start]
     else:
-        scores = {h: _score(ex, ex.accounts[h], inst, ex.adl_ranking) for h in traders}
+        scores = {h: _score(ex, ex.accounts[h], inst, ranking) for h in traders}
         traders.sort(key=lambda h: (-scores[h], h))
     return traders + venue
+
+
+def shortfall(ins, side: int, qty: int, price: int, mark: int) -> int:
+    """What ``qty`` lots of a bankrupt ``side`` position lose between its bankruptcy
+    ``price`` and the ``mark`` (ticks), quantums, at least 0: ``side x (price - mark) x qty``
+    at the instrument's tick value, or for an inverse one the coin value between the two
+    prices, ``side x (qty k / mark - qty k / price)``, each term rounded down.  O(1)."""
+    if ins.inverse_k:
+        kq = ins.inverse_k
+        return max(0, side * (qty * kq // mark - qty * kq // price))
+    return max(0, side * (price - mark)) * qty * ins.tick_lot_quanta
+
+
+def counterfactual(ex, ts: int, account_id: int, inst: int, qty: int, price: int) -> None:
+    """Off by default (``[venue] adl_counterfactual``): before an ADL closes ``qty`` lots of
+    ``account_id``, what each ranking of ``RANKINGS`` would take from the winners for the
+    same lots in the same state -- the positive uPnL at the mark on the lots its queue
+    would close, walked as ``_walk`` does but ranked afresh and without closing anything --
+    appended to ``state.counterfactual.episodes`` as (ts, inst, account, shortfall,
+    {ranking: haircut}), quantums.  Reads only; dYdX's start comes from the counterfactual's
+    own Generator, so the run's draws do not move.  O(RANKINGS x h log h) per call."""
+    cf = state.of(ex).counterfactual
+    side = 1 if ex.accounts[account_id].positions[inst].size > 0 else -1
+    ins, mark = ex.instruments[inst], ex.marks[inst]
+    taken = {}
+    for ranking in RANKINGS:
+        left, h = qty, 0
+        for other in _rank(ex, inst, side, ranking, cf.rng):
+            if not left:
+                break
+            theirs = ex.accounts[other].positions[inst]
+            if other == account_id or theirs.size * side >= 0:
+                continue
+            take = min(left, abs(theirs.size))
+            h += max(0, ex.unrealised(theirs, inst) * take // abs(theirs.size))
+            left -= take
+        taken[ranking] = h
+    cf.episodes.append((ts, inst, account_id, shortfall(ins, side, qty, price, mark), taken))
 
 
 def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int,
@@ -111,6 +157,8 @@ def deleverage(ex, ts: int, account_id: int, inst: int, qty: int, price: int,
     pos = ex.accounts[account_id].positions[inst]
     side = 1 if pos.size > 0 else -1
     left = qty
+    if state.of(ex).counterfactual is not None:
+        counterfactual(ex, ts, account_id, inst, qty, price)
     for fresh in (False, True):
         if fresh:     # the snapshot ran out: holders that appeared since are ranked now
             state.of(ex).adl.clear()
@@ -125,6 +173,7 @@ def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: 
     """Deleverage against the cached queue; return the lots still to close."""
     q = queue(ex, ts, inst, side)
     ranked = q.ranked
+    closes = state.of(ex).adl_closes
     k = q.cursor
     while left and k < len(ranked):
         other = ranked[k]
@@ -138,6 +187,14 @@ def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: 
             k += 1
             continue
         take = min(left, abs(theirs.size))
+        # What the close takes from the winner and what the shortfall needed, read before
+        # the transfer (engine.outputs.adl): the winner's uPnL at the mark on the lots
+        # closed (floor), and side x (price - mark) x lots of the bankrupt unit's deficit.
+        # (An inverse instrument's values are in the coin: lots x k / price, rounded down.)
+        mark = ex.marks[inst]
+        gain = ex.unrealised(theirs, inst) * take // abs(theirs.size)
+        closes.append(AdlClose(ts, inst, account_id, other, take, side, price, mark, gain,
+                               shortfall(ex.instruments[inst], side, take, price, mark)))
         ex.cancel_all(ts, other, inst)
         ex.adl_hits[other] = ts
         isolated, wallet_before = theirs.isolated, ex.accounts[other].wallet
@@ -154,4 +211,4 @@ def _walk(ex, ts: int, account_id: int, inst: int, side: int, left: int, price: 
     return left
 
 
-__all__ = ["RANKINGS", "deleverage", "queue"]
+__all__ = ["RANKINGS", "counterfactual", "deleverage", "queue"]

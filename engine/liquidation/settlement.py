@@ -15,7 +15,7 @@ remains negative, and what the fund cannot cover is written off as bad debt.
 from __future__ import annotations
 
 from ..venue.events import EventKind
-from . import adl
+from . import adl, state
 
 
 def bankruptcy_tick(ex, acct, inst: int) -> int:
@@ -128,6 +128,7 @@ def settle(ex, ts, acct, inst: int, isolated: bool, wallet_before: int) -> None:
             # risks its own margin, and the fund covers what it lost beyond (section 1.4).
             seize_collateral(ex, ts, acct)
         left = acct.wallet
+    state.note_equity(ex, acct, inst, left)
     fund = ex.fund
     if left > 0:
         ex.move(ts, acct, fund, left, inst=inst, kind=EventKind.INSURANCE_RECEIVED,
@@ -189,6 +190,7 @@ def backstop_take_over(ex, ts, acct, inst: int) -> None:
     units = [inst] if isolated else sorted(i for i, p in acct.positions.items()
                                            if p.size and not p.isolated)
     wallet_before = acct.wallet
+    state.note_equity(ex, acct, inst)
     for i in units:
         p = acct.positions[i]
         qty, mark, side = abs(p.size), ex.marks[i], 1 if p.size > 0 else -1

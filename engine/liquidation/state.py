@@ -7,6 +7,8 @@ the invariant it keeps.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 
 class DydxBlock:
     """dYdX's per-block counters (docs/reference/liquidation-mechanics.md section 6): the block
@@ -41,6 +43,39 @@ class AdlQueue:
         self.key, self.ranked, self.cursor = None, [], 0
 
 
+class AdlClose(NamedTuple):
+    """One ADL counterparty close (``engine.liquidation.adl``), all integers: ``ts`` ns;
+    ``inst``; ``account`` the bankrupt unit's account and ``other`` the deleveraged winner;
+    ``qty`` lots; ``side`` +1 when the bankrupt position was long; ``price`` the transfer
+    (bankruptcy) price and ``mark`` the mark at that instant, ticks; ``gain`` the winner's
+    unrealised PnL at the mark on the ``qty`` lots closed, quantums (signed, rounded toward
+    minus infinity); ``needed`` the bankrupt unit's shortfall those lots carried,
+    max(0, side x (price - mark)) x qty, quantums."""
+    ts: int
+    inst: int
+    account: int
+    other: int
+    qty: int
+    side: int
+    price: int
+    mark: int
+    gain: int
+    needed: int
+
+
+class AdlCounterfactual:
+    """Every ranking's take on each ADL episode of a run (``[venue] adl_counterfactual``):
+    ``episodes`` (ts, inst, bankrupt account, shortfall, {ranking: haircut}) in quantums,
+    and ``rng``, the Generator dYdX's counterfactual start is drawn from (its own stream, so
+    the run's draws do not move)."""
+
+    __slots__ = ("rng", "episodes")
+
+    def __init__(self, rng) -> None:
+        self.rng = rng
+        self.episodes: list[tuple] = []
+
+
 class LiquidationState:
     """``tried``: the units whose waterfall ran at instant ``tried_ts``, each with the state
     it left (``unit_state``) -- a unit found in that same state at the same instant is not
@@ -50,10 +85,16 @@ class LiquidationState:
     ``capacity``: the liquidation engine's rate (``engine.venue.capacity.LiquidationEngine``;
     None = unlimited, the default); ``queued``: unit -> (id of its liquidation order resting in a halt's auction, whether
     the position was isolated, the wallet before the order): the unit is not listed while
-    that order rests, and is settled from these once the uncross closed it."""
+    that order rests, and is settled from these once the uncross closed it.
+    ``adl_closes``: one ``AdlClose`` tuple per ADL counterparty close, in the order they
+    happened (what ``engine.outputs.adl`` measures the overshoot from; the event log's
+    ``AutoDeleveraged`` row does not carry the mark or the winner's gain);
+    ``negative_equity``: the accounts whose margin balance was seen below 0 by the
+    liquidation engine (``note_equity``); ``counterfactual``: None (the default), or the
+    ``AdlCounterfactual`` that ``engine.liquidation.adl.counterfactual`` fills."""
 
     __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl", "capacity",
-                 "queued")
+                 "queued", "adl_closes", "negative_equity", "counterfactual")
 
     def __init__(self) -> None:
         self.tried: dict[tuple[int, int], tuple] = {}
@@ -64,6 +105,9 @@ class LiquidationState:
         self.adl = AdlQueue()
         self.capacity = None
         self.queued: dict[tuple[int, int], tuple[int, bool, int]] = {}
+        self.adl_closes: list[AdlClose] = []
+        self.negative_equity: set[int] = set()
+        self.counterfactual: AdlCounterfactual | None = None
 
 
 def unit_state(ex, acct, inst: int) -> tuple:
@@ -83,3 +127,13 @@ def of(ex) -> LiquidationState:
     if state is None:
         state = ex.liquidation_state = LiquidationState()
     return state
+
+
+def note_equity(ex, acct, inst: int, balance: int | None = None) -> None:
+    """Record ``acct`` in ``negative_equity`` if its margin balance backing ``inst``
+    (``balance``, else read now) is below 0.  Called where the liquidation engine reads an
+    account: its margin call, a settlement's remainder, a backstop takeover.  O(positions)."""
+    if balance is None:
+        balance = ex.margin_balance(acct, inst)
+    if balance < 0:
+        of(ex).negative_equity.add(acct.id)

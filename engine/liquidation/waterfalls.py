@@ -216,6 +216,7 @@ def _margin_call(ex, ts, acct, inst) -> bool:
     ex.log.append(ts, EventKind.MARGIN_CALL, side=1 if pos.size > 0 else -1, inst=inst,
                   account=acct.id, price=ex.marks[inst], qty=abs(pos.size), value=-deficit)
     ex.margin_called[acct.id] = ts
+    state.note_equity(ex, acct, inst)
     ex.cancel_all(ts, acct.id, inst if pos.isolated else None)
     return ex.deficit(acct, inst) > 0
 

@@ -36,6 +36,7 @@ from ..venue.accounts import INSURANCE_ID
 from ..venue.events import EVENT_DTYPE, EventKind
 from ..venue.instruments import Instrument
 from ..venue.rounding import ceil_f
+from .adl import first_adl_delay_s, totals as adl_totals
 from .columns import AGGREGATE_COLUMNS, band_name, timeseries_columns
 
 DEFAULT_BANDS_PPM = (5_000, 10_000, 20_000, 50_000)
@@ -603,6 +604,30 @@ SUMMARY_KEYS = {
     "adl_fills": "int: ADL counterparty closes (AUTO_DELEVERAGED events); one unit may take "
                  "many",
     "adl_notional": "quote float: value of AUTO_DELEVERAGED events (at the bankruptcy price)",
+    "first_adl_after_first_liquidation_s": "seconds float (3 dp) of run time: from the "
+                                           "event's first row closing liquidated lots (a "
+                                           "liquidation fill, a takeover, ADL; at or after "
+                                           "the event start) to the first AUTO_DELEVERAGED "
+                                           "after it; null without one",
+    "adl_episodes": "int: ADL episodes (one bankrupt unit's closes at one instant: "
+                    "engine.outputs.adl); added by engine.run",
+    "adl_haircut": "quote float: positive unrealised PnL at the mark of the winners' lots "
+                   "ADL closed, summed over episodes (H); added by engine.run",
+    "adl_shortfall": "quote float: the shortfall the ADL closes covered, side x (bankruptcy "
+                     "price - mark) x lots, summed over episodes (B needed); added by "
+                     "engine.run",
+    "adl_overshoot": "quote float: sum over episodes of max(0, H - B): profit taken from "
+                     "ADL'd winners beyond what the shortfall needed (arXiv 2602.15182); "
+                     "added by engine.run",
+    "adl_undershoot": "quote float: sum over episodes of max(0, B - H); added by engine.run",
+    "adl_overshoot_by_ranking": "dict or null: with [venue] adl_counterfactual, per ADL "
+                                "ranking (binance, bitmex, hyperliquid, dydx) what its queue "
+                                "would have taken on the run's own episodes, in the same "
+                                "state: {shortfall, haircut, overshoot, undershoot} in quote "
+                                "floats; null when off; added by engine.run",
+    "negative_equity_accounts": "int: accounts the liquidation engine saw with a margin "
+                                "balance below 0 (at a margin call, a settlement, a backstop "
+                                "takeover); added by engine.run",
     "max_mark_index_gap_pct": "percent float (4 dp): max over rows of |mark - index| / index "
                               "x 100; null without both",
     "bad_debt": "quote float: sum of BAD_DEBT values (all instruments)",
@@ -648,7 +673,9 @@ rounded half-even to 2 decimals (converted exactly from quantums via ``Decimal``
 quote floats converted exactly from ticks; event counts and totals are over the whole run for
 the table's instrument unless stated."""
 #: The keys engine.run adds once ``summarize`` is done (they score the whole run).
-ADDED_BY_RUN = ("facts", "facts_reproduced", "facts_measurable", "time")
+ADDED_BY_RUN = ("facts", "facts_reproduced", "facts_measurable", "time", "adl_episodes",
+                "adl_haircut", "adl_shortfall", "adl_overshoot", "adl_undershoot",
+                "negative_equity_accounts", "adl_overshoot_by_ranking")
 
 
 def _money(quanta, ins: Instrument) -> float:
@@ -828,6 +855,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "adl_units": adl_units,
         "adl_fills": int(adl.size),
         "adl_notional": _money(_sum(adl["value"]), instrument),
+        "first_adl_after_first_liquidation_s": first_adl_delay_s(liq, baseline_end_ns),
         "max_mark_index_gap_pct": _round(gap, 4),
         "bad_debt": _money(bad_debt, instrument),
         "halts_count": int(np.count_nonzero(kind == int(_K.TRADING_HALTED))),
@@ -852,3 +880,27 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     }
     assert out.keys() == SUMMARY_KEYS.keys() - set(ADDED_BY_RUN)
     return out
+
+
+def adl_summary(closes, negative_accounts, instrument: Instrument, inst: int = 0,
+                counterfactual=None) -> dict:
+    """The ADL overshoot figures engine.run adds (``adl_*``, ``negative_equity_accounts``:
+    ``SUMMARY_KEYS``) from the run's ``AdlClose`` records of instrument ``inst``, the
+    accounts seen with negative equity and the counterfactual's episodes, if any
+    (``engine.liquidation.state``).  O(closes + episodes x rankings)."""
+    t = adl_totals(closes, inst)
+    by_ranking = None
+    if counterfactual is not None:
+        eps = [e for e in counterfactual.episodes if e[1] == inst]
+        by_ranking = {}
+        for ranking in sorted({r for e in eps for r in e[4]}):
+            pairs = [(e[4][ranking], e[3]) for e in eps]
+            by_ranking[ranking] = {k: _money(v, instrument) for k, v in (
+                ("shortfall", sum(b for _, b in pairs)), ("haircut", sum(h for h, _ in pairs)),
+                ("overshoot", sum(max(0, h - b) for h, b in pairs)),
+                ("undershoot", sum(max(0, b - h) for h, b in pairs)))}
+    return {"adl_episodes": t["episodes"],
+            **{f"adl_{k}": _money(t[k], instrument)
+               for k in ("haircut", "shortfall", "overshoot", "undershoot")},
+            "negative_equity_accounts": len(negative_accounts),
+            "adl_overshoot_by_ranking": by_ranking}

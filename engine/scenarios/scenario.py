@@ -13,7 +13,11 @@ A scenario file has these tables (every key is optional unless marked required; 
                  in quote units, converted to coin at the index's start price
                  (``Scenario.start_price``); the population's notionals become whole
                  contracts; waterfall ``binance``/``tiered`` only, no ``hyperliquid`` ADL
-                 ranking, no ``[funding]`` (refused)
+                 ranking, no ``[funding]`` (refused);
+                 ``adl_counterfactual`` (bool, default
+                 false): at every ADL episode also measure what each ranking would have
+                 taken from the winners, in the same state (``engine.liquidation.adl``;
+                 the summary's ``adl_overshoot_by_ranking``; the run itself is unchanged)
 ``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
                  between points) or ``file`` (CSV ``t_s,price``), plus an optional seeded
                  random walk ``noise_bps`` (standard deviation per second, in bps)
@@ -202,6 +206,8 @@ class Venue:
     taker_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
     maker_fee_ppm: int | None = field(lambda w, v: integer(w, v, -10_000, 100_000), default=None)
     clearance_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
+    # Measure every ADL ranking on each episode of the run (read-only; module docstring).
+    adl_counterfactual: bool = field(boolean, default=False)
 
 
 def _path(where, value):

@@ -119,3 +119,17 @@ def test_the_tiered_waterfall_cuts_an_inverse_position_below_the_base_risk_limit
     assert filled[10] == first[10]              # the FillOrKill filled in full
     assert INS.notional(15_600, ex.accounts[2].positions[0].size) < 200 * XBT
     ex.check_conservation()
+
+
+def test_the_adl_shortfall_is_in_the_coin_on_an_inverse_instrument():
+    from engine.liquidation.adl import shortfall
+    from engine.venue.instruments import BUNDLED_INSTRUMENTS
+    xbt = BUNDLED_INSTRUMENTS["bitmex:XBTUSD"]()
+    k = xbt.inverse_k
+    # a bankrupt long (side +1) at 20,000 ticks with the mark at 16,000: the coin value
+    # between the two prices, rounded down term by term
+    assert shortfall(xbt, 1, 1_000, 20_000, 16_000) == 1_000 * k // 16_000 - 1_000 * k // 20_000
+    assert shortfall(xbt, -1, 1_000, 16_000, 20_000) == 1_000 * k // 16_000 - 1_000 * k // 20_000
+    assert shortfall(xbt, 1, 1_000, 16_000, 20_000) == 0       # no loss past the mark
+    usdt = BUNDLED_INSTRUMENTS["binance:BTCUSDT"]()
+    assert shortfall(usdt, 1, 3, 1_000, 990) == 10 * 3 * usdt.tick_lot_quanta

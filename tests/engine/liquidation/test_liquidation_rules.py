@@ -1321,3 +1321,54 @@ def test_the_fund_covers_a_shortfall_with_the_collateral_it_just_seized_counted_
     assert eng.total(ex, K.INSURANCE_PAID, start) == 1_000 * qpu
     assert ex.bad_debt == 1_000 * qpu
     assert ex.fund.collateral == {"USDE": 2_000}
+
+
+def test_adl_close_records_the_winners_gain_and_the_shortfall_it_covered(eng):
+    """What the ADL overshoot is measured from (engine.outputs.adl): each close records the
+    winner's uPnL at the mark on the lots closed and side x (bankruptcy price - mark) x lots
+    of the bankrupt unit's deficit.  The dYdX case above: long 5 @ 100,000 with 10 quote,
+    mark 97,000, BP 98,000, closed against a short 5 @ 100,000: gain (100,000 - 97,000) x 5
+    = 15,000 quantums, shortfall (98,000 - 97,000) x 5 = 5,000 = the long's negative equity;
+    the long is recorded with negative equity, the short is not."""
+    ex = _dydx(eng)
+    _long(ex, 1, 5, 10 * Q, isolated=True)
+    _short(ex, 2, 5, 1_000 * Q)
+    _liquidate(eng, ex, SEC, 97_000)
+    st_ = state.of(ex)
+    assert st_.adl_closes == [state.AdlClose(SEC, 0, 1, 2, 5, 1, 98_000, 97_000, 15_000,
+                                             5_000)]
+    assert st_.negative_equity == {1}
+
+
+def _adl_two_winners(eng, counterfactual):
+    """The dYdX case above with two winners: short A 5 @ 100,000 (in profit 3,000 a lot at
+    97,000) on 1,000 quote, short B 5 @ 97,500 (500 a lot) on 50 quote -- B's notional /
+    account value is the higher, A's profit the higher."""
+    ex = _dydx(eng)
+    if counterfactual:
+        state.of(ex).counterfactual = state.AdlCounterfactual(np.random.default_rng(7))
+    _long(ex, 1, 5, 10 * Q, isolated=True)
+    _short(ex, 2, 5, 1_000 * Q)
+    _short(ex, 3, 5, 50 * Q, price=97_500)
+    _long(ex, 4, 5, 10**6 * Q, price=97_500)     # B's counterparty, never liquidated
+    _liquidate(eng, ex, SEC, 97_000)
+    return ex
+
+
+def test_adl_counterfactual_measures_every_ranking_on_the_same_episode_without_changing_it(eng):
+    """``[venue] adl_counterfactual``: before the ADL closes the long's 5 lots, each ranking's
+    queue is walked in the same state: one that puts A first takes A's 15,000 quantums of
+    gain, one that puts B first B's 2,500; the shortfall is 5,000 for all; the event log is
+    the one the run writes without it."""
+    plain, ex = _adl_two_winners(eng, False), _adl_two_winners(eng, True)
+    assert ex.log.digest() == plain.log.digest()
+    ((ts, inst, account, shortfall, taken),) = state.of(ex).counterfactual.episodes
+    assert (ts, inst, account, shortfall) == (SEC, 0, 1, 5_000)
+    assert set(taken) == set(adl.RANKINGS)
+    assert all(h in (15_000, 2_500) for h in taken.values())
+    # B first: (mark / entry) x notional / account value, 0.995 x 485 / 52.5 against
+    # A's 0.97 x 485 / 1,015; PnL% x leverage 0.51% x 9.2 against 3% x 0.48; PnL% x margin
+    # ratio 5% x 4.85 / 52.5 against 1.5% x 4.85 / 1,015.
+    assert taken["hyperliquid"] == taken["bitmex"] == taken["binance"] == 2_500
+    (close,) = state.of(ex).adl_closes          # the run's own ranking measured alike
+    assert close.gain == taken[ex.adl_ranking]
