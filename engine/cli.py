@@ -3,6 +3,7 @@
     liqsim replay SCENARIO [--breaker NAME] [--seed N] [--scale F] [--set KEY=VALUE ...] --out DIR
     liqsim replay --data PATH... [--breaker NAME] [--scenario FILE] [--allow-gaps] --out DIR
     liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
+    liqsim sweep GRID.toml --out DIR [--workers N] [--scheduler ADDRESS] [--resume]
     liqsim facts RUN_DIR [--against RUN_DIR]
     liqsim report DIR                 rebuild DIR/report.html from the saved runs
     liqsim account RUN_DIR ID         one account's story from the saved event log
@@ -78,6 +79,16 @@ def _scale(text: str) -> Fraction:
     return value
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 1024, got {text!r}")
+    return value
+
+
 def _out(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a directory path, got an empty one")
@@ -134,6 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
                          metavar="KEY=VALUE")
     compare.add_argument("--out", type=_out, required=True)
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    sweep = sub.add_parser("sweep", help="run a grid of replays (scenarios x policies x "
+                           "parameters x seeds, engine.sweeps.grid) on local processes or a "
+                           "Dask cluster; writes results.parquet, results.csv, sweep.png and "
+                           "report.html to --out")
+    sweep.add_argument("grid", metavar="GRID.toml", help="the grid file ([sweep] table)")
+    sweep.add_argument("--out", type=_out, required=True, help="output directory")
+    sweep.add_argument("--workers", type=_workers, default=None, metavar="N",
+                       help="local worker processes (default: the machine's cores)")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="a Dask scheduler (tcp://host:8786) whose workers run the "
+                       "replays (default: $DASK_SCHEDULER_ADDRESS if set and no --workers); "
+                       "needs pip install 'liqsim[cluster]'")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue a sweep in --out: run only the rows not finished ok")
+    sweep.add_argument("--quiet", action="store_true", help="no line per finished run")
 
     facts = sub.add_parser("facts", help="score a saved run against the 14 stylized facts "
                            "(docs/facts.md) and print the table")
@@ -275,6 +302,33 @@ def _cmd_compare(args) -> int:
                    f"wrote {args.out}/report.html, comparison.json, comparison.png and one "
                    f"directory per policy" + (f" (one run per seed; the chart shows seed "
                                               f"{s0['seed']})" if len(seeds) > 1 else ""))
+
+
+def _cmd_sweep(args) -> int:
+    """Validate the grid (one line, exit 2, nothing written), then run it; the table is
+    kept up to date as runs finish, so an interrupted sweep keeps them (``--resume``)."""
+    from .sweeps.execute import RESULTS, sweep
+    from .sweeps.grid import read
+    grid = read(args.grid)
+    total = len(grid.tasks)
+
+    def progress(done, _total, task, outcome):
+        if not args.quiet:
+            error = f": {outcome['error']}" if outcome["status"] != "ok" else ""
+            print(f"[{done}/{total}] run {task.run} {task.scenario} {task.breaker} seed "
+                  f"{task.seed}: {outcome['status']}{error}", file=sys.stderr)
+    try:
+        table = sweep(grid, args.out, workers=args.workers, scheduler=args.scheduler,
+                      resume=args.resume, progress=progress)
+    except KeyboardInterrupt:
+        print(f"liqsim: interrupted; the finished runs are in {args.out}/{RESULTS} "
+              f"(--resume continues)", file=sys.stderr)
+        return 130
+    statuses = table.column("status").to_pylist()
+    bad = sum(s != "ok" for s in statuses)
+    print(f"{len(statuses)} runs, {bad} failed" + (" (see the error column)" if bad else "")
+          + f"; wrote {args.out}/{RESULTS}, results.csv")
+    return 0
 
 
 def _report(summaries: list[dict], wrote: str) -> int:
@@ -421,7 +475,7 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "list": _cmd_list,
+COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "sweep": _cmd_sweep, "list": _cmd_list,
             "columns": _cmd_columns, "facts": _cmd_facts, "report": _cmd_report,
             "account": _cmd_account, "demo": _cmd_demo, "data": _cmd_data}
 
