@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run a grid of replays (scenarios x policies x "
                            "parameters x seeds, engine.sweeps.grid) on local processes or a "
                            "Dask cluster; writes results.parquet, results.csv, sweep.png and "
-                           "report.html to --out")
+                           "report.html to --out (liqsim report DIR rebuilds the report)")
     sweep.add_argument("grid", metavar="GRID.toml", help="the grid file ([sweep] table)")
     sweep.add_argument("--out", type=_out, required=True, help="output directory")
     sweep.add_argument("--workers", type=_workers, default=None, metavar="N",
@@ -326,8 +326,10 @@ def _cmd_sweep(args) -> int:
         return 130
     statuses = table.column("status").to_pylist()
     bad = sum(s != "ok" for s in statuses)
+    from .sweeps.execute import finish
+    finish(args.out, table, _command(args))
     print(f"{len(statuses)} runs, {bad} failed" + (" (see the error column)" if bad else "")
-          + f"; wrote {args.out}/{RESULTS}, results.csv")
+          + f"; wrote {args.out}/{RESULTS}, results.csv, sweep.png and report.html")
     return 0
 
 
@@ -381,9 +383,10 @@ def _cmd_report(args) -> int:
     from .outputs.report import write_report
     d = args.run_dir
     if not (os.path.isfile(os.path.join(d, "summary.json"))
-            or os.path.isfile(os.path.join(d, "comparison.json"))):
-        print(f"liqsim: error: {d}: expected a directory written by replay or compare "
-              f"(summary.json or comparison.json), found none", file=sys.stderr)
+            or os.path.isfile(os.path.join(d, "comparison.json"))
+            or os.path.isfile(os.path.join(d, "sweep.json"))):
+        print(f"liqsim: error: {d}: expected a directory written by replay, compare or sweep "
+              f"(summary.json, comparison.json or sweep.json), found none", file=sys.stderr)
         return 2
     try:
         path = write_report(d)

@@ -186,7 +186,8 @@ def sweep(grid: Grid, out, workers: int | None = None, scheduler: str | None = N
     with executor(workers, scheduler) as (pool, _):
         out.mkdir(parents=True, exist_ok=True)
         tmp = out / f".{META}.tmp"
-        write_json(tmp, {"grid": grid.source, "runs": grid.identity()})
+        write_json(tmp, {"grid": grid.source, "keys": list(grid.keys),
+                         "runs": grid.identity()})
         os.replace(tmp, out / META)
         table = write_results(out, grid, outcomes)
         futures = {pool.submit(run_one, t): t for t in todo}
@@ -201,3 +202,23 @@ def sweep(grid: Grid, out, workers: int | None = None, scheduler: str | None = N
             if progress is not None:
                 progress(len(outcomes), len(grid.tasks), task, outcome)
     return table
+
+
+def finish(out, table: pa.Table, command: str) -> None:
+    """The sweep's pictures: ``sweep.png`` (the headline metrics of the first scenario
+    against the first swept key, else against the scenario) and ``report.html`` (every
+    metric, scenario and key: ``engine.outputs.report.build_sweep_html``), each atomic."""
+    from ..outputs.report import sweep_metrics, write_report
+    from ..outputs.sweepcharts import HEADLINE, sweep_chart, varying
+    out = pathlib.Path(out)
+    rows = [r for r in table.to_pylist() if r["status"] == "ok"]
+    keys = json.loads((out / META).read_text()).get("keys", [])
+    if rows:
+        x = keys[0] if keys else "scenario"
+        first = [r for r in rows if not keys or r["scenario"] == rows[0]["scenario"]]
+        _, labels = sweep_metrics(rows)
+        tmp = out / ".sweep.png.tmp"
+        sweep_chart(first, x, varying(first, HEADLINE) or list(HEADLINE[:1]), labels,
+                    f"{first[0]['scenario_name'] if keys else 'scenarios'}: against {x}", tmp)
+        os.replace(tmp, out / "sweep.png")
+    write_report(out, command, shown=str(out))

@@ -19,15 +19,16 @@ from engine.sweeps.grid import read
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 GAP = (ROOT / "tests" / "data" / "gap-drop.toml").as_posix()
-#: 4 short runs: 2 policies x 2 seeds of the gap-drop fixture at scale 0.02 (~1 s each).
+#: 4 short runs: 2 policies x 2 maker counts of the gap-drop fixture at scale 0.02 (~1 s
+#: each; the seeds' spread is tested on the chart's points directly).
 SMALL = f"""
 [sweep]
 scenarios = ["{GAP}"]
 breakers = ["none", "luld"]
-seeds = [0, 1]
+seeds = [0]
 scale = 0.02
 [sweep.set]
-"makers.count" = [4]
+"makers.count" = [3, 5]
 """
 
 
@@ -40,14 +41,16 @@ def _grid(tmp_path, text=SMALL, name="grid.toml"):
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
     """The small grid run on two local processes: (output directory, table)."""
+    from engine.sweeps.execute import finish
     d = tmp_path_factory.mktemp("local")
     table = sweep(read(_grid(d)), d / "out", workers=2)
+    finish(d / "out", table, "liqsim sweep grid.toml --out out")
     return d / "out", table
 
 
 def test_the_grid_is_the_product_of_scenarios_breakers_parameters_and_seeds_seeds_innermost(
         tmp_path):
-    g = read(_grid(tmp_path, SMALL.replace('[4]', '[3, 5]')))
+    g = read(_grid(tmp_path, SMALL.replace('[0]', '[0, 1]')))
     assert [(t.breaker, t.params, t.seed) for t in g.tasks] == [
         ("none", (("makers.count", 3),), 0), ("none", (("makers.count", 3),), 1),
         ("none", (("makers.count", 5),), 0), ("none", (("makers.count", 5),), 1),
@@ -105,17 +108,17 @@ def test_a_bad_grid_is_one_line_naming_the_file_and_field_exit_2_and_nothing_wri
 
 
 def test_a_run_that_raises_is_a_row_with_its_error_and_the_others_finish(tmp_path):
-    table = sweep(read(_grid(tmp_path)), tmp_path / "out", workers=2, run_one=_fails_on_seed_1)
+    table = sweep(read(_grid(tmp_path)), tmp_path / "out", workers=2, run_one=_fails_on_5)
     rows = table.to_pylist()
     assert [r["status"] for r in rows] == ["ok", "failed", "ok", "failed"]
-    assert rows[1]["error"] == "RuntimeError: seed 1 broke" and rows[0]["error"] is None
+    assert rows[1]["error"] == "RuntimeError: 5 makers broke" and rows[0]["error"] is None
     assert rows[1]["liquidations_count"] is None and rows[0]["liquidations_count"] > 0
     assert pq.read_table(tmp_path / "out" / "results.parquet").equals(table)
 
 
-def _fails_on_seed_1(task):
-    if task.seed == 1:
-        raise RuntimeError("seed 1 broke")
+def _fails_on_5(task):
+    if task.params == (("makers.count", 5),):
+        raise RuntimeError("5 makers broke")
     return run_task(task)
 
 
@@ -123,12 +126,12 @@ def test_the_results_hold_one_row_per_run_in_grid_order_with_coordinates_and_sum
     out, table = local
     rows = table.to_pylist()
     assert [(r["run"], r["breaker"], r["seed"], r["makers.count"]) for r in rows] == \
-        [(0, "none", 0, 4), (1, "none", 1, 4), (2, "luld", 0, 4), (3, "luld", 1, 4)]
+        [(0, "none", 0, 3), (1, "none", 0, 5), (2, "luld", 0, 3), (3, "luld", 0, 5)]
     assert all(r["status"] == "ok" and r["scenario_name"] == "gap-drop" for r in rows)
     assert "events_per_second" not in table.column_names     # the machine, not the run
     # the seed rule: the row is the single replay its command names
     import engine
-    r = engine.run(GAP, breaker="luld", seed=1, scale=0.02, overrides=["makers.count=4"])
+    r = engine.run(GAP, breaker="luld", seed=0, scale=0.02, overrides=["makers.count=5"])
     assert r.summary["liquidations_notional"] == rows[3]["liquidations_notional"]
     assert r.summary["events_processed"] == rows[3]["events_processed"]
     assert (out / "results.csv").read_text().count("\n") == 5
@@ -137,9 +140,8 @@ def test_the_results_hold_one_row_per_run_in_grid_order_with_coordinates_and_sum
 def test_a_local_dask_cluster_gives_the_same_table_as_local_processes(local, dask_scheduler,
                                                                       tmp_path):
     out, table = local
-    grid = _grid(tmp_path)
-    assert main(["sweep", str(grid), "--out", str(tmp_path / "dask"), "--scheduler",
-                 dask_scheduler, "--quiet"]) == 0
+    got = sweep(read(_grid(tmp_path)), tmp_path / "dask", scheduler=dask_scheduler)
+    assert got.equals(table)
     assert pq.read_table(tmp_path / "dask" / "results.parquet").equals(table)
     assert (tmp_path / "dask" / "results.csv").read_bytes() == \
         (out / "results.csv").read_bytes()
@@ -175,6 +177,30 @@ def test_resume_after_a_kill_runs_only_the_missing_rows_and_gives_the_same_table
 
 def test_resume_refuses_a_directory_holding_another_grid(local, tmp_path):
     out, _ = local
-    other = read(_grid(tmp_path, SMALL.replace("[0, 1]", "[0, 2]")))
+    other = read(_grid(tmp_path, SMALL.replace("[0]", "[2]")))
     with pytest.raises(ConfigError, match="another grid"):
         sweep(other, out, workers=1, resume=True)
+
+
+def test_the_sweep_chart_draws_the_mean_per_policy_and_value_with_the_min_max_over_seeds():
+    from engine.outputs.sweepcharts import points, varying
+    rows = [{"status": "ok", "breaker": b, "k": k, "seed": s, "m": 10 * k + s + (b == "luld")}
+            for b in ("none", "luld") for k in (5, 3) for s in (0, 1, 2)]
+    rows.append({"status": "failed", "breaker": "none", "k": 3, "seed": 9, "m": None})
+    got = points(rows, "k", "m")
+    assert got["none"] == ([3, 5], [31.0, 51.0], [30, 50], [32, 52])
+    assert got["luld"] == ([3, 5], [32.0, 52.0], [31, 51], [33, 53])
+    assert varying(rows + [{"status": "ok", "c": 1}], ["m", "c"]) == ["m"]
+
+
+def test_the_sweep_report_charts_each_swept_key_and_rebuilds_byte_for_byte(local):
+    out, _ = local
+    html = (out / "report.html").read_text()
+    assert html.count('<figure class="panel" id="sweep-panel-') == 1
+    assert "makers.count (" in html and "<svg" in html and "http://" not in \
+        html.replace("http://www.w3.org/", "")
+    assert (out / "sweep.png").stat().st_size > 10_000
+    first = (out / "report.html").read_bytes()
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").read_bytes() == first
