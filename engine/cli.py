@@ -4,6 +4,7 @@
     liqsim replay --data PATH... [--breaker NAME] [--scenario FILE] [--allow-gaps] --out DIR
     liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
     liqsim sweep GRID.toml --out DIR [--workers N] [--scheduler ADDRESS] [--resume]
+    liqsim bench [--quick] [--json]   the throughput measurements (engine.sweeps.bench)
     liqsim facts RUN_DIR [--against RUN_DIR]
     liqsim report DIR                 rebuild DIR/report.html from the saved runs
     liqsim account RUN_DIR ID         one account's story from the saved event log
@@ -161,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--resume", action="store_true",
                        help="continue a sweep in --out: run only the rows not finished ok")
     sweep.add_argument("--quiet", action="store_true", help="no line per finished run")
+
+    bench = sub.add_parser("bench", help="the throughput measurements, each a ratio timed "
+                           "in the same run: book vs plain reference, engine vs book and vs "
+                           "the logged floor on bench-cascade, peak memory, 2 sweep workers "
+                           "vs 1 (docs/performance.md)")
+    bench.add_argument("--quick", action="store_true", help="the reduced bench-cascade and "
+                       "smaller inputs: well under a minute")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
 
     facts = sub.add_parser("facts", help="score a saved run against the 14 stylized facts "
                            "(docs/facts.md) and print the table")
@@ -333,6 +342,42 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+#: (key, label, format) of ``liqsim bench``'s table.
+_BENCH_ROWS = (("book_vs_reference", "book / plain reference (ops/s, workload A)", "{:.3f}x"),
+               ("engine_events_per_second", "engine events/s (bench-cascade)", "{:,}"),
+               ("engine_vs_book", "engine / bare book (time)", "{:.3f}x"),
+               ("engine_vs_floor", "engine / logged floor (time)", "{:.3f}x"),
+               ("floor_vs_book", "logged floor / bare book (time)", "{:.3f}x"),
+               ("peak_rss_mb", "engine process peak RSS (MB)", "{:,}"),
+               ("sweep_speedup_2_workers", "sweep: 2 workers / 1 (throughput)", "{:.3f}x"))
+
+
+def _cmd_bench(args) -> int:
+    import json
+    from .sweeps.bench import bench
+    out = bench(quick=args.quick, progress=None if args.json else
+                lambda text: print(f"... {text}", file=sys.stderr))
+    if args.json:
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    runs = {"book_vs_reference": "book_vs_reference_runs", "engine_vs_book":
+            "engine_vs_book_runs", "engine_vs_floor": "engine_vs_floor_runs",
+            "floor_vs_book": "floor_vs_book_runs"}
+    print(f"liqsim bench{' --quick' if args.quick else ''}: {out['cascade']} bench-cascade "
+          f"({out['engine_events']:,} events, {out['book_calls']:,} book calls); workload A "
+          f"{out['workload_ops']:,} ops; sweep of {out['sweep_runs']} replays of "
+          f"{out['sweep_scenario']}; {out['cpu_count']} cores (1-min load average "
+          f"{out['load_average_start']} at the start, {out['load_average_end']} at the end: "
+          f"other processes), Python {out['python']}")
+    print(f"{'figure':<46}{'value':>12}  {'per repeat':<24}{'bar':<10}met")
+    for key, label, fmt in _BENCH_ROWS:
+        bar = out["bars"].get(key)
+        spread = ", ".join(f"{x:.3f}" for x in out.get(runs.get(key), []))
+        print(f"{label:<46}{fmt.format(out[key]):>12}  {spread:<24}"
+              f"{bar['bar'] if bar else '':<10}{('yes' if bar['met'] else 'NO') if bar else ''}")
+    return 0
+
+
 def _report(summaries: list[dict], wrote: str) -> int:
     """Print the table once the files are written.  A standard output that cannot be
     written (full, closed) loses only the table: said so on stderr, exit 1 (a reader that
@@ -478,7 +523,8 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "sweep": _cmd_sweep, "list": _cmd_list,
+COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "sweep": _cmd_sweep,
+            "bench": _cmd_bench, "list": _cmd_list,
             "columns": _cmd_columns, "facts": _cmd_facts, "report": _cmd_report,
             "account": _cmd_account, "demo": _cmd_demo, "data": _cmd_data}
 
