@@ -1,5 +1,5 @@
 """Charts of a sweep (``liqsim sweep``): each metric against a swept parameter, one line
-per policy, the spread across seeds shown as a band.
+per policy, the spread across seeds shown as a band (an error bar on a categorical axis).
 
 ``sweep_figure(rows, x, metrics, labels, title)`` reads the results table's rows (dicts,
 ``engine.sweeps.execute``; only ``status == "ok"`` rows are drawn): for each policy and
@@ -67,14 +67,26 @@ def sweep_figure(rows: list[dict], x: str, metrics: list[str], labels: dict, tit
     categories = list(dict.fromkeys(r.get(x) for r in rows if r.get("status") == "ok"))
     numeric = all(_number(v) for v in categories)
     handles = {}
+    policies = list(dict.fromkeys(r["breaker"] for r in rows if r.get("status") == "ok"))
+    # A band needs a width: on a categorical axis, or a single value, the spread is an
+    # error bar instead, each policy's shifted a little so that none hides another.
+    bars = not numeric or len(categories) == 1
     for ax, metric in zip(axes, metrics):
-        for k, (policy, (xs, mean, lo, hi)) in enumerate(points(rows, x, metric).items()):
+        for policy, (xs, mean, lo, hi) in points(rows, x, metric).items():
+            k = policies.index(policy)
             pos = xs if numeric else [categories.index(v) for v in xs]
             color = f"C{k % 10}"
-            # a style per policy too, so identical curves stay distinguishable
-            (line,) = ax.plot(pos, mean, marker="o", ms=3, lw=1.3, color=color,
-                              ls=("-", "--", "-.", ":")[k % 4])
-            ax.fill_between(pos, lo, hi, color=color, alpha=0.18, lw=0)
+            if bars:
+                shift = (k - (len(policies) - 1) / 2) * min(0.08, 0.6 / len(policies))
+                line = ax.errorbar([p + shift for p in pos], mean, fmt="o", ms=3,
+                                   yerr=[[m - a for m, a in zip(mean, lo)],
+                                         [b - m for m, b in zip(mean, hi)]],
+                                   color=color, lw=1.1, capsize=2)[0]
+            else:
+                # a style per policy too, so identical curves stay distinguishable
+                (line,) = ax.plot(pos, mean, marker="o", ms=3, lw=1.3, color=color,
+                                  ls=("-", "--", "-.", ":")[k % 4])
+                ax.fill_between(pos, lo, hi, color=color, alpha=0.18, lw=0)
             handles.setdefault(policy, line)
         ax.set_title(labels.get(metric, metric), fontsize=9)
         ax.grid(True, alpha=0.3)
@@ -86,13 +98,15 @@ def sweep_figure(rows: list[dict], x: str, metrics: list[str], labels: dict, tit
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=10)
-    height = 1.0 + 2.6 * nrows
+    legend_rows = math.ceil(len(handles) / 6) if handles else 0
+    height = 0.8 + 0.2 * legend_rows + 2.6 * nrows
     fig.set_size_inches(11, height)
     fig.legend(list(handles.values()), list(handles), loc="upper center", fontsize=8,
-               ncol=min(len(handles), 6), bbox_to_anchor=(0.5, 1 - 0.3 / height),
-               title="policy (line: mean; band: min-max over seeds)", title_fontsize=8)
-    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 1.05 / height, bottom=0.45 / height,
-                        hspace=0.55, wspace=0.25)
+               ncol=min(len(handles), 6) or 1, bbox_to_anchor=(0.5, 1 - 0.3 / height),
+               title="policy (point: mean; " + ("bar" if bars else "band")
+               + ": min-max over seeds)", title_fontsize=8)
+    fig.subplots_adjust(left=0.07, right=0.98, top=1 - (0.75 + 0.2 * legend_rows) / height,
+                        bottom=0.45 / height, hspace=0.55, wspace=0.25)
     return fig
 
 

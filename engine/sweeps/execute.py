@@ -219,6 +219,7 @@ def finish(out, table: pa.Table, command: str) -> None:
         _, labels = sweep_metrics(rows)
         tmp = out / ".sweep.png.tmp"
         sweep_chart(first, x, varying(first, HEADLINE) or list(HEADLINE[:1]), labels,
-                    f"{first[0]['scenario_name'] if keys else 'scenarios'}: against {x}", tmp)
+                    f"{first[0]['scenario_name']}: against {x}" if keys else
+                    "each scenario", tmp)
         os.replace(tmp, out / "sweep.png")
     write_report(out, command, shown=str(out))
