@@ -362,7 +362,8 @@ def _cmd_bench(args) -> int:
         return 0
     runs = {"book_vs_reference": "book_vs_reference_runs", "engine_vs_book":
             "engine_vs_book_runs", "engine_vs_floor": "engine_vs_floor_runs",
-            "floor_vs_book": "floor_vs_book_runs"}
+            "floor_vs_book": "floor_vs_book_runs",
+            "sweep_speedup_2_workers": "sweep_speedup_runs"}
     print(f"liqsim bench{' --quick' if args.quick else ''}: {out['cascade']} bench-cascade "
           f"({out['engine_events']:,} events, {out['book_calls']:,} book calls); workload A "
           f"{out['workload_ops']:,} ops; sweep of {out['sweep_runs']} replays of "

@@ -37,14 +37,13 @@ from __future__ import annotations
 import itertools
 import pathlib
 import shlex
-import tomllib
 from fractions import Fraction
 
 import attrs
 import tomli_w
 
 from ..breakers import split_names
-from ..config import ConfigError, fraction, integer
+from ..config import ConfigError, fraction, integer, read_toml
 from ..scenarios.scenario import REPLAYS, load
 
 MAX_RUNS = 100_000
@@ -180,14 +179,7 @@ def read(path) -> Grid:
     """The validated grid of ``path`` (module docstring).  Raises ``ConfigError``."""
     src = pathlib.Path(path)
     where = str(path)
-    try:
-        data = tomllib.loads(src.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where}: not a text (UTF-8) file") from None
+    data = read_toml(src, where, "a grid")
     extra = sorted(set(data) - {"sweep"})
     if extra or not isinstance(data.get("sweep"), dict):
         raise ConfigError(f"{where}: {extra[0] if extra else 'sweep'}: expected one [sweep] "
