@@ -349,7 +349,8 @@ _BENCH_ROWS = (("book_vs_reference", "book / plain reference (ops/s, workload A)
                ("engine_vs_floor", "engine / logged floor (time)", "{:.3f}x"),
                ("floor_vs_book", "logged floor / bare book (time)", "{:.3f}x"),
                ("peak_rss_mb", "engine process peak RSS (MB)", "{:,}"),
-               ("sweep_speedup_2_workers", "sweep: 2 workers / 1 (throughput)", "{:.3f}x"))
+               ("sweep_speedup_2_workers", "sweep: 2 workers / 1 (throughput)", "{:.3f}x"),
+               ("machine_speedup_2_workers", "control: pure CPU work, 2 workers / 1", "{:.3f}x"))
 
 
 def _cmd_bench(args) -> int:
@@ -363,7 +364,8 @@ def _cmd_bench(args) -> int:
     runs = {"book_vs_reference": "book_vs_reference_runs", "engine_vs_book":
             "engine_vs_book_runs", "engine_vs_floor": "engine_vs_floor_runs",
             "floor_vs_book": "floor_vs_book_runs",
-            "sweep_speedup_2_workers": "sweep_speedup_runs"}
+            "sweep_speedup_2_workers": "sweep_speedup_runs",
+            "machine_speedup_2_workers": "machine_speedup_runs"}
     print(f"liqsim bench{' --quick' if args.quick else ''}: {out['cascade']} bench-cascade "
           f"({out['engine_events']:,} events, {out['book_calls']:,} book calls); workload A "
           f"{out['workload_ops']:,} ops; sweep of {out['sweep_runs']} replays of "

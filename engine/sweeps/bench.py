@@ -20,7 +20,9 @@ the same run on the same machine (docs/performance.md keeps the history).
   with ``quick``, else the reduced bench-cascade, twice alternated) run by ``liqsim
   sweep``'s executor -- results written as runs finish, as a real sweep does -- with 1
   local worker, then with 2; best wall time of the first over the second's (bar >= 1.8;
-  it needs 2 idle cores: ``load_average_start``/``_end`` say what else ran).
+  it needs 2 idle cores: ``load_average_start``/``_end`` say what else ran, and
+  ``machine_speedup_2_workers`` -- pure CPU work on the same pools, just before and after --
+  what a second worker could gain on this machine then).
 
 Times are CPU seconds of the process doing the work (``outputs.timing.cpu_timed``), so a
 process sharing the machine weighs less on a ratio, except the sweep's, which is wall time
@@ -225,6 +227,28 @@ def sweep_speedup(scenario: str, scale: Fraction, overrides: list[str], runs: in
             "sweep_seconds_2_workers": [round(x, 2) for x in seconds[2]]}
 
 
+def _burn(n: int) -> int:
+    """Pure CPU work of no interest (the control of ``machine_speedup``)."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_speedup(tasks: int = 4, n: int = 3_000_000) -> dict:
+    """The control for ``sweep_speedup``: ``tasks`` pieces of pure-Python CPU work on a
+    process pool of 1 worker, then of 2; wall time of the first over the second.  On two
+    idle cores it reads ~2; what it reads is what this machine lends a second worker now
+    (other processes on the cores take the rest)."""
+    seconds = {}
+    for workers in (1, 2):
+        with ProcessPoolExecutor(workers) as pool:
+            elapsed = stopwatch()
+            list(pool.map(_burn, [n] * tasks))
+            seconds[workers] = elapsed()
+    return {"machine_speedup_2_workers": round(seconds[1] / seconds[2], 3)}
+
+
 def bench(quick: bool = False, progress=None) -> dict:
     """Every measurement (module docstring); ``quick``: smaller inputs, well under a
     minute.  ``progress(text)`` is told before each part."""
@@ -238,8 +262,12 @@ def bench(quick: bool = False, progress=None) -> dict:
     out.update(engine_vs_book(cfg, 2 if quick else 3))
     out["cascade"] = "reduced (scale 0.1, 120 s)" if quick else "full"
     say("sweep: 8 replays on 1 then 2 local workers")
+    before = machine_speedup()["machine_speedup_2_workers"]
     out.update(sweep_speedup("flash-drop", Fraction(1, 100), []) if quick else
                sweep_speedup(CASCADE, REDUCED["scale"], REDUCED["overrides"], repeats=2))
+    after = machine_speedup()["machine_speedup_2_workers"]   # the machine may change meanwhile
+    out["machine_speedup_2_workers"] = max(before, after)
+    out["machine_speedup_runs"] = [before, after]
     out["load_average_end"] = round(os.getloadavg()[0], 2)   # other processes on the cores
     # the memory bar is about the full run; a reduced run's peak says nothing of it
     out["bars"] = {k: {"bar": f"{op} {v}", "met": (out[k] >= v if op == ">=" else out[k] <= v)}

@@ -38,6 +38,7 @@ def test_the_bench_json_names_every_figure_and_judges_each_bar(monkeypatch, caps
         "peak_rss_mb": 300})
     monkeypatch.setattr(bench, "sweep_speedup", lambda *a, **k: {
         "sweep_speedup_2_workers": 1.85})
+    monkeypatch.setattr(bench, "machine_speedup", lambda: {"machine_speedup_2_workers": 1.9})
     assert main(["bench", "--quick", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for key in ("book_vs_reference", "engine_events_per_second", "engine_vs_book",
