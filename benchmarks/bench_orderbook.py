@@ -26,14 +26,14 @@ Run:  ``python -m pytest benchmarks/bench_orderbook.py -q -p no:cacheprovider --
 from __future__ import annotations
 
 import functools
-import gc
-import time
 
 import pytest
 
+from engine.outputs.timing import cpu_timed
+from engine.sweeps.bench import run_book, run_reference
+from engine.sweeps.plain_reference import PlainReferenceBook
+from engine.sweeps.workload import DEFAULT_SEED, FinalState, describe, generate
 from orderbook import OrderBook, Side, TimeInForce
-from plain_reference import PlainReferenceBook
-from workload import DEFAULT_SEED, FinalState, describe, generate
 
 FULL_N = 200_000       # the whole file runs in well under 60 s at this size
 SMALL_N = 5_000        # exactness check (fill by fill, plus the book's own invariants)
@@ -50,43 +50,7 @@ def _workload(n_ops: int):
 
 
 # ------------------------------------------------------------------ the timed loops
-# Op kinds are literals here (0 add, 1 cancel, 2 marketable; workload.ADD/CANCEL/TAKE) to
-# keep global lookups out of both loops alike.
-
-def run_book(book: OrderBook, ops: list):
-    submit = book.submit
-    cancel = book.cancel
-    ioc = TimeInForce.IOC
-    fills = 0
-    cancels = 0
-    for kind, oid, side, price, qty, account in ops:
-        if kind == 0:
-            submit(order_id=oid, account=account, side=side, price=price, qty=qty)
-        elif kind == 1:
-            if cancel(oid):
-                cancels += 1
-        else:
-            fills += len(submit(order_id=oid, account=account, side=side, price=price, qty=qty,
-                                tif=ioc).fills)
-    return book, fills, cancels
-
-
-def run_reference(book: PlainReferenceBook, ops: list):
-    limit = book.limit
-    cancel = book.cancel
-    fills = 0
-    cancels = 0
-    for kind, oid, side, price, qty, account in ops:
-        if kind == 0:
-            limit(order_id=oid, account=account, side=side, price=price, qty=qty)
-        elif kind == 1:
-            if cancel(oid):
-                cancels += 1
-        else:
-            fills += len(limit(order_id=oid, account=account, side=side, price=price, qty=qty,
-                               ioc=True))
-    return book, fills, cancels
-
+# ``run_book`` / ``run_reference``: engine.sweeps.bench (also behind ``liqsim bench``).
 
 # ------------------------------------------------------------------ verification
 def book_state(book: OrderBook) -> FinalState:
@@ -134,20 +98,9 @@ def test_workload_plain_reference(benchmark):
 
 
 def _timed(run, engine, ops):
-    """CPU seconds of this process for ``run`` (process_time: another process sharing the
-    2 cores does not count against either engine) and its result.  The objects alive before
-    the run are frozen out of the cyclic collector's reach (``gc.freeze``) for its length:
-    inside the whole test suite the earlier tests' survivors otherwise make every collection
-    the run triggers traverse them too, which weighed on the book's tuple-heavy path more
-    than on the reference's (1.147 in a full suite against 1.18-1.19 alone, same code)."""
-    gc.collect()
-    gc.freeze()
-    try:
-        t0 = time.process_time()
-        result = run(engine, ops)
-        return time.process_time() - t0, result
-    finally:
-        gc.unfreeze()
+    """CPU seconds of this process for ``run`` and its result, with the objects alive
+    before it frozen out of the collector's reach (``engine.outputs.timing.cpu_timed``)."""
+    return cpu_timed(run, engine, ops)
 
 
 @pytest.mark.benchmark(group="orderbook-workload-ratio")

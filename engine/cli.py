@@ -3,6 +3,8 @@
     liqsim replay SCENARIO [--breaker NAME] [--seed N] [--scale F] [--set KEY=VALUE ...] --out DIR
     liqsim replay --data PATH... [--breaker NAME] [--scenario FILE] [--allow-gaps] --out DIR
     liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
+    liqsim sweep GRID.toml --out DIR [--workers N] [--scheduler ADDRESS] [--resume]
+    liqsim bench [--quick] [--json]   the throughput measurements (engine.sweeps.bench)
     liqsim facts RUN_DIR [--against RUN_DIR]
     liqsim report DIR                 rebuild DIR/report.html from the saved runs
     liqsim account RUN_DIR ID         one account's story from the saved event log
@@ -78,6 +80,16 @@ def _scale(text: str) -> Fraction:
     return value
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 1024, got {text!r}")
+    return value
+
+
 def _out(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a directory path, got an empty one")
@@ -134,6 +146,30 @@ def build_parser() -> argparse.ArgumentParser:
                          metavar="KEY=VALUE")
     compare.add_argument("--out", type=_out, required=True)
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    sweep = sub.add_parser("sweep", help="run a grid of replays (scenarios x policies x "
+                           "parameters x seeds, engine.sweeps.grid) on local processes or a "
+                           "Dask cluster; writes results.parquet, results.csv, sweep.png and "
+                           "report.html to --out (liqsim report DIR rebuilds the report)")
+    sweep.add_argument("grid", metavar="GRID.toml", help="the grid file ([sweep] table)")
+    sweep.add_argument("--out", type=_out, required=True, help="output directory")
+    sweep.add_argument("--workers", type=_workers, default=None, metavar="N",
+                       help="local worker processes (default: the machine's cores)")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="a Dask scheduler (tcp://host:8786) whose workers run the "
+                       "replays (default: $DASK_SCHEDULER_ADDRESS if set and no --workers); "
+                       "needs pip install 'liqsim[cluster]'")
+    sweep.add_argument("--resume", action="store_true",
+                       help="continue a sweep in --out: run only the rows not finished ok")
+    sweep.add_argument("--quiet", action="store_true", help="no line per finished run")
+
+    bench = sub.add_parser("bench", help="the throughput measurements, each a ratio timed "
+                           "in the same run: book vs plain reference, engine vs book and vs "
+                           "the logged floor on bench-cascade, peak memory, 2 sweep workers "
+                           "vs 1 (docs/performance.md)")
+    bench.add_argument("--quick", action="store_true", help="the reduced bench-cascade and "
+                       "smaller inputs: well under a minute")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
 
     facts = sub.add_parser("facts", help="score a saved run against the 14 stylized facts "
                            "(docs/facts.md) and print the table")
@@ -277,6 +313,74 @@ def _cmd_compare(args) -> int:
                                               f"{s0['seed']})" if len(seeds) > 1 else ""))
 
 
+def _cmd_sweep(args) -> int:
+    """Validate the grid (one line, exit 2, nothing written), then run it; the table is
+    kept up to date as runs finish, so an interrupted sweep keeps them (``--resume``)."""
+    from .sweeps.execute import RESULTS, sweep
+    from .sweeps.grid import read
+    grid = read(args.grid)
+    total = len(grid.tasks)
+
+    def progress(done, _total, task, outcome):
+        if not args.quiet:
+            error = f": {outcome['error']}" if outcome["status"] != "ok" else ""
+            print(f"[{done}/{total}] run {task.run} {task.scenario} {task.breaker} seed "
+                  f"{task.seed}: {outcome['status']}{error}", file=sys.stderr)
+    try:
+        table = sweep(grid, args.out, workers=args.workers, scheduler=args.scheduler,
+                      resume=args.resume, progress=progress)
+    except KeyboardInterrupt:
+        print(f"liqsim: interrupted; the finished runs are in {args.out}/{RESULTS} "
+              f"(--resume continues)", file=sys.stderr)
+        return 130
+    statuses = table.column("status").to_pylist()
+    bad = sum(s != "ok" for s in statuses)
+    from .sweeps.execute import finish
+    finish(args.out, table, _command(args))
+    print(f"{len(statuses)} runs, {bad} failed" + (" (see the error column)" if bad else "")
+          + f"; wrote {args.out}/{RESULTS}, results.csv, sweep.png and report.html")
+    return 0
+
+
+#: (key, label, format) of ``liqsim bench``'s table.
+_BENCH_ROWS = (("book_vs_reference", "book / plain reference (ops/s, workload A)", "{:.3f}x"),
+               ("engine_events_per_second", "engine events/s (bench-cascade)", "{:,}"),
+               ("engine_vs_book", "engine / bare book (time)", "{:.3f}x"),
+               ("engine_vs_floor", "engine / logged floor (time)", "{:.3f}x"),
+               ("floor_vs_book", "logged floor / bare book (time)", "{:.3f}x"),
+               ("peak_rss_mb", "engine process peak RSS (MB)", "{:,}"),
+               ("sweep_speedup_2_workers", "sweep: 2 workers / 1 (throughput)", "{:.3f}x"),
+               ("machine_speedup_2_workers", "control: pure CPU work, 2 workers / 1", "{:.3f}x"))
+
+
+def _cmd_bench(args) -> int:
+    import json
+    from .sweeps.bench import bench
+    out = bench(quick=args.quick, progress=None if args.json else
+                lambda text: print(f"... {text}", file=sys.stderr))
+    if args.json:
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    runs = {"book_vs_reference": "book_vs_reference_runs", "engine_vs_book":
+            "engine_vs_book_runs", "engine_vs_floor": "engine_vs_floor_runs",
+            "floor_vs_book": "floor_vs_book_runs",
+            "sweep_speedup_2_workers": "sweep_speedup_runs",
+            "machine_speedup_2_workers": "machine_speedup_runs"}
+    print(f"liqsim bench{' --quick' if args.quick else ''}: {out['cascade']} bench-cascade "
+          f"({out['engine_events']:,} events, {out['book_calls']:,} book calls); workload A "
+          f"{out['workload_ops']:,} ops; sweep of {out['sweep_runs']} replays of "
+          f"{out['sweep_scenario']}; {out['cpu_count']} cores (1-min load average "
+          f"{out['load_average_start']} at the start, {out['load_average_end']} at the end: "
+          f"other processes), Python {out['python']}")
+    print(f"{'figure':<46}{'value':>12}  {'per repeat':<24}{'bar':<10}met")
+    for key, label, fmt in _BENCH_ROWS:
+        bar = out["bars"].get(key)
+        spread = ", ".join(f"{x:.3f}" for x in out.get(runs.get(key), []))
+        print(f"{label:<46}{fmt.format(out[key]):>12}  {spread:<24}"
+              f"{bar['bar'] if bar else '':<10}{('yes' if bar['met'] else 'NO') if bar else ''}")
+    return 0
+
+
 def _report(summaries: list[dict], wrote: str) -> int:
     """Print the table once the files are written.  A standard output that cannot be
     written (full, closed) loses only the table: said so on stderr, exit 1 (a reader that
@@ -327,9 +431,10 @@ def _cmd_report(args) -> int:
     from .outputs.report import write_report
     d = args.run_dir
     if not (os.path.isfile(os.path.join(d, "summary.json"))
-            or os.path.isfile(os.path.join(d, "comparison.json"))):
-        print(f"liqsim: error: {d}: expected a directory written by replay or compare "
-              f"(summary.json or comparison.json), found none", file=sys.stderr)
+            or os.path.isfile(os.path.join(d, "comparison.json"))
+            or os.path.isfile(os.path.join(d, "sweep.json"))):
+        print(f"liqsim: error: {d}: expected a directory written by replay, compare or sweep "
+              f"(summary.json, comparison.json or sweep.json), found none", file=sys.stderr)
         return 2
     try:
         path = write_report(d)
@@ -421,7 +526,8 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "list": _cmd_list,
+COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "sweep": _cmd_sweep,
+            "bench": _cmd_bench, "list": _cmd_list,
             "columns": _cmd_columns, "facts": _cmd_facts, "report": _cmd_report,
             "account": _cmd_account, "demo": _cmd_demo, "data": _cmd_data}
 

@@ -131,6 +131,24 @@ def field(convert, default=attrs.NOTHING, **kwargs):
     return attrs.field(default=default, metadata={"convert": convert}, **kwargs)
 
 
+def read_toml(path, where: str, what: str = "a scenario") -> dict:
+    """A TOML file's tables, or one ``ConfigError`` line naming ``where``: unreadable, not
+    TOML, not UTF-8 text, or nested too deeply to parse (``what`` names what was expected)."""
+    import pathlib
+    import tomllib
+    try:
+        return tomllib.loads(pathlib.Path(path).read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not a text (UTF-8) file") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: not {what}: arrays or tables nested too deeply") \
+            from None
+
+
 def build(cls, data, where: str):
     """Build ``cls`` from a dict, naming ``where.field`` in every error."""
     if not isinstance(data, dict):

@@ -168,6 +168,17 @@ def _recorded_scenario(p, path=None) -> Scenario:
     return sc
 
 
+def record_flow(scenario, seed: int = 0, scale=1, overrides: list[str] = ()):
+    """The exact ``submit``/``cancel`` calls that reached the book in one run of
+    ``scenario`` (``Exchange.flow_recorder``), and the run's event count: the book-alone
+    workload of ``liqsim bench`` (``engine.sweeps.bench``).  The run is the same as
+    ``run``'s with these arguments (the recorder only appends tuples)."""
+    sim = Simulation(load(str(scenario), list(overrides), _fraction(scale)), seed=seed)
+    sim.exchange.flow_recorder = flow = []
+    sim.run()
+    return flow, len(sim.log)
+
+
 def compare(scenario, breakers=("none",), seed: int | None = None, scale=1,
             overrides: list[str] = (), seeds=None, progress: bool = False):
     """``run`` once per policy in ``breakers`` (names, or one comma-separated string) and

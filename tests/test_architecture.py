@@ -108,7 +108,7 @@ def test_every_package_directory_is_installed_by_pyproject():
 #: The rooms of ``engine/`` and what each may import of the project (besides itself).
 #: ``config`` (ConfigError and the validating converters) and ``phases`` (Phase, SECOND,
 #: the Port) are vocabulary every room above the venue may use.
-ROOMS = ("venue", "liquidation", "breakers", "market", "scenarios", "outputs", "data")
+ROOMS = ("venue", "liquidation", "breakers", "market", "scenarios", "outputs", "data", "sweeps")
 MAY_IMPORT = {
     "orderbook": set(),
     "engine.config": set(),
@@ -121,6 +121,9 @@ MAY_IMPORT = {
                       "engine.data"},
     "engine.data": {"engine.venue", "engine.config"},
     "engine.scenarios": {"engine.venue", "engine.config", "engine.breakers"},
+    # above the runner: one replay per task through engine.runner, never the loop itself
+    "engine.sweeps": {"orderbook", "engine.venue", "engine.config", "engine.breakers",
+                      "engine.scenarios", "engine.outputs", "engine.runner"},
 }
 TOP_MODULES_AT_MOST = 8
 

@@ -334,12 +334,101 @@ def build_html(directory, meta: dict | None = None) -> str:
             f"scale):</p><pre>{_e(from_files)}</pre>",
             f"<p>Rebuild this file from the saved runs:</p><pre>liqsim report {_e(shown)}"
             "</pre></section>"]
+    return _page(title, body)
+
+
+def _page(title: str, body: list[str]) -> str:
+    """The self-contained page around ``body``'s sections (module docstring)."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
             "img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{_e(title)}</title>\n<style>{CSS}</style></head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+# ------------------------------------------------------------------------- a sweep
+SWEEP_RESULTS = "results.parquet"
+SWEEP_META = "sweep.json"
+
+
+def is_sweep(directory) -> bool:
+    d = pathlib.Path(directory)
+    return (d / SWEEP_RESULTS).is_file() and (d / SWEEP_META).is_file()
+
+
+def sweep_metrics(rows: list[dict]) -> tuple[list[str], dict]:
+    """The summary rows a sweep can chart (machine timings left out) and their labels."""
+    q = next((r["quote_currency"] for r in rows if r.get("quote_currency")), "quote")
+    labels = {key: label.format(q=q) for key, label, _ in SUMMARY_ROWS if key not in _MACHINE}
+    return [k for k in labels if any(k in r for r in rows)], labels
+
+
+def build_sweep_html(directory, meta: dict | None = None) -> str:
+    """The report of a sweep saved in ``directory`` (``engine.sweeps.execute``): the grid,
+    its failed runs, and for each scenario and swept key every metric that varies against
+    the key, one line per policy, the min-max band over seeds (``sweepcharts``); with no
+    swept key, against the scenario.  Built from results.parquet and sweep.json only."""
+    import pyarrow.parquet as pq
+
+    from .sweepcharts import sweep_figure, varying
+    directory = pathlib.Path(directory)
+    meta = _meta(directory) if meta is None else meta
+    shown = meta.get("directory", str(directory))
+    grid = json.loads((directory / SWEEP_META).read_text())
+    rows = pq.read_table(str(directory / SWEEP_RESULTS)).to_pylist()
+    keys = grid.get("keys", [])
+    metrics, labels = sweep_metrics(rows)
+    ok = [r for r in rows if r.get("status") == "ok"]
+    title = f"liqsim sweep: {pathlib.Path(grid.get('grid', '')).name}"
+    facts = [("grid file", grid.get("grid")), ("runs", f"{len(grid['runs'])} in the grid, "
+              f"{len(rows)} finished, {len(ok)} ok, {len(rows) - len(ok)} failed")]
+    for name in ("scenario", "breaker", "seed", "scale", *keys):
+        facts.append((name, ", ".join(str(v) for v in dict.fromkeys(
+            r.get(name) for r in grid["runs"]))))
+    body = [f"<header><h1>{_e(title)}</h1>",
+            f'<p class="note">Every figure below comes from <code>{_e(shown)}/'
+            f'{SWEEP_RESULTS}</code> (also results.csv): one row per run. A run\'s seed is '
+            f'its grid seed under every policy and parameter (common random numbers); its '
+            f'<code>command</code> column replays it alone.</p></header>',
+            '<section id="grid"><h2>Grid</h2><table class="kv">']
+    body += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts]
+    body.append("</table>")
+    failed = [r for r in rows if r.get("status") != "ok"]
+    if failed:
+        body.append('<table id="failed"><thead><tr><th>run</th><th>scenario</th>'
+                    '<th>breaker</th><th>seed</th><th>error</th></tr></thead><tbody>')
+        body += [f'<tr><td class="num">{r["run"]}</td><td>{_e(r["scenario"])}</td>'
+                 f'<td>{_e(r["breaker"])}</td><td class="num">{r["seed"]}</td>'
+                 f'<td>{_e(r["error"])}</td></tr>' for r in failed]
+        body.append("</tbody></table>")
+    body.append("</section>")
+    body.append('<section id="sweep"><h2>Metrics against the swept parameters</h2>'
+                '<p class="note">One line per policy: the mean over the runs sharing the '
+                'value (its seeds, and the values of any other swept key); the band: their '
+                'minimum to maximum. Metrics constant over the whole sweep are listed, not '
+                'drawn.</p>')
+    scenarios = list(dict.fromkeys(r["scenario"] for r in ok))
+    plots = [(sc, k) for sc in scenarios for k in keys] if keys else [(None, "scenario")]
+    for n, (sc, x) in enumerate(plots):
+        part = [r for r in ok if sc is None or r["scenario"] == sc]
+        drawn = varying(part, metrics)
+        head = f"{x} ({sc})" if sc else "each scenario"
+        body.append(f'<h3 id="sweep-{n}">{_e(head)}</h3>')
+        if drawn:
+            fig = sweep_figure(part, x, drawn, labels, f"{sc or 'scenarios'}: metrics "
+                               f"against {x}")
+            body.append(f'<figure class="panel" id="sweep-panel-{n}">{svg(fig)}<figcaption>'
+                        f'<b>{_e(head)}.</b> {len(part)} runs.</figcaption></figure>')
+        constant = [labels[m] for m in metrics if m not in drawn
+                    and any(m in r for r in part)]
+        if constant:
+            body.append(f'<p class="note">constant: {_e(", ".join(constant))}</p>')
+    body += ["</section>", '<section id="reproduce"><h2>Reproduce</h2>',
+             f'<pre id="command">{_e(meta.get("command") or "(not recorded)")}</pre>',
+             f"<p>Rebuild this file from the saved results:</p><pre>liqsim report "
+             f"{_e(shown)}</pre></section>"]
+    return _page(title, body)
 
 
 def write_report(directory, command: str | None = None, policies: list[str] | None = None,
@@ -354,7 +443,7 @@ def write_report(directory, command: str | None = None, policies: list[str] | No
         meta = {"command": command, "directory": shown or str(directory)}
         if policies is not None:
             meta["policies"] = list(policies)
-    text = build_html(directory, meta)
+    text = (build_sweep_html if is_sweep(directory) else build_html)(directory, meta)
     with atomic_dir(directory) as stage:
         if command is not None:
             write_json(stage / REPORT_META, meta)

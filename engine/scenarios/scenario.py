@@ -136,7 +136,7 @@ from ..breakers import check_tables, scale_params, split_names
 from . import catalogue
 from .catalogue import Expect
 from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
-                      fraction, integer, share, text, window)
+                      fraction, integer, read_toml, share, text, window)
 from ..venue.funding import EIGHT_HOURS_S, FUNDING_RULES, FundingRule
 from ..venue.instruments import (ADL_RANKINGS, BUNDLED_INSTRUMENTS, INVERSE_ADL_RANKINGS,
                                  INVERSE_WATERFALLS, WATERFALLS)
@@ -1174,17 +1174,7 @@ def load(name_or_path: str, overrides: list[str] = (), scale: Fraction = Fractio
             raise ConfigError(f"{name_or_path}: no such scenario; bundled: "
                               f"{', '.join(bundled_names())} (or give a path to a .toml file)")
     where = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where}: not a text (UTF-8) file") from None
-    except RecursionError:
-        raise ConfigError(f"{where}: not a scenario: arrays or tables nested too deeply") \
-            from None
+    data = read_toml(path, where)
     for item in overrides:
         apply_override(data, item)
     scenario = from_dict(data, where)

@@ -27,7 +27,7 @@ Order ids are 1, 2, 3, ... in op order; a cancel carries the id it cancels (and 
 side, price and qty, for information).  Prices are ticks around 1,000,000; quantities are
 lots, uniform on 1..100; accounts uniform on 1..1000 (self-trade prevention stays off).
 
-Run as a script to print the statistics:  ``python benchmarks/workload.py [n_ops] [seed]``.
+Run as a script to print the statistics:  ``python -m engine.sweeps.workload [n_ops] [seed]``.
 """
 from __future__ import annotations
 
@@ -291,11 +291,12 @@ def describe(w: Workload) -> str:
 
 if __name__ == "__main__":
     import sys
-    import time
+
+    from ..outputs.timing import stopwatch
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_N_OPS
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_SEED
-    t0 = time.perf_counter()
+    elapsed = stopwatch()
     w = generate(n, seed)
-    print(f"generated in {time.perf_counter() - t0:.2f} s")
+    print(f"generated in {elapsed():.2f} s")
     print(describe(w))
