@@ -35,6 +35,20 @@ def test_a_source_line_must_name_a_key_the_file_sets(tmp_path):
         load(bad)
 
 
+def test_a_source_key_with_a_non_ascii_digit_is_refused_naming_it(tmp_path):
+    bad = _with(tmp_path, '[sources]\n"flows.\u00b2" = "[S60] x"\n')
+    with pytest.raises(ConfigError, match=r'sources\."flows.\u00b2": expected a key'):
+        load(bad)
+
+
+@pytest.mark.parametrize("key", ["time", "scenario", "halted_at_end", "no_such_key"])
+def test_a_summary_bound_on_a_key_that_is_not_a_number_is_refused_before_the_run(tmp_path,
+                                                                                  key):
+    path = _with(tmp_path, f"[expect.summary]\n{key} = [0, 1]\n")
+    with pytest.raises(ConfigError, match=f"expect.summary.{key}: expected a numeric"):
+        engine.run(path, scale=SMALL)
+
+
 def test_a_source_line_must_cite_an_id_or_say_assumed(tmp_path):
     bad = _with(tmp_path, '[sources]\n"index.path" = "the index fell 8%"\n')
     with pytest.raises(ConfigError, match=r'sources\."index.path": expected a line citing'):
@@ -47,6 +61,9 @@ def test_a_source_line_must_cite_an_id_or_say_assumed(tmp_path):
     ("[expect]\nwhat = 1", r"expect.what: unknown key"),
     ("[expect.summary]\nlong_liquidation_share = [0.9, 0.8]", r"expect.summary.long_liq"),
     ("[expect.targets.3]\nlong_share_min = \"high\"", r"expect.targets.3.long_share_min"),
+    ("[expect.targets.\"\u00b2\"]\nlong_share_min = 0.5", r"expect.targets.\u00b2: expected a fact"),
+    ("[expect.summary]\nlong_liquidation_share = [nan, 1]", r"expect.summary.long_liq"),
+    ("[expect.summary]\nliquidations_count = [0, inf]", r"expect.summary.liquidations_count"),
 ])
 def test_bad_expect_tables_are_refused_naming_the_field(tmp_path, table, match):
     with pytest.raises(ConfigError, match=match):
