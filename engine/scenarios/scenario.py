@@ -1181,8 +1181,23 @@ def load(name_or_path: str, overrides: list[str] = (), scale: Fraction = Fractio
             from None
     for item in overrides:
         apply_override(data, item)
+    _unsource(data, overrides)
     scenario = from_dict(data, where)
     return scale_scenario(scenario, scale)
+
+
+def _unsource(data: dict, overrides) -> None:
+    """Drop the ``[sources]`` lines of values an override set or removed (``--set flows=[]``
+    on a catalogue event): the number is the user's now, not the source's, and a line whose
+    key is gone must not refuse the run.  O(overrides x lines)."""
+    table = data.get("sources")
+    if not overrides or not isinstance(table, dict):
+        return
+    keys = [item.partition("=")[0].strip() for item in overrides]
+    keys = [k for k in keys if k.split(".")[0] != "sources"]
+    data["sources"] = {line: text for line, text in table.items()
+                       if not any(line == k or line.startswith(k + ".")
+                                  or k.startswith(line + ".") for k in keys)}
 
 
 #: Keys that are two spellings of one setting: overriding one drops the other.

@@ -49,6 +49,16 @@ def test_a_summary_bound_on_a_key_that_is_not_a_number_is_refused_before_the_run
         engine.run(path, scale=SMALL)
 
 
+def test_an_override_drops_the_source_lines_of_what_it_sets_or_removes(tmp_path):
+    path = _with(tmp_path, '[sources]\n"index.path" = "[S60] the index fell 8%"\n'
+                           '"flows.0.notional_per_s" = "assumed: of the order of the book"\n')
+    sc = load(path, ["flows=[]"])                 # was refused: the sourced key is gone
+    assert not sc.flows
+    assert set(sc.sources) == {"index.path"}
+    assert set(load(path, ["flows.0.notional_per_s=5"]).sources) == {"index.path"}
+    assert set(load(path, ["traders.count=10"]).sources) == set(load(path).sources)
+
+
 def test_a_source_line_must_cite_an_id_or_say_assumed(tmp_path):
     bad = _with(tmp_path, '[sources]\n"index.path" = "the index fell 8%"\n')
     with pytest.raises(ConfigError, match=r'sources\."index.path": expected a line citing'):
