@@ -26,7 +26,8 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[[flows]]``    sell/buy programs: notional per second over a window; ``closes = true``
                  makes the program a holder closing an existing position (it starts with
                  the whole window's notional, long for a sell program, and trades
-                 reduce-only), so its selling lowers open interest instead of opening a short
+                 reduce-only), so its selling lowers open interest instead of opening a short;
+                 closing flows share one holding, so they must all be of one kind
 ``[[stubs]]``    stale deep resting orders: offset from the start price and notional
 ``[[shocks]]``   macro shocks: at ``at_s`` the index gaps by ``index_pct`` (kept from then
                  on) and an optional one-off market order of ``notional`` hits the book
@@ -928,6 +929,12 @@ def from_dict(data: dict, where: str) -> Scenario:
                           f"({meta.duration_s}), got {meta.sample_interval_s}")
     flows = tuple(build(Flow, f, f"{where}: flows[{k}]")
                   for k, f in enumerate(data.get("flows", [])))
+    # Closing flows share one account holding their net (programs.flow_holding): a closing
+    # sell and a closing buy would cancel each other's holding and neither could trade.
+    closing = [k for k, f in enumerate(flows) if f.closes]
+    if len({flows[k].kind for k in closing}) > 1:
+        raise ConfigError(f"{where}: flows[{closing[-1]}].closes: expected closing flows of "
+                          f"one kind (they share one holding), got both sell and buy")
     frictions = build(Frictions, data.get("frictions", {}), f"{where}: frictions")
     windows = [(f"flows[{k}].window", f.window) for k, f in enumerate(flows)]
     windows += [(f"frictions.{name}", getattr(frictions, name))
