@@ -15,6 +15,7 @@ from engine.scenarios.catalogue import compress_funding
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.events import EventKind
+from engine.venue.funding import Funding
 
 GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
 SMALL = Fraction(1, 50)
@@ -151,3 +152,16 @@ def test_the_summary_states_the_compression_and_each_clock():
     assert t["compression"] == "60" and t["event_seconds"] == 240 * 60
     assert set(t["clocks"]) == {"timeline", "breakers", "funding", "microstructure"}
     assert engine.run(GAP_DROP, scale=SMALL).summary["time"]["compression"] == "1"
+
+
+def test_a_compressed_settlement_pays_the_rate_of_a_whole_real_interval():
+    # the rate before any sample, and from the samples of the elapsed part of the interval
+    # (first_s < interval_s), is the real 8 h interval's -- not 1/240 of it
+    sc = load(GAP_DROP, ["funding.enabled=true", "funding.interval_s=28800",
+                         "funding.first_s=3600", "funding.start_rate_8h=0.0003"])
+    tlq = Simulation(sc).instrument.tick_lot_quanta
+    rule = sc.funding.rule_for(Simulation(sc).instrument)
+    real, fast = Funding(rule, tlq), Funding(compress_funding(rule, 240), tlq)
+    assert fast.average_premium() is not None          # the elapsed part's samples
+    assert fast.last_rate == real.last_rate == Fraction(3, 10_000)
+    assert fast.rate() == real.rate() != 0
