@@ -609,7 +609,8 @@ def fact_6(view: RunView, t: dict) -> Score:
 
     Test, three parts: (a) the liquidation fill ratio (filled in the book / liquidated) in
     the busiest ``peak_window_s`` window must be at most (1 - ``fill_ratio_fall_min``) x the
-    ratio of the liquidations before that window (NOT MEASURABLE if none came before);
+    ratio of the liquidations before that window (NOT MEASURABLE if none came before, or
+    none of them filled in the book: a ratio of 0 cannot fall);
     (b) ADL'd notional / liquidated notional (from the event start) at most
     ``adl_share_max``; (c) the first ADL comes only once the fund was drawn: the fund's
     equity at the row of the first ADL below (1 - ``fund_drawn_min``) x its equity in the
@@ -645,6 +646,10 @@ def fact_6(view: RunView, t: dict) -> Score:
     if before_ratio is None:
         figure += " (none liquidated before it)"
         parts.append(("no liquidation before the peak minute to compare with", None))
+    elif not before_ratio:
+        figure += " vs 0.00 before"
+        parts.append(("none filled in the book before the peak minute (a ratio of 0 cannot "
+                      "fall)", None))
     else:
         figure += f" vs {float(before_ratio):.2f} before"
         parts.append(("", peak_ratio <= (1 - _num(t["fill_ratio_fall_min"])) * before_ratio))

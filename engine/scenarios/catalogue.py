@@ -30,6 +30,7 @@ summary, ``time``).
 """
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -85,7 +86,7 @@ def _lookup(data: dict, dotted: str):
     node = data
     for part in dotted.split("."):
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+            if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
                 raise KeyError(dotted)
             node = node[int(part)]
         elif isinstance(node, dict) and part in node:
@@ -157,7 +158,7 @@ def expect(where: str, table) -> Expect | None:
         raise ConfigError(f"{where}.targets: expected tables [expect.targets.N] of "
                           f"threshold = number")
     for fid, names in targets.items():
-        if not fid.isdigit() or int(fid) not in FACT_IDS:
+        if not (fid.isascii() and fid.isdigit()) or int(fid) not in FACT_IDS:
             raise ConfigError(f"{where}.targets.{fid}: expected a fact id 1..14")
         for name, value in names.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -169,10 +170,11 @@ def expect(where: str, table) -> Expect | None:
         raise ConfigError(f"{where}.summary: expected a table of key = [min, max]")
     for key, pair in summary.items():
         if (not isinstance(pair, list) or len(pair) != 2
-                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in pair)
+                or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                       or not math.isfinite(v) for v in pair)
                 or pair[0] > pair[1]):
-            raise ConfigError(f"{where}.summary.{key}: expected [min, max] numbers with "
-                              f"min <= max, got {pair!r}")
+            raise ConfigError(f"{where}.summary.{key}: expected [min, max] finite numbers "
+                              f"with min <= max, got {pair!r}")
         bounds[key] = (pair[0], pair[1])
     return Expect(scale=scale, seeds=seeds, facts=facts,
                   targets={k: dict(v) for k, v in targets.items()}, summary=bounds)

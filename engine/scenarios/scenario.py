@@ -30,7 +30,8 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[[flows]]``    sell/buy programs: notional per second over a window; ``closes = true``
                  makes the program a holder closing an existing position (it starts with
                  the whole window's notional, long for a sell program, and trades
-                 reduce-only), so its selling lowers open interest instead of opening a short
+                 reduce-only), so its selling lowers open interest instead of opening a short;
+                 closing flows share one holding, so they must all be of one kind
 ``[[stubs]]``    stale deep resting orders: offset from the start price and notional
 ``[[shocks]]``   macro shocks: at ``at_s`` the index gaps by ``index_pct`` (kept from then
                  on) and an optional one-off market order of ``notional`` hits the book
@@ -934,6 +935,12 @@ def from_dict(data: dict, where: str) -> Scenario:
                           f"({meta.duration_s}), got {meta.sample_interval_s}")
     flows = tuple(build(Flow, f, f"{where}: flows[{k}]")
                   for k, f in enumerate(data.get("flows", [])))
+    # Closing flows share one account holding their net (programs.flow_holding): a closing
+    # sell and a closing buy would cancel each other's holding and neither could trade.
+    closing = [k for k, f in enumerate(flows) if f.closes]
+    if len({flows[k].kind for k in closing}) > 1:
+        raise ConfigError(f"{where}: flows[{closing[-1]}].closes: expected closing flows of "
+                          f"one kind (they share one holding), got both sell and buy")
     frictions = build(Frictions, data.get("frictions", {}), f"{where}: frictions")
     windows = [(f"flows[{k}].window", f.window) for k, f in enumerate(flows)]
     windows += [(f"frictions.{name}", getattr(frictions, name))
@@ -1177,8 +1184,23 @@ def load(name_or_path: str, overrides: list[str] = (), scale: Fraction = Fractio
     data = read_toml(path, where)
     for item in overrides:
         apply_override(data, item)
+    _unsource(data, overrides)
     scenario = from_dict(data, where)
     return scale_scenario(scenario, scale)
+
+
+def _unsource(data: dict, overrides) -> None:
+    """Drop the ``[sources]`` lines of values an override set or removed (``--set flows=[]``
+    on a catalogue event): the number is the user's now, not the source's, and a line whose
+    key is gone must not refuse the run.  O(overrides x lines)."""
+    table = data.get("sources")
+    if not overrides or not isinstance(table, dict):
+        return
+    keys = [item.partition("=")[0].strip() for item in overrides]
+    keys = [k for k in keys if k.split(".")[0] != "sources"]
+    data["sources"] = {line: text for line, text in table.items()
+                       if not any(line == k or line.startswith(k + ".")
+                                  or k.startswith(line + ".") for k in keys)}
 
 
 #: Keys that are two spellings of one setting: overriding one drops the other.

@@ -148,3 +148,15 @@ def test_a_spread_margin_floor_spreads_the_raised_accounts_margin():
 def test_margin_floor_max_below_the_floor_is_refused_naming_the_field():
     with pytest.raises(ConfigError, match="traders.margin_floor.*margin_floor_max"):
         load(GAP_DROP, ["traders.margin_floor=1.5", "traders.margin_floor_max=1.2"])
+
+
+def test_closing_flows_of_both_kinds_are_refused_naming_the_field():
+    # one account holds the closing flows' net: a closing sell and buy of one size netted to
+    # nothing and neither program traded at all
+    both = ['flows=[{kind="sell", window=[10, 20], notional_per_s="100000", closes=true}, '
+            '{kind="buy", window=[30, 40], notional_per_s="100000", closes=true}]']
+    with pytest.raises(ConfigError, match=r"flows\[1\]\.closes: expected closing flows of one"):
+        load(GAP_DROP, both)
+    one = ['flows=[{kind="sell", window=[10, 20], notional_per_s="100000", closes=true}, '
+           '{kind="buy", window=[30, 40], notional_per_s="100000"}]']
+    assert [f.closes for f in load(GAP_DROP, one).flows] == [True, False]

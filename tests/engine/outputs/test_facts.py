@@ -235,6 +235,16 @@ def test_fact6_is_not_measurable_when_nothing_was_liquidated_before_the_peak(mak
     assert s.verdict == NOT_MEASURABLE and "none liquidated before it" in s.figure
 
 
+def test_fact6_is_not_measurable_when_nothing_filled_in_the_book_before_the_peak(make_view):
+    # every liquidation taken over off the book, before and in the peak: a fill ratio of 0
+    # before cannot fall, so "fills fail" is not shown (it passed with 0.00 vs 0.00)
+    events = [liq(61 + k, 1_000, side=-1, kind=K.INSURANCE_TAKEOVER) for k in range(5)]
+    events += [liq(140 + k, 10_000, side=-1, kind=K.INSURANCE_TAKEOVER) for k in range(10)]
+    s = fact(make_view(events=events), 6)
+    assert s.values["fill_ratio_before"] == 0.0 == s.values["fill_ratio_peak"]
+    assert s.verdict == NOT_MEASURABLE and "cannot fall" in s.figure
+
+
 # ------------------------------------------------------------------------- fact 7
 ADL_ON_MAKER = ev(100, K.AUTO_DELEVERAGED, side=1, account=1000, other=100, value=5)
 

@@ -15,6 +15,7 @@ from engine.scenarios.catalogue import compress_funding
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.events import EventKind
+from engine.venue.funding import Funding
 
 GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
 SMALL = Fraction(1, 50)
@@ -35,6 +36,30 @@ def test_a_source_line_must_name_a_key_the_file_sets(tmp_path):
         load(bad)
 
 
+def test_a_source_key_with_a_non_ascii_digit_is_refused_naming_it(tmp_path):
+    bad = _with(tmp_path, '[sources]\n"flows.\u00b2" = "[S60] x"\n')
+    with pytest.raises(ConfigError, match=r'sources\."flows.\u00b2": expected a key'):
+        load(bad)
+
+
+@pytest.mark.parametrize("key", ["time", "scenario", "halted_at_end", "no_such_key"])
+def test_a_summary_bound_on_a_key_that_is_not_a_number_is_refused_before_the_run(tmp_path,
+                                                                                  key):
+    path = _with(tmp_path, f"[expect.summary]\n{key} = [0, 1]\n")
+    with pytest.raises(ConfigError, match=f"expect.summary.{key}: expected a numeric"):
+        engine.run(path, scale=SMALL)
+
+
+def test_an_override_drops_the_source_lines_of_what_it_sets_or_removes(tmp_path):
+    path = _with(tmp_path, '[sources]\n"index.path" = "[S60] the index fell 8%"\n'
+                           '"flows.0.notional_per_s" = "assumed: of the order of the book"\n')
+    sc = load(path, ["flows=[]"])                 # was refused: the sourced key is gone
+    assert not sc.flows
+    assert set(sc.sources) == {"index.path"}
+    assert set(load(path, ["flows.0.notional_per_s=5"]).sources) == {"index.path"}
+    assert set(load(path, ["traders.count=10"]).sources) == set(load(path).sources)
+
+
 def test_a_source_line_must_cite_an_id_or_say_assumed(tmp_path):
     bad = _with(tmp_path, '[sources]\n"index.path" = "the index fell 8%"\n')
     with pytest.raises(ConfigError, match=r'sources\."index.path": expected a line citing'):
@@ -47,6 +72,9 @@ def test_a_source_line_must_cite_an_id_or_say_assumed(tmp_path):
     ("[expect]\nwhat = 1", r"expect.what: unknown key"),
     ("[expect.summary]\nlong_liquidation_share = [0.9, 0.8]", r"expect.summary.long_liq"),
     ("[expect.targets.3]\nlong_share_min = \"high\"", r"expect.targets.3.long_share_min"),
+    ("[expect.targets.\"\u00b2\"]\nlong_share_min = 0.5", r"expect.targets.\u00b2: expected a fact"),
+    ("[expect.summary]\nlong_liquidation_share = [nan, 1]", r"expect.summary.long_liq"),
+    ("[expect.summary]\nliquidations_count = [0, inf]", r"expect.summary.liquidations_count"),
 ])
 def test_bad_expect_tables_are_refused_naming_the_field(tmp_path, table, match):
     with pytest.raises(ConfigError, match=match):
@@ -124,3 +152,16 @@ def test_the_summary_states_the_compression_and_each_clock():
     assert t["compression"] == "60" and t["event_seconds"] == 240 * 60
     assert set(t["clocks"]) == {"timeline", "breakers", "funding", "microstructure"}
     assert engine.run(GAP_DROP, scale=SMALL).summary["time"]["compression"] == "1"
+
+
+def test_a_compressed_settlement_pays_the_rate_of_a_whole_real_interval():
+    # the rate before any sample, and from the samples of the elapsed part of the interval
+    # (first_s < interval_s), is the real 8 h interval's -- not 1/240 of it
+    sc = load(GAP_DROP, ["funding.enabled=true", "funding.interval_s=28800",
+                         "funding.first_s=3600", "funding.start_rate_8h=0.0003"])
+    tlq = Simulation(sc).instrument.tick_lot_quanta
+    rule = sc.funding.rule_for(Simulation(sc).instrument)
+    real, fast = Funding(rule, tlq), Funding(compress_funding(rule, 240), tlq)
+    assert fast.average_premium() is not None          # the elapsed part's samples
+    assert fast.last_rate == real.last_rate == Fraction(3, 10_000)
+    assert fast.rate() == real.rate() != 0
