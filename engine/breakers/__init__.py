@@ -159,8 +159,9 @@ def compress_params(table: dict, k, where: str = "breaker") -> dict:
     """A scenario's ``[breaker]`` table for a run whose clock is compressed ``k`` times
     (``[scenario] time_compression``): every time a policy takes (a parameter read by
     ``seconds`` or ``positive_seconds`` -- windows, pauses, halts, auction phases,
-    reference periods; its default too) divided by ``k``, so a rule written in the
-    venue's real seconds covers the same stretch of the event.  Written as decimal seconds
+    reference periods; its default too) divided by ``k``, and every rate per second (a
+    ``*_per_s`` parameter: ``liq-throttle``'s cap) multiplied by ``k``, so a rule written
+    in the venue's real seconds covers the same stretch of the event.  Written as decimal seconds
     to the nanosecond, rounded down, at least 1 ns where the policy needs a time > 0.
     ``k`` = 1 returns the table unchanged.  O(policies x parameters)."""
     k = Fraction(k)
@@ -172,6 +173,10 @@ def compress_params(table: dict, k, where: str = "breaker") -> dict:
         if not isinstance(params, dict):
             continue
         for key, (default, convert, _) in cls.PARAMS.items():
+            if key.endswith("_per_s"):      # a rate per real second: k of them a run second
+                value = Fraction(str(params.get(key, default))) * k
+                params[key] = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+                continue
             if convert not in (seconds, positive_seconds):
                 continue
             ns = convert(f"{where}.{name}.{key}", params.get(key, default))

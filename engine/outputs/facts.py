@@ -1044,10 +1044,34 @@ def merge_targets(targets: dict | None) -> dict[int, dict]:
     return out
 
 
+#: Thresholds that are lengths of event time, in seconds (or ``sample_ms``, milliseconds).
+EVENT_CLOCK_KEYS = ("move_window_s", "peak_window_s", "window_s", "magnet_window_s")
+
+
+def on_run_clock(targets: dict, k) -> dict:
+    """``targets`` (fact id -> thresholds, event time) for a run whose clock is compressed
+    ``k`` times (``[scenario] time_compression``): each window in ``EVENT_CLOCK_KEYS`` and
+    Binance's one-a-second sample (``sample_ms``) divided by ``k``, rounded to the nearest
+    whole second (millisecond), at least 1 -- a one-minute window is a minute of the event,
+    but never finer than the time series' own second.  ``k`` = 1: unchanged."""
+    k = Fraction(k)
+    if k == 1:
+        return targets
+    out = {}
+    for fid, names in targets.items():
+        out[fid] = dict(names)
+        for key, value in names.items():
+            if key in EVENT_CLOCK_KEYS or key == "sample_ms":
+                out[fid][key] = max(1, round(Fraction(value) / k))
+    return out
+
+
 def score(view: RunView, targets: dict | None = None,
           against: RunView | None = None) -> list[Score]:
-    """Every fact scored, in id order (see the module docstring)."""
-    t = merge_targets(targets)
+    """Every fact scored, in id order (see the module docstring), its windows on the run's
+    clock (``on_run_clock``, the compression from the run's resolved scenario)."""
+    k = str(((view.scenario or {}).get("scenario") or {}).get("time_compression", 1))
+    t = on_run_clock(merge_targets(targets), Fraction(k))
     out = []
     for fid, fn in FACTS.items():
         out.append(fn(view, t[fid], against) if fid == 13 else fn(view, t[fid]))

@@ -568,7 +568,9 @@ SUMMARY_KEYS = {
     "liquidations_through_book_share": "ratio float (6 dp): (liquidations_filled_notional + "
                                        "fund_offload_notional) / liquidations_notional -- "
                                        "the liquidated notional that reached the book, at "
-                                       "once or through the fund's offload; null if none",
+                                       "once or through the fund's offload (the offload at "
+                                       "trade prices, the takeover at the bankruptcy price: "
+                                       "it may exceed 1); null if none",
     "long_liquidation_share": "ratio float (6 dp): liquidations_notional of long positions / "
                               "liquidations_notional; null if none",
     "peak_minute_liquidation_share": "ratio float (6 dp): max over sliding 60-s windows "

@@ -14,7 +14,7 @@ breaker: ``scale`` (the reduced scale, default 1/20), ``seeds`` (default ``[0]``
 ``facts`` (ids 1..14 that must PASS), ``targets`` (fact id -> {threshold: value}, laid over
 ``engine.outputs.facts.DEFAULT_TARGETS`` for this event's runs -- the facts in every run of
 it are scored with them) and ``summary`` (summary key -> ``[min, max]``, inclusive).  Names
-of thresholds and summary keys are checked when a run scores them (``engine.runner``).
+of thresholds and summary keys are checked before a run starts (``engine.runner``).
 
 Time compression (``CLOCKS``): with ``time_compression = k`` one run second stands for k
 seconds of the event.  The scenario's own timeline -- ``duration_s``, the index path, every
@@ -42,7 +42,8 @@ from ..venue.rounding import floor_f
 #: Each clock and how it follows ``time_compression`` (the summary's ``time.clocks``).
 CLOCKS = {
     "timeline": "run seconds (duration, index path, windows); event time = run time x k",
-    "breakers": "venue rule in real seconds, run k times faster (windows, pauses, auctions)",
+    "breakers": "venue rule in real seconds, run k times faster (windows, pauses, auctions; "
+                "a cap per second, liq-throttle's, k times larger)",
     "funding": "venue rule in real seconds, run k times faster; each settlement pays a "
                "whole real interval's rate",
     "microstructure": "run seconds, not compressed (step, latency, maker refresh, volatility "
@@ -59,7 +60,8 @@ FACT_IDS = range(1, 15)
 def compress_funding(rule, k):
     """``rule`` (``engine.venue.funding.FundingRule``) on a clock compressed ``k`` times:
     interval, first instant and sampling divided by ``k`` and rounded to the nearest whole
-    second (at least 1; the first instant at most the interval), the real interval kept for
+    second (at least 1; the first instant and the sampling at most the interval), the real
+    interval kept for
     the rate (``rate_interval_s``).  ``k`` = 1: unchanged."""
     if k == 1:
         return rule

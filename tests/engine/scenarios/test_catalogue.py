@@ -165,3 +165,19 @@ def test_a_compressed_settlement_pays_the_rate_of_a_whole_real_interval():
     assert fast.average_premium() is not None          # the elapsed part's samples
     assert fast.last_rate == real.last_rate == Fraction(3, 10_000)
     assert fast.rate() == real.rate() != 0
+
+
+def test_a_cap_per_second_is_k_times_larger_on_a_compressed_clock():
+    table = compress_params({"liq-throttle": {"max_notional_per_s": "1000"}}, 4)
+    assert table["liq-throttle"]["max_notional_per_s"] == "4000"
+
+
+def test_the_facts_windows_are_event_time_divided_by_the_compression():
+    from engine.outputs.facts import on_run_clock
+    t = on_run_clock({2: {"peak_window_s": 60, "peak_share_min": 0.2},
+                      14: {"sample_ms": 1000}}, 4)
+    assert t == {2: {"peak_window_s": 15, "peak_share_min": 0.2}, 14: {"sample_ms": 250}}
+    assert on_run_clock({1: {"move_window_s": 60}}, 1152) == {1: {"move_window_s": 1}}
+    r = engine.run(GAP_DROP, scale=SMALL, overrides=["scenario.time_compression=4"])
+    assert r.summary["facts"]["2"]["target"]["peak_window_s"] == 15
+    assert engine.run(GAP_DROP, scale=SMALL).summary["facts"]["2"]["target"]["peak_window_s"] == 60
