@@ -73,6 +73,22 @@ def fraction(where: str, value, lo: Fraction | None = None, hi: Fraction | None 
     return f
 
 
+def scale_ratio(where: str, value) -> Fraction:
+    """A scale in (0, 1]: a decimal, or an exact ratio written ``"a/b"`` (short ints), as a
+    run's ``scenario.toml`` writes a scale back."""
+    if isinstance(value, str) and "/" in value and len(value) <= 40:
+        try:
+            f = Fraction(value)
+        except (ValueError, ZeroDivisionError):
+            f = Fraction(0)
+    else:
+        f = fraction(where, value, Fraction(0))
+    if not 0 < f <= 1:
+        raise ConfigError(f"{where}: expected a number in (0, 1] (a decimal or 'a/b'), "
+                          f"got {value!r}")
+    return f
+
+
 def bounded(lo, hi, positive: bool = False):
     """A converter: a ``decimal`` in [``lo``, ``hi``] (> 0 when ``positive``)."""
     lo, hi = Decimal(lo), Decimal(hi)

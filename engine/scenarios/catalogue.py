@@ -36,7 +36,7 @@ from fractions import Fraction
 
 import attrs
 
-from ..config import ConfigError, fraction, integer
+from ..config import ConfigError, integer, scale_ratio
 from ..venue.rounding import floor_f
 
 #: Each clock and how it follows ``time_compression`` (the summary's ``time.clocks``).
@@ -138,16 +138,7 @@ def expect(where: str, table) -> Expect | None:
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}: unknown key; expected scale, seeds, facts, "
                           f"targets or summary")
-    raw = table.get("scale", "0.05")
-    if isinstance(raw, str) and "/" in raw and len(raw) <= 40:      # as written back: "a/b"
-        try:
-            scale = Fraction(raw)
-        except (ValueError, ZeroDivisionError):
-            raise ConfigError(f"{where}.scale: expected a scale in (0, 1], got {raw!r}") from None
-    else:
-        scale = fraction(f"{where}.scale", raw, Fraction(0), Fraction(1))
-    if not 0 < scale <= 1:
-        raise ConfigError(f"{where}.scale: expected a scale in (0, 1], got {scale}")
+    scale = scale_ratio(f"{where}.scale", table.get("scale", "0.05"))
     seeds = table.get("seeds", [0])
     facts = table.get("facts", [])
     for name, items in (("seeds", seeds), ("facts", facts)):

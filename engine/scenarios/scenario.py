@@ -137,7 +137,7 @@ from ..breakers import check_tables, scale_params, split_names
 from . import catalogue
 from .catalogue import Expect
 from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, decimal, field,
-                      fraction, integer, read_toml, share, text, window)
+                      fraction, integer, read_toml, scale_ratio, share, text, window)
 from ..venue.funding import EIGHT_HOURS_S, FUNDING_RULES, FundingRule
 from ..venue.instruments import (ADL_RANKINGS, BUNDLED_INSTRUMENTS, INVERSE_ADL_RANKINGS,
                                  INVERSE_WATERFALLS, WATERFALLS)
@@ -1000,23 +1000,8 @@ def _run_table(where: str, table: dict) -> dict:
     if "seed" in table:
         out["seed"] = integer(f"{where}.seed", table["seed"], 0)
     if "scale" in table:
-        out["scale"] = str(_ratio(f"{where}.scale", table["scale"]))
+        out["scale"] = str(scale_ratio(f"{where}.scale", table["scale"]))
     return out
-
-
-def _ratio(where: str, value) -> Fraction:
-    """A scale in (0, 1]: a decimal, or an exact ratio written ``"a/b"`` (short ints)."""
-    if isinstance(value, str) and "/" in value and len(value) <= 40:
-        try:
-            f = Fraction(value)
-        except (ValueError, ZeroDivisionError):
-            f = Fraction(0)
-    else:
-        f = fraction(where, value, Fraction(0))
-    if not 0 < f <= 1:
-        raise ConfigError(f"{where}: expected a number in (0, 1] (a decimal or 'a/b'), "
-                          f"got {value!r}")
-    return f
 
 
 def _facts(where: str, value):
