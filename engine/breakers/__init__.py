@@ -135,6 +135,12 @@ def check_tables(table: dict, where: str = "breaker") -> None:
         POLICIES[key](value, where)
 
 
+def _decimal_text(value: Fraction) -> str:
+    """``value`` as a plain decimal of 28 significant digits (exact for any terminating
+    fraction), as a ``[breaker]`` table holds it."""
+    return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+
+
 def scale_params(table: dict, f, where: str = "breaker") -> dict:
     """A scenario's ``[breaker]`` table with every quote amount a policy declares in
     ``SCALED`` -- its default too -- multiplied by ``f``, as ``--scale`` shrinks the rest of
@@ -151,7 +157,7 @@ def scale_params(table: dict, f, where: str = "breaker") -> dict:
         for key in cls.SCALED:
             default, convert, _ = cls.PARAMS[key]
             value = convert(f"{where}.{name}.{key}", params.get(key, default)) * f
-            params[key] = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+            params[key] = _decimal_text(value)
     return {k: v for k, v in out.items() if v != {}}
 
 
@@ -175,7 +181,7 @@ def compress_params(table: dict, k, where: str = "breaker") -> dict:
         for key, (default, convert, _) in cls.PARAMS.items():
             if key.endswith("_per_s"):      # a rate per real second: k of them a run second
                 value = Fraction(str(params.get(key, default))) * k
-                params[key] = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+                params[key] = _decimal_text(value)
                 continue
             if convert not in (seconds, positive_seconds):
                 continue
