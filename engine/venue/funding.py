@@ -44,19 +44,20 @@ paid on         size x mark price (FAQ)               size x oracle price (GitBo
 
 Inverse (coin-margined) contracts, BitMEX XBTUSD and Binance COIN-M
 (``engine.venue.instruments``): the same formula on the same ticks, with two differences.
-The impact notional is a quote amount, which an inverse lot holds a fixed share of, so it
-is whole lots (``FundingRule.impact_lots``: the quote amount over a lot's face value,
-rounded down, at least one), and the impact price is the average fill of those lots as an
-inverse fill averages -- lots over their coin value, the harmonic mean of the prices
-walked (``impact_price_inverse``; **assumed**: the reference gives the impact price for
-USD-M only).  The payment of ``N`` lots at mark ``m`` is their coin value ``N x k / m``
-times the rate (``Exchange.settle_funding``; "position value at mark" for BitMEX and
-COIN-M alike).  BitMEX's own funding figures are not in the reference (section 4 gives only
-the fair price's funding basis, which ``engine.venue.marks.BinanceMark``'s Price 1 already
-is, section 1.2): its contracts take the ``binance`` rule -- 8 h, interest 0.01 %, clamp
-0.05 %, time-weighted 5 s samples, cap 0.75 x the first tier's MMR, impact notional 200 x
-the first tier's max leverage in USD (**assumed** for BitMEX).  The ``hyperliquid`` rule is
-refused for an inverse contract (Hyperliquid lists none; ``engine.scenarios.scenario``).
+Impact prices: an inverse lot has a fixed face value in quote, so the impact notional (a
+quote amount) is whole lots (``FundingRule.impact_lots``: the notional over a lot's face
+value, rounded down, at least one), and the impact price is their average fill as an
+inverse fill averages -- the lots over their coin value, the harmonic mean of the prices
+walked (``impact_price_inverse``).  Assumed: the reference gives impact prices for USD-M only.
+Payments: ``N`` lots at mark ``m`` pay their coin value ``N x k / m`` times the rate
+(``Exchange.settle_funding``): Binance COIN-M on the mark as USD-M (the FAQ above).
+BitMEX paying on the position's value at the mark is assumed (section 4 is silent on it).
+BitMEX's rule: section 4 gives only the fair price's funding basis, which is
+``engine.venue.marks.BinanceMark``'s Price 1 (section 1.2) on an 8 h interval; the rest of the
+``binance`` rule is assumed for BitMEX too (interest 0.01 %, clamp 0.05 % per 8 h,
+time-weighted 5 s samples, cap 0.75 x the first tier's MMR, impact notional 200 USD x the
+first tier's max leverage).  The ``hyperliquid`` rule is refused for an inverse contract
+(Hyperliquid lists none; ``engine.scenarios.scenario``).
 
 A scenario may shorten the interval itself (any interval): the rate scales with
 ``interval_s / 8 h`` as above, and so does the cap (**assumed**: Binance quotes a per-interval cap for each symbol's
@@ -134,9 +135,10 @@ def impact_price(book, side: int, notional_q: int, tlq: int) -> Fraction | None:
 def impact_price_inverse(book, side: int, lots: int) -> Fraction | None:
     """The average fill price, in ticks (exact), of ``lots`` whole lots of an inverse
     contract taken from ``side`` of ``book`` (1: the impact bid, -1: the impact ask), walking
-    from the touch: the lots over their coin value, ``sum q / sum (q / p)`` (the harmonic
-    mean an inverse position's entry price is; module docstring, assumed).  ``None`` if the
-    side is empty; the whole side's average if it holds fewer lots.  O(levels walked)."""
+    from the touch: the lots over their coin value, ``sum q / sum (q / p)``, the harmonic
+    mean, as an inverse position's entry price averages its fills (assumed: module
+    docstring).  ``None`` if the side is empty; the whole side's average if it holds fewer
+    lots.  O(levels walked)."""
     taken = 0
     coin = Fraction(0)
     for price, qty, _ in book.levels(side):

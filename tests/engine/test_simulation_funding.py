@@ -36,6 +36,16 @@ class FundingChecked(Simulation):
         FundingChecked.steps += 1
 
 
+def _each_settlement_sums_to_zero(sim, settled) -> None:
+    """The FUNDING_PAID rows of each settlement instant (fund residue included) sum to 0,
+    and rows exist only at the instants of ``settled``."""
+    per_instant = defaultdict(int)
+    for r in sim.log.rows(K.FUNDING_PAID):
+        per_instant[r[0]] += r[11]
+    assert set(per_instant) == {r[0] for r in settled}
+    assert all(v == 0 for v in per_instant.values())
+
+
 def test_funding_is_off_by_default_no_schedule_no_rows():
     sim = Simulation(load(GAP_DROP, [], SMALL), seed=1)
     assert sim.funding is None
@@ -49,11 +59,7 @@ def test_funding_settles_every_interval_each_settlement_summing_to_zero():
     assert FundingChecked.steps == 240 // 5 + 1     # the 5 s grid holds every funding instant
     settled = [r for r in sim.log.rows(K.FUNDING_SETTLED)]
     assert [r[0] for r in settled] == [60 * SECOND, 120 * SECOND, 180 * SECOND, 240 * SECOND]
-    per_instant = defaultdict(int)
-    for r in sim.log.rows(K.FUNDING_PAID):
-        per_instant[r[0]] += r[11]
-    assert set(per_instant) == {r[0] for r in settled}
-    assert all(v == 0 for v in per_instant.values())
+    _each_settlement_sums_to_zero(sim, settled)
 
 
 def test_binance_mark_price1_moves_with_the_funding_rate():
@@ -110,8 +116,4 @@ def test_inverse_funding_settles_in_the_coin_conserving_after_every_step():
     assert FundingChecked.steps > 0
     settled = list(sim.log.rows(K.FUNDING_SETTLED))
     assert [r[0] for r in settled] == [30 * SECOND, 90 * SECOND, 150 * SECOND, 210 * SECOND]
-    per_instant = defaultdict(int)
-    for r in sim.log.rows(K.FUNDING_PAID):
-        per_instant[r[0]] += r[11]
-    assert set(per_instant) == {r[0] for r in settled}
-    assert all(v == 0 for v in per_instant.values())
+    _each_settlement_sums_to_zero(sim, settled)
