@@ -13,7 +13,7 @@ A scenario file has these tables (every key is optional unless marked required; 
                  in quote units, converted to coin at the index's start price
                  (``Scenario.start_price``); the population's notionals become whole
                  contracts; waterfall ``binance``/``tiered`` only, no ``hyperliquid`` ADL
-                 ranking, no ``[funding]`` (refused);
+                 ranking or funding rule (refused);
                  ``adl_counterfactual`` (bool, default
                  false): at every ADL episode also measure what each ranking would have
                  taken from the winners, in the same state (``engine.liquidation.adl``;
@@ -69,7 +69,8 @@ A scenario file has these tables (every key is optional unless marked required; 
                  0.32 = 4 %/hour), ``start_rate_8h`` the rate in force at t = 0 (default
                  interest_8h; 40 % a year is 0.000365); ``impact_notional`` (quote units;
                  binance 200 x the first tier's max leverage, hyperliquid 20000 for BTC and
-                 ETH, else 6000; ``--scale`` scales it with the depth)
+                 ETH, else 6000; ``--scale`` scales it with the depth; inverse: whole
+                 contracts' face value, e.g. 20000 USD = 20,000 XBTUSD contracts)
 ``[basis]``      cash-and-carry traders holding a share of the population's opposite side,
                  who buy it back when the perpetual trades at a discount
 ``[arrivals]``   leveraged traders opening positions through the book during the run
@@ -662,20 +663,26 @@ class FundingTable:
                                             default=None)
 
     def rule_for(self, instrument) -> FundingRule:
-        """The table in ``instrument``'s integer units (impact notional in quantums, rounded
+        """The table in ``instrument``'s integer units (impact notional in quantums, or for
+        an inverse instrument in lots of ``lot_size x contract_size`` quote units; rounded
         down, at least one)."""
+        if instrument.inverse:
+            face = instrument.lot_size * instrument.contract_size
+            impact = {"impact_lots": max(1, floor_f(Fraction(self.impact_notional) / Fraction(face)))}
+        else:
+            impact = {"impact_notional_q": max(1, _quanta(self.impact_notional,
+                                                          instrument.quanta_per_unit))}
         return FundingRule(rule=self.rule, interval_s=self.interval_s, first_s=self.first_s,
                            sample_s=self.sample_s, interest_8h=self.interest_8h,
                            clamp_8h=self.clamp_8h, cap_8h=self.cap_8h,
-                           start_rate_8h=self.start_rate_8h,
-                           impact_notional_q=max(1, _quanta(self.impact_notional,
-                                                            instrument.quanta_per_unit)))
+                           start_rate_8h=self.start_rate_8h, **impact)
 
 
 def _check_inverse(where: str, venue: Venue, funding) -> None:
     """An inverse instrument (``engine.venue.instruments``) supports the ``binance`` and
-    ``tiered`` waterfalls, every ADL ranking but ``hyperliquid``, and no funding (not
-    modelled for coin-margined payments): any other combination is refused here."""
+    ``tiered`` waterfalls, every ADL ranking but ``hyperliquid``, and the ``binance``
+    funding rule (Hyperliquid lists no inverse contract: ``engine.venue.funding``): any
+    other combination is refused here."""
     if not BUNDLED_INSTRUMENTS[venue.instrument]().inverse:
         return
     for name, value, allowed in (("waterfall", venue.waterfall, INVERSE_WATERFALLS),
@@ -684,9 +691,10 @@ def _check_inverse(where: str, venue: Venue, funding) -> None:
             raise ConfigError(f"{where}: venue.{name}: {value!r} is not supported with the "
                               f"inverse instrument {venue.instrument}; expected one of "
                               f"{list(allowed)}")
-    if isinstance(funding, dict) and funding.get("enabled") is True:
-        raise ConfigError(f"{where}: funding.enabled: funding is not supported with the "
-                          f"inverse instrument {venue.instrument}")
+    if isinstance(funding, dict) and funding.get("enabled") is True \
+            and funding.get("rule") == "hyperliquid":
+        raise ConfigError(f"{where}: funding.rule: 'hyperliquid' is not supported with the "
+                          f"inverse instrument {venue.instrument}; expected 'binance'")
 
 
 def _funding(where: str, table, venue: Venue) -> FundingTable:

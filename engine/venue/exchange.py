@@ -738,12 +738,14 @@ class Exchange:
 
     def settle_funding(self, ts: int, inst: int, rate: Fraction, price: int) -> int:
         """Pay one funding instant of ``inst`` (``engine.venue.funding``): every position pays
-        ``size x price x rate`` -- longs pay shorts when ``rate`` > 0 -- from the balance that
-        backs it (the isolated margin of an isolated position, else the wallet), at
+        its value at ``price`` times ``rate`` -- ``size x price x tlq x rate`` (linear),
+        ``size x inverse_k / price x rate`` in the coin (inverse: "position value at mark",
+        BitMEX and Binance COIN-M) -- longs pay shorts when ``rate`` > 0, from the balance
+        that backs it (the isolated margin of an isolated position, else the wallet), at
         ``price`` ticks (the mark on Binance, the oracle on Hyperliquid).  Returns the
         quantums the longs paid (signed).
 
-        Rounding, against the payer: each position pays ``ceil(size x price x rate)``
+        Rounding, against the payer: each position pays the ceiling of its exact amount in
         quantums, so a payer pays up and a receiver receives its share rounded down.  The
         exact amounts sum to zero (positions net to zero), so the rounded ones sum to a
         residue >= 0 of less than one quantum per position, which goes to the insurance
@@ -757,12 +759,13 @@ class Exchange:
         row (side 0, qty 0, value = -residue) if nonzero.  O(positions log positions)."""
         if type(price) is not int or price <= 0:
             raise ValueError(f"price: expected an int tick > 0, got {price!r}")
-        if self.instruments[inst].inverse:
-            raise ValueError(f"{self.instruments[inst].symbol}: funding is not supported for "
-                             f"an inverse instrument")
         rate = Fraction(rate)
         num, den = rate.numerator, rate.denominator
-        per_lot = price * self.instruments[inst].tick_lot_quanta * num
+        inverse_k = self.instruments[inst].inverse_k
+        if inverse_k:       # a lot's coin value k / price: the price joins the divisor
+            per_lot, den = inverse_k * num, price * den
+        else:
+            per_lot = price * self.instruments[inst].tick_lot_quanta * num
         sides = self.holders[inst]
         accounts, pay, pack = self.accounts, self._pay, _pack
         rows = []

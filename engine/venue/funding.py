@@ -42,6 +42,23 @@ cap             0.75 x the first tier's MMR per       4 % per hour (GitBook), i.
 paid on         size x mark price (FAQ)               size x oracle price (GitBook)
 ==============  ====================================  ==================================
 
+Inverse (coin-margined) contracts, BitMEX XBTUSD and Binance COIN-M
+(``engine.venue.instruments``): the same formula on the same ticks, with two differences.
+Impact prices: an inverse lot has a fixed face value in quote, so the impact notional (a
+quote amount) is whole lots (``FundingRule.impact_lots``: the notional over a lot's face
+value, rounded down, at least one), and the impact price is their average fill as an
+inverse fill averages -- the lots over their coin value, the harmonic mean of the prices
+walked (``impact_price_inverse``).  Assumed: the reference gives impact prices for USD-M only.
+Payments: ``N`` lots at mark ``m`` pay their coin value ``N x k / m`` times the rate
+(``Exchange.settle_funding``): Binance COIN-M on the mark as USD-M (the FAQ above).
+BitMEX paying on the position's value at the mark is assumed (section 4 is silent on it).
+BitMEX's rule: section 4 gives only the fair price's funding basis, which is
+``engine.venue.marks.BinanceMark``'s Price 1 (section 1.2) on an 8 h interval; the rest of the
+``binance`` rule is assumed for BitMEX too (interest 0.01 %, clamp 0.05 % per 8 h,
+time-weighted 5 s samples, cap 0.75 x the first tier's MMR, impact notional 200 USD x the
+first tier's max leverage).  The ``hyperliquid`` rule is refused for an inverse contract
+(Hyperliquid lists none; ``engine.scenarios.scenario``).
+
 A scenario may shorten the interval itself (any interval): the rate scales with
 ``interval_s / 8 h`` as above, and so does the cap (**assumed**: Binance quotes a per-interval cap for each symbol's
 own interval; for an 8 h symbol, and for Hyperliquid's hour, the two readings agree).  A
@@ -80,6 +97,7 @@ __all__ = [
     "Funding",
     "FundingRule",
     "impact_price",
+    "impact_price_inverse",
     "interval_rate",
     "premium_for_rate",
     "premium_ppb",
@@ -112,6 +130,26 @@ def impact_price(book, side: int, notional_q: int, tlq: int) -> Fraction | None:
     if not lots:
         return None
     return filled / (lots * tlq)
+
+
+def impact_price_inverse(book, side: int, lots: int) -> Fraction | None:
+    """The average fill price, in ticks (exact), of ``lots`` whole lots of an inverse
+    contract taken from ``side`` of ``book`` (1: the impact bid, -1: the impact ask), walking
+    from the touch: the lots over their coin value, ``sum q / sum (q / p)``, the harmonic
+    mean, as an inverse position's entry price averages its fills (assumed: module
+    docstring).  ``None`` if the side is empty; the whole side's average if it holds fewer
+    lots.  O(levels walked)."""
+    taken = 0
+    coin = Fraction(0)
+    for price, qty, _ in book.levels(side):
+        q = min(qty, lots - taken)
+        coin += Fraction(q, price)
+        taken += q
+        if taken == lots:
+            break
+    if not taken:
+        return None
+    return taken / coin
 
 
 def premium_ppb(index: int, impact_bid: Fraction | None, impact_ask: Fraction | None) -> int:
@@ -157,7 +195,8 @@ _QUANTUMS = _SECONDS
 class FundingRule:
     """One venue's funding parameters in the engine's units (built by the scenario:
     ``engine.scenarios.scenario.FundingTable.rule``).  Rates are fractions of 1 per 8 hours;
-    times are whole seconds; the impact notional is quote quantums."""
+    times are whole seconds; the impact notional is quote quantums (linear,
+    ``impact_notional_q``) or whole lots (inverse, ``impact_lots``): exactly one is set."""
 
     rule: str = attrs.field(validator=attrs.validators.in_(FUNDING_RULES))
     interval_s: int = attrs.field(validator=_SECONDS)
@@ -167,12 +206,15 @@ class FundingRule:
     clamp_8h: Fraction = attrs.field(validator=_rate(0, 1))
     cap_8h: Fraction = attrs.field(validator=_rate(0, 10))
     start_rate_8h: Fraction = attrs.field(validator=_rate(-10, 10))
-    impact_notional_q: int = attrs.field(validator=_QUANTUMS)
+    impact_notional_q: int | None = attrs.field(default=None,
+                                                validator=attrs.validators.optional(_QUANTUMS))
     # The real length of an interval whose rate is paid at each settlement, when the run's
     # clock is compressed (``[scenario] time_compression``): the schedule runs on the
     # compressed ``interval_s``, each settlement pays a whole real interval's rate.
     rate_interval_s: int | None = attrs.field(default=None,
                                               validator=attrs.validators.optional(_SECONDS))
+    impact_lots: int | None = attrs.field(default=None,
+                                          validator=attrs.validators.optional(_QUANTUMS))
 
     @property
     def paid_interval_s(self) -> int:
@@ -184,6 +226,9 @@ class FundingRule:
         if self.first_s > self.interval_s:
             raise ValueError(f"first_s: expected <= interval_s ({self.interval_s}), "
                              f"got {self.first_s}")
+        if (self.impact_notional_q is None) == (self.impact_lots is None):
+            raise ValueError("impact_notional_q, impact_lots: expected exactly one (linear: "
+                             "quote quantums, inverse: lots)")
 
     @property
     def linear_weights(self) -> bool:
@@ -202,14 +247,15 @@ class Funding:
 
     ``premium_ppb`` is the last premium sample (0 before the first); ``last_rate`` the
     per-interval rate settled at the last funding instant (exact); ``next_ns`` the next
-    funding instant.  ``sample`` adds a premium sample, ``rate`` is the predicted rate of the
+    funding instant; ``tlq`` the instrument's ``tick_lot_quanta`` (None for an inverse
+    one, whose rule has ``impact_lots``).  ``sample`` adds a premium sample, ``rate`` is the predicted rate of the
     next settlement, ``settle`` closes the interval and returns the rate to pay.
     """
 
     __slots__ = ("rule", "tlq", "interval_ns", "sample_ns", "next_ns", "last_rate",
                  "premium_ppb", "_n", "_wsum", "_psum")
 
-    def __init__(self, rule: FundingRule, tlq: int) -> None:
+    def __init__(self, rule: FundingRule, tlq: int | None) -> None:
         self.rule = rule
         self.tlq = tlq
         self.interval_ns = rule.interval_s * _NS
@@ -241,9 +287,14 @@ class Funding:
     def sample(self, book, index: int) -> int:
         """Add the premium sample of ``book`` against ``index`` (ticks) to the interval and
         return it (ppb).  O(levels walked)."""
-        notional, tlq = self.rule.impact_notional_q, self.tlq
-        p = premium_ppb(index, impact_price(book, 1, notional, tlq),
-                        impact_price(book, -1, notional, tlq))
+        lots = self.rule.impact_lots
+        if lots:                # inverse (module docstring)
+            p = premium_ppb(index, impact_price_inverse(book, 1, lots),
+                            impact_price_inverse(book, -1, lots))
+        else:
+            notional, tlq = self.rule.impact_notional_q, self.tlq
+            p = premium_ppb(index, impact_price(book, 1, notional, tlq),
+                            impact_price(book, -1, notional, tlq))
         self._n += 1
         w = self._n if self.rule.linear_weights else 1
         self._wsum += w

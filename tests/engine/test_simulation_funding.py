@@ -36,6 +36,16 @@ class FundingChecked(Simulation):
         FundingChecked.steps += 1
 
 
+def _each_settlement_sums_to_zero(sim, settled) -> None:
+    """The FUNDING_PAID rows of each settlement instant (fund residue included) sum to 0,
+    and rows exist only at the instants of ``settled``."""
+    per_instant = defaultdict(int)
+    for r in sim.log.rows(K.FUNDING_PAID):
+        per_instant[r[0]] += r[11]
+    assert set(per_instant) == {r[0] for r in settled}
+    assert all(v == 0 for v in per_instant.values())
+
+
 def test_funding_is_off_by_default_no_schedule_no_rows():
     sim = Simulation(load(GAP_DROP, [], SMALL), seed=1)
     assert sim.funding is None
@@ -49,11 +59,7 @@ def test_funding_settles_every_interval_each_settlement_summing_to_zero():
     assert FundingChecked.steps == 240 // 5 + 1     # the 5 s grid holds every funding instant
     settled = [r for r in sim.log.rows(K.FUNDING_SETTLED)]
     assert [r[0] for r in settled] == [60 * SECOND, 120 * SECOND, 180 * SECOND, 240 * SECOND]
-    per_instant = defaultdict(int)
-    for r in sim.log.rows(K.FUNDING_PAID):
-        per_instant[r[0]] += r[11]
-    assert set(per_instant) == {r[0] for r in settled}
-    assert all(v == 0 for v in per_instant.values())
+    _each_settlement_sums_to_zero(sim, settled)
 
 
 def test_binance_mark_price1_moves_with_the_funding_rate():
@@ -95,3 +101,19 @@ def test_funding_off_leaves_the_funding_columns_zero():
     r = engine.run(GAP_DROP, seed=1, scale=SMALL)
     for name in ("premium_index_ppb", "funding_rate_ppb", "funding_paid"):
         assert not np.any(r.timeseries.column(name).to_numpy())
+
+
+def test_inverse_funding_settles_in_the_coin_conserving_after_every_step():
+    # XBTUSD (money in satoshis): each settlement sums to zero, conservation holds after
+    # every funding step, and the mark's Price 1 carries the rate (BitMEX's fair price).
+    FundingChecked.steps = 0
+    sc = load(GAP_DROP, ON + ["venue.instrument=bitmex:XBTUSD", "funding.first_s=30",
+                              "funding.start_rate_8h=0.003"], SMALL)
+    sim = FundingChecked(sc, seed=1)
+    rate = sim.funding.rate()
+    assert sim.mark_policy.components(0)[0] == sim.index_ticks * (1 + rate * Fraction(30, 60))
+    sim.run()
+    assert FundingChecked.steps > 0
+    settled = list(sim.log.rows(K.FUNDING_SETTLED))
+    assert [r[0] for r in settled] == [30 * SECOND, 90 * SECOND, 150 * SECOND, 210 * SECOND]
+    _each_settlement_sums_to_zero(sim, settled)

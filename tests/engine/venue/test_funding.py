@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import attrs
 import pytest
 
 from engine.venue.accounts import INSURANCE_ID
 from engine.venue.events import EventKind as K
-from engine.venue.funding import (Funding, FundingRule, impact_price, interval_rate,
-                                  premium_for_rate, premium_ppb, rate_8h)
+from engine.venue.funding import (Funding, FundingRule, impact_price, impact_price_inverse,
+                                  interval_rate, premium_for_rate, premium_ppb, rate_8h)
 
 BP = Fraction(1, 10_000)
 INTEREST, CLAMP = BP, 5 * BP          # 0.01 % and 0.05 % per 8 h
@@ -83,6 +84,30 @@ def test_impact_price_of_a_thin_side_is_its_whole_average_and_of_an_empty_side_n
     book = Book(bids=[(99_000, 1), (98_000, 1)])
     assert impact_price(book, 1, 10**9, 1) == Fraction(99_000 + 98_000, 2)
     assert impact_price(book, -1, 10**9, 1) is None
+
+
+def test_inverse_impact_price_is_the_harmonic_average_of_the_impact_lots_walked():
+    # 300 contracts: 100 at 10,000 ticks and 200 of the 300 at 12,500.  Their coin value is
+    # 100/10,000 + 200/12,500 = 0.026 (per tick unit), so the average fill is 300 / 0.026.
+    book = Book(asks=[(10_000, 100), (12_500, 300)], bids=[(9_000, 50)])
+    assert impact_price_inverse(book, -1, 300) == Fraction(300) / Fraction(26, 1000)
+    assert impact_price_inverse(book, -1, 300) < Fraction(10_000 * 100 + 12_500 * 200, 300)
+    assert impact_price_inverse(book, 1, 300) == 9_000          # thin: its whole average
+    assert impact_price_inverse(Book(), 1, 300) is None
+
+
+def test_an_inverse_funding_rule_samples_its_premium_over_whole_lots():
+    rule = FundingRule(rule="binance", interval_s=60, first_s=60, sample_s=5,
+                       interest_8h=INTEREST, clamp_8h=CLAMP, cap_8h=Fraction(3, 1000),
+                       start_rate_8h=INTEREST, impact_lots=10)
+    f = Funding(rule, None)                     # an inverse instrument has no tlq
+    # Bids of 10 lots at 101,000 (+1 %), asks at 101,100: the impact bid is +1 % over the
+    # index, the impact ask above it gives no term.
+    assert f.sample(PREMIUM_UP, 100_000) == 10**7
+    with pytest.raises(ValueError, match="exactly one"):
+        attrs.evolve(rule, impact_notional_q=5)
+    with pytest.raises(ValueError, match="exactly one"):
+        attrs.evolve(rule, impact_lots=None)
 
 
 def test_premium_is_positive_above_negative_below_and_zero_inside_the_index():

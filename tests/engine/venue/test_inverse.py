@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from engine.config import ConfigError
 from engine.scenarios.scenario import load
+from engine.venue.accounts import INSURANCE_ID
+from engine.venue.events import EventKind
 from engine.venue.exchange import Exchange
 from engine.venue.instruments import Instrument, binance_btcusd_perp, bitmex_xbtusd
 from engine.venue.tiers import maintenance_margin_q
@@ -106,20 +108,103 @@ def test_an_inverse_instrument_refuses_a_waterfall_that_assumes_a_linear_notiona
                    kind="inverse")
 
 
-def test_funding_is_refused_for_an_inverse_instrument():
-    ex = _exchange()
-    with pytest.raises(ValueError, match="funding is not supported"):
-        ex.settle_funding(0, 0, Fraction(1, 10_000), P8000)
+# ------------------------------------------------------------------------------ funding
+def _funded(sizes, mark: int = P8000, ins=None) -> Exchange:
+    """Accounts 1.. holding the signed ``sizes`` (lots) against maker 900, off the book at
+    ``mark`` (no fees), 1 XBT each; ``ins`` defaults to XBTUSD."""
+    ex = Exchange([ins or bitmex_xbtusd()], insurance_fund=10 * XBT, adl_ranking="bitmex")
+    ex.set_mark(0, 0, mark)
+    ex.open_account(0, 900, 10**4 * XBT)
+    for a, size in enumerate(sizes, 1):
+        ex.open_account(0, a, XBT)
+        ex.transfer_position(0, a if size > 0 else 900, 900 if size > 0 else a, 0,
+                             abs(size), mark)
+    return ex
+
+
+def _paid(ex: Exchange) -> dict[int, int]:
+    """account -> quantums paid at the last settlement (FUNDING_PAID rows; < 0 received)."""
+    return {r[5]: r[11] for r in ex.log.rows(EventKind.FUNDING_PAID)}
+
+
+def test_inverse_funding_payment_is_contracts_over_mark_times_rate_in_satoshis():
+    # 10,000 XBTUSD contracts at a mark of 8,000 USD are 1.25 XBT; 0.01 % of it is
+    # 12,500 satoshis, exactly: the long pays it, the short receives it, no residue.
+    ex = _funded([10_000, -10_000])
+    assert ex.settle_funding(1, 0, Fraction(1, 10_000), P8000) == 12_500
+    assert _paid(ex) == {1: 12_500, 2: -12_500}
+    assert ex.accounts[1].wallet == XBT - 12_500 and ex.accounts[2].wallet == XBT + 12_500
+    ex.check_conservation()
+    # At 7,999.5 USD and 0.0375 %: 10,000 / 7,999.5 x 3/8,000 XBT = 46,877.93 satoshis;
+    # the long pays 46,878 (up), the short receives 46,877 (down), the fund the 1 left.
+    ex = _funded([10_000, -10_000], mark=15_999)
+    ex.settle_funding(1, 0, Fraction(3, 8_000), 15_999)
+    assert _paid(ex) == {1: 46_878, 2: -46_877, INSURANCE_ID: -1}
+    ex.check_conservation()
+
+
+def test_binance_coin_m_funding_is_paid_on_the_coin_value_of_100_usd_contracts():
+    # Reference section 7 example 5: 100 BTCUSD_PERP contracts at 25,000 are 0.4 BTC; a
+    # -0.01 % rate makes the short pay 4,000 satoshis to the long.
+    ins = binance_btcusd_perp()
+    mark = ins.ticks("25000")
+    ex = _funded([100, -100], mark=mark, ins=ins)
+    assert ex.settle_funding(1, 0, Fraction(-1, 10_000), mark) == -4_000
+    assert _paid(ex) == {1: -4_000, 2: 4_000}
+    ex.check_conservation()
+
+
+def test_a_long_pays_inverse_funding_when_the_rate_is_positive_and_receives_when_negative():
+    for rate, sign in ((Fraction(7, 100_000), 1), (Fraction(-7, 100_000), -1)):
+        ex = _funded([3_000, -3_000])
+        ex.settle_funding(1, 0, rate, P8000)
+        assert sign * _paid(ex)[1] > 0 and sign * _paid(ex)[2] < 0
+        assert sign * (XBT - ex.accounts[1].wallet) > 0
+        ex.check_conservation()
+
+
+@settings(max_examples=80, deadline=None)
+@given(sizes=st.lists(st.integers(-2_000_000, 2_000_000).filter(bool), min_size=1,
+                      max_size=12),
+       mark=st.integers(1_000, 200_000),
+       rate=st.fractions(Fraction(-3, 1_000), Fraction(3, 1_000)).map(
+           lambda r: r.limit_denominator(10**9)))
+def test_inverse_funding_payments_sum_to_zero_across_accounts_exactly(sizes, mark, rate):
+    ex = _funded(sizes, mark=mark)
+    fund = ex.fund.wallet
+    ex.settle_funding(1, 0, rate, mark)
+    paid = _paid(ex)
+    assert sum(paid.values()) == 0              # payments, the fund's residue included
+    k = ex.instruments[0].inverse_k
+    for a, size in enumerate(sizes, 1):         # each: the ceiling of its exact amount
+        exact = Fraction(size * k, mark) * rate
+        assert paid.get(a, 0) == -((-exact.numerator) // exact.denominator)
+    positions = len([a for a in ex.accounts.values() if a.positions.get(0)
+                     and a.positions[0].size])
+    assert 0 <= ex.fund.wallet - fund < positions
+    ex.check_conservation()
 
 
 @pytest.mark.parametrize("override, field", [
-    ("funding.enabled=true", "funding.enabled"),
-    ("venue.waterfall=hyperliquid", "venue.waterfall"),
-    ("venue.adl_ranking=hyperliquid", "venue.adl_ranking"),
+    (["funding.enabled=true", "funding.rule=hyperliquid"], "funding.rule"),
+    (["venue.waterfall=hyperliquid"], "venue.waterfall"),
+    (["venue.adl_ranking=hyperliquid"], "venue.adl_ranking"),
 ])
 def test_a_scenario_refuses_an_unsupported_setting_with_an_inverse_instrument(override, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
-        load("tests/data/gap-drop.toml", ["venue.instrument=bitmex:XBTUSD", override])
+        load("tests/data/gap-drop.toml", ["venue.instrument=bitmex:XBTUSD", *override])
+
+
+def test_an_inverse_scenario_with_funding_walks_whole_contracts_for_its_impact_prices():
+    # The binance rule on XBTUSD: 200 x the first tier's 100x = 20,000 USD = 20,000 lots.
+    sc = load("tests/data/gap-drop.toml", ["venue.instrument=bitmex:XBTUSD",
+                                           "funding.enabled=true"])
+    rule = sc.funding.rule_for(bitmex_xbtusd())
+    assert (rule.rule, rule.interval_s, rule.interest_8h, rule.clamp_8h) == \
+        ("binance", 28_800, Fraction(1, 10_000), Fraction(5, 10_000))
+    assert (rule.impact_lots, rule.impact_notional_q) == (20_000, None)
+    perp = sc.funding.rule_for(binance_btcusd_perp())       # 100 USD a contract
+    assert perp.impact_lots == 200
 
 
 def test_a_one_x_inverse_short_is_never_indexed_for_liquidation():
