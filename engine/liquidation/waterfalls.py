@@ -29,6 +29,8 @@ Styles (``Instrument.waterfall``):
     collateral stays with the trader"), and what the book cannot close above bankruptcy
     stays open until the equity is under 2/3 of MM, when the backstop vault takes the
     positions and the remaining margin ("without successful liquidation through the book").
+    A vault with limited capital (``[venue] backstop_capital_oi_pct``) takes accounts only
+    while it is above its own maintenance margin; otherwise the book step goes on.
     A negative account value goes to ADL (the ADL trigger), before the backstop is
     considered (**assumed**: the docs give both triggers and no order); before both rules,
     a 10% protection on a 40x account (MM 1.25%) closed 47,686 of 100,000 accounts on
@@ -72,7 +74,7 @@ from orderbook.enums import FOK, IOC, LIMIT, MARKET
 from ..venue.events import EventKind
 from ..venue.rounding import ceil_div, ceil_f, floor_f, protection_limit
 from . import state
-from .settlement import (backstop_take_over, bankruptcy_tick, settle_if_negative, take_over,
+from .settlement import (backstop_can_take, backstop_take_over, bankruptcy_tick, settle_if_negative, take_over,
                          take_over_adl)
 
 HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
@@ -328,7 +330,7 @@ def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
     if balance < 0:             # negative account value: ADL, not the vault (docstring)
         take_over_adl(ex, ts, acct, inst)
         return
-    if 3 * balance < 2 * mm:
+    if 3 * balance < 2 * mm and backstop_can_take(ex):
         backstop_take_over(ex, ts, acct, inst)
         return
     cooldown = state.of(ex).hl_cooldown

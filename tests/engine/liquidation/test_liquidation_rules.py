@@ -1297,6 +1297,59 @@ def test_the_fund_offload_never_sells_beyond_its_band_from_the_mark(eng):
     eng.check_all(ex)
 
 
+def test_the_backstop_vault_offloads_its_own_position_when_asked(eng):
+    """``[venue] backstop_offload``: the vault re-offers what it took over by the fund's
+    rule; the order is the vault's (account = its id) and the fund's position is not
+    touched.  The vault is long 10 at 100.01; a bid at 99.01 (within 1%) takes them."""
+    ex = eng.exchange("hyperliquid", fund=10**6 * eng.Q, marks=(10_001,))
+    ex.open_account(0, MAKER, deposit=10**9 * eng.Q)
+    ex.open_account(0, BIDDER, deposit=10**9 * eng.Q)
+    ex.transfer_position(0, BACKSTOP_ID, MAKER, 0, 10, 10_001)      # the vault is long 10
+    ex.submit(0, BIDDER, 0, 1, 10, price=9_901)
+    start = len(ex.log)
+    assert offload(ex, 1, 0, fraction_ppm=1_000_000, band_ppm=10_000, holder=ex.backstop) == 10
+    (offer,) = eng.rows(ex, K.FUND_OFFLOAD_ORDER, start)
+    assert offer.account == BACKSTOP_ID and offer.price == 9_901
+    assert ex.backstop.positions[0].size == 0 and not ex.fund.positions.get(0)
+    eng.check_all(ex)
+
+
+def _hl_vault_holding(eng, vault_usdc: int):
+    """A limited vault (``backstop_limited``) holding 10 BTC long at 100,000 with
+    ``vault_usdc``: its maintenance is 12,500 at that mark.  Account 1: long 1 BTC @
+    100,000 with 2,000 USDC; a 0.5 BTC bid at 98,500."""
+    ex, ins = _hl(eng)
+    qpu = ins.quanta_per_unit
+    ex.move(0, ex.backstop, ex.accounts[BIDDER], ex.backstop.wallet)    # empty the vault
+    ex.deposit(0, BACKSTOP_ID, vault_usdc * qpu)
+    ex.transfer_position(0, BACKSTOP_ID, MAKER, 0, ins.lots("10"), ins.ticks(HL_BTC))
+    state.of(ex).backstop_limited = True
+    _hl_long(ex, ins, 1, "1", 2_000)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("0.5"), price=98_500)
+    return ex, ins
+
+
+def test_a_limited_vault_under_its_own_maintenance_takes_no_account_and_the_book_goes_on(eng):
+    """The vault below its own maintenance (equity 10,000 - 18,000 = -8,000 at mark 98,200,
+    maintenance 12,275) does not take account 1 (equity 200 < 2/3 x 1,227.5): the book step goes
+    on instead -- a market order to the bankruptcy price, 98,000, filling the 0.5 bid."""
+    ex, ins = _hl_vault_holding(eng, 10_000)
+    start = _liquidate(eng, ex, SEC, 98_200)
+    assert not eng.rows(ex, K.BACKSTOP_TAKEOVER, start)
+    (order,) = eng.rows(ex, K.LIQUIDATION_ORDER, start, account=1)
+    assert order.price == 98_000
+    assert ex.accounts[1].positions[0].size == ins.lots("0.5")
+
+
+def test_a_limited_vault_above_its_own_maintenance_takes_the_account(eng):
+    """Same, with 100,000 USDC in the vault (equity 82,000 > 12,275): it takes account 1."""
+    ex, ins = _hl_vault_holding(eng, 100_000)
+    start = _liquidate(eng, ex, SEC, 98_200)
+    (take,) = eng.rows(ex, K.BACKSTOP_TAKEOVER, start, account=1)
+    assert take.qty == ins.lots("1")
+    assert not eng.rows(ex, K.LIQUIDATION_ORDER, start)
+
+
 def _isolated_long_with_cross_collateral(ins, fund_q: int, margin_q: int, usde: int):
     """Account 1: an isolated long of 1 unit at 100,000 with ``margin_q`` of isolated
     margin, and ``usde`` units of cross collateral (fixed at 1) it does not use."""
