@@ -74,8 +74,8 @@ from orderbook.enums import FOK, IOC, LIMIT, MARKET
 from ..venue.events import EventKind
 from ..venue.rounding import ceil_div, ceil_f, floor_f, protection_limit
 from . import state
-from .settlement import (backstop_can_take, backstop_take_over, bankruptcy_tick, settle_if_negative, take_over,
-                         take_over_adl)
+from .settlement import (backstop_can_take, backstop_take_over, bankruptcy_tick,
+                         settle_if_negative, take_over, take_over_adl)
 
 HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
 HL_PARTIAL_ABOVE_QUOTE = 100_000    # section 5: positions larger than 100k USDC ...
