@@ -1412,9 +1412,10 @@ def test_binance_adl_ranks_a_hedged_cross_account_by_its_account_pnl(eng):
 def test_the_fund_covers_a_shortfall_with_the_collateral_it_just_seized_counted_in(eng):
     """A cross long with 2,000 USDE of collateral and no cash is closed 4,000 below its
     entry (its own sell into the only bid; a liquidation order would stop at the
-    bankruptcy price), then settled: the fund seizes the 2,000 USDE (paying its value into the account), then covers
-    what is still negative from its 1,000 -- cash plus the collateral it now holds -- and
-    only the remaining 1,000 is bad debt (it wrote off 2,000, as if it had nothing)."""
+    bankruptcy price), then settled: the fund seizes the 2,000 USDE (paying its value into
+    the account), then covers what is still negative from its 1,000 -- cash plus the
+    collateral it now holds -- and only the remaining 1,000 is bad debt (it wrote off
+    2,000, as if it had nothing)."""
     ins = hyperliquid_btc()
     qpu = ins.quanta_per_unit
     usde = CollateralAsset("USDE", source="fixed", fixed_price="1", unit="1")
