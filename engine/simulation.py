@@ -20,7 +20,8 @@ Phases within one timestamp (``Phase``):
             ``max_cascade_rounds`` rounds ran (the rest waits for the next step)
   SAMPLE    one-second price history for the makers' volatility rule; the time series
 MARK and RISK run every ``step_ms``; SAMPLE every ``sample_interval_s``; flows and the
-fund offload every second; makers every ``refresh_ms``.  Participants' orders (makers'
+fund's offload (and the vault's, with ``backstop_offload``) every second; makers every
+``refresh_ms``.  Participants' orders (makers'
 quotes and cancels, flows, triggered stops) reach the venue ``frictions.order_latency_ms``
 after they were decided (``send``); the venue's own liquidation orders never wait.  With
 a ``[capacity]`` the venue's matching and liquidation engines work at a rate and queue the
@@ -163,6 +164,9 @@ class Simulation:
             else None
         self.offload_band = OffloadBand(units.offload_band_ppm, units.offload_band_max_ppm,
                                         venue.offload_widen_s)
+        self.backstop_band = OffloadBand(units.offload_band_ppm, units.offload_band_max_ppm,
+                                         venue.offload_widen_s) if venue.backstop_offload \
+            else None
         self.capacity = None
         cap = scenario.capacity
         if cap.enabled:         # else nothing is built and ``send`` stays as it is
@@ -359,14 +363,21 @@ class Simulation:
             self.maker_groups.append((cfg, members))
 
     def _size_fund(self, start: int) -> None:
-        """``venue.insurance_fund_oi_pct`` / ``fund_limit_oi_pct``: the fund's size and its
+        """``venue.insurance_fund_oi_pct`` / ``fund_limit_oi_pct`` (and
+        ``backstop_capital_oi_pct``, the vault's capital): the fund's size and its
         position limit as percentages of the opening open interest (its long side at the
         start price), rounded down -- assumed: no source gives a venue's ratio; both scale
         with the population, as the fund does with ``--scale``."""
         venue, ex = self.scenario.venue, self.exchange
-        if venue.insurance_fund_oi_pct is None and venue.fund_limit_oi_pct is None:
+        if venue.insurance_fund_oi_pct is None and venue.fund_limit_oi_pct is None and \
+                venue.backstop_capital_oi_pct is None:
             return
         oi = ex.open_interest[0] * self.instrument.lot_value_q(start)
+        if venue.backstop_capital_oi_pct is not None:      # the vault's, the same way
+            size = floor_f(oi * venue.backstop_capital_oi_pct / 100)
+            if size:
+                ex.deposit(0, ex.backstop.id, size)
+            liquidation_state.of(ex).backstop_limited = True
         if venue.insurance_fund_oi_pct is not None:
             size = floor_f(oi * venue.insurance_fund_oi_pct / 100)
             if size:
@@ -476,11 +487,18 @@ class Simulation:
             self.arrivals.second(ts)
         if self.basis_traders is not None:
             self.basis_traders.second(ts)
-        fund_pos = ex.fund.positions.get(0)
-        holding = fund_pos is not None and bool(fund_pos.size)
-        band = self.offload_band.at(ts, holding)
+        self._offload(ts, ex.fund, self.offload_band)
+        if self.backstop_band is not None:
+            self._offload(ts, ex.backstop, self.backstop_band)
+
+    def _offload(self, ts: int, holder, offload_band) -> None:
+        """One second of ``holder``'s offload (the fund, or the backstop vault)."""
+        ex = self.exchange
+        pos = holder.positions.get(0)
+        holding = pos is not None and bool(pos.size)
+        band = offload_band.at(ts, holding)
         if holding and not ex.down:
-            offload(ex, ts, 0, self.units.offload_fraction_ppm, band)
+            offload(ex, ts, 0, self.units.offload_fraction_ppm, band, holder)
 
     def _shock_step(self, ts: int, shock, notional: int) -> None:
         """A macro shock's instant: the index gaps now (not at the next step) and its

@@ -1,4 +1,5 @@
-"""The insurance fund re-offering the positions it took over.
+"""The insurance fund -- and, with ``[venue] backstop_offload``, Hyperliquid's backstop vault --
+re-offering the positions it took over.
 
 Binance says only that the fund "will offload positions according to a preset algorithm"
 (docs/reference/liquidation-mechanics.md section 1.6 item 9).  The stated rule here (assumed):
@@ -11,6 +12,13 @@ fund; its fills pay the instrument's taker fee like anyone's.
 rest of the algorithm): from ``band_ppm`` when it takes one on to ``max_ppm`` after
 ``widen_s`` seconds, linearly, back to ``band_ppm`` once it is flat -- so in a book emptied
 near the mark the fund still works its position out, at worse prices, over time.
+
+The backstop vault (the liquidator strategy of HLP, liquidation-mechanics.md section 5) is
+not a passive holder either: it took over "billions of dollars of positions in ~20 minutes"
+on 10 Oct 2025 (section 9), and a market-making vault closes what it takes.  How it closes
+is not published: with ``backstop_offload`` the vault follows the fund's rule above, with the
+same parameters and its own band (assumed).  Its orders are logged as
+``FundOffloadOrder`` rows whose ``account`` is the vault's id.
 """
 from __future__ import annotations
 
@@ -26,18 +34,20 @@ OFFLOAD_BAND_PPM = 10_000        # no worse than 1% from mark (assumed)
 
 
 def offload(ex, ts: int, inst: int, fraction_ppm: int = OFFLOAD_FRACTION_PPM,
-            band_ppm: int = OFFLOAD_BAND_PPM) -> int:
-    """Offer part of the fund's position in ``inst``; return the lots sold or bought."""
-    pos = ex.fund.positions.get(inst)
+            band_ppm: int = OFFLOAD_BAND_PPM, holder=None) -> int:
+    """Offer part of ``holder``'s position in ``inst`` (default: the fund's); return the
+    lots sold or bought."""
+    holder = ex.fund if holder is None else holder
+    pos = holder.positions.get(inst)
     mark = ex.marks[inst]
     if pos is None or not pos.size or mark is None:
         return 0
     side = -1 if pos.size > 0 else 1
     qty = max(1, abs(pos.size) * fraction_ppm // 1_000_000)
     limit = protection_limit(mark, side, Fraction(band_ppm, 1_000_000))
-    ex.log.append(ts, EventKind.FUND_OFFLOAD_ORDER, side=side, inst=inst, account=ex.fund.id,
+    ex.log.append(ts, EventKind.FUND_OFFLOAD_ORDER, side=side, inst=inst, account=holder.id,
                   price=limit, qty=qty)
-    r = ex.submit(ts, ex.fund.id, inst, side, qty, price=limit, tif=IOC)
+    r = ex.submit(ts, holder.id, inst, side, qty, price=limit, tif=IOC)
     return r.filled_qty if r else 0
 
 

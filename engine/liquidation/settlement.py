@@ -182,6 +182,20 @@ def take_over_adl(ex, ts, acct, inst: int) -> None:
     settle(ex, ts, acct, inst, isolated, wallet_before)
 
 
+def backstop_can_take(ex) -> bool:
+    """Whether the backstop vault takes an account over: always, unless its capital is
+    limited (``state.backstop_limited``), then only while the vault itself is above its
+    own maintenance margin (equity = wallet + uPnL of the positions it holds; the same
+    margin rule as any account's, section 5) -- assumed: the docs give the vault no rule;
+    "some HLP sub-vaults were temporarily undercollateralized by design"
+    (liquidation-mechanics.md section 9).  An account the vault cannot take stays with
+    the book step and, once its value is negative, goes to ADL.  O(positions of the
+    vault)."""
+    vault = ex.backstop
+    return not state.of(ex).backstop_limited or \
+        ex.cross_equity(vault) > ex.cross_maintenance(vault)
+
+
 def backstop_take_over(ex, ts, acct, inst: int) -> None:
     """The liquidator vault takes the position(s) at mark and the margin behind them
     (cross: every cross position and the cross wallet; isolated: that position)."""

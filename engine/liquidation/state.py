@@ -91,10 +91,13 @@ class LiquidationState:
     ``AutoDeleveraged`` row does not carry the mark or the winner's gain);
     ``negative_equity``: the accounts whose margin balance was seen below 0 by the
     liquidation engine (``note_equity``); ``counterfactual``: None (the default), or the
-    ``AdlCounterfactual`` that ``engine.liquidation.adl.counterfactual`` fills."""
+    ``AdlCounterfactual`` that ``engine.liquidation.adl.counterfactual`` fills;
+    ``backstop_limited``: the backstop vault takes accounts over only while its equity is
+    positive (``[venue] backstop_capital_oi_pct``; False, the default: always)."""
 
     __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl", "capacity",
-                 "queued", "adl_closes", "negative_equity", "counterfactual")
+                 "queued", "adl_closes", "negative_equity", "counterfactual",
+                 "backstop_limited")
 
     def __init__(self) -> None:
         self.tried: dict[tuple[int, int], tuple] = {}
@@ -108,6 +111,7 @@ class LiquidationState:
         self.adl_closes: list[AdlClose] = []
         self.negative_equity: set[int] = set()
         self.counterfactual: AdlCounterfactual | None = None
+        self.backstop_limited = False
 
 
 def unit_state(ex, acct, inst: int) -> tuple:

@@ -21,11 +21,20 @@ Styles (``Instrument.waterfall``):
     repeat.  At the lowest tier, or when a FOK cannot fill: takeover of the whole position
     (fund, else ADL).
 ``hyperliquid`` (section 5)
-    Market orders (protected at ``HL_SLIPPAGE_PPM`` from mark, **assumed**: the docs give no
-    figure); a position over 100k quote gets 20% per order, and after a partial liquidation
-    the account is in a 30 s cooldown during which orders are for the whole position.  No
-    clearance fee.  When equity falls below 2/3 of MM the backstop vault takes the positions
-    and the remaining margin.  A negative account value goes to ADL.
+    Market orders; a position over 100k quote gets 20% per order, and after a partial
+    liquidation the account is in a 30 s cooldown during which orders are for the whole
+    position.  No clearance fee.  An order's price protection is ``HL_SLIPPAGE_PPM`` from
+    the mark (**assumed**: the docs give no figure), and never past the unit's bankruptcy
+    price (**assumed**): the book step leaves the trader what remains ("any remaining
+    collateral stays with the trader"), and what the book cannot close above bankruptcy
+    stays open until the equity is under 2/3 of MM, when the backstop vault takes the
+    positions and the remaining margin ("without successful liquidation through the book").
+    A vault with limited capital (``[venue] backstop_capital_oi_pct``) takes accounts only
+    while it is above its own maintenance margin; otherwise the book step goes on.
+    A negative account value goes to ADL (the ADL trigger), before the backstop is
+    considered (**assumed**: the docs give both triggers and no order); before both rules,
+    a 10% protection on a 40x account (MM 1.25%) closed 47,686 of 100,000 accounts on
+    oct-2025-hyperliquid below zero, the fund paying, where public replays count under 1%.
 ``dydx`` (section 6)
     IOC at the fillable price oracle x (1 -/+ ABR x SMMR x MMF); per block at most
     ``max_portion_ppm`` of the position and ``max_notional`` per account (positions under
@@ -65,8 +74,8 @@ from orderbook.enums import FOK, IOC, LIMIT, MARKET
 from ..venue.events import EventKind
 from ..venue.rounding import ceil_div, ceil_f, floor_f, protection_limit
 from . import state
-from .settlement import (backstop_take_over, bankruptcy_tick, settle_if_negative, take_over,
-                         take_over_adl)
+from .settlement import (backstop_can_take, backstop_take_over, bankruptcy_tick,
+                         settle_if_negative, take_over, take_over_adl)
 
 HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
 HL_PARTIAL_ABOVE_QUOTE = 100_000    # section 5: positions larger than 100k USDC ...
@@ -318,7 +327,10 @@ def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
     mark = ex.marks[inst]
     mm = ex.maintenance_of(acct, inst) if pos.isolated else ex.cross_maintenance(acct)
     balance = mm - ex.deficit(acct, inst)
-    if 3 * balance < 2 * mm:
+    if balance < 0:             # negative account value: ADL, not the vault (docstring)
+        take_over_adl(ex, ts, acct, inst)
+        return
+    if 3 * balance < 2 * mm and backstop_can_take(ex):
         backstop_take_over(ex, ts, acct, inst)
         return
     cooldown = state.of(ex).hl_cooldown
@@ -330,6 +342,8 @@ def liquidate_hyperliquid(ex, ts: int, acct, inst: int) -> None:
         cooldown[acct.id] = ts + HL_COOLDOWN_NS
     side = -1 if pos.size > 0 else 1
     limit = protection_limit(mark, side, Fraction(HL_SLIPPAGE_PPM, 1_000_000))
+    bp = bankruptcy_tick(ex, acct, inst)     # no fill past it: the equity stays >= 0
+    limit = max(limit, bp) if side < 0 else min(limit, bp)
     isolated, wallet_before = pos.isolated, acct.wallet
     # No clearance fee on Hyperliquid (section 5).
     _send_liquidation_order(ex, ts, acct, inst, qty, limit, IOC, MARKET, fee_ppm=0)

@@ -17,7 +17,13 @@ A scenario file has these tables (every key is optional unless marked required; 
                  ``adl_counterfactual`` (bool, default
                  false): at every ADL episode also measure what each ranking would have
                  taken from the winners, in the same state (``engine.liquidation.adl``;
-                 the summary's ``adl_overshoot_by_ranking``; the run itself is unchanged)
+                 the summary's ``adl_overshoot_by_ranking``; the run itself is unchanged);
+                 ``backstop_offload`` (bool, default false): the backstop vault re-offers
+                 the positions it took over each second by the fund's offload rule
+                 (``offload_fraction``, ``offload_band``...; ``engine.liquidation.offload``);
+                 ``backstop_capital_oi_pct`` (percent of the opening open interest,
+                 default none): the vault's capital, and it takes accounts over only while
+                 it is above its own maintenance margin (none: no capital, no limit)
 ``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
                  between points) or ``file`` (CSV ``t_s,price``), plus an optional seeded
                  random walk ``noise_bps`` (standard deviation per second, in bps)
@@ -210,6 +216,14 @@ class Venue:
     clearance_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
     # Measure every ADL ranking on each episode of the run (read-only; module docstring).
     adl_counterfactual: bool = field(boolean, default=False)
+    # The backstop vault works its positions out by the fund's offload rule
+    # (engine.liquidation.offload; off: it holds them, as before).
+    backstop_offload: bool = field(boolean, default=False)
+    # The backstop vault's capital as a % of the opening open interest; when given, the
+    # vault takes accounts over only while it is above its own maintenance margin (None: no
+    # capital and no limit, as before).  engine.liquidation.settlement.backstop_can_take.
+    backstop_capital_oi_pct: Fraction | None = field(
+        lambda w, v: fraction(w, v, Fraction(0), Fraction(100)), default=None)
 
 
 def _path(where, value):

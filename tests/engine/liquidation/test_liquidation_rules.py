@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from engine.liquidation import adl, state
 from engine.liquidation.offload import offload
-from engine.liquidation.settlement import bankruptcy_tick
+from engine.liquidation.settlement import bankruptcy_tick, settle_if_negative
 from engine.liquidation.waterfalls import DYDX, HL_COOLDOWN_NS, run_liquidations
 from engine.venue.accounts import BACKSTOP_ID, INSURANCE_ID
 from engine.venue.collateral import CollateralAsset
@@ -653,7 +653,8 @@ def _hl_long(ex, ins, acct, btc: str, usdc: int, price=HL_BTC):
 def test_hyperliquid_position_over_100k_is_liquidated_20_percent_per_order(eng):
     """Reference 5: positions over 100k USDC send 20% per market order.  Long 2 BTC @
     100,000 with 4,000 USDC; mark 99,000: equity 2,000 < MM 2,475 (1.25%) but >= 2/3 MM.
-    One order of 0.4 BTC (40,000 lots), a market order protected 10% from the mark."""
+    One order of 0.4 BTC (40,000 lots), a market order limited at the bankruptcy price
+    99,000 - 2,000 / 2 = 98,000 (inside the 10% protection, 89,100)."""
     ex, ins = _hl(eng)
     _hl_long(ex, ins, 1, "2", 4_000)
     for k in range(50):
@@ -661,7 +662,7 @@ def test_hyperliquid_position_over_100k_is_liquidated_20_percent_per_order(eng):
     start = _liquidate(eng, ex, SEC, 99_000)
     (order,) = eng.rows(ex, K.LIQUIDATION_ORDER, start, account=1)
     assert order.qty == ins.lots("0.4") == 40_000
-    assert order.price == 89_100
+    assert order.price == 98_000
     assert ex.accounts[1].positions[0].size == ins.lots("1.6")
 
 
@@ -722,14 +723,14 @@ def test_a_unit_whose_order_found_no_book_is_not_resent_at_the_same_instant(eng)
 def test_a_hyperliquid_liquidation_order_waits_in_a_queuing_halt_and_fills_at_the_uncross(eng):
     """A halt that queues market orders (LULD's, Xetra's): the market liquidation order
     rests in the auction -- no fill failure, no ADL, not resent while it waits -- and the
-    reopening uncross fills it as a liquidation at the auction price (98,000, nearest the
-    reference of the crossed range [89,100, 98,000]); the next check settles the unit."""
+    reopening uncross fills it as a liquidation at the auction price (98,000: the order's
+    limit is the bankruptcy price, 98,000); the next check settles the unit."""
     ex, ins = _hl(eng)
     _hl_long(ex, ins, 1, "1", 2_000)                  # under 100k at the mark: one order
     ex.halt(SEC, 99, queue_market=True)
     start = _liquidate(eng, ex, SEC, 99_000)
     (order,) = eng.rows(ex, K.LIQUIDATION_ORDER, start, account=1)
-    assert order.price == 89_100 and ex.books[0].resting_qty(order.order_id) == order.qty
+    assert order.price == 98_000 and ex.books[0].resting_qty(order.order_id) == order.qty
     for ts in (SEC + 100_000_000, 2 * SEC):
         run_liquidations(ex, ts, 0)
     assert len(eng.rows(ex, K.LIQUIDATION_ORDER, 0, account=1)) == 1
@@ -849,6 +850,66 @@ def test_hyperliquid_backstop_not_used_at_two_thirds_of_maintenance_or_above(eng
     start = _liquidate(eng, ex, SEC, 98_000)
     assert not eng.rows(ex, K.BACKSTOP_TAKEOVER, start)
     assert eng.rows(ex, K.LIQUIDATION_FILLED, start, account=1)
+
+
+def test_hyperliquid_liquidation_order_fills_no_further_than_the_bankruptcy_price(eng):
+    """Reference 5: the book step leaves the trader what remains, so its market order stops
+    at the bankruptcy price (within the 10% protection).  Long 1 BTC @ 100,000 with 2,000
+    USDC; mark 99,000: equity 1,000 < MM 1,237.5, >= 2/3 MM; bankruptcy 98,000.  Bids: 0.5
+    BTC at 98,500 and 5 at 97,000 (within 10%, past bankruptcy).  Only the first fills:
+    equity 750, nothing paid by the fund, 0.5 BTC left open (before: both filled, the
+    account closed at -250 and the fund paid it)."""
+    ex, ins = _hl(eng)
+    _hl_long(ex, ins, 1, "1", 2_000)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("0.5"), price=98_500)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("5"), price=97_000)
+    fund_before = ex.fund.wallet
+    start = _liquidate(eng, ex, SEC, 99_000)
+    (order,) = eng.rows(ex, K.LIQUIDATION_ORDER, start, account=1)
+    assert order.price == 98_000
+    (filled,) = eng.rows(ex, K.LIQUIDATION_FILLED, start, account=1)
+    assert (filled.price, filled.qty) == (98_500, ins.lots("0.5"))
+    acct = ex.accounts[1]
+    assert acct.positions[0].size == ins.lots("0.5")
+    assert ex.margin_balance(acct, 0) == 750 * ins.quanta_per_unit
+    assert ex.fund.wallet == fund_before and not eng.rows(ex, K.INSURANCE_PAID, start)
+    assert 1 not in state.of(ex).negative_equity
+
+
+def test_hyperliquid_what_the_book_left_open_goes_to_the_backstop_under_two_thirds(eng):
+    """Reference 5: "below 2/3 of the maintenance margin without successful liquidation
+    through the book" -> the vault.  The case above (0.5 BTC left, equity 750); the mark
+    falls to 98,000: equity 250 < 2/3 x 612.5, so the vault takes the 0.5 BTC at the mark
+    and the 250; the account ends at 0, never negative (before: the 97,000 bid closed it
+    at -250 and the vault never saw it)."""
+    ex, ins = _hl(eng)
+    _hl_long(ex, ins, 1, "1", 2_000)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("0.5"), price=98_500)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("5"), price=97_000)
+    _liquidate(eng, ex, SEC, 99_000)
+    start = _liquidate(eng, ex, 2 * SEC, 98_000)
+    (take,) = eng.rows(ex, K.BACKSTOP_TAKEOVER, start, account=1)
+    assert (take.qty, take.price) == (ins.lots("0.5"), 98_000)
+    assert ex.accounts[1].wallet == 0 and ex.accounts[1].positions[0].size == 0
+    assert 1 not in state.of(ex).negative_equity
+
+
+def test_hyperliquid_negative_account_value_goes_to_adl_not_the_backstop(eng):
+    """Reference 5: "If a user's account value ... becomes negative", ADL.  Long 1 BTC @
+    100,000 with 2,000 USDC; the mark gaps to 97,000: account value -1,000.  The position
+    is closed against the short (MAKER) at the bankruptcy price 98,000 -- no backstop
+    takeover although the value is also under 2/3 of maintenance -- and the account is
+    counted as having had negative equity."""
+    ex, ins = _hl(eng)
+    _hl_long(ex, ins, 1, "1", 2_000)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("5"), price=96_900)    # not used
+    start = _liquidate(eng, ex, SEC, 97_000)
+    assert not eng.rows(ex, K.BACKSTOP_TAKEOVER, start)
+    assert not eng.rows(ex, K.LIQUIDATION_ORDER, start)
+    (adl_row,) = eng.rows(ex, K.AUTO_DELEVERAGED, start, account=1)
+    assert (adl_row.other, adl_row.price, adl_row.qty) == (MAKER, 98_000, ins.lots("1"))
+    assert ex.accounts[1].positions[0].size == 0 and ex.accounts[1].wallet == 0
+    assert state.of(ex).negative_equity == {1}
 
 
 @pytest.mark.parametrize("fee_field", [{}, {"clearance_fee_ppm": 12_500}],
@@ -1236,6 +1297,59 @@ def test_the_fund_offload_never_sells_beyond_its_band_from_the_mark(eng):
     eng.check_all(ex)
 
 
+def test_the_backstop_vault_offloads_its_own_position_when_asked(eng):
+    """``[venue] backstop_offload``: the vault re-offers what it took over by the fund's
+    rule; the order is the vault's (account = its id) and the fund's position is not
+    touched.  The vault is long 10 at 100.01; a bid at 99.01 (within 1%) takes them."""
+    ex = eng.exchange("hyperliquid", fund=10**6 * eng.Q, marks=(10_001,))
+    ex.open_account(0, MAKER, deposit=10**9 * eng.Q)
+    ex.open_account(0, BIDDER, deposit=10**9 * eng.Q)
+    ex.transfer_position(0, BACKSTOP_ID, MAKER, 0, 10, 10_001)      # the vault is long 10
+    ex.submit(0, BIDDER, 0, 1, 10, price=9_901)
+    start = len(ex.log)
+    assert offload(ex, 1, 0, fraction_ppm=1_000_000, band_ppm=10_000, holder=ex.backstop) == 10
+    (offer,) = eng.rows(ex, K.FUND_OFFLOAD_ORDER, start)
+    assert offer.account == BACKSTOP_ID and offer.price == 9_901
+    assert ex.backstop.positions[0].size == 0 and not ex.fund.positions.get(0)
+    eng.check_all(ex)
+
+
+def _hl_vault_holding(eng, vault_usdc: int):
+    """A limited vault (``backstop_limited``) holding 10 BTC long at 100,000 with
+    ``vault_usdc``: its maintenance is 12,500 at that mark.  Account 1: long 1 BTC @
+    100,000 with 2,000 USDC; a 0.5 BTC bid at 98,500."""
+    ex, ins = _hl(eng)
+    qpu = ins.quanta_per_unit
+    ex.move(0, ex.backstop, ex.accounts[BIDDER], ex.backstop.wallet)    # empty the vault
+    ex.deposit(0, BACKSTOP_ID, vault_usdc * qpu)
+    ex.transfer_position(0, BACKSTOP_ID, MAKER, 0, ins.lots("10"), ins.ticks(HL_BTC))
+    state.of(ex).backstop_limited = True
+    _hl_long(ex, ins, 1, "1", 2_000)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("0.5"), price=98_500)
+    return ex, ins
+
+
+def test_a_limited_vault_under_its_own_maintenance_takes_no_account_and_the_book_goes_on(eng):
+    """The vault below its own maintenance (equity 10,000 - 18,000 = -8,000 at mark 98,200,
+    maintenance 12,275) does not take account 1 (equity 200 < 2/3 x 1,227.5): the book step goes
+    on instead -- a market order to the bankruptcy price, 98,000, filling the 0.5 bid."""
+    ex, ins = _hl_vault_holding(eng, 10_000)
+    start = _liquidate(eng, ex, SEC, 98_200)
+    assert not eng.rows(ex, K.BACKSTOP_TAKEOVER, start)
+    (order,) = eng.rows(ex, K.LIQUIDATION_ORDER, start, account=1)
+    assert order.price == 98_000
+    assert ex.accounts[1].positions[0].size == ins.lots("0.5")
+
+
+def test_a_limited_vault_above_its_own_maintenance_takes_the_account(eng):
+    """Same, with 100,000 USDC in the vault (equity 82,000 > 12,275): it takes account 1."""
+    ex, ins = _hl_vault_holding(eng, 100_000)
+    start = _liquidate(eng, ex, SEC, 98_200)
+    (take,) = eng.rows(ex, K.BACKSTOP_TAKEOVER, start, account=1)
+    assert take.qty == ins.lots("1")
+    assert not eng.rows(ex, K.LIQUIDATION_ORDER, start)
+
+
 def _isolated_long_with_cross_collateral(ins, fund_q: int, margin_q: int, usde: int):
     """Account 1: an isolated long of 1 unit at 100,000 with ``margin_q`` of isolated
     margin, and ``usde`` units of cross collateral (fixed at 1) it does not use."""
@@ -1255,16 +1369,16 @@ def _isolated_long_with_cross_collateral(ins, fund_q: int, margin_q: int, usde: 
 @pytest.mark.parametrize("style", ["binance", "hyperliquid"])
 def test_an_isolated_liquidation_never_touches_the_accounts_cross_collateral(eng, style):
     """An isolated position risks its own margin only (reference 1.4, 5): whether its
-    liquidation fills at the bankruptcy price (binance, the clearance fee included) or
-    beyond it (hyperliquid: the fund pays the shortfall), the cross collateral stays."""
+    liquidation fills at the bankruptcy price below the liquidation price (binance, the
+    clearance fee included) or 1,000 below the mark (hyperliquid: its market order is
+    limited at the bankruptcy price), the cross collateral stays and no fund pays."""
     ins = binance_btcusdt() if style == "binance" else hyperliquid_btc()
     qpu = ins.quanta_per_unit
     margin = 2_000 * qpu
     ex = _isolated_long_with_cross_collateral(ins, 10**6 * qpu, margin, 10_000)
     acct = ex.accounts[1]
     bp = bankruptcy_tick(ex, acct, 0)                         # 98,000: 2,000 of margin
-    fill = bp if style == "binance" else bp - ins.ticks("1000")   # 1,000 quote below it
-    ex.submit(0, BIDDER, 0, 1, ins.lots("1"), price=fill)
+    ex.submit(0, BIDDER, 0, 1, ins.lots("1"), price=bp)
     fund0 = ex.fund.wallet
     # Deficient at this mark (HL: still above 2/3 of MM, so no backstop takeover).
     ex.set_mark(1, 0, ins.ticks("99000" if style == "hyperliquid" else "98300"))
@@ -1275,8 +1389,7 @@ def test_an_isolated_liquidation_never_touches_the_accounts_cross_collateral(eng
     assert acct.collateral == {"USDE": 10_000} and not ex.fund.collateral
     assert not eng.rows(ex, K.COLLATERAL_SEIZED, start)
     assert acct.wallet == 0                                   # all it lost: the margin
-    if style == "hyperliquid":
-        assert ex.fund.wallet == fund0 - 1_000 * qpu          # the fund paid the shortfall
+    assert ex.fund.wallet >= fund0                            # nothing paid out
 
 
 def test_binance_adl_ranks_a_hedged_cross_account_by_its_account_pnl(eng):
@@ -1298,9 +1411,11 @@ def test_binance_adl_ranks_a_hedged_cross_account_by_its_account_pnl(eng):
 
 def test_the_fund_covers_a_shortfall_with_the_collateral_it_just_seized_counted_in(eng):
     """A cross long with 2,000 USDE of collateral and no cash is closed 4,000 below its
-    entry: the fund seizes the 2,000 USDE (paying its value into the account), then covers
-    what is still negative from its 1,000 -- cash plus the collateral it now holds -- and
-    only the remaining 1,000 is bad debt (it wrote off 2,000, as if it had nothing)."""
+    entry (its own sell into the only bid; a liquidation order would stop at the
+    bankruptcy price), then settled: the fund seizes the 2,000 USDE (paying its value into
+    the account), then covers what is still negative from its 1,000 -- cash plus the
+    collateral it now holds -- and only the remaining 1,000 is bad debt (it wrote off
+    2,000, as if it had nothing)."""
     ins = hyperliquid_btc()
     qpu = ins.quanta_per_unit
     usde = CollateralAsset("USDE", source="fixed", fixed_price="1", unit="1")
@@ -1315,7 +1430,10 @@ def test_the_fund_covers_a_shortfall_with_the_collateral_it_just_seized_counted_
     ex.submit(0, BIDDER, 0, 1, ins.lots("1"), price=ins.ticks("96000"))
     ex.set_mark(1, 0, ins.ticks("99000"))
     start = len(ex.log)
-    run_liquidations(ex, 1, 0)
+    acct = ex.accounts[1]
+    ex.submit(1, 1, 0, -1, ins.lots("1"), price=ins.ticks("96000"), tif=IOC, fee_ppm=0)
+    assert acct.positions[0].size == 0 and acct.wallet == -4_000 * qpu
+    settle_if_negative(ex, 1, acct, 0, False, 0)
     ex.check_conservation()
     assert eng.total(ex, K.COLLATERAL_SEIZED, start) == 2_000 * qpu
     assert eng.total(ex, K.INSURANCE_PAID, start) == 1_000 * qpu

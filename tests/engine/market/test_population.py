@@ -199,6 +199,17 @@ def test_the_fund_is_sized_by_the_opening_open_interest():
     assert ex.fund_limit_notional == oi * 10 // 100
 
 
+def test_the_backstop_vault_is_sized_by_the_opening_open_interest_and_limited():
+    sc = scenario(venue={"backstop_capital_oi_pct": 4})
+    sim = Simulation(sc, seed=0)
+    ex = sim.exchange
+    oi = ex.open_interest[0] * sim.index_ticks * sim.instrument.tick_lot_quanta
+    assert ex.backstop.wallet == oi * 4 // 100 > 0
+    assert ex.liquidation_state.backstop_limited
+    plain = Simulation(scenario(), seed=0).exchange
+    assert plain.backstop.wallet == 0 and plain.liquidation_state is None
+
+
 def test_the_offload_band_widens_with_time_held_and_resets_when_flat():
     band = OffloadBand(10_000, 80_000, 60)
     assert band.at(0, False) == 10_000
