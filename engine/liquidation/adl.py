@@ -7,7 +7,13 @@ Rankings (docs/reference/liquidation-mechanics.md; highest score is deleveraged 
   ``bitmex``       PnL% x effective leverage if PnL% > 0, else PnL% / effective leverage;
                    effective leverage = |mark value| / (mark value - bankrupt value)
                    (section 4; Bybit uses the same in its older text, section 2)
-  ``hyperliquid``  (mark / entry) x (notional / account value)               (section 5)
+  ``hyperliquid``  (notional / account value) x (max(uPnL, 0) / entry notional), each
+                   factor floored at 1e-8 (section 5: the engine's form as a third-party
+                   decompilation reports it [S]; "a simple leverage x unrealized-PnL
+                   ranking", the founder, section 9).  The docs' ``(mark / entry) x
+                   (notional / account value)`` is the same order for longs but puts
+                   *losing* shorts first (mark / entry > 1 for them): on a crash's bankrupt
+                   longs it closed the shorts in loss and took no profit from the winners.
   ``dydx``         no ranking: counterparties from a pseudo-random start (the exchange's
                    seeded numpy Generator), in account-id order from there    (section 6)
 Execution: at the bankrupt position's bankruptcy price (sections 1.7, 2, 4, 6), walking the
@@ -33,6 +39,9 @@ from ..venue.events import EventKind
 from ..venue.instruments import ADL_RANKINGS as RANKINGS
 from . import state
 from .state import AdlClose, AdlQueue
+
+
+_HL_FLOOR = 10**8      # 1 / 1e-8, the floor of each factor of Hyperliquid's score
 
 
 def _score(ex, acct, inst: int, ranking: str) -> float:
@@ -71,10 +80,16 @@ def _score(ex, acct, inst: int, ranking: str) -> float:
             return (upnl * notional) / (entry_value * equity)
         return (upnl * equity) / (entry_value * notional)
     if ranking == "hyperliquid":
-        # (mark / entry) x (notional / account value)
-        if equity <= 0 or pos.cost == 0:
+        # leverage x PnL%, each floored at 1e-8 (module docstring): a loser (uPnL <= 0)
+        # ranks by its leverage x 1e-8, after every winner of at least that leverage.
+        entry_value = abs(pos.cost) * t
+        if equity <= 0 or not entry_value:
             return 0.0
-        return (mark * pos.size * notional) / (pos.cost * equity)
+        lev_num, lev_den = ((notional, equity) if notional * _HL_FLOOR >= equity
+                            else (1, _HL_FLOOR))
+        pnl_num, pnl_den = ((upnl, entry_value) if upnl * _HL_FLOOR >= entry_value
+                            else (1, _HL_FLOOR))
+        return (lev_num * pnl_num) / (lev_den * pnl_den)
     raise ValueError(f"ranking: {ranking!r} has no score")
 
 

@@ -1117,9 +1117,10 @@ def _queue(ex, ts=0, inst=0, bankrupt_side=1):
     #   S1 (100/1,100) x (1,000/200) = 5/11 = 0.4545;  S2 (50/5,050) x (5,000/110) = 0.4500;
     #   S3 (-50/450) / (500/50) = -0.0111.
     ("bitmex", [11, 12, 13]),
-    # Hyperliquid (mark/entry) x (notional/account value):
-    #   S1 (100/110) x 5 = 4.55;  S2 (100/101) x 45.45 = 45.0;  S3 (100/90) x 10 = 11.1.
-    ("hyperliquid", [12, 13, 11]),
+    # Hyperliquid (notional/account value) x max(uPnL, 0)/entry notional, floors 1e-8:
+    #   S1 5 x (100/1,100) = 0.4545;  S2 45.45 x (50/5,050) = 0.4500;  S3 10 x 1e-8.
+    #   (The docs' side-blind (mark/entry) x leverage put the losing S3 before S1.)
+    ("hyperliquid", [11, 12, 13]),
 ])
 def test_adl_queue_order_follows_the_ranking(eng, ranking, expected):
     ex = _adl_world(eng, ranking)
@@ -1490,3 +1491,20 @@ def test_adl_counterfactual_measures_every_ranking_on_the_same_episode_without_c
     assert taken["hyperliquid"] == taken["bitmex"] == taken["binance"] == 2_500
     (close,) = state.of(ex).adl_closes          # the run's own ranking measured alike
     assert close.gain == taken[ex.adl_ranking]
+
+
+def test_hyperliquid_adl_ranks_winning_shorts_before_losing_ones(eng):
+    """Reference section 5 (the engine's form, [S]) and section 9 ("leverage x unrealized
+    PnL"): against a bankrupt long the queue is the shorts, winners first by leverage x
+    PnL%.  Account 21 is short at 110,000 (in profit at the 100,000 mark), account 22
+    short at 95,000 (in loss), at about the same leverage: the docs' side-blind
+    (mark / entry) x leverage would put 22 first (its mark / entry is above 1)."""
+    ex = eng.exchange("hyperliquid", fund=0, ranking="hyperliquid")
+    for acct, deposit in ((MAKER, 10**9), (1, 10), (21, 1_000), (22, 1_000)):
+        ex.open_account(0, acct, deposit=deposit * eng.Q)
+    ex.transfer_position(0, 1, 21, 0, 1, 110_000)        # 21 short at 110,000: +10,000
+    ex.transfer_position(0, 1, 22, 0, 1, 95_000)         # 22 short at 95,000: -5,000
+    assert adl._score(ex, ex.accounts[21], 0, "hyperliquid") > \
+        adl._score(ex, ex.accounts[22], 0, "hyperliquid")
+    q = adl.queue(ex, 0, 0, 1)
+    assert q.ranked[q.cursor:q.cursor + 2] == [21, 22]
