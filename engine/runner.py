@@ -66,7 +66,9 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
     finally:
         if bar is not None:
             bar.close()
-    return _result(sim, sc, seed, Fraction(sc.run.get("scale", 1)) * f, elapsed(), levels)
+    result = _result(sim, sc, seed, Fraction(sc.run.get("scale", 1)) * f, elapsed(), levels)
+    sim.close()         # freed now, not by the next run's collection (docs/performance.md)
+    return result
 
 
 def _targets(sc) -> dict | None:

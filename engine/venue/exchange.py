@@ -524,8 +524,10 @@ class Exchange:
         if run < oid:
             buf += self._accepted_rows(ts, side, inst, account_id, run, oid,
                                        quotes[run - first:] if run > first else quotes)
-        # The ids of this call still resting (C-level; a price may repeat in ``quotes``).
-        open_orders |= orders.keys() & range(first, oid)
+        if run == first:    # every quote rested whole (usual): all its ids (docs/performance.md)
+            open_orders.update(range(first, oid))
+        else:   # the ids of this call still resting (C-level; a price may repeat in quotes)
+            open_orders |= orders.keys() & range(first, oid)
         self._next_oid = oid
         return placed
 

@@ -16,11 +16,11 @@ the mark: balance + unrealised PnL < MM, MM the tiered ``notional x mmr - cum`` 
 """
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from sortedcontainers import SortedList
 
 from .accounts import RESERVED_FROM
-from .rounding import ceil_div
-from .tiers import maintenance_margin_q
 
 _INF = 1 << 62
 _BULK_REINDEX = 1024     # dirty accounts from which the index is refreshed as one batch
@@ -60,25 +60,32 @@ class LiquidationIndex:
             return inverse_trigger(balance, size, cost, ins.inverse_k, ins.table_q)
         t = ins.tick_lot_quanta
         table = ins.table_q
-        n = abs(size)
+        # The table's integer lines read in place (index_of_q, coefficients_q and
+        # maintenance_margin_q inlined: every seeded account is keyed once; docs/performance.md).
+        floors, coef, den = table._floors_q, table._coef_q, table._den_q
+        nt = abs(size) * t          # notional per tick of mark
+        st = size * t
+        short_of = cost * t - balance   # deficient at m  <=>  st x m - short_of < MM(nt x m)
 
-        def deficient(m: int) -> bool:
-            return balance + (size * m - cost) * t < maintenance_margin_q(n * m * t, table)
+        def deficient(m: int) -> bool:      # m >= 0 wherever it is called
+            notional = nt * m
+            mmr_num, cum_num = coef[bisect_right(floors, notional) - 1]
+            return st * m - short_of < -((cum_num - notional * mmr_num) // den)
 
-        tier = table.index_of_q(n * max(self.ex.marks[inst] or 0, 0) * t)
+        tier = bisect_right(floors, nt * max(self.ex.marks[inst] or 0, 0)) - 1
         m = 0
-        for _ in range(len(table) + 1):
-            mmr_num, cum_num, den = table.coefficients_q(tier)
-            num = den * (cost * t - balance) - cum_num
-            dnm = den * size * t - n * t * mmr_num
+        for _ in range(len(floors) + 1):
+            mmr_num, cum_num = coef[tier]
+            num = den * short_of - cum_num
+            dnm = den * st - nt * mmr_num
             if size > 0:
-                m = ceil_div(num, dnm) - 1 if dnm > 0 else (_INF if num > 0 else -1)
+                m = -((-num) // dnm) - 1 if dnm > 0 else (_INF if num > 0 else -1)
             else:
                 m = num // dnm + 1
             m = max(m, -1)
             if m < 0 or m >= _INF:
                 break
-            new_tier = table.index_of_q(n * m * t)
+            new_tier = bisect_right(floors, nt * m) - 1
             if new_tier == tier:
                 break
             tier = new_tier

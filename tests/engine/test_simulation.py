@@ -299,6 +299,22 @@ def test_a_finished_simulation_is_freed_before_the_next_one_is_built_and_gc_is_r
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
+def test_engine_run_frees_its_simulation_when_it_returns_so_no_collection_is_needed():
+    """``engine.run`` closes its Simulation (``Simulation.close``): the cycles are broken and
+    reference counting frees it before ``run`` returns -- with the cyclic collector off, it
+    is gone all the same -- and its log's array stays valid."""
+    from engine import simulation
+    gc.collect()
+    before = len(simulation._ALIVE)
+    gc.disable()
+    try:
+        r = engine.run(GAP_DROP, seed=3, scale=Fraction(1, 200))
+        assert len(simulation._ALIVE) == before
+    finally:
+        gc.enable()
+    assert r.summary["events_processed"] == len(r.events_array) > 1000
+
+
 def _maker_with_latency(latency_ms=250):
     """A flash-drop simulation with nothing queued, and its first maker."""
     sim = Simulation(load(GAP_DROP, [f"frictions.order_latency_ms={latency_ms}"], SMALL),
