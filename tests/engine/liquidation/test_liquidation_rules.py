@@ -1282,12 +1282,19 @@ def test_a_protection_limit_never_lets_an_order_trade_beyond_its_band(mark, band
     assert sell >= 1 and (sell >= mark * (1 - band) > sell - 1 or sell == 1)
 
 
-def test_the_fund_offload_never_sells_beyond_its_band_from_the_mark(eng):
-    """mark 100.01, band 1%: the edge is 99.0099; a bid at 99.00 is beyond it."""
-    ex = eng.exchange("binance", fund=10**6 * eng.Q, marks=(10_001,))
+def _venue_account_long_10(eng, style, holder):
+    """An exchange at mark 100.01 where the venue account ``holder`` (the fund or the
+    backstop vault) is long 10 lots at the mark, with a maker and a bidder funded."""
+    ex = eng.exchange(style, fund=10**6 * eng.Q, marks=(10_001,))
     ex.open_account(0, MAKER, deposit=10**9 * eng.Q)
     ex.open_account(0, BIDDER, deposit=10**9 * eng.Q)
-    ex.transfer_position(0, INSURANCE_ID, MAKER, 0, 10, 10_001)     # the fund is long 10
+    ex.transfer_position(0, holder, MAKER, 0, 10, 10_001)
+    return ex
+
+
+def test_the_fund_offload_never_sells_beyond_its_band_from_the_mark(eng):
+    """mark 100.01, band 1%: the edge is 99.0099; a bid at 99.00 is beyond it."""
+    ex = _venue_account_long_10(eng, "binance", INSURANCE_ID)
     ex.submit(0, BIDDER, 0, 1, 10, price=9_900)
     start = len(ex.log)
     assert offload(ex, 1, 0, fraction_ppm=1_000_000, band_ppm=10_000) == 0
@@ -1302,10 +1309,7 @@ def test_the_backstop_vault_offloads_its_own_position_when_asked(eng):
     """``[venue] backstop_offload``: the vault re-offers what it took over by the fund's
     rule; the order is the vault's (account = its id) and the fund's position is not
     touched.  The vault is long 10 at 100.01; a bid at 99.01 (within 1%) takes them."""
-    ex = eng.exchange("hyperliquid", fund=10**6 * eng.Q, marks=(10_001,))
-    ex.open_account(0, MAKER, deposit=10**9 * eng.Q)
-    ex.open_account(0, BIDDER, deposit=10**9 * eng.Q)
-    ex.transfer_position(0, BACKSTOP_ID, MAKER, 0, 10, 10_001)      # the vault is long 10
+    ex = _venue_account_long_10(eng, "hyperliquid", BACKSTOP_ID)
     ex.submit(0, BIDDER, 0, 1, 10, price=9_901)
     start = len(ex.log)
     assert offload(ex, 1, 0, fraction_ppm=1_000_000, band_ppm=10_000, holder=ex.backstop) == 10
