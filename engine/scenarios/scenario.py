@@ -682,7 +682,8 @@ class FundingTable:
         down, at least one)."""
         if instrument.inverse:
             face = instrument.lot_size * instrument.contract_size
-            impact = {"impact_lots": max(1, floor_f(Fraction(self.impact_notional) / Fraction(face)))}
+            lots = floor_f(Fraction(self.impact_notional) / Fraction(face))
+            impact = {"impact_lots": max(1, lots)}
         else:
             impact = {"impact_notional_q": max(1, _quanta(self.impact_notional,
                                                           instrument.quanta_per_unit))}
@@ -709,6 +710,19 @@ def _check_inverse(where: str, venue: Venue, funding) -> None:
             and funding.get("rule") == "hyperliquid":
         raise ConfigError(f"{where}: funding.rule: 'hyperliquid' is not supported with the "
                           f"inverse instrument {venue.instrument}; expected 'binance'")
+
+
+def _check_backstop(where: str, venue: Venue) -> None:
+    """``backstop_offload`` and ``backstop_capital_oi_pct`` configure the backstop vault,
+    which only the ``hyperliquid`` waterfall has (``engine.liquidation.waterfalls``): set
+    on another venue they would do nothing, so they are refused."""
+    waterfall = venue.waterfall or BUNDLED_INSTRUMENTS[venue.instrument]().waterfall
+    if waterfall == "hyperliquid":
+        return
+    for key in ("backstop_offload", "backstop_capital_oi_pct"):
+        if getattr(venue, key) not in (None, False):
+            raise ConfigError(f"{where}: venue.{key}: only the hyperliquid waterfall has a "
+                              f"backstop vault; this venue's waterfall is {waterfall!r}")
 
 
 def _funding(where: str, table, venue: Venue) -> FundingTable:
@@ -937,6 +951,7 @@ def from_dict(data: dict, where: str) -> Scenario:
                           f"({meta.duration_s}), got {meta.event_start_s}")
     venue = build(Venue, data.get("venue", {}), f"{where}: venue")
     _check_inverse(where, venue, data.get("funding", {}))
+    _check_backstop(where, venue)
     if venue.offload_band_max is not None and venue.offload_band_max < venue.offload_band:
         raise ConfigError(f"{where}: venue.offload_band_max: expected >= offload_band "
                           f"({venue.offload_band}), got {venue.offload_band_max}")

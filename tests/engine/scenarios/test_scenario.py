@@ -152,3 +152,18 @@ def test_set_of_one_depth_spelling_replaces_the_other():
     sc = load("flash-drop", ['makers.depth_bands=[[0.5, "1000000"], [1, "3000000"]]'])
     assert sc.makers.depth_bands == ((Fraction(1, 2), 1_000_000), (1, 3_000_000))
     assert load("flash-drop", ['makers.depth_1pct="7000"']).makers.depth_bands == ((1, 7000),)
+
+
+@pytest.mark.parametrize("line", ["backstop_offload = true", "backstop_capital_oi_pct = 4"])
+def test_backstop_vault_keys_are_refused_on_a_venue_without_a_vault(tmp_path, line):
+    """Only the hyperliquid waterfall has a backstop vault: its keys on a Binance-style
+    venue would be silently inert, so loading names the key instead."""
+    _rejected(tmp_path, MINIMAL + f'[venue]\ninstrument = "binance:BTCUSDT"\n{line}\n',
+              r"venue\.backstop_.*only the hyperliquid waterfall")
+
+
+def test_backstop_vault_keys_load_on_a_hyperliquid_venue(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(MINIMAL + '[venue]\ninstrument = "hyperliquid:BTC"\nbackstop_offload = true\n'
+                 'backstop_capital_oi_pct = 4\n')
+    assert load(str(f)).venue.backstop_capital_oi_pct == 4
