@@ -131,9 +131,15 @@ class VelocityLogic(Policy):
 
     Trigger.  An incoming order whose potential execution prices (opposite best to the
     worst price of its sweep) lie ``ticks`` or more away from the high or low of the trades
-    of the last ``window_s`` seconds (from the last trade price when there was none in the
-    window; assumed) -- "market movement of a predefined number of ticks either up or down
-    within a predefined time" [S15].  The thresholds are product-specific and not in the
+    of the last ``window_s`` seconds -- "market movement of a predefined number of ticks
+    either up or down within a predefined time" [S15].
+    No trade in the window, **assumed**: measured from the book's mid, else the last trade.
+    Nothing has moved within the window, so the move is measured from where the market
+    stands: the mid of the best bid and ask (rounded down), else (a one-sided or empty
+    book) the last trade or the restart price of a reopening.  Measuring from the last
+    trade however old froze a market whose makers had re-quoted lower without a trade: on
+    mar-2020-bitmex every taker and liquidation order was then a "move" from a print
+    minutes old and none traded for the rest of the run.  The thresholds are product-specific and not in the
     sources (section 4): ``ticks = 0`` means 1% of the start price in ticks, and
     ``window_s = 1``: both **assumed**.
 
@@ -237,10 +243,15 @@ class VelocityLogic(Policy):
             return price, 0
         self._observe(ts)
         window = self.window
-        # An empty window: the last trade, or the restart price until a trade (as the DCB).
-        last = self.anchor if self.anchor is not None else book.last_price
-        hi = window.hi if window else last
-        lo = window.lo if window else last
+        if window:
+            hi, lo = window.hi, window.lo
+        else:
+            # No trade within the window: measured from where the market stands (docstring).
+            bid, ask = book.best_bid(), book.best_ask()
+            if bid is not None and ask is not None:
+                hi = lo = (bid + ask) // 2
+            else:
+                hi = lo = self.anchor if self.anchor is not None else book.last_price
         if hi is None:
             return price, 0
         first, worst = pp

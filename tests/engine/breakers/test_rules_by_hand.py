@@ -481,6 +481,25 @@ def test_velocity_restarts_from_the_reopening_price_until_the_next_trade(eng, la
     assert v.policy.counters()["velocity_cancelled"] == 0
 
 
+def test_velocity_measures_from_the_book_not_a_stale_print_when_the_window_is_empty(eng):
+    """Makers re-quote 3% lower without a trade; 4 s later (the 1 s window empty) a market
+    buy at the new offer is no move -- it fills.  Measured from the 100,000 print, every
+    order would be a 3% move and the market would never trade again."""
+    v = Venue(eng, "cme-velocity", ticks=1000)
+    v.trade(SEC, 100_000)
+    v.submit(2 * SEC, MM, 1, 5, price=96_990)
+    v.submit(2 * SEC, MM, -1, 5, price=97_010)
+    v.evaluate(5 * SEC)
+    r = v.submit(5 * SEC, TAKER, 1, 1, order_type=MARKET)
+    assert r is not None and r.filled_qty == 1 and not v.halted
+    assert v.policy.counters()["velocity_cancelled"] == 0
+    # A sweep 1,000 ticks through the bids from the 97,000 mid is still a move.
+    v.submit(5 * SEC, MM, 1, 5, price=95_990)
+    v.evaluate(7 * SEC)
+    assert v.submit(7 * SEC, TAKER, -1, 10, order_type=MARKET) is None
+    assert v.policy.counters()["velocity_cancelled"] == 1
+
+
 def test_velocity_default_threshold_is_one_percent_of_the_start_price(eng):
     v = Venue(eng, "cme-velocity")
     assert v.policy.threshold == 1_000
