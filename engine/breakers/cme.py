@@ -139,9 +139,9 @@ class VelocityLogic(Policy):
     book) the last trade or the restart price of a reopening.  Measuring from the last
     trade however old froze a market whose makers had re-quoted lower without a trade: on
     mar-2020-bitmex every taker and liquidation order was then a "move" from a print
-    minutes old and none traded for the rest of the run.  The thresholds are product-specific and not in the
-    sources (section 4): ``ticks = 0`` means 1% of the start price in ticks, and
-    ``window_s = 1``: both **assumed**.
+    minutes old and none traded for the rest of the run.  The thresholds are
+    product-specific and not in the sources (section 4): ``ticks = 0`` means 1% of the
+    start price in ticks, and ``window_s = 1``: both **assumed**.
 
     States and orders.
       OPEN: resting orders stay; orders that do not trigger trade normally.  A triggering

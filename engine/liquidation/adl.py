@@ -11,7 +11,7 @@ Rankings (docs/reference/liquidation-mechanics.md; highest score is deleveraged 
                    factor floored at 1e-8 (section 5: the engine's form as a third-party
                    decompilation reports it [S]; "a simple leverage x unrealized-PnL
                    ranking", the founder, section 9).  The docs' ``(mark / entry) x
-                   (notional / account value)`` is the same order for longs but puts
+                   (notional / account value)`` ranks longs by a like measure but puts
                    *losing* shorts first (mark / entry > 1 for them): on a crash's bankrupt
                    longs it closed the shorts in loss and took no profit from the winners.
   ``dydx``         no ranking: counterparties from a pseudo-random start (the exchange's
