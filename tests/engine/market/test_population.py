@@ -200,7 +200,7 @@ def test_the_fund_is_sized_by_the_opening_open_interest():
 
 
 def test_the_backstop_vault_is_sized_by_the_opening_open_interest_and_limited():
-    sc = scenario(venue={"backstop_capital_oi_pct": 4})
+    sc = scenario(venue={"instrument": "hyperliquid:BTC", "backstop_capital_oi_pct": 4})
     sim = Simulation(sc, seed=0)
     ex = sim.exchange
     oi = ex.open_interest[0] * sim.index_ticks * sim.instrument.tick_lot_quanta
