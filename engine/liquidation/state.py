@@ -93,7 +93,8 @@ class LiquidationState:
     liquidation engine (``note_equity``); ``counterfactual``: None (the default), or the
     ``AdlCounterfactual`` that ``engine.liquidation.adl.counterfactual`` fills;
     ``backstop_limited``: the backstop vault takes accounts over only while its equity is
-    positive (``[venue] backstop_capital_oi_pct``; False, the default: always)."""
+    above its own maintenance margin (``[venue] backstop_capital_oi_pct``;
+    ``settlement.backstop_can_take``; False, the default: always)."""
 
     __slots__ = ("tried", "tried_ts", "deferred", "hl_cooldown", "dydx", "adl", "capacity",
                  "queued", "adl_closes", "negative_equity", "counterfactual",
