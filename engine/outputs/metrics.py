@@ -670,8 +670,9 @@ SUMMARY_KEYS = {
             "how it follows the compression: engine.scenarios.catalogue.CLOCKS); added by "
             "engine.run",
 }
-"""Every key of ``summarize``'s result and its unit.  Money is quote currency as a float
-rounded half-even to 2 decimals (converted exactly from quantums via ``Decimal``); prices are
+"""Every key of ``summarize``'s result and its unit.  Money is the margin currency as a float
+rounded half-even (``_money``): to 2 decimals for a linear contract's quote currency, to the
+coin's quantum (8 decimals) for an inverse contract's; prices are
 quote floats converted exactly from ticks; event counts and totals are over the whole run for
 the table's instrument unless stated."""
 #: The keys engine.run adds once ``summarize`` is done (they score the whole run).
@@ -681,9 +682,12 @@ ADDED_BY_RUN = ("facts", "facts_reproduced", "facts_measurable", "time", "adl_ep
 
 
 def _money(quanta, ins: Instrument) -> float:
-    """Quantums (int or Fraction) -> quote currency, rounded half-even to cents, as a float."""
-    cents = round(Fraction(quanta) * Fraction(ins.quote_quantum) * 100)
-    return float(Fraction(cents, 100))
+    """Quantums (int or Fraction) -> the margin currency, rounded half-even, as a float: to
+    cents of a linear contract's quote currency (dollars, stablecoins), to the quantum of an
+    inverse contract's coin (a satoshi by default) -- a cent of a coin is tens of dollars
+    (0.01 XBT was ~$50 in March 2020), too coarse for funding or an ADL shortfall."""
+    unit = 10 ** (-ins.quote_quantum.as_tuple().exponent if ins.inverse else 2)
+    return float(Fraction(round(Fraction(quanta) * Fraction(ins.quote_quantum) * unit), unit))
 
 
 def _price(ticks, ins: Instrument):

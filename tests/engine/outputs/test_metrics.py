@@ -284,6 +284,18 @@ def test_the_funds_offload_counts_as_liquidated_notional_that_reached_the_book(i
     assert s["liquidation_fill_ratio"] == 0.3
 
 
+def test_an_inverse_contracts_money_keeps_its_satoshis_and_a_linear_ones_its_cents(ins):
+    """A coin-margined summary rounds to the coin's quantum, not to 0.01 of the coin (~$50
+    of XBT in March 2020): 123,456,789 satoshis are 1.23456789 XBT, not 1.23."""
+    from engine.venue.instruments import bitmex_xbtusd
+    xbt = bitmex_xbtusd()
+    events = [ev(0, K.LIQUIDATION_FILLED, side=-1, value=123_456_789)]
+    table, arr = series(xbt, [0], events)
+    assert summary_of(xbt, table, arr)["liquidations_notional"] == 1.23456789
+    table, arr = series(ins, [0], [ev(0, K.LIQUIDATION_FILLED, side=-1, value=123_456_789)])
+    assert summary_of(ins, table, arr)["liquidations_notional"] == 123456.79   # cents
+
+
 def test_long_share_counts_long_positions_whether_sold_or_taken_over(ins):
     events = [ev(0, K.LIQUIDATION_FILLED, side=-1, value=300),      # a long sold off
               ev(0, K.INSURANCE_TAKEOVER, side=1, value=400),       # a long taken over
