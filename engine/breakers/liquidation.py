@@ -2,7 +2,9 @@
 
 ``liq-throttle``  at most ``max_notional_per_s`` quote of liquidation notional starts per
                   second per instrument (cf. dYdX's per-block caps, P14); ``--scale``
-                  shrinks it with the scenario (``scale_params``).  A unit over the
+                  shrinks it with the scenario (``scale_params``).  On an inverse contract
+                  the cap stays in the quote currency (dollars) and is converted to the
+                  coin at the mark of each check (assumed).  A unit over the
                   cap is deferred (``LiquidationDeferred``, reason 120) and found again at
                   the next check; within a check units go deepest-first, the order of
                   ``Exchange.liquidatable`` -- so the queue's priority is: most underwater
@@ -45,16 +47,28 @@ class LiqThrottle(Policy):
         self.used = 0
         self.deferred = 0
         self.cap = None         # quantums, set by start (bind)
+        self._coin_cap = None   # inverse: the cap x quanta per coin / tick size (start)
 
     def start(self):
-        # The cap in quantums, once (rounded down: never more than the configured cap).
-        self.cap = floor_f(self.params["max_notional_per_s"]
-                           * self.port.instrument.quanta_per_unit)
+        ins = self.port.instrument
+        if ins.inverse:
+            # The cap is quote currency (dollars); an inverse contract's notional is coin
+            # quantums, so the cap is converted at the mark of each check (assumed) --
+            # taken as coin, 5M would be 5M XBT a second and never bind.
+            self.cap = 0
+            self._coin_cap = self.params["max_notional_per_s"] * ins.quanta_per_unit \
+                / Fraction(ins.tick_size)
+        else:
+            # The cap in quantums, once (rounded down: never more than the configured cap).
+            self.cap = floor_f(self.params["max_notional_per_s"] * ins.quanta_per_unit)
+            self._coin_cap = None
 
     def gate_liquidation(self, ts, account, inst, notional):
         cap = self.cap
         if cap is None:
             raise RuntimeError("liq-throttle: bind the policy to a run first (Policy.bind)")
+        if self._coin_cap is not None:      # inverse: the dollar cap in coin at the mark
+            cap = floor_f(self._coin_cap / self.exchange.marks[inst])
         second = ts // 1_000_000_000
         if second != self.second:
             self.second, self.used = second, 0

@@ -749,3 +749,20 @@ def test_the_stand_in_venue_offers_every_member_of_the_port(eng):
                                            if not n.startswith("_") and callable(f)}
     assert members and all(hasattr(v, name) for name in members)
     assert v.policy.port is v and v.exchange.breaker is v.policy
+
+
+def test_liq_throttle_cap_is_dollars_on_an_inverse_contract_converted_at_the_mark():
+    """On XBTUSD (money in XBT) a $5M-a-second cap at a $5,000 mark is 1,000 XBT of
+    liquidation notional a second, not 5M XBT: a second 600-XBT unit waits."""
+    from engine.venue.exchange import Exchange
+    from engine.venue.instruments import bitmex_xbtusd
+    ex = Exchange([bitmex_xbtusd()], insurance_fund=10**8, adl_ranking="bitmex")
+    ex.set_mark(0, 0, 10_000)                               # 0.5-dollar ticks: $5,000
+    port = SimpleNamespace(exchange=ex, instrument=ex.instruments[0])
+    throttle = make_breaker("liq-throttle", SimpleNamespace(breaker={}, source_path="test"))
+    throttle.bind(port)
+    xbt = 10**8
+    assert throttle.gate_liquidation(SEC, 1, 0, 600 * xbt) == 0
+    assert throttle.gate_liquidation(SEC, 2, 0, 600 * xbt) != 0     # 1,200 > 1,000 XBT
+    assert throttle.gate_liquidation(SEC, 3, 0, 400 * xbt) == 0     # exactly 1,000
+    assert throttle.gate_liquidation(2 * SEC, 2, 0, 600 * xbt) == 0  # the next second
