@@ -887,6 +887,12 @@ def fact_12(view: RunView, t: dict) -> Score:
     return _judge(12, t, [("", ok)], "; ".join(bits), values)
 
 
+#: Summary counters of a policy acting on single orders (``Policy.counters``): repriced,
+#: capped, rejected or cancelled at a band or in a pause.
+ORDER_ACTIONS = ("_repriced", "_market_capped", "_rejected", "_cancelled",
+                 "_cancelled_through_band", "_rejected_in_pause")
+
+
 def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
     """Behaviour specific to breakers (when a breaker is on).
 
@@ -921,8 +927,15 @@ def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
                    f"{_g(a.get('book_drawdown_pct'))}%, vacuum {_g(b.get('vacuum_seconds'))} s "
                    f"-> {_g(a.get('vacuum_seconds'))} s")
     if not halts.size:
+        # A band policy can change a run without ever halting (LULD capping market orders
+        # at its band): say what it did to orders, from its counters in the summary.
+        acted = {k: v for k, v in view.summary.items()
+                 if k.endswith(ORDER_ACTIONS) and isinstance(v, int) and v}
+        values["order_actions"] = acted
+        did = ("; it acted on orders instead: "
+               + ", ".join(f"{k} {v:,}" for k, v in acted.items())) if acted else ""
         return _unmeasurable(13, t, f"{breaker} never halted trading ({trips.size} trips)"
-                             + compare, values)
+                             + did + compare, values)
     resumes = view.of(K.TRADING_RESUMED)
     ts, spread, p = view.ts, view.col("spread_bps"), view.price()
     w, m = t["window_s"] * SECOND, t["magnet_window_s"] * SECOND

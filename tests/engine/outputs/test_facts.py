@@ -389,6 +389,18 @@ def test_fact13_is_not_measurable_when_the_breaker_never_halted(make_view):
     assert s.verdict == NOT_MEASURABLE and "never halted" in s.figure
 
 
+def test_fact13_says_what_a_band_that_never_halted_did_to_orders(make_view):
+    """LULD on oct-2025-btc never halts but caps thousands of market orders at its band:
+    "never halted" alone would read as a policy that did nothing."""
+    view = make_view(breaker="luld")
+    view.summary.update(luld_market_capped=8705, luld_repriced=199, luld_rejected=0,
+                        luld_pauses=0)
+    s = fact(view, 13)
+    assert s.verdict == NOT_MEASURABLE
+    assert "luld_market_capped 8,705, luld_repriced 199" in s.figure
+    assert s.values["order_actions"] == {"luld_market_capped": 8705, "luld_repriced": 199}
+
+
 def test_fact13_passes_with_wider_spreads_after_reopening_and_a_magnet(make_view):
     s = fact(make_view(breaker="luld", price=MAGNET, events=HALT,
                        spread=lambda t: 500 if t >= 110 else 100), 13)
