@@ -57,6 +57,13 @@ class Composite(Policy):
                 return price, reason
         return price, 0
 
+    def limit_edge(self, inst, side):
+        """The tightest of the parts' edges (a buy's lowest, a sell's highest)."""
+        edges = [e for p in self.parts if (e := p.limit_edge(inst, side)) is not None]
+        if not edges:
+            return None
+        return min(edges) if side > 0 else max(edges)
+
     def gate_liquidation(self, ts, account, inst, notional):
         for p in self.parts:
             reason = p.gate_liquidation(ts, account, inst, notional)

@@ -12,7 +12,9 @@ rest is rejected).  No halt ever.
   trades beyond it and its remainder expires (Binance marketTakeBound; Paradex "cap");
 * liquidation orders: subject to the bands only if ``apply_to_liquidations`` (whether
   Binance applies them to liquidations is unconfirmed, reference P10: default false).
-Band edges round inward to whole ticks (a buy band down, a sell band up).
+Band edges round inward to whole ticks (a buy band down, a sell band up).  ``limit_edge``
+tells the insurance fund's offload the edge, so the fund prices inside the band instead of
+sending orders that are refused (``engine.liquidation.offload``).
 """
 from __future__ import annotations
 
@@ -49,14 +51,12 @@ class PriceBand(Policy):
         if mark is None:
             return price, 0
         if order_type == MARKET:   # the take bound becomes (or tightens) its protection
-            bound = mark * (1 + side * self.params["take_bound_pct"])
-            edge = floor_f(bound) if side > 0 else ceil_f(bound)
+            edge = _band_edge(mark, side, self.params["take_bound_pct"])
             if price is None or side * (price - edge) > 0:
                 self.capped += 1
                 return max(edge, 1), 0
             return price, 0
-        band = mark * (1 + side * self.params["band_pct"])
-        edge = floor_f(band) if side > 0 else ceil_f(band)
+        edge = _band_edge(mark, side, self.params["band_pct"])
         if side * (price - edge) > 0:
             if self.params["mode"] == "reject":
                 self.rejected += 1
@@ -65,6 +65,17 @@ class PriceBand(Policy):
             return max(edge, 1), 0
         return price, 0
 
+    def limit_edge(self, inst, side):
+        """The band edge a limit order of ``side`` may rest at now; None before a mark."""
+        mark = self.exchange.marks[inst]
+        return None if mark is None else max(_band_edge(mark, side, self.params["band_pct"]), 1)
+
     def counters(self):
         return {"price_band_rejected": self.rejected, "price_band_repriced": self.repriced,
                 "price_band_market_capped": self.capped}
+
+
+def _band_edge(mark: int, side: int, band) -> int:
+    """mark x (1 +- band) in ticks, rounded inward (a buy's down, a sell's up)."""
+    edge = mark * (1 + side * band)
+    return floor_f(edge) if side > 0 else ceil_f(edge)

@@ -136,6 +136,13 @@ class Policy:
                    price, order_type: int, tif: int, liquidation: bool):
         return price, 0
 
+    def limit_edge(self, inst: int, side: int) -> int | None:
+        """The farthest limit (ticks) at which a non-liquidation limit order of ``side`` on
+        ``inst`` now passes ``gate_order`` unchanged, or None when no price is refused.
+        A participant that knows the venue's band prices inside it: the fund's offload
+        (``engine.liquidation.offload``).  O(1)."""
+        return None
+
     def gate_liquidation(self, ts: int, account: int, inst: int, notional: int) -> int:
         return 0
 

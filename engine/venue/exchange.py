@@ -91,7 +91,8 @@ class BreakerHook(Protocol):
     ``gate_order`` may reprice an order (its limit, or a market order's protection price)
     or reject it with a reason code before it reaches the book; ``gate_liquidation`` may
     defer one liquidation (a reason code, 0 to go ahead); ``pauses_liquidations`` may defer
-    a whole round of ``units`` liquidations of ``inst`` at once."""
+    a whole round of ``units`` liquidations of ``inst`` at once; ``limit_edge`` is the
+    farthest limit of a side it lets through now (None: any)."""
 
     def gate_order(self, ts: int, account: int, inst: int, side: int, qty: int, price,
                    order_type: int, tif: int, liquidation: bool) -> tuple[int | None, int]: ...
@@ -99,6 +100,8 @@ class BreakerHook(Protocol):
     def gate_liquidation(self, ts: int, account: int, inst: int, notional: int) -> int: ...
 
     def pauses_liquidations(self, ts: int, inst: int, units: int) -> int: ...
+
+    def limit_edge(self, inst: int, side: int) -> int | None: ...
 
 
 class Exchange:

@@ -1305,6 +1305,31 @@ def test_the_fund_offload_never_sells_beyond_its_band_from_the_mark(eng):
     eng.check_all(ex)
 
 
+@pytest.mark.parametrize("spec", ["price-band", "liq-pause+price-band"])
+def test_the_fund_offload_prices_inside_the_venues_price_band_instead_of_being_refused(
+        eng, spec):
+    """price-band (band 5%, mode reject) at mark 100.01: a sell limit under 95.0095 is
+    refused, so the edge is 95.01.  The fund's 10% offload band would put its limit at
+    90.01 (refused: the fund kept what it took over); it sells at the edge instead, to a
+    bid at 96.00, and a bid at 95.00 (beyond the edge) is left alone."""
+    from types import SimpleNamespace
+    from engine.breakers import make_breaker
+    ex = _venue_account_long_10(eng, "binance", INSURANCE_ID)
+    breaker = make_breaker(spec, SimpleNamespace(breaker={}, source_path="test"))
+    breaker.bind(SimpleNamespace(exchange=ex))
+    ex.breaker = breaker
+    assert breaker.limit_edge(0, -1) == 9_501 and breaker.limit_edge(0, 1) == 10_501
+    ex.submit(0, BIDDER, 0, 1, 4, price=9_600)
+    ex.submit(0, BIDDER, 0, 1, 10, price=9_500)
+    start = len(ex.log)
+    assert offload(ex, 1, 0, fraction_ppm=1_000_000, band_ppm=100_000) == 4
+    (offer,) = eng.rows(ex, K.FUND_OFFLOAD_ORDER, start)
+    assert offer.price == 9_501
+    assert not eng.rows(ex, K.ORDER_REJECTED, start)
+    assert ex.fund.positions[0].size == 6
+    eng.check_all(ex)
+
+
 def test_the_backstop_vault_offloads_its_own_position_when_asked(eng):
     """``[venue] backstop_offload``: the vault re-offers what it took over by the fund's
     rule; the order is the vault's (account = its id) and the fund's position is not
