@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from ..venue.accounts import FIRST_MAKER, FIRST_TRADER
 from ..venue.codes import WithdrawalReason
 from ..venue.events import EVENT_DTYPE, EventKind as K
+from ..venue.instruments import BUNDLED_INSTRUMENTS
 from ..venue.rounding import floor_f
 from .columns import band_name
 from .metrics import (VACUUM_BAND_PPM, closes_long, liquidated_rows, peak_window,
@@ -604,6 +605,16 @@ def fact_5(view: RunView, t: dict) -> Score:
     return _judge(5, t, parts, figure, values)
 
 
+def _waterfall(view: RunView) -> str | None:
+    """The run's liquidation waterfall from its saved scenario (``[venue] waterfall``, else
+    its instrument's), or None when the scenario does not say (recorded data)."""
+    venue = (view.scenario or {}).get("venue") or {}
+    if venue.get("waterfall"):
+        return venue["waterfall"]
+    make = BUNDLED_INSTRUMENTS.get(venue.get("instrument"))
+    return make().waterfall if make is not None else None
+
+
 def fact_6(view: RunView, t: dict) -> Score:
     """Liquidation fills fail, and ADL is the extreme tail.
 
@@ -614,7 +625,8 @@ def fact_6(view: RunView, t: dict) -> Score:
     (b) ADL'd notional / liquidated notional (from the event start) at most
     ``adl_share_max``; (c) the first ADL comes only once the fund was drawn: the fund's
     equity at the row of the first ADL below (1 - ``fund_drawn_min``) x its equity in the
-    run's first row (a run without ADL passes (b) and (c)).  Source: breakers-and-events.md
+    run's first row (a run without ADL passes (b) and (c); a Hyperliquid waterfall, which
+    has no fund before ADL, is judged on (a) and (b)).  Source: breakers-and-events.md
     section 3 item 6 (fill ratio falls steeply in the peak minutes; ADL only at the extreme
     [S31, S41, S63]); ``adl_share_max`` 0.25 is issue 13's target (Hyperliquid's ADL was
     about a fifth).
@@ -656,7 +668,15 @@ def fact_6(view: RunView, t: dict) -> Score:
     figure += f"; ADL {_pct(adl_share)} of liquidated"
     parts.append(("", adl_share <= _num(t["adl_share_max"])))
     all_adl = view.of(K.AUTO_DELEVERAGED)
-    if all_adl.size:
+    if all_adl.size and _waterfall(view) == "hyperliquid":
+        # No fund stands before ADL in this waterfall: a negative account goes to ADL and
+        # the vault backstops the rest (engine.liquidation.waterfalls) -- on 10 Oct ADL
+        # fired while HLP earned ~$40M (liquidation-mechanics.md section 9) -- so part
+        # (c) does not apply; (a) and (b) decide.
+        values["first_adl_s"] = int(all_adl["ts"][0]) / SECOND
+        figure += (f", first at {_s(int(all_adl['ts'][0]))} (no fund before ADL in "
+                   f"Hyperliquid's waterfall)")
+    elif all_adl.size:
         equity = view.col("insurance_fund_equity")
         first = int(all_adl["ts"][0])
         row = max(view.row_at(first), 0)

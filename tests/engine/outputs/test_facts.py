@@ -223,6 +223,19 @@ def test_fact6_fails_when_adl_starts_with_the_fund_intact(make_view):
     assert s.verdict == FAIL and s.values["fund_left_at_first_adl"] == 1.0
 
 
+def test_fact6_does_not_ask_a_hyperliquid_run_for_a_drawn_fund_before_adl(make_view):
+    """Hyperliquid's waterfall has no fund before ADL (a negative account goes to ADL, the
+    vault backstops): the same run that fails on a Binance-style venue passes on (a), (b)."""
+    events = _fills_then_peak(145, 1_000)
+    hl = fact(make_view(events=events, scenario={"venue": {"instrument": "hyperliquid:BTC"}}),
+              6)
+    assert hl.verdict == PASS, hl.figure
+    assert "no fund before ADL" in hl.figure and hl.values["fund_left_at_first_adl"] is None
+    binance = fact(make_view(events=events, scenario={"venue": {
+        "instrument": "hyperliquid:BTC", "waterfall": "binance"}}), 6)
+    assert binance.verdict == FAIL
+
+
 def test_fact6_fails_when_adl_is_most_of_the_liquidated_notional(make_view):
     fund = lambda t: 10**6 if t < 140 else 400_000   # noqa: E731
     s = fact(make_view(fund=fund, events=_fills_then_peak(145, 10**6)), 6)
