@@ -15,8 +15,8 @@ charted again later.  Panels, sharing the time axis (seconds):
   liquidation liquidated notional per interval on a log scale (so a spike does not hide the
               rest), all of it and the part filled in the book, with the filled share on a
               second axis; or the cumulative notional closed off the book per policy
-  backstops   the insurance fund's cash and equity (cash + taken-over positions at the mark)
-              and the cumulative ADL notional
+  backstops   the insurance fund's cash and equity (cash + taken-over positions' unrealised
+              PnL at the mark) and the cumulative ADL notional
 
 Money axes are in the run's quote currency with k/M/B tick labels; each policy of a
 comparison has its own line style, so identical curves stay distinguishable.

@@ -49,7 +49,8 @@ _TAIL = [
     ("open_interest_lots", "lots", "open interest: the sum of the long positions"),
     ("insurance_fund", "quantums", "the insurance fund's cash (wallet)"),
     ("insurance_fund_equity", "quantums",
-     "the fund's cash + the collateral it holds + its taken-over positions at the mark"),
+     "the fund's cash + the collateral it holds + its taken-over positions' unrealised PnL "
+     "at the mark"),
     ("backstop", "quantums", "the backstop vault's cash (wallet)"),
     ("bad_debt", "quantums", "bad debt written off so far"),
     ("halted", "flag", "trading halted at the sample"),

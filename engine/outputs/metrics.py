@@ -71,8 +71,8 @@ class Sampler:
     bands as ``OrderBook.band_limit``); ``last``, ``mark``, ``index`` ticks (-1 = none);
     ``open_interest_lots`` the sum of the long sizes; ``insurance_fund``, ``backstop`` wallet
     balances (cash) in quantums; ``insurance_fund_equity`` the fund's cash + the collateral
-    it holds + its taken-over positions at the mark, quantums; ``bad_debt`` cumulative
-    quantums; ``halted`` 0/1; ``premium_index_ppb``, ``funding_rate_ppb`` the funding state
+    it holds + its taken-over positions' unrealised PnL at the mark, quantums; ``bad_debt``
+    cumulative quantums; ``halted`` 0/1; ``premium_index_ppb``, ``funding_rate_ppb`` the funding state
     (``engine.venue.funding``: last premium sample, predicted rate; 0 with funding off);
     ``queue_len``, ``queue_wait_ms``, ``liq_queue_len``: the
     venue's capacity queues (``engine.venue.capacity``; 0 without a limit) -- messages
@@ -547,7 +547,7 @@ SUMMARY_KEYS = {
                          "(index_start_ticks; else the last pre-event sampled index)",
     "index_min_price": "quote float: lowest sampled index at ts >= baseline_end_ns",
     "index_drawdown_pct": "percent float (4 dp): index start -> index min",
-    "amplification": "float (6 dp): book_drawdown_pct / index_drawdown_pct; null when the "
+    "amplification": "ratio float (6 dp): book_drawdown_pct / index_drawdown_pct; null when the "
                      "index did not fall",
     "liquidations_count": "int: positions liquidated -- distinct units (an isolated position "
                           "or a cross account) margin-called, once however many attempts and "
@@ -599,7 +599,8 @@ SUMMARY_KEYS = {
     "insurance_fund_min": "quote float: min of the start and every sampled fund wallet (cash)",
     "insurance_fund_end": "quote float: fund wallet (cash) in the last row (start if no row)",
     "insurance_fund_equity_min": "quote float: min of the start and every sampled fund equity "
-                                 "(cash + collateral + taken-over positions at the mark)",
+                                 "(cash + collateral + taken-over positions' unrealised PnL "
+                                 "at the mark)",
     "insurance_fund_equity_end": "quote float: fund equity in the last row (start if no row)",
     "adl_units": "int: bankrupt units closed by ADL (distinct account and instant of "
                  "AUTO_DELEVERAGED)",

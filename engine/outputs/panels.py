@@ -329,7 +329,8 @@ PANELS = (
      "filled in the book (green) and closed off it (red); counts of fill failures, ADL fills "
      "and fund/backstop takeovers on the right axis.", draw_liquidations, lambda d: True),
     ("fund", "Insurance fund, backstop, bad debt", "The fund's cash and equity (cash + "
-     "taken-over positions at the mark), the backstop vault's cash, cumulative bad debt.",
+     "taken-over positions' unrealised PnL at the mark), the backstop vault's cash, "
+     "cumulative bad debt.",
      draw_fund, lambda d: True),
     ("oi_funding", "Open interest and funding", "Open interest (sum of long positions) and the "
      "predicted funding rate per funding interval (> 0: longs pay).", draw_oi_funding,

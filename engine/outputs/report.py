@@ -35,6 +35,7 @@ from .atomic import atomic_dir, write_json
 from .panels import panel_data, panel_figure, wanted
 from .saved import load_run
 from .seeds import over_seeds
+from .metrics import SUMMARY_KEYS
 from .table import SUMMARY_ROWS, _cell, _seed_list
 
 REPORT = "report.html"
@@ -157,18 +158,18 @@ def _scenario_section(scenario: dict, summaries: list[dict]) -> str:
     return "\n".join(out)
 
 
-def _unit(label: str, currency: str) -> str:
-    if f"({currency})" in label:
-        return currency
-    if label.endswith("%"):
-        return "%"
-    if label.endswith(" s"):
-        return "seconds"
-    if "(bps)" in label:
-        return "basis points"
-    if label in ("amplification", "filled in the book") or "/" in label:
-        return "ratio"
-    return "count"
+#: The unit column of the summary table, from the start of each key's ``SUMMARY_KEYS``
+#: entry (the summary's own statement of its unit), not guessed from the row's label.
+_UNITS = (("quote float", None), ("percent", "%"), ("seconds", "seconds"),
+          ("basis points", "basis points"), ("ratio", "ratio"), ("int", "count"))
+
+
+def _unit(key: str, currency: str) -> str:
+    doc = SUMMARY_KEYS[key]
+    for prefix, unit in _UNITS:
+        if doc.startswith(prefix):
+            return unit or currency
+    raise ValueError(f"summary key {key}: its SUMMARY_KEYS entry names no unit: {doc!r}")
 
 
 def _summary_section(table: list[tuple[str, dict]]) -> str:
@@ -189,7 +190,7 @@ def _summary_section(table: list[tuple[str, dict]]) -> str:
         text = label.format(q=q)
         cells = "".join(f'<td class="num">{_e(_cell(s, key))}</td>' for _, s in table)
         out.append(f'<tr id="row-{key}"><th>{_e(text)}</th>{cells}'
-                   f'<td class="unit">{_e(_unit(text, q))}</td>'
+                   f'<td class="unit">{_e(_unit(key, q))}</td>'
                    f'<td class="legend">{_e(legend)}</td></tr>')
     out.append("</tbody></table></section>")
     return "\n".join(out)

@@ -34,7 +34,7 @@ SUMMARY_ROWS = (
     ("max_spread_bps", "max spread (bps)", "widest spread of a two-sided book"),
     ("insurance_fund_min", "fund cash min ({q})", "the insurance fund's wallet"),
     ("insurance_fund_equity_min", "fund equity min ({q})",
-     "cash + taken-over positions at the mark"),
+     "cash + taken-over positions' unrealised PnL at the mark"),
     ("adl_units", "ADL'd units", "bankrupt units closed by ADL"),
     ("adl_fills", "ADL fills", "counterparty closes (one unit may take many)"),
     ("bad_debt", "bad debt ({q})", "losses nobody absorbed"),

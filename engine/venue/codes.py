@@ -131,8 +131,10 @@ COLUMNS: dict[int, dict[str, str]] = {
     K.INSURANCE_RECEIVED: {"inst": "instrument", "account": "the payer",
                            "order_id": "the liquidation order (a clearance fee), else 0",
                            "value": "paid to the fund (quantums)"},
-    K.POSITION_TRANSFERRED: {"side": "+1", "inst": "instrument", "account": "buyer",
-                             "other": "seller", "price": "ticks", "qty": "lots"},
+    K.POSITION_TRANSFERRED: {"side": "+1: account bought from other; -1: account sold to "
+                                     "other (a seeded short)", "inst": "instrument",
+                             "account": "the account", "other": "its counterparty",
+                             "price": "ticks", "qty": "lots"},
     K.DEPOSITED: {"account": "the account", "value": "quantums"},
     K.WITHDREW: {"account": "the account", "value": "quantums"},
     K.MARK_UPDATED: {"inst": "instrument", "price": "mark (ticks)"},

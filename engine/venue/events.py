@@ -52,7 +52,7 @@ class EventKind(IntEnum):
     BAD_DEBT = 12              # value = loss nobody could absorb
     INSURANCE_PAID = 13        # value = quantums the fund paid out (shortfall cover)
     INSURANCE_RECEIVED = 14    # value = quantums paid in (clearance fee, surplus)
-    POSITION_TRANSFERRED = 15  # off-book transfer (seeding), account = buyer, other = seller
+    POSITION_TRANSFERRED = 15  # off-book transfer (seeding): side +1 account bought, -1 sold
     DEPOSITED = 16
     WITHDREW = 17
     MARK_UPDATED = 18

@@ -82,6 +82,19 @@ def test_the_report_has_the_summary_facts_every_panel_and_the_command(saved):
     assert "@media print" in text
 
 
+def test_each_summary_row_carries_the_unit_its_summary_key_states(saved):
+    """"reached the book" is a share, not a count (the unit was once guessed from labels)."""
+    text = (saved[0] / REPORT).read_text()
+
+    def unit(key):
+        row = re.search(rf'<tr id="row-{key}">.*?<td class="unit">([^<]*)</td>', text)
+        return row.group(1)
+    assert unit("liquidations_through_book_share") == "ratio"
+    assert unit("liquidation_fill_ratio") == "ratio" and unit("amplification") == "ratio"
+    assert unit("liquidations_count") == "count" and unit("halted_seconds") == "seconds"
+    assert unit("liquidations_notional") == "USDT" and unit("book_drawdown_pct") == "%"
+
+
 def test_every_account_the_report_names_links_to_its_story(saved):
     text = (saved[0] / REPORT).read_text()
     links = set(re.findall(r'href="#(acct-[^"]+)"', text))

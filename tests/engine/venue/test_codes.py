@@ -50,3 +50,16 @@ def test_whole_runs_fill_only_the_columns_their_kinds_list(breaker, overrides):
             allowed = {int(c) for space in spaces for c in space}
             assert set(rows["reason"].tolist()) <= allowed, EventKind(kind).name
     assert EventKind.TRADE in seen and EventKind.MARGIN_CALL in seen
+
+
+def test_a_seeded_short_is_logged_as_sold_by_its_account_as_the_column_table_says(eng):
+    """PositionTransferred: side +1, the account bought from ``other``; -1, it sold to it
+    (the table once said account = buyer, which reads a seeded short backwards)."""
+    ex = eng.exchange()
+    ex.open_account(0, 1, deposit=10**9)
+    ex.seed_positions(0, 0, 1, [(10, 10**6, 7, eng.MARK, 0), (11, 10**6, -5, eng.MARK, 0)])
+    rows = eng.rows(ex, EventKind.POSITION_TRANSFERRED)
+    assert [(r.side, r.account, r.other, r.qty) for r in rows] == [(1, 10, 1, 7), (-1, 11, 1, 5)]
+    assert ex.accounts[11].positions[0].size == -5
+    doc = COLUMNS[EventKind.POSITION_TRANSFERRED]
+    assert doc["side"].startswith("+1: account bought") and "-1: account sold" in doc["side"]
