@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
-from .base import positive_pct, positive_seconds
+from .base import positive_pct, positive_seconds, seconds
 from .corridor import BreachHalt
 
 
@@ -19,7 +19,9 @@ class CoinbaseHourly(BreachHalt):
     Reference.  "Each hour, a reference price is calculated ... and a 10% up and down price
     fluctuation limit will be applied" [S19].  How the reference is calculated is not in
     the sources: here, at the start and on each hour of simulation time (the first step at
-    or after ``k x period_s``), the last trade price, else the mark (assumed).  Limits:
+    or after ``first_hour_s + k x period_s``), the last trade price, else the mark (assumed).
+    "Each hour" is read as the clock hour: a scenario that starts at 20:40 sets
+    ``first_hour_s`` = 1200 so the reference is renewed at 21:00, not at 21:40.  Limits:
     ``ref x (1 -+ band_pct)``, rounded inward to whole ticks (lower up, upper down).
 
     States.  OPEN -> (a trade would print outside the limits) -> HALT for ``halt_s`` (two
@@ -54,6 +56,8 @@ class CoinbaseHourly(BreachHalt):
         "halt_s": (120, positive_seconds,
                    "halt (order entry, no matching) after a breach, then uncross"),
         "period_s": (3600, positive_seconds, "reference recalculated every period (on the hour)"),
+        "first_hour_s": (0, seconds, "from the run's start to its first whole hour (0: hours "
+                                     "count from the start)"),
     }
 
     def __init__(self, params=None, where="breaker"):
@@ -73,7 +77,8 @@ class CoinbaseHourly(BreachHalt):
         self.hi = floor_f(ref * (1 + b))
 
     def _roll(self, ts):
-        hour = ts // self.params["period_s"]
+        # Before the first whole hour the index is negative: the start's reference holds.
+        hour = (ts - self.params["first_hour_s"]) // self.params["period_s"]
         if hour != self.hour:
             self.hour = hour
             book = self.exchange.books[0]

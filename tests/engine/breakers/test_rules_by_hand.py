@@ -582,6 +582,23 @@ def test_cde_breached_limit_becomes_the_reference_for_the_rest_of_the_hour(eng):
     assert v.policy.ref == 95_000 and (v.policy.lo, v.policy.hi) == (85_500, 104_500)
 
 
+def test_cde_reference_renews_on_the_clock_hour_when_the_run_starts_mid_hour(eng):
+    """A run starting at 20:40 (first_hour_s 1200): the reference is renewed at 21:00, run
+    second 1,200 -- not 3,600 -- and then every hour."""
+    v = Venue(eng, "cde-hourly", first_hour_s=1200)
+    assert v.policy.ref == 100_000
+    v.trade(10 * SEC, 104_000)
+    v.run(10 * SEC, 1199 * SEC, step=SEC)
+    assert v.policy.ref == 100_000                  # 20:59:59: the start's reference
+    v.evaluate(1200 * SEC)
+    assert v.policy.ref == 104_000                  # 21:00: the last trade
+    v.trade(1300 * SEC, 103_000)
+    v.run(1300 * SEC, 4799 * SEC, step=SEC)
+    assert v.policy.ref == 104_000
+    v.evaluate(4800 * SEC)
+    assert v.policy.ref == 103_000                  # 22:00
+
+
 def test_cde_halt_lasts_two_minutes_with_order_entry_allowed(eng):
     v = Venue(eng, "cde-hourly")
     v.submit(0, MM, 1, 5, price=85_000)
