@@ -3,6 +3,8 @@ table (``liqsim replay`` / ``compare``) and the HTML report (``engine.outputs.re
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 
 #: (summary key, row label, what the row counts and its unit -- the table's legend).
 #: ``{q}`` is the run's quote currency.
@@ -14,7 +16,7 @@ SUMMARY_ROWS = (
     ("index_drawdown_pct", "index drawdown %", "the index from the event start to its low"),
     ("min_price", "lowest trade ({q})", "lowest trade price after the event start"),
     ("trades_count", "trades", "trades printed in the whole run"),
-    ("one_sided_seconds", "one-sided book s", "seconds whose book had no bid or no ask"),
+    ("one_sided_seconds", "one-sided book s", "run seconds whose book had no bid or no ask"),
     ("max_mark_index_gap_pct", "max mark-index gap %", "largest |mark - index| / index"),
     ("liquidations_count", "liquidations", "positions liquidated (units, once each)"),
     ("liquidation_orders", "liquidation orders", "orders sent to the book for them"),
@@ -29,7 +31,8 @@ SUMMARY_ROWS = (
      "share of the liquidated notional: filled at once or offloaded by the fund"),
     ("fill_failures_count", "fill failures", "liquidation orders left unfilled (per order)"),
     ("liquidations_deferred", "deferred by a breaker", "deferral episodes"),
-    ("vacuum_seconds", "liquidity-vacuum s", "seconds with depth within 1% below the threshold"),
+    ("vacuum_seconds", "liquidity-vacuum s",
+     "run seconds with depth within 1% below the threshold"),
     ("min_depth_1pct_ratio", "worst depth 1% / baseline", "lowest depth within 1% / pre-event"),
     ("max_spread_bps", "max spread (bps)", "widest spread of a two-sided book"),
     ("insurance_fund_min", "fund cash min ({q})", "the insurance fund's wallet"),
@@ -39,12 +42,14 @@ SUMMARY_ROWS = (
     ("adl_fills", "ADL fills", "counterparty closes (one unit may take many)"),
     ("bad_debt", "bad debt ({q})", "losses nobody absorbed"),
     ("halts_count", "halts", "trading halts started"),
-    ("halted_seconds", "halted s", "seconds halted"),
-    ("down_seconds", "venue down s", "seconds the venue was out (an outage)"),
+    ("halted_seconds", "halted s", "run seconds halted"),
+    ("down_seconds", "venue down s", "run seconds the venue was out (an outage)"),
     ("events_processed", "events", "rows of the event log"),
     ("events_per_second", "events / second", "engine throughput (machine-dependent)"),
 )
-#: Rows whose figure is cut off by the end of the run when the flag is set.
+#: Rows whose figure is cut off by the end of the run when the flag is set.  Rows in run
+#: seconds (``RUN_SECONDS``) also give the event time they stand for when the run's clock is
+#: compressed (the summary's ``time.compression``): "30 (event 2.0 min)".
 CENSORED = {"vacuum_seconds": "vacuum_open_at_end", "halted_seconds": "halted_at_end"}
 
 
@@ -64,10 +69,28 @@ def _seed_list(seeds: list[int]) -> str:
     return ",".join(map(str, seeds))
 
 
+#: Rows in run seconds; under a compressed clock each also reads in event time.
+RUN_SECONDS = ("one_sided_seconds", "vacuum_seconds", "halted_seconds", "down_seconds")
+
+
+def event_time(run_seconds: float, k) -> str:
+    """``run_seconds`` on a clock compressed ``k`` times, as event time in the largest unit
+    that keeps it at least 2 (s, min, h, days), 1 decimal: 30 run s at k = 4 -> "2.0 min"."""
+    s = float(run_seconds) * float(Fraction(str(k)))
+    for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
+        if s >= 2 * size:
+            return f"{s / size:,.1f} {unit}"
+    return f"{s:,.1f} s"
+
+
 def _cell(summary: dict, key: str) -> str:
     spread = summary.get("range", {}).get(key)
-    text = _fmt(summary.get(key))
+    value = summary.get(key)
+    text = _fmt(value)
     if spread is not None and spread[0] != spread[1]:
         text += f" ({_fmt(spread[0])}-{_fmt(spread[1])})"
+    k = (summary.get("time") or {}).get("compression", "1")
+    if key in RUN_SECONDS and value and str(k) != "1":
+        text += f" (event {event_time(value, k)})"
     flag = CENSORED.get(key)
     return f"{text}, still open" if flag and summary.get(flag) else text

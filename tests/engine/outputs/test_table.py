@@ -1,0 +1,28 @@
+"""The summary table's cells (``engine.outputs.table``): what the terminal table and the
+report print for each summary key."""
+from __future__ import annotations
+
+from engine.outputs.table import _cell, event_time
+
+
+def test_a_compressed_runs_seconds_also_read_in_event_time():
+    """oct-2025-btc runs 4x compressed: 30 halted run seconds are two event minutes, which
+    a reader of "halted s 30" beside an event-minute timeline would otherwise misread."""
+    s = {"halted_seconds": 30.0, "vacuum_seconds": 505.0, "halted_at_end": False,
+         "vacuum_open_at_end": True, "liquidations_count": 7, "time": {"compression": "4"}}
+    assert _cell(s, "halted_seconds") == "30 (event 2.0 min)"
+    assert _cell(s, "vacuum_seconds") == "505.00 (event 33.7 min), still open"
+    assert _cell(s, "liquidations_count") == "7"          # not a time
+
+
+def test_an_uncompressed_run_or_a_zero_shows_the_plain_figure():
+    assert _cell({"halted_seconds": 30.0, "time": {"compression": "1"}}, "halted_seconds") == "30"
+    assert _cell({"halted_seconds": 0.0, "time": {"compression": "4"}}, "halted_seconds") == "0"
+    assert _cell({"halted_seconds": 30.0}, "halted_seconds") == "30"
+
+
+def test_event_time_picks_the_unit_that_keeps_it_at_least_two():
+    assert event_time(30, 1) == "30.0 s"
+    assert event_time(30, 4) == "2.0 min"
+    assert event_time(100, 1152) == "32.0 h" and event_time(200, 1152) == "2.7 days"
+    assert event_time(7.5, 1152) == "2.4 h"
