@@ -605,6 +605,13 @@ def fact_5(view: RunView, t: dict) -> Score:
     return _judge(5, t, parts, figure, values)
 
 
+def _compression(view: RunView) -> Fraction:
+    """The run's time compression k (``[scenario] time_compression``; 1 if not stated): one
+    run second stands for k event seconds."""
+    return Fraction(str(((view.scenario or {}).get("scenario") or {}).get("time_compression",
+                                                                        1)))
+
+
 def _waterfall(view: RunView) -> str | None:
     """The run's liquidation waterfall from its saved scenario (``[venue] waterfall``, else
     its instrument's), or None when the scenario does not say (recorded data)."""
@@ -823,7 +830,8 @@ def fact_11(view: RunView, t: dict) -> Score:
     """Volume is not liquidity.
 
     Test: in the busiest liquidation window (``peak_window_s``), traded notional per minute
-    must be at least ``volume_ratio_min`` x the pre-event rate while the mean depth within
+    (per event minute on a compressed clock) must be at least ``volume_ratio_min`` x the
+    pre-event rate while the mean depth within
     1% there is at most ``depth_ratio_max`` x its pre-event mean.  NOT MEASURABLE without
     pre-event volume (nothing to rise from) or without liquidations (no peak window).
     Source: breakers-and-events.md section 3 item 11 (hot-potato volume [S83]; record volume
@@ -843,9 +851,11 @@ def fact_11(view: RunView, t: dict) -> Score:
     d1 = view.depth(VACUUM_BAND_PPM)
     base_depth = view.baseline(d1)
     rows = (view.ts >= p0 - p0 % view.interval_ns) & (view.ts < p0 + w)
+    # Per event minute: the window is on the run's clock, k times faster than the event's.
+    per_min = Fraction(peak_vol * 60 * SECOND, w * _compression(view))
     values = {"volume_ratio": None, "depth_ratio": None,
-              "peak_volume_per_min": view.money(Fraction(peak_vol * 60 * SECOND, w))}
-    figure = f"{_money_text(view, Fraction(peak_vol * 60 * SECOND, w))}/min traded at the peak"
+              "peak_volume_per_min": view.money(per_min)}
+    figure = f"{_money_text(view, per_min)}/min traded at the peak"
     parts = []
     if base_vol and base_ns > 0:
         vr = Fraction(peak_vol * base_ns, w * base_vol)
@@ -959,6 +969,7 @@ def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
     resumes = view.of(K.TRADING_RESUMED)
     ts, spread, p = view.ts, view.col("spread_bps"), view.price()
     w, m = t["window_s"] * SECOND, t["magnet_window_s"] * SECOND
+    minute = max(SECOND, round(60 * SECOND / _compression(view)))
     before_sp, after_sp, last_move, prev_move, dirs = [], [], 0, 0, []
     magnet_ok = True
     for th, ph in zip(halts["ts"].tolist(), halts["price"].tolist()):
@@ -969,7 +980,8 @@ def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
             tr = int(later[0])
             after_sp += spread[(ts >= tr) & (ts < tr + w) & (spread >= 0)].tolist()
         at = ph if ph > 0 else int(p[max(view.row_at(th), 0)])
-        r1, r2, r60 = view.row_at(th - m), view.row_at(th - 2 * m), view.row_at(th - 60 * SECOND)
+        r1, r2 = view.row_at(th - m), view.row_at(th - 2 * m)
+        r60 = view.row_at(th - minute)          # an event minute before the halt
         if r2 >= 0 and p[r1] >= 0 and p[r2] >= 0 and at > 0:
             last_move += abs(at - int(p[r1]))
             prev_move += abs(int(p[r1]) - int(p[r2]))
@@ -1103,8 +1115,7 @@ def score(view: RunView, targets: dict | None = None,
           against: RunView | None = None) -> list[Score]:
     """Every fact scored, in id order (see the module docstring), its windows on the run's
     clock (``on_run_clock``, the compression from the run's resolved scenario)."""
-    k = str(((view.scenario or {}).get("scenario") or {}).get("time_compression", 1))
-    t = on_run_clock(merge_targets(targets), Fraction(k))
+    t = on_run_clock(merge_targets(targets), _compression(view))
     out = []
     for fid, fn in FACTS.items():
         out.append(fn(view, t[fid], against) if fid == 13 else fn(view, t[fid]))

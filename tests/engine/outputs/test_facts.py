@@ -357,6 +357,15 @@ def test_fact11_passes_when_volume_surges_while_depth_is_gone(make_view):
     assert s.values["depth_ratio"] == 0.1
 
 
+def test_fact11_volume_per_minute_is_per_event_minute_on_a_compressed_clock(make_view):
+    """At 4x the peak window is 15 run seconds, one event minute: the 100k traded in it is
+    100k an event minute, not 400k (it was scaled to 60 run seconds, four event minutes)."""
+    events = _volume_events()
+    plain = fact(make_view(events=events), 11)
+    fast = fact(make_view(events=events, scenario={"scenario": {"time_compression": 4}}), 11)
+    assert fast.values["peak_volume_per_min"] == plain.values["peak_volume_per_min"] == 100.0
+
+
 def test_fact11_fails_when_depth_holds(make_view):
     s = fact(make_view(events=_volume_events()), 11)
     assert s.verdict == FAIL and s.values["depth_ratio"] == 1.0
