@@ -83,7 +83,7 @@ DEFAULT_TARGETS = {
     14: {"reported_share_max": 0.96, "sample_ms": 1000},
 }
 
-_READ_KINDS = np.array(sorted(int(k) for k in (
+READ_KINDS = np.array(sorted(int(k) for k in (
     K.TRADE, K.MARGIN_CALL, K.LIQUIDATION_ORDER, K.LIQUIDATION_FILLED, K.LIQUIDATION_UNFILLED,
     K.INSURANCE_TAKEOVER, K.BACKSTOP_TAKEOVER, K.AUTO_DELEVERAGED, K.COLLATERAL_SEIZED,
     K.MAKER_WITHDREW, K.BREAKER_TRIPPED, K.TRADING_HALTED, K.TRADING_RESUMED,
@@ -132,7 +132,7 @@ class RunView:
         self.table = table
         # Only the kinds the facts read, selected once (order accepts and cancels are most
         # of a log and no fact reads them).
-        self.events = events[np.isin(events["kind"], _READ_KINDS)]
+        self.events = events[np.isin(events["kind"], READ_KINDS)]
         self.scenario = scenario or {}
         self.meta = timeseries_meta(table)
         self._cache: dict = {}
