@@ -39,8 +39,8 @@ from ..venue.codes import WithdrawalReason
 from ..venue.events import EVENT_DTYPE, EventKind as K
 from ..venue.rounding import floor_f
 from .columns import band_name
-from .metrics import (VACUUM_BAND_PPM, closes_long, liquidated_rows, peak_window,
-                      timeseries_meta)
+from .metrics import (VACUUM_BAND_PPM, closes_long, in_log_order, liquidated_rows,
+                      peak_window, timeseries_meta)
 from .results import events_array
 
 PASS, FAIL, NOT_MEASURABLE = "PASS", "FAIL", "NOT MEASURABLE"
@@ -227,7 +227,7 @@ class RunView:
         if not venue_wide:
             m &= ev["inst"] == self.meta["inst"]
         out = ev[m]
-        return out[np.lexsort((out["seq"], out["ts"]))]
+        return in_log_order(out)
 
     def peak(self, window_s: int) -> tuple[int, int]:
         """The busiest ``window_s`` window of the event's liquidated notional

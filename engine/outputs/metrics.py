@@ -328,11 +328,23 @@ def _bucket_sum(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def in_log_order(rows: np.ndarray) -> np.ndarray:
+    """``rows`` in (ts, seq) order: ``rows`` itself if they are already -- a log is written
+    in time order, so a selection of it is; checked in O(n) -- else sorted (O(n log n)).
+    The same rows either way; the check saves a ~10 ms sort of 200k rows per selection
+    (docs/performance.md)."""
+    ts, seq = rows["ts"], rows["seq"]
+    if len(rows) < 2 or bool(np.all((ts[1:] > ts[:-1])
+                                    | ((ts[1:] == ts[:-1]) & (seq[1:] > seq[:-1])))):
+        return rows
+    return rows[np.lexsort((seq, ts))]
+
+
 def liquidated_rows(events: np.ndarray, inst: int) -> np.ndarray:
     """The rows of instrument ``inst`` that close liquidated lots, each lot once (filled in
     the book, or closed off it: ``_LIQUIDATED``), in (ts, seq) order.  O(n log n)."""
     liq = events[np.isin(events["kind"], _LIQUIDATED) & (events["inst"] == inst)]
-    return liq[np.lexsort((liq["seq"], liq["ts"]))]
+    return in_log_order(liq)
 
 
 def closes_long(liq: np.ndarray) -> np.ndarray:
@@ -742,7 +754,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
 
     # Only the kinds read below, of this instrument, in (ts, seq) order.
     ev = events[np.isin(events["kind"], _SUMMARY_KINDS) & (events["inst"] == inst)]
-    ev = ev[np.lexsort((ev["seq"], ev["ts"]))]
+    ev = in_log_order(ev)
     kind = ev["kind"]
 
     def of(*kinds):

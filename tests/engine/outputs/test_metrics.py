@@ -14,8 +14,8 @@ import pytest
 from engine.venue.accounts import INSURANCE_ID
 from engine.venue.events import EVENT_DTYPE, EventKind as K
 from engine.outputs.metrics import (ADDED_BY_RUN, KINDS_READ, SUMMARY_KEYS, Sampler, band_name,
-                                    build_timeseries, display, rows_of_kinds, summarize,
-                                    timeseries_meta)
+                                    build_timeseries, display, in_log_order, rows_of_kinds,
+                                    summarize, timeseries_meta)
 
 S = 1_000_000_000          # one second in ns
 Q = 1000
@@ -452,3 +452,14 @@ def test_the_outputs_read_the_same_from_the_rows_of_their_kinds_as_from_the_whol
     whole = summary_of(ins, table, arr)
     assert whole["bad_debt"] == 7.0 and whole["events_processed"] == 9
     assert summary_of(ins, sub_table, read, events_processed=len(arr)) == whole
+
+
+def test_rows_already_in_log_order_are_kept_and_others_sorted_by_time_then_seq():
+    """``in_log_order``: rows in (ts, seq) order come back as they are (no sort); rows out of
+    it -- a later time first, or equal times with seq descending -- are sorted."""
+    rows = make_events(ev(0, K.TRADE), ev(S, K.TRADE), ev(S, K.TRADE), ev(2 * S, K.TRADE))
+    assert in_log_order(rows) is rows
+    shuffled = rows[[2, 0, 3, 1]]
+    assert in_log_order(shuffled).tobytes() == rows.tobytes()
+    swapped = rows[[0, 2, 1, 3]]               # equal times, seq 2 before seq 1
+    assert in_log_order(swapped).tobytes() == rows.tobytes()
