@@ -347,6 +347,34 @@ def test_a_bulk_index_refresh_ends_exactly_as_one_account_at_a_time(eng):
         assert bulk.liquidatable(0) == single.liquidatable(0)
 
 
+def test_a_bulk_refresh_of_indexed_accounts_replaces_their_entries(eng):
+    """The first batch skips dropping entries (there are none yet); a later batch of
+    accounts already indexed drops their old entries first: the index ends as re-keying
+    them one at a time does, with no stale or doubled key."""
+    rng = np.random.default_rng(12)
+    n = 1_500
+    rows = [(10_000 + k, int(d) * Q, int(s), int(e), int(d) * Q // 2 if iso else 0)
+            for k, (d, s, e, iso) in enumerate(zip(rng.integers(1, 500, n),
+                                                   rng.integers(-40, 41, n),
+                                                   rng.integers(90_000, 110_000, n),
+                                                   rng.random(n) < 0.3))]
+    bulk, single = _exchange(eng), _exchange(eng)
+    for ex in (bulk, single):
+        ex.seed_positions(0, 0, MAKER, rows)
+        ex.refresh_index()
+        for account_id, *_ in rows[:1_200]:        # >= _BULK_REINDEX dirty at once
+            ex.deposit(SEC, account_id, 7 * Q)
+    bulk.refresh_index()                           # a second batch
+    for account_id in sorted(single.index.dirty):
+        single.index.reindex(account_id)
+    single.index.dirty.clear()
+    bulk_ix, single_ix = bulk.index, single.index
+    assert list(bulk_ix.longs[0]) == list(single_ix.longs[0])
+    assert list(bulk_ix.shorts[0]) == list(single_ix.shorts[0])
+    assert len(bulk_ix.longs[0]) + len(bulk_ix.shorts[0]) == len(bulk_ix.keys) > 1_000
+    assert bulk_ix.keys == single_ix.keys
+
+
 # ======================================================================= binance
 def test_binance_liquidation_order_is_one_ioc_for_the_whole_position_at_the_bankruptcy_price(eng):
     """Isolated long 10 lots @ 100,000 with 50 quote: BP = 100,000 - 50,000/10 = 95,000
