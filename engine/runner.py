@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .config import ConfigError
 import numpy as np
 
+from .config import ConfigError
 from .outputs.facts import READ_KINDS, RunView, facts_summary, merge_targets, score
 from .outputs.liqmap import liquidation_levels
 from .outputs.metrics import (KINDS_READ, SUMMARY_KEYS, adl_summary, build_timeseries,
