@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
+
 from .config import ConfigError
-from .outputs.facts import RunView, facts_summary, merge_targets, score
+from .outputs.facts import READ_KINDS, RunView, facts_summary, merge_targets, score
 from .outputs.liqmap import liquidation_levels
-from .outputs.metrics import SUMMARY_KEYS, adl_summary, build_timeseries, summarize
+from .outputs.metrics import (KINDS_READ, SUMMARY_KEYS, adl_summary, build_timeseries,
+                              rows_of_kinds, summarize)
 from .outputs.progress import Progress
 from .outputs.progress import enabled as progress_enabled
 from .outputs.results import RunResult
@@ -93,14 +96,18 @@ def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None) -> Ru
     """A finished run's time series, summary and facts (``total``: its scale relative to
     the file the scenario first came from)."""
     events = sim.log.to_array(copy=False)
+    # The rows any output reads, selected once (each output selects its own kinds again,
+    # from these): a pass over the whole log each costs more (docs/performance.md).
+    read = rows_of_kinds(events, np.union1d(KINDS_READ, READ_KINDS))
     interval = sc.meta.sample_interval_s * 1_000_000_000
-    table = build_timeseries(sim.sampler, events, interval, baseline_end_ns=sim.baseline_end_ns,
+    table = build_timeseries(sim.sampler, read, interval, baseline_end_ns=sim.baseline_end_ns,
                              vacuum_fraction=sc.meta.vacuum_fraction)
-    summary = summarize(table, events, scenario=sc.meta.name, breaker=sim.breaker_name,
+    summary = summarize(table, read, scenario=sc.meta.name, breaker=sim.breaker_name,
                         seed=seed, instrument=sim.instrument,
                         index_start_ticks=sim.index_at(sim.baseline_end_ns),
                         baseline_end_ns=sim.baseline_end_ns,
-                        insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall)
+                        insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall,
+                        events_processed=len(events))
     summary.update(sim.breaker.counters())
     liq = sim.exchange.liquidation_state       # None if nothing was ever liquidated
     summary.update(adl_summary(liq.adl_closes if liq else (),
@@ -115,7 +122,7 @@ def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None) -> Ru
     resolved["run"] = dict(breaker=sim.breaker_name, seed=seed,
                            scale=str(total) if total.denominator != 1 else int(total))
     # The stylized facts, scored from what the run recorded (engine.outputs.facts).
-    summary.update(facts_summary(score(RunView(summary, table, events, resolved),
+    summary.update(facts_summary(score(RunView(summary, table, read, resolved),
                                        _targets(sc))))
     return RunResult(summary=summary, timeseries=table, events=events,
                      scenario_resolved=resolved, levels=levels)

@@ -30,6 +30,7 @@ turned into integer lots and quantums once, here, deterministically for a given 
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from fractions import Fraction
 
 import numpy as np
@@ -75,8 +76,6 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
     isolated = rng.random(n) < _f(cfg.isolated_share)
     stops = rng.random(n) < _f(cfg.stop_loss_share)
     topup = rng.random(n) < _f(cfg.topup_share)
-    deposit = np.empty(n, dtype=object)
-    stop = np.zeros(n, dtype=np.int64)
     dist = Fraction(cfg.stop_distance_pct) / 100
     table = instrument.table_q
     floor = cfg.margin_floor
@@ -84,23 +83,28 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
     floors = (None if cfg.margin_floor_max is None else
               np.floor(rng.uniform(float(floor), float(cfg.margin_floor_max), n) * 1e6)
               .astype(np.int64).tolist())
-    for k in range(n):
-        s, e = int(size[k]), int(entry[k])
-        if t is None:       # inverse: values in coin (engine.venue.accounts)
-            margin = int(instrument.value_q(e, s) / float(lev[k]))
-            cost = instrument.value_q(e, s) * (-1 if s > 0 else 1)
-            upnl = (-s * instrument.inverse_k) // start_ticks - cost
-            mm = maintenance_margin_q(instrument.notional(start_ticks, s), table)
-        else:
-            margin = int(abs(s) * e * t / float(lev[k]))
-            upnl = (s * start_ticks - s * e) * t
-            mm = maintenance_margin_q(abs(s) * start_ticks * t, table)
-        f = floor if floors is None else max(floor, Fraction(floors[k], 1_000_000))
-        need = -(-mm * f.numerator // f.denominator) - upnl
-        deposit[k] = max(margin, need, 1)
-        if stops[k]:
-            trig = start_ticks * (1 - dist) if s > 0 else start_ticks * (1 + dist)
-            stop[k] = max(1, int(trig))
+    # A long's stop below the start, a short's above (truncated, at least a tick).
+    long_stop = max(1, int(start_ticks * (1 - dist)))
+    short_stop = max(1, int(start_ticks * (1 + dist)))
+    stop = np.where(stops, np.where(size > 0, long_stop, short_stop), 0).astype(np.int64)
+    deposit = None if t is None else _linear_deposits(size, entry, lev, start_ticks, t, table,
+                                                      floor, floors)
+    if deposit is None:     # inverse, or int64 could overflow: one account at a time
+        deposit = np.empty(n, dtype=object)
+        for k in range(n):
+            s, e = int(size[k]), int(entry[k])
+            if t is None:       # inverse: values in coin (engine.venue.accounts)
+                margin = int(instrument.value_q(e, s) / float(lev[k]))
+                cost = instrument.value_q(e, s) * (-1 if s > 0 else 1)
+                upnl = (-s * instrument.inverse_k) // start_ticks - cost
+                mm = maintenance_margin_q(instrument.notional(start_ticks, s), table)
+            else:
+                margin = int(abs(s) * e * t / float(lev[k]))
+                upnl = (s * start_ticks - s * e) * t
+                mm = maintenance_margin_q(abs(s) * start_ticks * t, table)
+            f = floor if floors is None else max(floor, Fraction(floors[k], 1_000_000))
+            need = -(-mm * f.numerator // f.denominator) - upnl
+            deposit[k] = max(margin, need, 1)
     spare = cfg.spare_margin
     return {
         "id": np.arange(first_id, first_id + n, dtype=np.int64),
@@ -113,6 +117,56 @@ def draw_traders(cfg, instrument, start_ticks: int, rng: np.random.Generator,
         "topup": topup,
         "quanta_per_unit": np.int64(qpu),
     }
+
+
+_INT64_SAFE = 1 << 62      # int64 arithmetic below stays under this bound (checked first)
+
+
+def _linear_deposits(size, entry, lev, start_ticks: int, t: int, table, floor, floors):
+    """``draw_traders``' deposits of a linear instrument, vectorised: the same integers as
+    its loop, in int64 (an object array of Python ints), or None if an intermediate could
+    leave int64 (checked first, on exact Python-int bounds) -- the loop runs then.
+
+    Per account, exactly as the loop: margin = int(float(|s| e t) / lev) (the int's
+    nearest float, IEEE division, truncated: numpy's int64 -> float64 cast and division
+    are the same operations); upnl = (s start - s e) t; mm = ``maintenance_margin_q``
+    of |s| start t (the tier by ``searchsorted`` on the integer floors, then the ceiling
+    by floor division); need = ceil(mm x f) - upnl with f the floor, or the account's
+    floor in millionths where larger; deposit = max(margin, need, 1).  O(n)."""
+    absz = np.abs(size)
+    smax, emax = int(absz.max(initial=0)), int(entry.max(initial=0))
+    notional_max = smax * start_ticks * t
+    # Only the tiers a notional up to the largest can fall in (floors ascending).
+    top = bisect_right(table._floors_q, notional_max)
+    floors_q, coef, den = table._floors_q[:top], table._coef_q[:top], table._den_q
+    mmr_max, cum_max = max(c[0] for c in coef), max(abs(c[1]) for c in coef)
+    mm_max = (notional_max * mmr_max + cum_max) // den + 1
+    fmax = floor.numerator if floors is None else max(floor.numerator, max(floors, default=0))
+    bounds = (smax * emax * t, 2 * smax * max(start_ticks, emax) * t,
+              notional_max * mmr_max + cum_max,
+              mm_max * fmax + 2 * smax * max(start_ticks, emax) * t,
+              max(floors_q), floor.numerator * 1_000_000, floor.denominator * (fmax + 1))
+    if max(bounds) >= _INT64_SAFE:
+        return None
+    margin_f = (absz * entry * t).astype(np.float64) / lev
+    if not margin_f.size or margin_f.max() >= _INT64_SAFE:
+        return None if margin_f.size else np.empty(0, dtype=object)
+    margin = np.trunc(margin_f).astype(np.int64)
+    upnl = (size * start_ticks - size * entry) * t
+    notional = absz * (start_ticks * t)
+    tier = np.searchsorted(np.array(floors_q, dtype=np.int64), notional, side="right") - 1
+    lines = np.array(coef, dtype=np.int64)
+    mm = -((lines[tier, 1] - notional * lines[tier, 0]) // den)
+    need = -((-mm * floor.numerator) // floor.denominator)
+    if floors is not None:
+        own = np.array(floors, dtype=np.int64)
+        # max(floor, own / 10^6): the account's floor where it is the larger (exact test)
+        larger = own * floor.denominator > floor.numerator * 1_000_000
+        need = np.where(larger, -((-mm * own) // 1_000_000), need)
+    need = need - upnl
+    out = np.empty(len(size), dtype=object)
+    out[:] = np.maximum(np.maximum(margin, need), 1).tolist()
+    return out
 
 
 class Stops:

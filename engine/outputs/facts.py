@@ -40,8 +40,8 @@ from ..venue.events import EVENT_DTYPE, EventKind as K
 from ..venue.instruments import BUNDLED_INSTRUMENTS
 from ..venue.rounding import floor_f
 from .columns import band_name
-from .metrics import (VACUUM_BAND_PPM, closes_long, liquidated_rows, peak_window,
-                      timeseries_meta)
+from .metrics import (VACUUM_BAND_PPM, closes_long, in_log_order, liquidated_rows,
+                      peak_window, timeseries_meta)
 from .results import events_array
 
 PASS, FAIL, NOT_MEASURABLE = "PASS", "FAIL", "NOT MEASURABLE"
@@ -84,7 +84,7 @@ DEFAULT_TARGETS = {
     14: {"reported_share_max": 0.96, "sample_ms": 1000},
 }
 
-_READ_KINDS = np.array(sorted(int(k) for k in (
+READ_KINDS = np.array(sorted(int(k) for k in (
     K.TRADE, K.MARGIN_CALL, K.LIQUIDATION_ORDER, K.LIQUIDATION_FILLED, K.LIQUIDATION_UNFILLED,
     K.INSURANCE_TAKEOVER, K.BACKSTOP_TAKEOVER, K.AUTO_DELEVERAGED, K.COLLATERAL_SEIZED,
     K.MAKER_WITHDREW, K.BREAKER_TRIPPED, K.TRADING_HALTED, K.TRADING_RESUMED,
@@ -133,7 +133,7 @@ class RunView:
         self.table = table
         # Only the kinds the facts read, selected once (order accepts and cancels are most
         # of a log and no fact reads them).
-        self.events = events[np.isin(events["kind"], _READ_KINDS)]
+        self.events = events[np.isin(events["kind"], READ_KINDS)]
         self.scenario = scenario or {}
         self.meta = timeseries_meta(table)
         self._cache: dict = {}
@@ -228,7 +228,7 @@ class RunView:
         if not venue_wide:
             m &= ev["inst"] == self.meta["inst"]
         out = ev[m]
-        return out[np.lexsort((out["seq"], out["ts"]))]
+        return in_log_order(out)
 
     def peak(self, window_s: int) -> tuple[int, int]:
         """The busiest ``window_s`` window of the event's liquidated notional

@@ -299,6 +299,19 @@ def test_a_finished_simulation_is_freed_before_the_next_one_is_built_and_gc_is_r
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
+def test_a_set_up_freezes_its_population_and_one_never_run_is_freed_by_the_next_set_up():
+    """The set-up ends frozen (``gc.freeze``: the collector does not traverse the fresh
+    population); a Simulation built but never run is unfrozen and collected by the next
+    set-up, not kept frozen for good."""
+    first = Simulation(load(GAP_DROP, [], Fraction(1, 200)), seed=3)
+    assert gc.get_freeze_count() > 0
+    gone = weakref.ref(first)
+    del first
+    Simulation(load(GAP_DROP, [], Fraction(1, 200)), seed=3).run()
+    assert gone() is None
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
 def test_engine_run_frees_its_simulation_when_it_returns_so_no_collection_is_needed():
     """``engine.run`` closes its Simulation (``Simulation.close``): the cycles are broken and
     reference counting frees it before ``run`` returns -- with the cyclic collector off, it

@@ -29,6 +29,7 @@ from engine.venue.collateral import CollateralAsset
 from engine.venue.events import EventKind as K
 from engine.venue.exchange import Exchange
 from engine.venue.instruments import Instrument, binance_btcusdt, hyperliquid_btc
+from engine.venue.risk import LiquidationIndex
 from engine.venue.tiers import TierTable, maintenance_margin_q
 from orderbook import Reason
 from orderbook.enums import FOK, IOC
@@ -345,6 +346,62 @@ def test_a_bulk_index_refresh_ends_exactly_as_one_account_at_a_time(eng):
         bulk.set_mark(SEC, 0, mark)
         single.set_mark(SEC, 0, mark)
         assert bulk.liquidatable(0) == single.liquidatable(0)
+
+
+def test_a_bulk_refresh_of_indexed_accounts_replaces_their_entries(eng):
+    """The first batch skips dropping entries (there are none yet); a later batch of
+    accounts already indexed drops their old entries first: the index ends as re-keying
+    them one at a time does, with no stale or doubled key."""
+    rng = np.random.default_rng(12)
+    n = 1_500
+    rows = [(10_000 + k, int(d) * Q, int(s), int(e), int(d) * Q // 2 if iso else 0)
+            for k, (d, s, e, iso) in enumerate(zip(rng.integers(1, 500, n),
+                                                   rng.integers(-40, 41, n),
+                                                   rng.integers(90_000, 110_000, n),
+                                                   rng.random(n) < 0.3))]
+    bulk, single = _exchange(eng), _exchange(eng)
+    for ex in (bulk, single):
+        ex.seed_positions(0, 0, MAKER, rows)
+        ex.refresh_index()
+        for account_id, *_ in rows[:1_200]:        # >= _BULK_REINDEX dirty at once
+            ex.deposit(SEC, account_id, 7 * Q)
+    bulk.refresh_index()                           # a second batch
+    for account_id in sorted(single.index.dirty):
+        single.index.reindex(account_id)
+    single.index.dirty.clear()
+    bulk_ix, single_ix = bulk.index, single.index
+    assert list(bulk_ix.longs[0]) == list(single_ix.longs[0])
+    assert list(bulk_ix.shorts[0]) == list(single_ix.shorts[0])
+    assert len(bulk_ix.longs[0]) + len(bulk_ix.shorts[0]) == len(bulk_ix.keys) > 1_000
+    assert bulk_ix.keys == single_ix.keys
+
+
+@pytest.mark.parametrize("mark", [1, 97_000, 250_000, 1_000_000])
+def test_the_triggers_of_many_units_at_once_are_each_units_trigger(mark, monkeypatch):
+    """``LiquidationIndex.triggers`` (numpy lanes where int64 provably holds, the rest one at
+    a time) gives exactly ``trigger``'s tick for every unit: longs and shorts, no balance
+    and deep ones, a tiered venue (BTCUSDT's table), outliers far beyond int64 in the same
+    call, and marks from 1 tick up."""
+    ex = Exchange([binance_btcusdt()], insurance_fund=0)
+    ex.set_mark(0, 0, mark)
+    rng = np.random.default_rng(3)
+    n = 4_000
+    size = rng.integers(1, 10**rng.integers(1, 6, n)) * rng.choice([-1, 1], n)
+    cost = size * rng.integers(30_000, 300_000, n)
+    balance = rng.integers(-10**6, 10**9, n) * 10**rng.integers(0, 5, n)
+    balance[::5] = 0
+    units = list(zip(balance.tolist(), size.tolist(), cost.tolist()))
+    units[7] = (10**30, 3 * 10**15, 10**20)                  # beyond int64: alone
+    units[8] = (0, -(10**16), -(10**21))
+    index = ex.index
+    expected = [index.trigger(b, s, c, 0) for b, s, c in units]
+    alone = []
+    one = LiquidationIndex.trigger
+    monkeypatch.setattr(LiquidationIndex, "trigger",
+                        lambda self, *a: alone.append(a) or one(self, *a))
+    assert index.triggers(0, units) == expected
+    assert len(set(expected)) > 1_000 and min(expected) < 0 < max(expected)
+    assert 2 <= len(alone) < n // 20             # the outliers alone, the rest together
 
 
 # ======================================================================= binance

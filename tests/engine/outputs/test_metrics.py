@@ -13,8 +13,9 @@ import pytest
 
 from engine.venue.accounts import INSURANCE_ID
 from engine.venue.events import EVENT_DTYPE, EventKind as K
-from engine.outputs.metrics import (ADDED_BY_RUN, SUMMARY_KEYS, Sampler, band_name,
-                                    build_timeseries, display, summarize, timeseries_meta)
+from engine.outputs.metrics import (ADDED_BY_RUN, KINDS_READ, SUMMARY_KEYS, Sampler, band_name,
+                                    build_timeseries, display, in_log_order, rows_of_kinds,
+                                    summarize, timeseries_meta)
 
 S = 1_000_000_000          # one second in ns
 Q = 1000
@@ -442,3 +443,35 @@ def test_summary_is_deterministic_and_json_serialisable(ins):
     a = summary_of(ins, *series(ins, samples, events, baseline_end=S), baseline_end_ns=S)
     b = summary_of(ins, *series(ins, samples, events, baseline_end=S), baseline_end_ns=S)
     assert json.dumps(a, sort_keys=True, allow_nan=False) == json.dumps(b, sort_keys=True)
+
+
+def test_the_outputs_read_the_same_from_the_rows_of_their_kinds_as_from_the_whole_log(ins):
+    """``engine.run`` hands the time series and the summary only the rows of ``KINDS_READ``
+    (``rows_of_kinds``) and the log's length: same table, same summary (bad debt is
+    venue-wide, ``events_processed`` counts every row)."""
+    events = [ev(0, K.ORDER_ACCEPTED, side=1), ev(0, K.TRADE, side=1, price=100, qty=1,
+                                                   value=5 * Q),
+              ev(0, K.MARGIN_CALL, side=1), ev(S, K.ORDER_CANCELLED, side=-1),
+              ev(S, K.LIQUIDATION_FILLED, side=-1, value=600 * Q),
+              ev(S, K.BAD_DEBT, inst=1, value=7 * Q), ev(S, K.ORDER_ACCEPTED, side=-1),
+              ev(2 * S, K.INSURANCE_TAKEOVER, side=1, value=1400 * Q),
+              ev(2 * S, K.TRADE, side=-1, price=90, qty=2, value=9 * Q)]
+    table, arr = series(ins, [0, S, 2 * S], events)
+    read = rows_of_kinds(arr, KINDS_READ)
+    assert len(read) == len(arr) - 3 and np.all(np.diff(read["seq"].astype(np.int64)) > 0)
+    sub_table, _ = series(ins, [0, S, 2 * S], read)
+    assert sub_table.equals(table)
+    whole = summary_of(ins, table, arr)
+    assert whole["bad_debt"] == 7.0 and whole["events_processed"] == 9
+    assert summary_of(ins, sub_table, read, events_processed=len(arr)) == whole
+
+
+def test_rows_already_in_log_order_are_kept_and_others_sorted_by_time_then_seq():
+    """``in_log_order``: rows in (ts, seq) order come back as they are (no sort); rows out of
+    it -- a later time first, or equal times with seq descending -- are sorted."""
+    rows = make_events(ev(0, K.TRADE), ev(S, K.TRADE), ev(S, K.TRADE), ev(2 * S, K.TRADE))
+    assert in_log_order(rows) is rows
+    shuffled = rows[[2, 0, 3, 1]]
+    assert in_log_order(shuffled).tobytes() == rows.tobytes()
+    swapped = rows[[0, 2, 1, 3]]               # equal times, seq 2 before seq 1
+    assert in_log_order(swapped).tobytes() == rows.tobytes()

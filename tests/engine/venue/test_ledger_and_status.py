@@ -128,3 +128,46 @@ def test_next_order_id_names_the_id_the_next_submit_gets(eng):
     assert ex.next_order_id() == oid                     # nothing consumed
     r = ex.submit(1, TRADER, 0, 1, 1, price=99_000)
     assert r.order_id == oid and ex.next_order_id() == oid + 1
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+def test_seeding_positions_leaves_the_state_of_opening_accounts_and_transferring_each_position(
+        eng, inverse):
+    """``seed_positions`` (one loop, the calls written out) ends with the same accounts,
+    positions, open interest, holders and deposits as ``open_account`` then
+    ``transfer_position`` row by row -- the counterparty's leg realising PnL as it crosses
+    zero, isolated and cross rows, a row without a position -- and conserves money."""
+    import numpy as np
+
+    from engine.venue.exchange import Exchange
+    from engine.venue.instruments import bitmex_xbtusd
+    rng = np.random.default_rng(5)
+    rows = [(100 + k, int(d) * eng.Q, int(s), int(p), int(d) * eng.Q // 3 if iso else 0)
+            for k, (d, s, p, iso) in enumerate(zip(rng.integers(1, 900, 300),
+                                                   rng.integers(-30, 31, 300),
+                                                   rng.integers(9_000, 21_000, 300),
+                                                   rng.random(300) < 0.4))]
+
+    def venue():
+        ex = Exchange([bitmex_xbtusd()], insurance_fund=10**9) if inverse else _ex(eng)
+        if inverse:
+            ex.open_account(0, MAKER, deposit=10**12)
+        return ex
+    seeded, stepped = venue(), venue()
+    seeded.seed_positions(0, 0, MAKER, rows)
+    for account_id, deposit, size, price, iso in rows:
+        stepped.open_account(0, account_id, deposit)
+        if size:
+            buyer, seller = (account_id, MAKER) if size > 0 else (MAKER, account_id)
+            stepped.transfer_position(0, buyer, seller, 0, abs(size), price,
+                                      isolated_margin=(iso, 0) if size > 0 else (0, iso))
+    assert any(not r[2] for r in rows) and any(r[4] for r in rows)
+    for ex in (seeded, stepped):
+        ex.check_conservation()
+    assert seeded.accounts.keys() == stepped.accounts.keys()
+    for a, acct in seeded.accounts.items():
+        other = stepped.accounts[a]
+        assert (acct.wallet, acct.positions) == (other.wallet, other.positions), a
+    assert seeded.open_interest == stepped.open_interest
+    assert seeded.holders == stepped.holders and seeded.net_deposits == stepped.net_deposits
+    assert seeded.index.dirty == stepped.index.dirty
