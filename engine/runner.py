@@ -107,7 +107,8 @@ def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None) -> Ru
                         index_start_ticks=sim.index_at(sim.baseline_end_ns),
                         baseline_end_ns=sim.baseline_end_ns,
                         insurance_fund_start=sim.insurance_fund_start, wall_seconds=wall,
-                        events_processed=len(events))
+                        events_processed=len(events),
+                        time_compression=sc.meta.time_compression)
     summary.update(sim.breaker.counters())
     liq = sim.exchange.liquidation_state       # None if nothing was ever liquidated
     summary.update(adl_summary(liq.adl_closes if liq else (),

@@ -599,8 +599,9 @@ SUMMARY_KEYS = {
                                        "it may exceed 1); null if none",
     "long_liquidation_share": "ratio float (6 dp): liquidations_notional of long positions / "
                               "liquidations_notional; null if none",
-    "peak_minute_liquidation_share": "ratio float (6 dp): max over sliding 60-s windows "
-                                     "[t, t+60 s) of liquidations_notional / total; null if none",
+    "peak_minute_liquidation_share": "ratio float (6 dp): max over sliding windows of one "
+                                     "event minute (60 / time_compression run seconds) of "
+                                     "liquidations_notional / total; null if none",
     "liquidation_fill_ratio": "ratio float (6 dp): liquidations_filled_notional / "
                               "liquidations_notional; null if none",
     "fill_failures_count": "int: liquidation orders whose remainder found no liquidity within "
@@ -733,7 +734,7 @@ def _sum(values: np.ndarray) -> int:
 def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: str, seed: int,
               instrument: Instrument, index_start_ticks: int | None, baseline_end_ns: int,
               insurance_fund_start: int, wall_seconds: float, inst: int | None = None,
-              events_processed: int | None = None) -> dict:
+              events_processed: int | None = None, time_compression=1) -> dict:
     """The headline figures of a run, from the event log and the time series only.
 
     ``table`` comes from ``build_timeseries`` (its metadata gives the interval and the depth
@@ -745,7 +746,9 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     ``SUMMARY_KEYS``.  Deterministic: only ``wall_seconds`` and ``events_per_second`` depend
     on the machine.  ``events`` may be only the rows of the kinds read here (``KINDS_READ``,
     ``rows_of_kinds``) if ``events_processed`` gives the whole log's length.  Runtime
-    complexity: O(rows + events + liquidation events).
+    complexity: O(rows + events + liquidation events).  ``time_compression`` k: one run
+    second stands for k event seconds, so the "peak minute" is a window of 60 / k run
+    seconds (rounded to the nearest second, at least 1), one event minute, as the facts'.
     """
     if events.dtype != EVENT_DTYPE:
         raise ValueError("events: expected a numpy array of engine.venue.events.EVENT_DTYPE")
@@ -814,7 +817,8 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     longs = _sum(liq["value"][closes_long(liq)])
     peak = None
     if liq_total > 0:
-        peak = Fraction(peak_window(liq["ts"], liq["value"])[0], liq_total)
+        minute = max(1, round(Fraction(60) / Fraction(str(time_compression)))) * 1_000_000_000
+        peak = Fraction(peak_window(liq["ts"], liq["value"], minute)[0], liq_total)
 
     # Depth, vacuum, spread, fund, halts.
     baseline = None if meta["depth_baseline_1pct"] is None else Fraction(meta["depth_baseline_1pct"])

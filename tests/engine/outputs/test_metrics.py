@@ -297,6 +297,16 @@ def test_an_inverse_contracts_money_keeps_its_satoshis_and_a_linear_ones_its_cen
     assert summary_of(ins, table, arr)["liquidations_notional"] == 123456.79   # cents
 
 
+def test_the_peak_minute_is_one_event_minute_on_a_compressed_clock(ins):
+    """Two liquidations 20 run seconds apart share a 60-s window, but at 4x a run second is
+    four event seconds: the peak event minute (15 run seconds) holds one of them."""
+    events = [ev(0, K.LIQUIDATION_FILLED, side=-1, value=100),
+              ev(20 * S, K.LIQUIDATION_FILLED, side=-1, value=100)]
+    table, arr = series(ins, [0, 20 * S], events)
+    assert summary_of(ins, table, arr)["peak_minute_liquidation_share"] == 1.0
+    assert summary_of(ins, table, arr, time_compression=4)["peak_minute_liquidation_share"] == 0.5
+
+
 def test_long_share_counts_long_positions_whether_sold_or_taken_over(ins):
     events = [ev(0, K.LIQUIDATION_FILLED, side=-1, value=300),      # a long sold off
               ev(0, K.INSURANCE_TAKEOVER, side=1, value=400),       # a long taken over
