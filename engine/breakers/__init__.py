@@ -51,8 +51,10 @@ class Composite(Policy):
 
     def gate_order(self, ts, account, inst, side, qty, price, order_type, tif, liquidation):
         for p in self.parts:
+            p.moved = 0
             price, reason = p.gate_order(ts, account, inst, side, qty, price, order_type,
                                          tif, liquidation)
+            self.moved = p.moved or self.moved      # the last part that moved it
             if reason:
                 return price, reason
         return price, 0

@@ -23,7 +23,7 @@ from orderbook.enums import MARKET
 from ..config import boolean
 from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
-from .base import REASON_PRICE_BAND, Policy, choice, pct
+from .base import REASON_MARKET_BOUND, REASON_PRICE_BAND, Policy, choice, pct
 
 
 class PriceBand(Policy):
@@ -54,6 +54,7 @@ class PriceBand(Policy):
             edge = _band_edge(mark, side, self.params["take_bound_pct"])
             if price is None or side * (price - edge) > 0:
                 self.capped += 1
+                self.moved = REASON_MARKET_BOUND
                 return max(edge, 1), 0
             return price, 0
         edge = _band_edge(mark, side, self.params["band_pct"])
@@ -62,6 +63,7 @@ class PriceBand(Policy):
                 self.rejected += 1
                 return price, REASON_PRICE_BAND
             self.repriced += 1
+            self.moved = REASON_PRICE_BAND
             return max(edge, 1), 0
         return price, 0
 

@@ -105,6 +105,10 @@ class Policy:
     PARAMS: dict = {}      # key -> (default as written in TOML, converter(where, value), doc)
     SCALED: tuple = ()     # PARAMS keys in quote currency, shrunk with the scenario (--scale)
     CODE = BreakerId.NONE  # this policy's id in halt, reopen and trip rows
+    #: Set by ``gate_order`` when it moves an order's price (a band's edge, a corridor's
+    #: limit): the ``BreakerReason`` the order's expired remainder is logged with, so the
+    #: log says the breaker stopped it (``Exchange.submit`` resets it before each gate).
+    moved = 0
 
     def __init__(self, params: dict | None = None, where: str = "breaker"):
         params = dict(params or {})

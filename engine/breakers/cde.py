@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..venue.codes import BreakerId
 from ..venue.rounding import ceil_f, floor_f
-from .base import positive_pct, positive_seconds, seconds
+from .base import REASON_CDE_LIMIT, positive_pct, positive_seconds, seconds
 from .corridor import BreachHalt
 
 
@@ -51,6 +51,7 @@ class CoinbaseHourly(BreachHalt):
     DOC = ("Coinbase Derivatives: +-10% from an hourly reference -> 2-minute halt (order "
            "entry allowed), uncross; the breached limit is the reference for the hour")
     CODE = BreakerId.CDE_HOURLY
+    MOVE_REASON = REASON_CDE_LIMIT
     PARAMS = {
         "band_pct": (10, positive_pct, "price fluctuation limit around the hourly reference"),
         "halt_s": (120, positive_seconds,

@@ -16,7 +16,7 @@ from orderbook.enums import GTC, MARKET
 
 from ..venue.codes import BreakerId
 from ..venue.rounding import floor_f
-from .base import (REASON_VELOCITY, Policy, choice, positive_pct, positive_seconds,
+from .base import (REASON_DCB, REASON_VELOCITY, Policy, choice, positive_pct, positive_seconds,
                    whole)
 from .corridor import BreachHalt, RollingRange, potential_prices, reopen_anchor
 
@@ -72,6 +72,7 @@ class DynamicCircuitBreaker(BreachHalt):
     DOC = ("CME Dynamic Circuit Breaker: a move beyond the 60-min high/low -/+ variant "
            "(3.5% of settle) -> 2-minute pre-open, uncross, window restarts")
     CODE = BreakerId.CME_DCB
+    MOVE_REASON = REASON_DCB
     PARAMS = {
         "variant_pct": ("3.5", positive_pct,
                         "variant = start price ('previous settle') x this %, "

@@ -122,6 +122,7 @@ class BreachHalt(Policy):
 
     REJECT_FOK = False
     FOK_REASON = 0
+    MOVE_REASON = 0             # an order clipped to a limit: its remainder's expiry reason
     QUOTES_TRIP = False         # a resting bid above / ask below the corridor trips too
 
     def __init__(self, params=None, where="breaker"):
@@ -211,6 +212,7 @@ class BreachHalt(Policy):
         instant's breakers phase).  Returns the gate's answer: the order repriced."""
         self.trip(ts, price=edge, value=value)
         self.on_breach(ts, edge)
+        self.moved = self.MOVE_REASON
         self.pending = True
         self.port.schedule(ts, PHASE_BREAKERS, lambda t: self._halt(t) if self.pending else None)
         return edge, 0

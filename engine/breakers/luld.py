@@ -258,6 +258,7 @@ class LimitUpLimitDown(Policy):
         if order_type == MARKET:
             if price is None or side * (price - edge) > 0:
                 self.capped += 1
+                self.moved = REASON_LULD_BAND
                 return edge, 0
             return price, 0
         if side * (price - edge) > 0:
@@ -265,6 +266,7 @@ class LimitUpLimitDown(Policy):
                 self.rejected += 1
                 return price, REASON_LULD_BAND
             self.repriced += 1
+            self.moved = REASON_LULD_BAND
             return edge, 0
         return price, 0
 

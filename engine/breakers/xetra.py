@@ -68,6 +68,7 @@ class XetraVolatilityInterruption(BreachHalt):
     CODE = BreakerId.XETRA_VI
     REJECT_FOK = True
     FOK_REASON = REASON_XETRA_VI
+    MOVE_REASON = REASON_XETRA_VI
     PARAMS = {
         "dynamic_pct": (2, positive_pct, "dynamic corridor around the last price (assumed)"),
         "static_pct": (5, positive_pct,

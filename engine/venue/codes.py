@@ -33,16 +33,18 @@ class EngineReason(IntEnum):
 
 
 class BreakerReason(IntEnum):
-    """The breakers' refusals and deferrals (110-129)."""
+    """The breakers' refusals, expiries and deferrals (110-129).  An order whose price a
+    policy moved (``Policy.moved``: to a band's edge, a corridor's limit) and whose
+    remainder then expires unfilled is logged ``OrderExpired`` with the policy's code."""
 
-    PRICE_BAND = 110            # limit price outside the band: rejected
-    MARKET_BOUND = 111          # market order beyond the max deviation from mark: expired
+    PRICE_BAND = 110            # limit price outside the band: rejected (or repriced, expired)
+    MARKET_BOUND = 111          # market order capped at the max deviation from mark: expired
     HALTED = 112                # refused because trading is halted / paused
     LULD_BAND = 113             # LULD: an order may not trade outside the band
     VELOCITY = 114              # CME velocity logic: the triggering order is cancelled
-    CDE_LIMIT = 115
-    XETRA_VI = 116
-    DCB = 117
+    CDE_LIMIT = 115             # clipped at a Coinbase Derivatives limit: expired
+    XETRA_VI = 116              # Xetra: an FOK leaving the corridor, or clipped: expired
+    DCB = 117                   # clipped at a CME dynamic limit: expired
     LIQ_THROTTLED = 120         # liquidation deferred: per-second notional cap reached
     LIQ_PAUSED = 121            # liquidation deferred: trading is halted
 

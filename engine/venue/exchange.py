@@ -81,6 +81,8 @@ _TRANSFERRED = int(EventKind.POSITION_TRANSFERRED)
 _FUNDING_SETTLED = int(EventKind.FUNDING_SETTLED)
 _FUNDING_PAID = int(EventKind.FUNDING_PAID)
 _NEW_STATUS = OrderStatus.NEW
+_R_IOC_REMAINDER = Reason.IOC_REMAINDER
+_R_FOK = Reason.FOK_NOT_FILLABLE
 _pack = ROW.pack
 _pack_order = ORDER_ROW.pack
 
@@ -89,10 +91,13 @@ class BreakerHook(Protocol):
     """What the Exchange asks its circuit breaker (``engine.breakers.Policy`` is one).
 
     ``gate_order`` may reprice an order (its limit, or a market order's protection price)
-    or reject it with a reason code before it reaches the book; ``gate_liquidation`` may
+    -- saying why in ``moved``, a reason code, reset to 0 before each call -- or reject it
+    with a reason code before it reaches the book; ``gate_liquidation`` may
     defer one liquidation (a reason code, 0 to go ahead); ``pauses_liquidations`` may defer
     a whole round of ``units`` liquidations of ``inst`` at once; ``limit_edge`` is the
     farthest limit of a side it lets through now (None: any)."""
+
+    moved: int
 
     def gate_order(self, ts: int, account: int, inst: int, side: int, qty: int, price,
                    order_type: int, tif: int, liquidation: bool) -> tuple[int | None, int]: ...
@@ -410,14 +415,18 @@ class Exchange:
         # Other books are not gated (assumed: futures breakers are not spot rules).
         # A halt still stops every book.
         breaker = self.breaker if inst == 0 else None
+        moved = 0
         # Malformed orders skip the gate: the book rejects them with the reason.
         if breaker is not None and type(qty) is int and (price is None or type(price) is int) \
                 and (side == 1 or side == -1) \
                 and not (post_only and self._would_take(inst, side, price)):
             # A post-only order that would take is the book's to reject: it never trades,
             # so a breaker must not read it as a trade about to happen (and halt on it).
+            breaker.moved = 0
+            asked = price
             price, reason = breaker.gate_order(ts, account_id, inst, side, qty, price,
                                                order_type, tif, liquidation)
+            moved = breaker.moved if price != asked else 0
             if reason:
                 self.log.append(ts, EventKind.ORDER_REJECTED, side=side, inst=inst,
                                 account=account_id, order_id=oid, price=_loggable(price),
@@ -428,7 +437,8 @@ class Exchange:
                                        post_only, reduce_only, stp))
         r = self.books[inst].submit(oid, account_id, side, price, qty, tif, order_type,
                                     post_only, reduce_only, stp)
-        self._apply_outcome(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm)
+        self._apply_outcome(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm,
+                            moved)
         if liquidation and r[4]:        # resting: a market order queued in an auction
             self.queued_liquidations[oid] = fee_ppm
         return r
@@ -443,10 +453,13 @@ class Exchange:
         return opp is not None and side * (price - opp) >= 0
 
     def _apply_outcome(self, ts: int, acct: Account, inst: int, oid: int, side: int, price,
-                       qty: int, r, liquidation: bool, fee_ppm) -> None:
+                       qty: int, r, liquidation: bool, fee_ppm, moved: int = 0) -> None:
         """Apply what the book did with an order: fills to the ledger, self-trade
         cancellations, the resting part on record, and their log rows (packed straight
-        into ``EventLog.buffer`` on the hot path)."""
+        into ``EventLog.buffer`` on the hot path).  ``moved``: the breaker reason of a gate
+        that moved the order's price (``Policy.moved``); a remainder that then expires
+        unfilled (IOC, market, FOK) is logged with it, not the book's reason -- the band or
+        limit stopped it."""
         _, status, fills, _, resting, expired, reason, stp_cancelled = r
         account_id = acct.id
         if status == _REJECTED:
@@ -467,6 +480,8 @@ class Exchange:
             acct.open_orders.add(oid)
             self._buf += _pack_order(ts, _ACCEPTED, side, inst, account_id, oid, price, resting)
         if expired:
+            if moved and (reason == _R_IOC_REMAINDER or reason == _R_FOK):
+                reason = moved
             self.log.append(ts, EventKind.ORDER_EXPIRED, side=side, inst=inst, account=account_id,
                             order_id=oid, price=_loggable(price), qty=expired, reason=reason)
 

@@ -187,6 +187,36 @@ def test_no_trade_prints_outside_the_luld_band(eng):
     assert c["luld_market_capped"] == 1 and c["luld_repriced"] == 3
 
 
+def _expiry_reasons(v):
+    return [(r[7], r[12]) for r in v.rows(K.ORDER_EXPIRED)]        # (order id, reason)
+
+
+@pytest.mark.parametrize("spec,code", [("luld", 113), ("price-band", 111),
+                                       ("luld+liq-pause", 113)])
+def test_an_order_a_band_capped_expires_with_the_bands_reason_not_the_books(eng, spec, code):
+    """A market sell capped at the band (LULD 95,000; price-band's 5% take bound) fills what
+    the band allows and its remainder expires with the breaker's reason (113 LULD band, 111
+    market bound), so the log shows the breaker stopped it; an uncapped IOC keeps the
+    book's IOC_REMAINDER (11)."""
+    v = Venue(eng, spec)
+    v.submit(0, MM, 1, 5, price=99_000)
+    v.submit(0, MM, 1, 10, price=90_000)                           # beyond either band
+    capped = v.submit(SEC, TAKER, -1, 20, order_type=MARKET)
+    assert capped.filled_qty == 5 and capped.expired_qty == 15
+    plain = v.submit(SEC, TAKER, 1, 3, price=99_500, tif=IOC)      # nothing to buy: expires
+    assert plain.expired_qty == 3
+    assert _expiry_reasons(v) == [(capped.order_id, code), (plain.order_id, 11)]
+
+
+def test_an_order_clipped_at_a_cde_limit_expires_with_the_cde_reason(eng):
+    v = Venue(eng, "cde-hourly")                    # limits [90,000, 110,000]
+    v.submit(0, MM, 1, 5, price=95_000)
+    v.submit(0, MM, 1, 5, price=85_000)
+    r = v.submit(10 * SEC, TAKER, -1, 10, order_type=MARKET)       # clipped at 90,000
+    assert r.filled_qty == 5 and r.expired_qty == 5
+    assert _expiry_reasons(v) == [(r.order_id, 115)]
+
+
 def test_luld_reject_mode_rejects_a_limit_order_priced_through_the_band_with_reason_113(eng):
     v = Venue(eng, "luld", mode="reject")
     v.submit(0, MM, 1, 5, price=96_000)
