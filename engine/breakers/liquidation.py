@@ -46,29 +46,28 @@ class LiqThrottle(Policy):
         self.second = None
         self.used = 0
         self.deferred = 0
-        self.cap = None         # quantums, set by start (bind)
-        self._coin_cap = None   # inverse: the cap x quanta per coin / tick size (start)
+        # The cap in quantums (set by start, at bind); an inverse contract's in coin
+        # quantums x mark ticks, divided by the mark at each check (``_cap``).
+        self.cap = None
+        self.inverse = False
 
     def start(self):
         ins = self.port.instrument
-        if ins.inverse:
-            # The cap is quote currency (dollars); an inverse contract's notional is coin
-            # quantums, so the cap is converted at the mark of each check (assumed) --
-            # taken as coin, 5M would be 5M XBT a second and never bind.
-            self.cap = 0
-            self._coin_cap = self.params["max_notional_per_s"] * ins.quanta_per_unit \
-                / Fraction(ins.tick_size)
-        else:
-            # The cap in quantums, once (rounded down: never more than the configured cap).
-            self.cap = floor_f(self.params["max_notional_per_s"] * ins.quanta_per_unit)
-            self._coin_cap = None
+        self.inverse = ins.inverse
+        cap = self.params["max_notional_per_s"] * ins.quanta_per_unit
+        # The cap is quote currency (dollars); an inverse contract's notional is coin
+        # quantums, so there it is converted at the mark of each check (assumed) -- taken
+        # as coin, 5M would be 5M XBT a second and never bind.  Rounded down: never more
+        # than the configured cap.
+        self.cap = cap / Fraction(ins.tick_size) if self.inverse else floor_f(cap)
+
+    def _cap(self, inst: int) -> int:
+        if self.cap is None:
+            raise RuntimeError("liq-throttle: bind the policy to a run first (Policy.bind)")
+        return floor_f(self.cap / self.exchange.marks[inst]) if self.inverse else self.cap
 
     def gate_liquidation(self, ts, account, inst, notional):
-        cap = self.cap
-        if cap is None:
-            raise RuntimeError("liq-throttle: bind the policy to a run first (Policy.bind)")
-        if self._coin_cap is not None:      # inverse: the dollar cap in coin at the mark
-            cap = floor_f(self._coin_cap / self.exchange.marks[inst])
+        cap = self._cap(inst)
         second = ts // 1_000_000_000
         if second != self.second:
             self.second, self.used = second, 0
