@@ -41,7 +41,7 @@ from ..venue.instruments import BUNDLED_INSTRUMENTS
 from ..venue.rounding import floor_f
 from .columns import band_name
 from .metrics import (VACUUM_BAND_PPM, closes_long, in_log_order, liquidated_rows,
-                      peak_window, timeseries_meta)
+                      on_run_clock_s, peak_window, timeseries_meta)
 from .results import events_array
 
 PASS, FAIL, NOT_MEASURABLE = "PASS", "FAIL", "NOT MEASURABLE"
@@ -969,7 +969,7 @@ def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
     resumes = view.of(K.TRADING_RESUMED)
     ts, spread, p = view.ts, view.col("spread_bps"), view.price()
     w, m = t["window_s"] * SECOND, t["magnet_window_s"] * SECOND
-    minute = max(SECOND, round(60 * SECOND / _compression(view)))
+    minute = on_run_clock_s(60, _compression(view)) * SECOND
     before_sp, after_sp, last_move, prev_move, dirs = [], [], 0, 0, []
     magnet_ok = True
     for th, ph in zip(halts["ts"].tolist(), halts["price"].tolist()):
@@ -1107,7 +1107,7 @@ def on_run_clock(targets: dict, k) -> dict:
         out[fid] = dict(names)
         for key, value in names.items():
             if key in EVENT_CLOCK_KEYS or key == "sample_ms":
-                out[fid][key] = max(1, round(Fraction(value) / k))
+                out[fid][key] = on_run_clock_s(value, k)
     return out
 
 

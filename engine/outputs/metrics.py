@@ -290,6 +290,15 @@ KINDS_READ = np.union1d(np.union1d(_AGGREGATE_KINDS, _SUMMARY_KINDS),
                         [int(_K.BAD_DEBT)]).astype(np.uint8)
 
 
+def on_run_clock_s(event_s, k) -> int:
+    """A length of ``event_s`` event seconds (or milliseconds) on a clock compressed ``k``
+    times (``[scenario] time_compression``): divided by ``k``, rounded to the nearest whole
+    unit, at least 1 -- a minute of the event, never finer than the time series' second.
+    The one rule for every event-time window of the outputs (the facts', the summary's
+    peak minute)."""
+    return max(1, round(Fraction(event_s) / Fraction(str(k))))
+
+
 def rows_of_kinds(events: np.ndarray, kinds) -> np.ndarray:
     """The rows of ``events`` whose kind is in ``kinds``, in log order (a copy).  One pass
     over the log's kind column -- a strided read of 70-byte rows, ~27 ms for 6.3M rows --
@@ -817,7 +826,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     longs = _sum(liq["value"][closes_long(liq)])
     peak = None
     if liq_total > 0:
-        minute = max(1, round(Fraction(60) / Fraction(str(time_compression)))) * 1_000_000_000
+        minute = on_run_clock_s(60, time_compression) * 1_000_000_000
         peak = Fraction(peak_window(liq["ts"], liq["value"], minute)[0], liq_total)
 
     # Depth, vacuum, spread, fund, halts.
