@@ -32,7 +32,6 @@ from ..venue.rounding import floor_f
 # The breakers' codes in the log's ``reason`` column (``engine.venue.codes``).
 REASON_PRICE_BAND = BreakerReason.PRICE_BAND
 REASON_MARKET_BOUND = BreakerReason.MARKET_BOUND
-REASON_HALTED = BreakerReason.HALTED
 REASON_LULD_BAND = BreakerReason.LULD_BAND
 REASON_VELOCITY = BreakerReason.VELOCITY
 REASON_CDE_LIMIT = BreakerReason.CDE_LIMIT

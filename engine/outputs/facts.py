@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from ..venue.accounts import FIRST_MAKER, FIRST_TRADER
 from ..venue.codes import WithdrawalReason
 from ..venue.events import EVENT_DTYPE, EventKind as K
-from ..venue.instruments import BUNDLED_INSTRUMENTS
+from ..venue.instruments import waterfall_of
 from ..venue.rounding import floor_f
 from .columns import band_name
 from .metrics import (VACUUM_BAND_PPM, closes_long, in_log_order, liquidated_rows,
@@ -616,10 +616,7 @@ def _waterfall(view: RunView) -> str | None:
     """The run's liquidation waterfall from its saved scenario (``[venue] waterfall``, else
     its instrument's), or None when the scenario does not say (recorded data)."""
     venue = (view.scenario or {}).get("venue") or {}
-    if venue.get("waterfall"):
-        return venue["waterfall"]
-    make = BUNDLED_INSTRUMENTS.get(venue.get("instrument"))
-    return make().waterfall if make is not None else None
+    return waterfall_of(venue.get("instrument"), venue.get("waterfall"))
 
 
 def fact_6(view: RunView, t: dict) -> Score:

@@ -147,7 +147,7 @@ from ..config import (ConfigError, amount, as_plain, boolean, bounded, build, de
                       fraction, integer, read_toml, scale_ratio, share, text, window)
 from ..venue.funding import EIGHT_HOURS_S, FUNDING_RULES, FundingRule
 from ..venue.instruments import (ADL_RANKINGS, BUNDLED_INSTRUMENTS, INVERSE_ADL_RANKINGS,
-                                 INVERSE_WATERFALLS, WATERFALLS)
+                                 INVERSE_WATERFALLS, WATERFALLS, waterfall_of)
 from ..venue.rounding import ceil_f, floor_f
 
 MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
@@ -716,7 +716,7 @@ def _check_backstop(where: str, venue: Venue) -> None:
     """``backstop_offload`` and ``backstop_capital_oi_pct`` configure the backstop vault,
     which only the ``hyperliquid`` waterfall has (``engine.liquidation.waterfalls``): set
     on another venue they would do nothing, so they are refused."""
-    waterfall = venue.waterfall or BUNDLED_INSTRUMENTS[venue.instrument]().waterfall
+    waterfall = waterfall_of(venue.instrument, venue.waterfall)
     if waterfall == "hyperliquid":
         return
     for key in ("backstop_offload", "backstop_capital_oi_pct"):

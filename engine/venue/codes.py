@@ -35,11 +35,12 @@ class EngineReason(IntEnum):
 class BreakerReason(IntEnum):
     """The breakers' refusals, expiries and deferrals (110-129).  An order whose price a
     policy moved (``Policy.moved``: to a band's edge, a corridor's limit) and whose
-    remainder then expires unfilled is logged ``OrderExpired`` with the policy's code."""
+    remainder then expires unfilled is logged ``OrderExpired`` with the policy's code.
+    An order a halted book refuses carries the book's own ``MATCHING_HALTED`` (13), so no
+    code stands for "halted" here (112 is left free: it was defined and never logged)."""
 
     PRICE_BAND = 110            # limit price outside the band: rejected (or repriced, expired)
     MARKET_BOUND = 111          # market order capped at the max deviation from mark: expired
-    HALTED = 112                # refused because trading is halted / paused
     LULD_BAND = 113             # LULD: an order may not trade outside the band
     VELOCITY = 114              # CME velocity logic: the triggering order is cancelled
     CDE_LIMIT = 115             # clipped at a Coinbase Derivatives limit: expired

@@ -268,3 +268,13 @@ BUNDLED_INSTRUMENTS = {
     "bitmex:XBTUSD": bitmex_xbtusd,
     "binance:BTCUSD_PERP": binance_btcusd_perp,
 }
+
+
+def waterfall_of(instrument: str | None, waterfall: str | None = None) -> str | None:
+    """The liquidation waterfall a venue runs: its ``[venue] waterfall`` when set, else that
+    of the bundled instrument ``instrument``; None when neither is known (a recorded run
+    saves no instrument).  O(1) (one preset built)."""
+    if waterfall:
+        return waterfall
+    make = BUNDLED_INSTRUMENTS.get(instrument)
+    return make().waterfall if make is not None else None

@@ -3,13 +3,14 @@
 0, and every ``reason`` belongs to its kind's space."""
 from __future__ import annotations
 
+import pathlib
 from fractions import Fraction
 
 import pytest
 
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
-from engine.venue.codes import COLUMNS, REASON_SPACE, REJECT_CODES, EngineReason
+from engine.venue.codes import COLUMNS, REASON_SPACE, REJECT_CODES, BreakerReason, EngineReason
 from engine.venue.events import EVENT_DTYPE, EventKind
 
 FILLABLE = [n for n in EVENT_DTYPE.names if n not in ("ts", "seq", "kind")]
@@ -31,6 +32,17 @@ def test_every_kind_has_a_row_in_the_column_table_naming_real_columns():
 def test_the_reject_space_holds_the_book_venue_and_breaker_ranges_without_overlap():
     assert 0 in REJECT_CODES and 100 in REJECT_CODES and 121 in REJECT_CODES
     assert all(code < 100 or code >= 110 for code in REJECT_CODES - set(EngineReason))
+
+
+def test_every_breaker_code_is_one_some_policy_logs():
+    # A code no policy uses would promise the reader a refusal the log never holds (112
+    # "halted" was one: a halted book refuses with its own MATCHING_HALTED).
+    root = pathlib.Path(__file__).resolve().parents[3] / "engine"
+    users = "".join(p.read_text() for p in sorted((root / "breakers").glob("*.py"))
+                    if p.name != "base.py")
+    users += (root / "liquidation" / "waterfalls.py").read_text()
+    for code in BreakerReason:
+        assert f"REASON_{code.name}" in users or f"BreakerReason.{code.name}" in users, code
 
 
 @pytest.mark.parametrize("breaker,overrides", RUNS)
