@@ -496,11 +496,26 @@ def _cmd_data(args) -> int:
     return 0
 
 
+def _clock_lines(span: dict) -> list[str]:
+    """The exchange's clock beside the recorder's, and how far apart they were: a receive
+    time before the event time (local - exchange < 0) is impossible, so the recorder's
+    clock was behind by at least that much (``inspect_file``)."""
+    ex, skew = span.get("exchange"), span.get("local_minus_exchange_ns")
+    if not ex or ex[0] is None or ex == span["local"]:
+        return []                          # one clock (ts_local is ts_exchange)
+    lines = [f"  exchange     {ex[0]} .. {ex[1]}"]
+    lo, hi = skew
+    note = " (receive before event: the recorder's clock was behind)" if hi < 0 else ""
+    lines.append(f"  local-exch   {lo / 1e9:+.3f} .. {hi / 1e9:+.3f} s{note}")
+    return lines
+
+
 def _inspect_text(s: dict) -> str:
     lo, hi = s["time_range"]["local"]
     agree = s.get("top_of_book_agreement")
     lines = [f"{s.get('file')}: {s['format']} {s['symbol']}",
              f"  local time   {lo} .. {hi}",
+             *_clock_lines(s["time_range"]),
              "  messages     " + ", ".join(f"{k} {v:,}" for k, v in s["messages"].items()),
              f"  gaps {s['gaps']}  resyncs {s['resyncs']}  crossed books {s['crossed_books']}",
              "  top of book  " + ("no diff book and top-of-book stream to compare"

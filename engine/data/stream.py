@@ -118,16 +118,21 @@ def inspect_file(reader) -> dict:
     first_crossed = None
     has_book = has_top = False
     ts_ex = [None, None]
+    skew = [None, None]         # ts_local - ts_exchange: min, max (the recorder's clock)
     bid = None
     rows = 0
     for batch in reader.batches():
         rows += len(batch)
-        te = batch["ts_exchange"]
-        te = te[te > 0]
+        known = batch["ts_exchange"] > 0
+        te = batch["ts_exchange"][known]
         if len(te):
             lo, hi = int(te.min()), int(te.max())
             ts_ex = [lo if ts_ex[0] is None else min(ts_ex[0], lo),
                      hi if ts_ex[1] is None else max(ts_ex[1], hi)]
+            d = batch["ts_local"][known] - te
+            lo, hi = int(d.min()), int(d.max())
+            skew = [lo if skew[0] is None else min(skew[0], lo),
+                    hi if skew[1] is None else max(skew[1], hi)]
         for r in batch.tolist():
             kind, flags = r[2], r[4]
             if kind == _BOOK:
@@ -157,7 +162,8 @@ def inspect_file(reader) -> dict:
     out = dict(file=reader.path, format=reader.format, symbol=reader.symbol,
                time_range=dict(local_ns=[reader.first_ts, reader.last_ts],
                                local=[_iso(reader.first_ts), _iso(reader.last_ts)],
-                               exchange_ns=ts_ex, exchange=[_iso(t) for t in ts_ex]),
+                               exchange_ns=ts_ex, exchange=[_iso(t) for t in ts_ex],
+                               local_minus_exchange_ns=skew),
                messages=dict(sorted(reader.messages.items())), rows=rows,
                gaps=reader.gaps, resyncs=reader.resyncs, crossed_books=crossed,
                top_of_book_checked=check.checked if both else None,

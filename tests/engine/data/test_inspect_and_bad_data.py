@@ -25,6 +25,18 @@ def test_inspect_json_of_the_real_capture_prints_one_object_with_the_issue_keys(
     assert s["messages"]["depthUpdate"] == 2857 and s["top_of_book_agreement"] == 1.0
 
 
+def test_inspect_shows_the_real_captures_recorder_clock_behind_the_exchanges(capsys):
+    # Every message of the capture was "received" 1.18-1.27 s before Binance stamped it:
+    # impossible, so the recorder's clock ran behind; the run clock is that local clock.
+    assert main(["data", "inspect", REAL, "--json"]) == 0
+    lo, hi = json.loads(capsys.readouterr().out)["time_range"]["local_minus_exchange_ns"]
+    assert -1_273_000_000 < lo <= hi < -1_180_000_000
+    assert main(["data", "inspect", REAL]) == 0
+    text = capsys.readouterr().out
+    assert "exchange     2024-08-08T23:54:16.313000000Z" in text
+    assert "the recorder's clock was behind" in text
+
+
 def test_inspect_of_several_formats_totals_their_messages(capsys):
     paths = [str(p) for p in sorted(SAMPLES.rglob("*")) if p.is_file()
              and p.suffix not in (".py", ".toml") and p.name != "README.md"]
