@@ -37,9 +37,11 @@ UNITS = {
 }
 
 _SAMPLED = [
-    ("ts", "ns", "the start of the interval"),
-    ("best_bid", "ticks", "best bid at the last sample of the interval"),
-    ("best_ask", "ticks", "best ask at the last sample of the interval"),
+    ("ts", "ns", "the start of the interval; the state columns are sampled at this instant "
+                 "(after its orders, marks and liquidations), the aggregates cover the whole "
+                 "interval"),
+    ("best_bid", "ticks", "best bid at the interval's start (its one sample)"),
+    ("best_ask", "ticks", "best ask at the interval's start (its one sample)"),
     ("spread_bps", "bp100", "(ask - bid) / mid; none when a side is empty"),
 ]
 _TAIL = [
