@@ -144,11 +144,14 @@ def money_ticks():
     from matplotlib.ticker import Formatter
 
     class MoneyTicks(Formatter):
+        labels: dict = {}
+
+        def set_locs(self, locs) -> None:
+            ticks = sorted({float(x) for x in locs if np.isfinite(x)})
+            self.labels = dict(zip(ticks, money_labels(ticks)))
+
         def __call__(self, x, pos=None) -> str:
-            locs = sorted({float(loc) for loc in self.locs if np.isfinite(loc)})
-            if x in locs:
-                return money_labels(locs)[locs.index(x)]
-            return money(x)
+            return self.labels.get(float(x)) or money(x)
     return MoneyTicks()
 
 
