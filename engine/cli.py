@@ -3,6 +3,7 @@
     liqsim replay SCENARIO [--breaker NAME] [--seed N] [--scale F] [--set KEY=VALUE ...] --out DIR
     liqsim replay --data PATH... [--breaker NAME] [--scenario FILE] [--allow-gaps] --out DIR
     liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
+    liqsim compare --data PATH... --breakers none,luld,... [--scenario FILE] [--allow-gaps] --out DIR
     liqsim sweep GRID.toml --out DIR [--workers N] [--scheduler ADDRESS] [--resume]
     liqsim bench [--quick] [--json]   the throughput measurements (engine.sweeps.bench)
     liqsim facts RUN_DIR [--against RUN_DIR]
@@ -133,7 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="replay one scenario under several breaker "
                              "policies; writes one run per policy, comparison.json and "
                              "comparison.png")
-    compare.add_argument("scenario")
+    compare.add_argument("scenario", nargs="?", default=None,
+                         help="a bundled scenario name or a .toml file (not with --data)")
+    compare.add_argument("--data", nargs="+", metavar="PATH", default=None,
+                         help="compare on recorded market data instead (as replay --data)")
+    compare.add_argument("--scenario", dest="data_scenario", metavar="FILE", default=None,
+                         help="with --data: a scenario whose participants trade on top")
+    compare.add_argument("--allow-gaps", action="store_true",
+                         help="with --data: replay across update-id gaps")
     compare.add_argument("--breakers", default="none",
                          help="comma-separated policies; '+' composes, e.g. none,luld+liq-pause")
     seeds = compare.add_mutually_exclusive_group()
@@ -260,6 +268,7 @@ def _cmd_replay(args) -> int:
     if args.scenario is None or args.data_scenario is not None or args.allow_gaps:
         raise ConfigError("replay: expected a SCENARIO, or --data PATH... (--scenario and "
                           "--allow-gaps go with --data)")
+    _not_data(args.scenario, "replay")
     from .runner import run
     result = run(args.scenario, breaker=args.breaker, seed=args.seed, scale=args.scale,
                  overrides=args.overrides, progress=not args.quiet)
@@ -268,6 +277,8 @@ def _cmd_replay(args) -> int:
     with atomic_dir(args.out) as stage:       # the run and its report, all or nothing
         result.save(stage)
         write_report(stage, _command(args), shown=args.out)
+    if "recorded" in result.summary:          # a recorded run's scenario.toml
+        return _report_recorded(result, args.out)
     return _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
                                      f"events.parquet, scenario.toml, timeline.png, "
                                      f"liquidation_levels.parquet and report.html")
@@ -282,35 +293,72 @@ def _cmd_replay_data(args) -> int:
     from .runner import run_recorded
     result = run_recorded(args.data, breaker=args.breaker, scenario=args.data_scenario,
                           seed=args.seed, allow_gaps=args.allow_gaps)
-    result.save(args.out)
+    from .outputs.report import write_report
+    with atomic_dir(args.out) as stage:       # the run and its report, all or nothing
+        result.save(stage)
+        write_report(stage, _command(args), shown=args.out)
+    return _report_recorded(result, args.out)
+
+
+def _report_recorded(result, out: str) -> int:
     rec = result.summary["recorded"]
     c = rec["counters"]
-    code = _report([result.summary], f"wrote {args.out}/summary.json, timeseries.parquet, "
+    code = _report([result.summary], f"wrote {out}/summary.json, timeseries.parquet, "
                                      f"events.parquet, scenario.toml, timeline.png, "
-                                     f"forceorders-latest.txt, forceorders-largest.txt")
+                                     f"forceorders-latest.txt, forceorders-largest.txt and "
+                                     f"report.html")
     print(f"recorded: index = {rec['index_source']}; mark = {rec['mark_source']}")
-    print(f"recorded liquidations: {c.get('liquidations_sent', 0)} sent, "
+    _recorded_counts(result.summary)
+    return code
+
+
+def _recorded_counts(summary: dict, who: str = "") -> None:
+    rec = summary["recorded"]
+    c = rec["counters"]
+    print(f"{who}recorded liquidations: {c.get('liquidations_sent', 0)} sent, "
           f"{c.get('liquidations_unfilled', 0)} failed to fill "
           f"({c.get('liquidations_unfilled_lots', 0)} lots); recorded trades: "
           f"{c.get('trades_sent', 0)} sent, {c.get('trades_refused', 0)} refused; "
           f"gaps {len(rec['gaps'])}")
-    return code
+
+
+def _not_data(scenario: str, command: str) -> None:
+    """A file given as SCENARIO that is not a .toml (a recorded capture): one line saying
+    that recorded data goes with --data."""
+    if os.path.isfile(scenario) and not scenario.lower().endswith(".toml"):
+        raise ConfigError(f"{scenario}: expected a scenario (a .toml file or a bundled name); "
+                          f"for recorded market data use liqsim {command} --data {scenario} "
+                          f"... --out DIR")
 
 
 def _cmd_compare(args) -> int:
     from .breakers import parse_policy_list
-    from .runner import compare
+    from .runner import compare, compare_recorded
     names = parse_policy_list(args.breakers)
     _warn_unused_breaker_sets(args.overrides, names)
     seeds = args.seeds or [args.seed]
-    comparison = compare(args.scenario, names, scale=args.scale, overrides=args.overrides,
-                         seeds=seeds, progress=not args.quiet)
+    if args.data is not None:
+        if args.scenario is not None or args.overrides or args.scale != 1:
+            raise ConfigError("compare --data: expected no SCENARIO, --set or --scale (give "
+                              "participants with --scenario FILE)")
+        comparison = compare_recorded(args.data, names, scenario=args.data_scenario,
+                                      seeds=seeds, allow_gaps=args.allow_gaps)
+    elif args.scenario is None or args.data_scenario is not None or args.allow_gaps:
+        raise ConfigError("compare: expected a SCENARIO, or --data PATH... (--scenario and "
+                          "--allow-gaps go with --data)")
+    else:
+        _not_data(args.scenario, "compare")
+        comparison = compare(args.scenario, names, scale=args.scale, overrides=args.overrides,
+                             seeds=seeds, progress=not args.quiet)
     comparison.save(args.out, _command(args))
     s0 = next(iter(comparison.results.values()))[0].summary
-    return _report(comparison.summaries,
+    code = _report(comparison.summaries,
                    f"wrote {args.out}/report.html, comparison.json, comparison.png and one "
                    f"directory per policy" + (f" (one run per seed; the chart shows seed "
                                               f"{s0['seed']})" if len(seeds) > 1 else ""))
+    for name, rs in (comparison.results.items() if args.data is not None else ()):
+        _recorded_counts(rs[0].summary, f"{name}: ")
+    return code
 
 
 def _cmd_sweep(args) -> int:
@@ -433,8 +481,13 @@ def _cmd_report(args) -> int:
     if not (os.path.isfile(os.path.join(d, "summary.json"))
             or os.path.isfile(os.path.join(d, "comparison.json"))
             or os.path.isfile(os.path.join(d, "sweep.json"))):
+        runs = sorted(n for n in os.listdir(d) if os.path.isfile(
+            os.path.join(d, n, "summary.json"))) if os.path.isdir(d) else []
         print(f"liqsim: error: {d}: expected a directory written by replay, compare or sweep "
-              f"(summary.json, comparison.json or sweep.json), found none", file=sys.stderr)
+              f"(summary.json, comparison.json or sweep.json), found none" + (
+                  f"; it holds the runs {', '.join(runs)}: liqsim report {d}/{runs[0]} for one, "
+                  f"liqsim compare [--data PATH...] --breakers ... --out DIR for them side by "
+                  f"side" if runs else ""), file=sys.stderr)
         return 2
     try:
         path = write_report(d)

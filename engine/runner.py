@@ -50,6 +50,8 @@ def run(scenario, breaker: str | None = None, seed: int | None = None, scale=1,
         sc = scale_scenario(scenario, f)
     else:
         sc = load(str(scenario), list(overrides), f)
+        if sc.run.get("data"):              # a recorded run's scenario.toml: re-read its data
+            return _rerun_recorded(str(scenario), sc, breaker, seed, overrides, f)
     if breaker is None:
         breaker = sc.run.get("breaker")
     if seed is None:
@@ -129,6 +131,38 @@ def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None) -> Ru
                      scenario_resolved=resolved, levels=levels)
 
 
+def _rerun_recorded(path: str, sc, breaker, seed, overrides, scale) -> RunResult:
+    """``run`` of a recorded run's saved ``scenario.toml``: ``run_recorded`` on the files
+    its ``[run].data`` names (paths as given to ``replay --data``, so relative to the
+    directory that command ran in), with the saved file as the participants."""
+    if overrides or scale != 1:
+        raise ConfigError(f"{path}: a recorded run (run.data) replays with neither --set "
+                          f"nor --scale")
+    import os
+    for name in sc.run["data"]:
+        if not os.path.isfile(name):
+            raise ConfigError(f"{path}: run.data: {name}: no such file (the path as given to "
+                              f"replay --data: relative to the directory it ran in)")
+    return run_recorded(sc.run["data"], breaker=breaker, scenario=path, seed=seed,
+                        allow_gaps=sc.run.get("allow_gaps", False))
+
+
+def _notices(paths) -> dict:
+    """The licence notice files (LICENSE*, LICENCE*, NOTICE*, COPYING*) beside each
+    recorded file, by file, paths written as the file's was: for the report."""
+    import glob
+    import os
+    out = {}
+    for path in map(str, paths):
+        folder = os.path.dirname(path)
+        found = sorted({os.path.join(folder, os.path.basename(n)) for pattern in
+                        ("LICENSE*", "LICENCE*", "NOTICE*", "COPYING*")
+                        for n in glob.glob(os.path.join(glob.escape(folder or "."), pattern))})
+        if found:
+            out[path] = found
+    return out
+
+
 def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | None = None,
                  allow_gaps: bool = False) -> RunResult:
     """The counterfactual replay of recorded data (``liqsim replay --data``): the recorded
@@ -152,6 +186,16 @@ def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | N
     sim.run()
     result = _result(sim, sc, seed, Fraction(1), elapsed())
     result.summary["recorded"] = p.metadata(market)
+    result.summary["recorded"]["notices"] = _notices(p.paths)
+    # What reproduces the run, in its scenario.toml ([run]): the files and flags as given;
+    # the population's file only informational (the saved file holds its participants).
+    # The index path holds the data's start price, so that file loads (runner.run).
+    run_table = result.scenario_resolved["run"]
+    run_table.update(data=[str(x) for x in paths], allow_gaps=bool(allow_gaps))
+    population = sc.run.get("population", None if scenario is None else str(scenario))
+    if population is not None:
+        run_table["population"] = population
+    result.scenario_resolved["index"]["path"] = [[0, str(p.start_decimal)]]
     result.extras.update(force_order_files(result.events_array, sim.instrument,
                                            exclude=(RECORDED_LIQUIDATED,), epoch_ns=p.t0))
     return result
@@ -202,4 +246,16 @@ def compare(scenario, breakers=("none",), seed: int | None = None, scale=1,
     seeds = list(seeds) if seeds is not None else [seed]
     return Comparison({name: [run(scenario, breaker=name, seed=s, scale=scale,
                                   overrides=overrides, progress=progress) for s in seeds]
+                       for name in names})
+
+
+def compare_recorded(paths, breakers=("none",), scenario=None, seeds=(None,),
+                     allow_gaps: bool = False):
+    """``run_recorded`` once per policy in ``breakers`` and per seed in ``seeds`` (None: the
+    scenario's, else 0): the ``Comparison`` of ``liqsim compare --data``, as ``compare``."""
+    from .breakers import parse_policy_list
+    from .outputs.comparison import Comparison
+    names = parse_policy_list(breakers if isinstance(breakers, str) else ",".join(breakers))
+    return Comparison({name: [run_recorded(paths, breaker=name, scenario=scenario, seed=s,
+                                           allow_gaps=allow_gaps) for s in seeds]
                        for name in names})

@@ -18,8 +18,10 @@ charted again later.  Panels, sharing the time axis (seconds):
   backstops   the insurance fund's cash and equity (cash + taken-over positions' unrealised
               PnL at the mark) and the cumulative ADL notional
 
-Money axes are in the run's quote currency with k/M/B tick labels; each policy of a
-comparison has its own line style, so identical curves stay distinguishable.
+Money axes are in the run's quote currency with k/M/B tick labels, as many decimals as
+the ticks' spacing needs so adjacent ticks never read the same (``money_labels``); a panel
+with nothing to draw says "none" instead of showing an empty axis (``empty_panel``).  Each
+policy of a comparison has its own line style, so identical curves stay distinguishable.
 
 Rendered by matplotlib's Agg renderer into PNG (a bare ``Figure``: no pyplot state, no
 backend switch, safe in a notebook); the files carry no timestamp, so equal time series
@@ -97,10 +99,73 @@ def money(value: float, _pos=None) -> str:
     return f"{value:.4g}"
 
 
+_UNITS = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def _label(value: float, div: float, suffix: str, decimals: int) -> str:
+    text = f"{value / div:,.{decimals}f}"
+    return "0" if float(text.replace(",", "")) == 0 else text + suffix
+
+
+def _value(label: str) -> float:
+    div = dict((suffix, div) for div, suffix in _UNITS).get(label[-1:], 1.0)
+    return float((label[:-1] if div != 1.0 else label).replace(",", "")) * div
+
+
+def money_labels(values) -> list[str]:
+    """Tick labels for the money ``values`` of one axis that tell adjacent ticks apart.
+    ``money``'s own labels where each is within half the distance to its neighbours (950,
+    1.2k, 3.4M); else one unit for the axis: the largest of B/M/k whose resolution with 0
+    or 1 decimal is no coarser than the smallest step between ticks, else plain numbers with
+    as many decimals as that step needs (61,725 and 61,750 for a 0.2% move around 61.8k,
+    not 61.7k twice).  Every label set returned is distinct.  O(ticks x candidates)."""
+    v = sorted({float(x) for x in values if np.isfinite(x)})
+    if len(v) < 2:
+        return [money(x) for x in v]
+    gaps = np.diff(v)
+    near = np.minimum(np.append(gaps, np.inf), np.insert(gaps, 0, np.inf))
+    labels = [money(x) for x in v]
+    if len(set(labels)) == len(v) and all(
+            abs(_value(text) - x) <= g / 2 for text, x, g in zip(labels, v, near)):
+        return labels
+    step, top = float(gaps.min()), max(abs(v[0]), abs(v[-1]))
+    options = [(div, suffix, d) for div, suffix in _UNITS if top >= div for d in (0, 1)]
+    for div, suffix, d in options + [(1.0, "", d) for d in range(10)]:
+        labels = [_label(x, div, suffix, d) for x in v]
+        if div * 10.0 ** -d <= step * (1 + 1e-9) and len(set(labels)) == len(v):
+            return labels
+    return [repr(x) for x in v]
+
+
+def money_ticks():
+    """A matplotlib formatter of a money axis's tick labels (``money_labels`` over the
+    axis's ticks); a value formatted alone (the cursor readout) reads as ``money``.
+    (matplotlib is imported here, not when ``engine`` is.)"""
+    from matplotlib.ticker import Formatter
+
+    class MoneyTicks(Formatter):
+        labels: dict = {}
+
+        def set_locs(self, locs) -> None:
+            ticks = sorted({float(x) for x in locs if np.isfinite(x)})
+            self.labels = dict(zip(ticks, money_labels(ticks)))
+
+        def __call__(self, x, pos=None) -> str:
+            return self.labels.get(float(x)) or money(x)
+    return MoneyTicks()
+
+
 def _money_axis(ax, what: str, currency: str) -> None:
-    from matplotlib.ticker import FuncFormatter
-    ax.yaxis.set_major_formatter(FuncFormatter(money))
+    ax.yaxis.set_major_formatter(money_ticks())
     ax.set_ylabel(f"{what} ({currency})")
+
+
+def empty_panel(ax, text: str = "none") -> None:
+    """An axis with nothing to show: no ticks (a meaningless range such as -0.04..0.04
+    would read as data), ``text`` in its centre."""
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+            color="grey", fontsize=11)
 
 
 def _shade(ax, t, flags, interval, color, label) -> None:
@@ -167,13 +232,16 @@ def run_figure(table: pa.Table, title: str):
             label="liquidated (closed off the book where not filled)")
     liq.bar(t, s["filled"], width=width, align="edge", color="tab:green",
             label="filled in the book")
-    if (s["liquidated"] > 0).any():
-        liq.set_yscale("log")
     _money_axis(liq, "liquidated\nper interval", q)
     share = liq.twinx()
     share.plot(t, s["filled_share"], ".", color="black", ms=3, label="filled share")
     share.set_ylim(0, 1.05)
     share.set_ylabel("filled share")
+    if (s["liquidated"] > 0).any():
+        liq.set_yscale("log")
+    else:
+        empty_panel(liq, "none: no liquidation in this run")
+        share.set_yticks([])
     liq.legend(loc="upper left", fontsize=8)
     share.legend(loc="upper right", fontsize=8)
     back.plot(t, s["fund"], color="tab:blue", lw=1.2, label="insurance fund: cash")
@@ -194,6 +262,7 @@ def comparison_figure(runs: list[tuple[str, pa.Table]], title: str):
     price.plot(first["t"], first["index"], color="grey", lw=2.5, alpha=0.4, label="index")
     depth.axhline(first["vacuum_fraction"], color="grey", ls=":", lw=1,
                   label="vacuum threshold")
+    closed = False
     for k, (name, table) in enumerate(runs):
         s = _series(table)
         t = s["t"]
@@ -206,6 +275,7 @@ def comparison_figure(runs: list[tuple[str, pa.Table]], title: str):
                        alpha=0.3, label=f"{name}: halted")
         depth.plot(t, s["depth_ratio"], color=color, lw=1.1, ls=ls, label=name)
         liq.plot(t, np.cumsum(s["off_book"]), color=color, lw=1.1, ls=ls, label=name)
+        closed = closed or bool((s["off_book"] > 0).any())
         back.plot(t, s["fund_equity"], color=color, lw=1.1, ls=ls,
                   label=f"{name}: fund equity")
         back.plot(t, s["adl"], color=color, lw=2.2, ls=ls, alpha=0.5,
@@ -213,6 +283,8 @@ def comparison_figure(runs: list[tuple[str, pa.Table]], title: str):
     price.legend(loc="lower left", fontsize=7, ncol=3)
     depth.legend(loc="upper right", fontsize=8)
     _money_axis(liq, "closed off the book,\ncumulative", q)
+    if not closed:
+        empty_panel(liq, "none: nothing closed off the book in these runs")
     liq.legend(loc="upper left", fontsize=8)
     _money_axis(back, "fund, ADL", q)
     back.legend(loc="upper left", fontsize=7, ncol=2)

@@ -34,7 +34,7 @@ from decimal import Decimal
 import numpy as np
 
 from ..venue.events import EventKind
-from .charts import STALE_S, _money_axis, _shade, _series, money
+from .charts import STALE_S, _money_axis, _shade, _series, empty_panel, money_ticks
 from .columns import band_name
 from .liqmap import liquidation_map
 from .metrics import timeseries_meta
@@ -208,8 +208,7 @@ def draw_heatmap(fig, ax, d) -> None:
 
 
 def _fmt():
-    from matplotlib.ticker import FuncFormatter
-    return FuncFormatter(money)
+    return money_ticks()
 
 
 def draw_liquidations(fig, ax, d) -> None:
@@ -230,6 +229,9 @@ def draw_liquidations(fig, ax, d) -> None:
         twin.plot(t + w / 2, np.where(counts > 0, counts, np.nan), marker, color=color,
                   ms=4, label=label)     # zero counts are not drawn
     twin.set_ylabel("count per interval")
+    if not (d["liquidated"] > 0).any():
+        empty_panel(ax, "none: no liquidation in this run")
+        twin.set_yticks([])
     ax.legend(loc="upper left", fontsize=7)
     twin.legend(loc="upper right", fontsize=7)
 

@@ -153,9 +153,74 @@ def _scenario_section(scenario: dict, summaries: list[dict]) -> str:
     out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
     out.append("<tr><th>sources</th><td>" + ("<ul>" + "".join(
         f"<li>{_e(s)}</li>" for s in sources) + "</ul>" if sources else
+        '<a href="#recorded">the recorded market data below</a>' if s0.get("recorded") else
         "none recorded in the scenario") + "</td></tr>")
     out.append("</table></section>")
     return "\n".join(out)
+
+
+#: The recorded counters the report always shows (0 where the replay never counted one).
+_COUNTERS = ("trades_sent", "trades_refused", "trades_partly_unfilled", "liquidations_sent",
+             "liquidations_unfilled", "liquidations_unfilled_lots")
+
+
+def _recorded_section(table: list[tuple[str, dict]]) -> str:
+    """A recorded run's data (``replay --data``; ``engine.runner.run_recorded``), from its
+    summary's ``recorded`` table: the files with the licence notices beside them, the
+    streams, where index and mark came from, the gaps, the replay's counters (one column per
+    policy) and its approximations (``engine.market.recorded.APPROXIMATIONS``, as saved with
+    the run: the text is that constant's).  Empty for a scenario run."""
+    recs = [(name or s["breaker"], s["recorded"]) for name, s in table if s.get("recorded")]
+    if not recs:
+        return ""
+    rec = recs[0][1]
+    notices = rec.get("notices", {})
+    files = "".join(f"<li><code>{_e(f)}</code> ({_e(fmt)})" + "".join(
+        f"; licence: <code>{_e(n)}</code>" for n in notices.get(f, [])) + "</li>"
+        for f, fmt in zip(rec.get("files", []), rec.get("formats", [])))
+    window = (rec.get("end_ns", 0) - rec.get("start_ns", 0)) / 1e9
+    rows = [("files", f"<ul>{files}</ul>"),
+            ("instrument", _e(rec.get("instrument"))),
+            ("window", _e(f"{window:.3f} s from the first two-sided book (local time "
+                          f"{rec.get('start_ns')} ns), start price {rec.get('start_price')}")),
+            ("streams", _e(", ".join(f"{k} {v:,}" for k, v in rec.get("streams", {}).items()))),
+            ("index", _e(rec.get("index_source"))), ("mark", _e(rec.get("mark_source"))),
+            ("gaps", _e(", ".join(rec.get("gaps", [])) or "none"))]
+    out = ['<section id="recorded"><h2>Recorded data</h2>',
+           '<p class="note">A counterfactual replay of recorded market data: the recorded '
+           'book, trades and liquidations sent to the venue as orders, under the policy.</p>',
+           '<table class="kv">']
+    out += [f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows]
+    out.append("</table>")
+    keys = sorted(set(_COUNTERS) | {k for _, r in recs for k in r.get("counters", {})})
+    heads = "".join(f"<th>{_e(n)}</th>" for n, _ in recs)
+    out.append(f'<table id="recorded-counters"><thead><tr><th>counter</th>{heads}</tr>'
+               f'</thead><tbody>')
+    out += [f"<tr><th>{_e(k)}</th>" + "".join(
+        f'<td class="num">{r.get("counters", {}).get(k, 0):,}</td>' for _, r in recs)
+        + "</tr>" for k in keys]
+    out.append('</tbody></table><p>Approximations of the replay:</p><ul id="approximations">')
+    out += [f"<li>{_e(a)}</li>" for a in rec.get("approximations", [])]
+    out.append("</ul></section>")
+    return "\n".join(out)
+
+
+def _recorded_command(run: dict, rec: dict, breakers: list[str], seeds, seed) -> str:
+    """The ``liqsim replay --data`` (one policy) or ``compare --data`` command that makes
+    a recorded run again: the files and flags saved in its ``[run]`` table."""
+    import shlex
+    args = ["liqsim", "replay" if len(breakers) == 1 and not seeds else "compare", "--data",
+            *run.get("data", rec.get("files", []))]
+    if run.get("population"):
+        args += ["--scenario", run["population"]]
+    if run.get("allow_gaps"):
+        args.append("--allow-gaps")
+    if args[1] == "replay":
+        args += ["--breaker", breakers[0], "--seed", str(seed)]
+    else:
+        args += ["--breakers", ",".join(breakers)]
+        args += ["--seeds", _seed_list(seeds)] if seeds else ["--seed", str(seed)]
+    return shlex.join(args + ["--out", "OUT"])
 
 
 #: The unit column of the summary table, from the start of each key's ``SUMMARY_KEYS``
@@ -316,6 +381,15 @@ def build_html(directory, meta: dict | None = None) -> str:
                   f"{','.join(r.summary['breaker'] for _, r, _ in runs)}"
                   + (f" --seeds {_seed_list(s0['seeds'])}" if s0.get("seeds") else "")
                   + " --out OUT")
+    again = []
+    if s0.get("recorded"):
+        again = ["<p>The same runs from the recorded data (paths as given, relative to the "
+                 "directory the command ran in):</p><pre id=\"reproduce-data\">"
+                 + _e(_recorded_command((scenario or {}).get("run", {}), s0["recorded"],
+                                        [r.summary["breaker"] for _, r, _ in runs],
+                                        s0.get("seeds"), runs[0][1].summary["seed"]))
+                 + "</pre>"]
+        from_files += "   (re-reads the recorded data it names)"
     toy = " (TOY)" if s0.get("toy") else ""
     title = (f"liqsim report: {s0['scenario']}{toy}, "
              + ("policies " + ", ".join(r.summary["breaker"] for _, r, _ in runs)
@@ -325,12 +399,12 @@ def build_html(directory, meta: dict | None = None) -> str:
             f'emulator): every figure below comes from the saved runs in '
             f'<code>{_e(shown)}</code>.</p></header>',
             _scenario_section(scenario or {}, [s for _, s in table]),
-            _summary_section(table), _facts_section(table),
+            _recorded_section(table), _summary_section(table), _facts_section(table),
             _panels_section(runs, comparison),
             _accounts_section(runs, shown),
             '<section id="reproduce"><h2>Reproduce</h2>',
             "<p>The command that made this report:</p>"
-            f'<pre id="command">{_e(command or "(not recorded)")}</pre>',
+            f'<pre id="command">{_e(command or "(not recorded)")}</pre>', *again,
             "<p>The same runs from the saved scenario (it records breaker, seed and "
             f"scale):</p><pre>{_e(from_files)}</pre>",
             f"<p>Rebuild this file from the saved runs:</p><pre>liqsim report {_e(shown)}"

@@ -116,7 +116,10 @@ A scenario file has these tables (every key is optional unless marked required; 
 ``[run]``        written into a run's resolved ``scenario.toml``: the breaker, seed and
                  scale that produced it.  Replaying that file uses its breaker and seed
                  unless ``--breaker``/``--seed`` say otherwise, so it gives the same events;
-                 the scale is informational (the file holds the scaled values).
+                 the scale is informational (the file holds the scaled values).  A recorded
+                 run (``replay --data``) adds ``data`` (the files, paths as given),
+                 ``allow_gaps`` and ``population`` (its ``--scenario`` file, informational):
+                 replaying that file re-reads ``data`` (``engine.runner.run``).
 
 ``--scale F`` multiplies the population, the makers' depth, flows, stubs, shock orders,
 the arbitrageurs' capital and inventory limit, background order sizes, dip bids and the
@@ -1024,10 +1027,13 @@ def from_dict(data: dict, where: str) -> Scenario:
 
 def _run_table(where: str, table: dict) -> dict:
     """``[run]``: ``breaker`` (policy names joined by '+'), ``seed`` (int >= 0) and ``scale``
-    (informational), each optional; nothing else."""
-    unknown = sorted(set(table) - {"breaker", "seed", "scale"})
+    (informational), each optional; a recorded run's ``data`` (non-empty list of paths),
+    ``allow_gaps`` (bool) and ``population`` (a path); nothing else."""
+    unknown = sorted(set(table) - {"breaker", "seed", "scale", "data", "allow_gaps",
+                                   "population"})
     if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key; expected breaker, seed or scale")
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key; expected breaker, seed, scale, "
+                          f"data, allow_gaps or population")
     out = {}
     if "breaker" in table:
         try:
@@ -1038,6 +1044,15 @@ def _run_table(where: str, table: dict) -> dict:
         out["seed"] = integer(f"{where}.seed", table["seed"], 0)
     if "scale" in table:
         out["scale"] = str(scale_ratio(f"{where}.scale", table["scale"]))
+    if "data" in table:
+        data = table["data"]
+        if not isinstance(data, list) or not data:
+            raise ConfigError(f"{where}.data: expected a non-empty list of paths, got {data!r}")
+        out["data"] = [text(f"{where}.data[{k}]", v) for k, v in enumerate(data)]
+    if "allow_gaps" in table:
+        out["allow_gaps"] = boolean(f"{where}.allow_gaps", table["allow_gaps"])
+    if "population" in table:
+        out["population"] = text(f"{where}.population", table["population"])
     return out
 
 

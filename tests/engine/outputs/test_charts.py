@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.outputs.charts import (STALE_S, comparison_chart, comparison_figure, money,
-                                   run_chart, run_figure)
+from engine.outputs.charts import (STALE_S, _money_axis, comparison_chart, comparison_figure,
+                                   money, money_labels, run_chart, run_figure)
 
 #: The controlled gap of the breaker and loop mechanics tests (tests/data/gap-drop.toml).
 GAP_DROP = str(pathlib.Path(__file__).resolve().parents[2] / "data" / "gap-drop.toml")
@@ -104,3 +104,32 @@ def test_a_run_whose_pre_event_depth_mean_is_not_a_decimal_is_charted(tmp_path):
     assert "/" in r.timeseries.schema.metadata[b"liqsim.timeseries"].decode()
     path = run_chart(r.timeseries, "t", tmp_path / "x.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("ticks", [[61700, 61725, 61750, 61775, 61800, 61825],
+                                   [61780.0, 61780.5, 61781.0], [999_999.98, 1e6, 1_000_000.02],
+                                   [1_230_000, 1_232_000, 1_234_000], [0, 5e5, 1e6, 1.5e6]])
+def test_adjacent_money_ticks_never_read_the_same_on_a_narrow_range(ticks):
+    labels = money_labels(ticks)
+    assert len(set(labels)) == len(ticks)
+    assert len(set(money(x) for x in ticks)) < len(ticks) or ticks[0] == 0  # money alone fails
+
+
+def test_the_price_axis_of_a_narrow_move_labels_every_tick_distinctly():
+    from matplotlib.figure import Figure
+    ax = Figure().subplots()
+    ax.plot([0, 1], [61832.4, 61715.7])          # the bundled capture's 0.19% move
+    _money_axis(ax, "price", "USDT")
+    ticks = [t for t in ax.get_yticks() if 61715.7 <= t <= 61832.4]
+    labels = ax.yaxis.get_major_formatter().format_ticks(ticks)
+    assert len(ticks) >= 3 and len(set(labels)) == len(labels)
+
+
+def test_an_empty_liquidation_panel_says_none_instead_of_an_axis(tmp_path):
+    table = engine.run(GAP_DROP, seed=1, scale=SMALL, overrides=["traders.count=0"]).timeseries
+    assert not table.column("liquidations_notional").to_numpy().any()
+    liq = run_figure(table, "t").axes[2]
+    assert list(liq.get_yticks()) == [] and [t.get_text() for t in liq.texts] == \
+        ["none: no liquidation in this run"]
+    busy = run_figure(engine.run(GAP_DROP, seed=1, scale=SMALL).timeseries, "t").axes[2]
+    assert len(busy.get_yticks()) > 0 and not busy.texts
