@@ -295,7 +295,8 @@ class RecordedMarket:
         ``price`` since the feed last set that level (``implied_withheld_lots``: those
         stay a counterfactual fill failure).  The implied lots rest behind everything at
         ``price``: added to the level's own order when it is last in the queue (one maker,
-        one print), else a separate order.  Returns ``(order id, implied lots)`` or None.
+        one print), else a separate order.  Returns ``(order id, implied lots, whether it is
+        the level's own order)`` or None.
         O(levels cleared + orders at ``price``)."""
         ex, book, orders, expect = self.ex, self.ex.books[0], self.orders, self.expect
         c = self.counters
