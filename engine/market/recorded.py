@@ -12,10 +12,22 @@ time (``ts_local`` minus the first row's, so the run starts at the recording's s
   snapshot (CLEAR) cancels them all first.  Stated in the run's metadata:
   assumed (L2 has no queue positions): a re-placed level joins the back of its queue;
   assumed: a level the counterfactual consumed is refilled at the feed's next update of it.
-* TRADE -- exogenous taker flow: an IOC limit order of account ``RECORDED_TAKER`` at the
-  recorded price, side and size.  A recorded trade also consumed the recorded liquidity
-  that its diff then removes;
-  assumed (stated): until that diff arrives the same liquidity can be taken twice.
+* TRADE -- exogenous taker flow consistent with the tape: an IOC limit order of account
+  ``RECORDED_TAKER`` at the recorded price P, side and size.  The book is re-synced from
+  100 ms diffs, so when a trade arrives its level may already be gone (the diff reflecting
+  it came first), not yet there (newer than the last diff) or behind stale better levels;
+  sent as it is, 2.9% of the bundled capture's lots went unfilled and 896 fills printed
+  away from their recorded price.  Three rules (``_implied``), a design decision:
+  assumed (stale): a trade at P proves no recorded level beat P, nor its own side at P;
+  so those recorded levels are cancelled before it (``stale_levels_cleared``); other
+  accounts' orders there stay, and the taker fills them first.
+  assumed (implied): a trade at P proves liquidity at P: what the book lacks is printed;
+  it is printed at P against implied recorded liquidity, a ``RECORDED_BOOK`` order resting
+  behind everything at P (``implied_lots``).
+  assumed (withheld): less what the population took from that level since the feed set it;
+  that part stays a counterfactual fill failure (``implied_withheld_lots``,
+  ``trades_partly_unfilled``).  With no population every recorded trade prints once, at
+  its recorded price and size, in order.
 * LIQUIDATION -- a liquidation IOC order of account ``RECORDED_LIQUIDATED`` (the venue's
   clearance fee applies) at the recorded side and filled size, limited at the recorded
   order's price (Binance's ``p``, the bankruptcy-side limit; for fill records the fill
@@ -110,6 +122,10 @@ class RecordedMarket:
         self.mid_index, self.step_ns = mid_index, step_ns
         self.feed = L2Book()             # the recorded book as the feed has it
         self.orders: dict[tuple[int, int], int] = {}      # (side, price) -> order id
+        # (side, price) -> the lots that level's order would rest with if only recorded
+        # accounts had traded on it since the feed last set it: ``expect - resting`` is what
+        # the population consumed there (``_implied``).
+        self.expect: dict[tuple[int, int], int] = {}
         self.message: list[tuple[int, int, int]] = []
         self.stale = False               # recorded levels frozen by a halt or a gap
         self._last_mid_ts = None
@@ -182,6 +198,7 @@ class RecordedMarket:
         if self.orders:
             self.ex.cancel_all(ts, RECORDED_BOOK, 0)
             self.orders.clear()
+            self.expect.clear()
 
     def _book_message(self, ts: int) -> None:
         changes, self.message = self.message, []
@@ -197,26 +214,28 @@ class RecordedMarket:
             wanted = {(s, p) for s, p, _ in changes}
             for key in [k for k in self.orders if k not in wanted]:
                 ex.cancel(ts, self.orders.pop(key))
+                self.expect.pop(key, None)
         book = ex.books[0]
-        orders = self.orders
+        orders, expect = self.orders, self.expect
         place = []
         for side, price, qty in changes:            # cancels first
-            oid = orders.get((side, price))
+            key = (side, price)
+            oid = orders.get(key)
             resting = book.resting_qty(oid) if oid is not None else 0
-            if resting == qty:
+            if resting == qty:                      # the feed re-sets the level as it rests
+                if qty:
+                    expect[key] = qty
+                elif oid is not None:
+                    del orders[key], expect[key]
                 continue
             if oid is not None:
                 if resting:
                     ex.cancel(ts, oid)
-                del orders[(side, price)]
+                del orders[key], expect[key]
             if qty:
                 place.append((side, price, qty))
         for side, price, qty in place:              # then placements
-            oid = ex.next_order_id()
-            r = ex.submit(ts, RECORDED_BOOK, 0, side, qty, price=price, tif=GTC,
-                          order_type=LIMIT, post_only=True)
-            if r and r.resting_qty:
-                orders[(side, price)] = oid
+            if self._place(ts, side, price, qty):
                 self.counters["levels_placed"] += 1
             else:
                 self.counters["levels_refused"] += 1
@@ -227,22 +246,152 @@ class RecordedMarket:
                 self._last_mid_ts = ts
                 self.index.add(ts, (bb + ba) // 2)
 
+    def _place(self, ts: int, side: int, price: int, qty: int) -> bool:
+        """Rest ``qty`` lots of ``RECORDED_BOOK`` at ``price`` (post-only GTC) as the level's
+        order; whether it rests."""
+        oid = self.ex.next_order_id()
+        r = self.ex.submit(ts, RECORDED_BOOK, 0, side, qty, price=price, tif=GTC,
+                           order_type=LIMIT, post_only=True)
+        if r and r.resting_qty:
+            self.orders[(side, price)] = oid
+            self.expect[(side, price)] = qty
+            return True
+        return False
+
     def _trade(self, ts: int, r) -> None:
+        """A recorded trade, consistent with the tape (module docstring, TRADE): stale
+        recorded levels better than its price cleared, then its IOC, with implied recorded
+        liquidity at its price for what the book lacks there."""
         side, price, qty = r[3], r[7], r[8]
         c = self.counters
         if not side or qty <= 0:
             c["trades_without_side_skipped"] += 1
             return
         c["trades_sent"] += 1
-        res = self.ex.submit(ts, RECORDED_TAKER, 0, side, qty, price=price, tif=IOC,
-                             order_type=LIMIT)
+        ex = self.ex
+        # A halted or down venue refuses or queues the order as it is (module docstring).
+        implied = None if ex.halted or ex.down else self._implied(ts, side, price, qty)
+        res = ex.submit(ts, RECORDED_TAKER, 0, side, qty, price=price, tif=IOC,
+                        order_type=LIMIT)
         filled = res.filled_qty if res else 0
+        if filled:
+            self._taken(-side, res.fills)
+        if implied is not None:
+            self._settle_implied(ts, -side, price, implied)
         c["trades_filled_lots"] += filled
         c["trades_lots"] += qty
         if not res:
             c["trades_refused"] += 1
         elif filled < qty:
             c["trades_partly_unfilled"] += 1
+
+    def _implied(self, ts: int, side: int, price: int, qty: int):
+        """Make the book consistent with a recorded trade of ``side`` at ``price`` for
+        ``qty`` lots before it is sent.  (a) The recorded levels of the other side strictly
+        better than ``price`` are stale (the trade proves none was there): cancelled and
+        counted (``stale_levels_cleared``); other accounts' orders there stay, and the taker
+        fills them first.  (c) What the book then lacks at ``price`` or better is implied
+        recorded liquidity at ``price``, less the recorded lots the population consumed at
+        ``price`` since the feed last set that level (``implied_withheld_lots``: those
+        stay a counterfactual fill failure).  The implied lots rest behind everything at
+        ``price``: added to the level's own order when it is last in the queue (one maker,
+        one print), else a separate order.  Returns ``(order id, implied lots, whether it is
+        the level's own order)`` or None.
+        O(levels cleared + orders at ``price``)."""
+        ex, book, orders, expect = self.ex, self.ex.books[0], self.orders, self.expect
+        c = self.counters
+        opp = -side
+        self._clear_stale(ts, opp, price - side)
+        short = qty - book.depth(opp, price)
+        if short <= 0:
+            return None
+        key = (opp, price)
+        oid = orders.get(key)
+        resting = book.resting_qty(oid) if oid is not None else 0
+        withheld = min(short, max(0, expect.get(key, 0) - resting))
+        if withheld:
+            expect[key] -= withheld          # explained once: not withheld again
+            c["implied_withheld_lots"] += withheld
+        implied = short - withheld
+        if not implied:
+            return None
+        # The taker's own side at ``price`` or beyond is stale too (beside the other side's
+        # liquidity at ``price`` it would be a crossed book); another account's order left
+        # there would cross the implied order: refused, a counterfactual fill failure.
+        self._clear_stale(ts, side, price)
+        same = book.best_bid() if side > 0 else book.best_ask()
+        if same is not None and side * (same - price) >= 0:
+            c["implied_refused_lots"] += implied
+            return None
+        if resting and book.orders_at(opp, price)[-1].order_id == oid:
+            before = expect[key]
+            ex.cancel(ts, oid)
+            if not self._place(ts, opp, price, resting + implied):
+                del orders[key], expect[key]     # (a breaker's gate): the feed re-places it
+                c["implied_refused_lots"] += implied
+                return None
+            expect[key] = before + implied
+            return orders[key], implied, True
+        oid = ex.next_order_id()
+        r = ex.submit(ts, RECORDED_BOOK, 0, opp, implied, price=price, tif=GTC,
+                      order_type=LIMIT, post_only=True)
+        if not (r and r.resting_qty):
+            c["implied_refused_lots"] += implied
+            return None
+        return oid, implied, False
+
+    def _clear_stale(self, ts: int, side: int, limit: int) -> None:
+        """Cancel the recorded levels of ``side`` at ``limit`` or better (bids >= limit,
+        asks <= limit), counted (``stale_levels_cleared``); other accounts' orders stay.
+        O(log L + levels at or better than ``limit``)."""
+        book = self.ex.books[0]
+        best = book.best_bid() if side > 0 else book.best_ask()
+        if best is None or side * (best - limit) < 0:
+            return
+        n = 8
+        while True:
+            top = book.top(side, n)
+            if len(top) < n or side * (top[-1][0] - limit) < 0:
+                break
+            n *= 4
+        orders, expect = self.orders, self.expect
+        for p, _ in top:
+            if side * (p - limit) < 0:
+                break
+            oid = orders.pop((side, p), None)
+            if oid is not None:
+                del expect[(side, p)]
+                if self.ex.cancel(ts, oid):
+                    self.counters["stale_levels_cleared"] += 1
+
+    def _settle_implied(self, ts: int, side: int, price: int, implied) -> None:
+        """After the taker: count the implied lots it took (``implied_lots``,
+        ``implied_trades``); withdraw any it left (a breaker stopped or moved it), so no
+        implied liquidity outlives its trade.  ``side`` is the implied order's."""
+        oid, lots, topped = implied
+        book, c = self.ex.books[0], self.counters
+        left = min(lots, book.resting_qty(oid))
+        if left < lots:
+            c["implied_lots"] += lots - left
+            c["implied_trades"] += 1
+        if not left:
+            return
+        keep = book.resting_qty(oid) - left
+        self.ex.cancel(ts, oid)
+        if topped:                  # the level's own order: put back what the feed set
+            key = (side, price)
+            expect = self.expect.pop(key) - left
+            del self.orders[key]
+            if keep and self._place(ts, side, price, keep):
+                self.expect[key] = expect
+
+    def _taken(self, side: int, fills) -> None:
+        """A recorded account's fills: what it took from the recorded levels (makers on
+        ``side``) is no population depletion (``expect`` follows it).  O(fills)."""
+        orders, expect = self.orders, self.expect
+        for maker_id, _, p, q, maker, *_ in fills.rows():
+            if maker == RECORDED_BOOK and orders.get((side, p)) == maker_id:
+                expect[(side, p)] -= q
 
     def _liquidation(self, ts: int, r) -> None:
         side, limit, qty = r[3], r[7], r[8]
@@ -263,6 +412,7 @@ class RecordedMarket:
                         order_type=LIMIT, liquidation=True)
         filled = res.filled_qty if res else 0
         if filled:
+            self._taken(-side, res.fills)
             rows = list(res.fills.rows())
             value = sum(p * q for _, _, p, q, *_ in rows) * inst.tick_lot_quanta
             ex.log.append(ts, EventKind.LIQUIDATION_FILLED, side=side,
@@ -283,9 +433,12 @@ APPROXIMATIONS = (
     "L2 data has no queue positions: each recorded level is one order, re-placed at the back "
     "of its queue whenever the feed changes its size; a level the counterfactual consumed is "
     "refilled at the feed's next update of that level",
-    "recorded trades are sent as IOC limit orders at their price; the liquidity a recorded "
-    "trade took in reality is removed by its diff, so until that diff arrives it can be "
-    "taken twice",
+    "recorded trades are sent as IOC limit orders at their price, consistent with the tape: "
+    "recorded levels better than the trade's price (and its own side's at or beyond it) "
+    "are taken as stale and cancelled first; what the book lacks at that price is printed "
+    "against implied recorded liquidity there, less what the simulated population took "
+    "from that recorded level since the feed last set it (that part stays unfilled); with "
+    "no population the replay prints the recorded tape exactly",
     "a halt cannot stop the recorded world: during a halt the recorded levels are frozen "
     "and re-synced in full at the first book message after the reopening; recorded trades "
     "and liquidations are still sent and the venue refuses or queues them as its policy "
@@ -410,8 +563,12 @@ def attach(sim, p: Plan) -> RecordedMarket:
     from ..data.stream import read
     ex = sim.exchange
     deep = _DEEP_UNITS * sim.instrument.quanta_per_unit
-    for account in (RECORDED_BOOK, RECORDED_TAKER, RECORDED_LIQUIDATED):
+    recorded = (RECORDED_BOOK, RECORDED_TAKER, RECORDED_LIQUIDATED)
+    for account in recorded:
         ex.open_account(0, account, deposit=deep)
+    # Their net positions are the recorded world's bookkeeping, not open interest (the
+    # data has none): the reported OI is the simulated population's.
+    sim.sampler.excluded = recorded
     index = RecordedPath(p.start)
     mid_index = "INDEX" not in p.kinds
     if mid_index:

@@ -48,7 +48,9 @@ _TAIL = [
     ("last", "ticks", "the last trade price so far (stale while nothing trades)"),
     ("mark", "ticks", "the mark price"),
     ("index", "ticks", "the index price"),
-    ("open_interest_lots", "lots", "open interest: the sum of the long positions"),
+    ("open_interest_lots", "lots", "open interest: the sum of the long positions (in a "
+     "recorded replay the simulated population's: the recorded world's synthetic accounts "
+     "are left out)"),
     ("insurance_fund", "quantums", "the insurance fund's cash (wallet)"),
     ("insurance_fund_equity", "quantums",
      "the fund's cash + the collateral it holds + its taken-over positions' unrealised PnL "

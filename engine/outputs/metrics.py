@@ -69,7 +69,9 @@ class Sampler:
     halted book may be); per band (ascending) ``bid_depth_<pct>``, ``ask_depth_<pct>``: the
     notional resting within +-band of mid on that side in quote quantums (0 without a mid,
     bands as ``OrderBook.band_limit``); ``last``, ``mark``, ``index`` ticks (-1 = none);
-    ``open_interest_lots`` the sum of the long sizes; ``insurance_fund``, ``backstop`` wallet
+    ``open_interest_lots`` the sum of the long sizes, less those of the accounts in
+    ``excluded`` (a recorded replay's synthetic accounts: the simulated population's open
+    interest); ``insurance_fund``, ``backstop`` wallet
     balances (cash) in quantums; ``insurance_fund_equity`` the fund's cash + the collateral
     it holds + its taken-over positions' unrealised PnL at the mark, quantums; ``bad_debt``
     cumulative quantums; ``halted`` 0/1; ``premium_index_ppb``, ``funding_rate_ppb`` the funding state
@@ -86,7 +88,7 @@ class Sampler:
     """
 
     __slots__ = ("instrument", "inst", "bands_ppm", "column_names", "columns", "_lists",
-                 "funding", "extra")
+                 "funding", "extra", "excluded")
 
     def __init__(self, instrument: Instrument, bands_ppm=DEFAULT_BANDS_PPM,
                  inst: int | None = None, extra: tuple = ()) -> None:
@@ -113,6 +115,9 @@ class Sampler:
         names += [name for name, _, _ in self.extra]
         self.column_names = tuple(names)
         self.funding = False        # whether a sample carried funding state
+        # Accounts whose positions the open interest leaves out (``engine.market.recorded.
+        # attach``: the recorded world's synthetic accounts); O(len) per sample.
+        self.excluded: tuple[int, ...] = ()
         self.columns: dict[str, list[int]] = {n: [] for n in names}
         self._lists = tuple(self.columns[n] for n in names)
 
@@ -171,6 +176,10 @@ class Sampler:
                 pos = acct.positions.get(inst)
                 if pos is not None and pos.size > 0:
                     open_interest += pos.size
+        for a in self.excluded:
+            pos = exchange.accounts[a].positions.get(inst)
+            if pos is not None and pos.size > 0:
+                open_interest -= pos.size
         last = book.last_price
         mark = exchange.marks[inst]
         row = [ts, -1 if bb is None else bb, -1 if ba is None else ba, spread]

@@ -7,13 +7,17 @@ import json
 import pathlib
 
 
+from orderbook.enums import GTC, IOC, LIMIT
+
 from engine.cli import main
 from engine.data import inspect
 from engine.market.recorded import attach, plan
 from engine.outputs.forceorders import per_second
 from engine.runner import _recorded_scenario
 from engine.simulation import Simulation
-from engine.venue.accounts import RECORDED_BOOK, RECORDED_LIQUIDATED
+from engine.data.records import Kind
+from engine.data.stream import read
+from engine.venue.accounts import RECORDED_BOOK, RECORDED_LIQUIDATED, RECORDED_TAKER
 from engine.venue.events import EventKind
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -68,10 +72,12 @@ def crash(tmp_path):
     return capture(tmp_path, sorted(items, key=lambda x: x[0]))
 
 
-def replay(paths, breaker=None, scenario=None, allow_gaps=False):
+def replay(paths, breaker=None, scenario=None, allow_gaps=False, setup=None):
     p = plan(paths, allow_gaps)
     sim = Simulation(_recorded_scenario(p, scenario), breaker=breaker, seed=0)
     market = attach(sim, p)
+    if setup is not None:
+        setup(sim)
     sim.run()
     sim.exchange.check_conservation()
     return sim, market
@@ -92,18 +98,43 @@ def test_recorded_levels_rest_as_one_order_each_and_follow_the_feed(tmp_path):
     assert all(sim.exchange._orders[oid][0] == RECORDED_BOOK for oid in market.orders.values())
 
 
-def test_the_real_capture_replays_every_trade_and_conserves_money():
+def _taker_prints(sim, account=RECORDED_TAKER):
+    log = sim.log.to_array()
+    t = log[(log["kind"] == EventKind.TRADE) & (log["account"] == account)]
+    return list(zip(t["price"].tolist(), t["qty"].tolist(), t["side"].tolist(),
+                    t["other"].tolist()))
+
+
+def test_an_empty_replay_of_the_real_capture_prints_its_tape_exactly_with_no_oi():
     sim, market = replay([REAL])
     c = market.counters
     # 5,213 trades in the slice; the 5 printed before its snapshot are skipped with the
     # 86 tops before it (the run starts at the snapshot)
     assert c["trades_sent"] == 5208 and c["book_messages"] == 2854
     assert c["before_book_synced"] == 91
-    assert 0.9 < c["trades_filled_lots"] / c["trades_lots"] <= 1
-    # at the end the counterfactual top is the feed's (no other flow)
+    # every recorded trade prints once, at its recorded price, size and side, in order
+    p = plan([REAL])
+    tape = []
+    for batch in read([REAL]):
+        b = batch[(batch["kind"] == int(Kind.TRADE)) & (batch["ts_local"] >= p.t0)]
+        tape += zip(b["price"].tolist(), b["qty"].tolist(), b["side"].tolist())
+    assert len(tape) == 5208
+    assert [x[:3] for x in _taker_prints(sim)] == tape
+    assert c["trades_filled_lots"] == c["trades_lots"] == sum(q for _, q, _ in tape)
+    assert "trades_partly_unfilled" not in c
+    # the tape needed both rules (measured: 209 stale levels, 13,038 implied lots)
+    assert c["stale_levels_cleared"] > 0 and c["implied_lots"] > 0
+    # the recorded accounts hold positions, but the reported OI is the population's: none
+    assert sim.exchange.open_interest[0] > 0
+    assert set(sim.sampler.columns["open_interest_lots"]) == {0}
+    # at the end the counterfactual top is the tape's: the capture ends 28 ms into a sell
+    # sweep from 61,715.7 down to 61,706.3 whose diff never came, so the feed still shows
+    # the bids it took -- stale, cleared (the ask is the feed's)
     book = sim.exchange.books[0]
     bb, _, ba, _ = market.feed.top()
-    assert (book.best_bid(), book.best_ask()) == (bb, ba)
+    assert (book.best_bid(), book.best_ask()) == (tape[-1][0], ba) and bb == 617157
+    below = {p: q for p, q in market.feed.bids.items() if p < tape[-1][0]}
+    assert below and {p: book.level_qty(1, p) for p in below} == below
 
 
 def test_the_run_starts_when_the_recorded_book_is_first_two_sided(tmp_path):
@@ -118,6 +149,81 @@ def test_the_run_starts_when_the_recorded_book_is_first_two_sided(tmp_path):
     assert market.counters["trades_sent"] == 1
     book = sim.exchange.books[0]
     assert book.best_bid() is not None and book.best_ask() is not None
+
+
+POP = 1000          # a population account's id (engine.venue.accounts)
+
+
+def _population_order(at_s, side, qty, price, tif=IOC):
+    """A setup for ``replay``: account POP sends one order ``at_s`` seconds into the run."""
+    def setup(sim):
+        ex = sim.exchange
+        ex.open_account(0, POP, deposit=10**6 * sim.instrument.quanta_per_unit)
+        sim.schedule(int(at_s * S), 0, lambda ts: ex.submit(
+            ts, POP, 0, side, qty, price=price, tif=tif, order_type=LIMIT,
+            post_only=tif == GTC))
+    return setup
+
+
+def test_a_recorded_trade_prints_the_liquidity_the_book_lacks_at_its_price_as_implied(
+        tmp_path):
+    # the ask 61800.1 holds 0.5 BTC; the recorded buy there is 0.7: the tape proves the rest
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=5)),
+             (2, _trade("61800.1", "0.700", False, 1723161257000, 1))]
+    sim, market = replay([capture(tmp_path, items)])
+    assert _taker_prints(sim) == [(618001, 700, 1, RECORDED_BOOK)]      # one print
+    c = market.counters
+    assert c["implied_lots"] == 200 and c["trades_filled_lots"] == 700
+    assert "trades_partly_unfilled" not in c
+    assert sim.exchange.books[0].level_qty(-1, 618001) == 0
+
+
+def test_recorded_liquidity_the_population_consumed_is_not_implied_again(tmp_path):
+    # the population buys 0.3 of the 0.5 at 61800.1 at 1 s; the recorded buy of 0.7 there
+    # at 1.5 s finds 0.2: of the 0.5 it lacks, 0.3 is what the population took (a
+    # counterfactual fill failure, kept) and 0.2 is implied
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=5)),
+             (2, _trade("61800.1", "0.700", False, 1723161257000, 1))]
+    sim, market = replay([capture(tmp_path, items)],
+                         setup=_population_order(1, 1, 300, 618001))
+    assert _taker_prints(sim, POP) == [(618001, 300, 1, RECORDED_BOOK)]
+    assert _taker_prints(sim) == [(618001, 400, 1, RECORDED_BOOK)]
+    c = market.counters
+    assert c["implied_withheld_lots"] == 300 and c["implied_lots"] == 200
+    assert c["trades_partly_unfilled"] == 1 and c["trades_lots"] - c["trades_filled_lots"] == 300
+    # a diff re-setting the level forgets the depletion: the next trade is implied in full
+    items.insert(2, (1.8, _diff(98, 105, 95, asks=[("61800.1", "0.200")])))
+    sim, market = replay([capture(tmp_path, items, "cap2.txt")],
+                         setup=_population_order(1, 1, 300, 618001))
+    assert _taker_prints(sim) == [(618001, 700, 1, RECORDED_BOOK)]
+    assert "implied_withheld_lots" not in market.counters
+
+
+def test_recorded_levels_better_than_a_trade_are_stale_but_population_orders_fill_first(
+        tmp_path):
+    # a recorded buy at 61850.1 proves the recorded ask 61800.1 was gone; the
+    # population's ask at 61820.0 (placed at 1 s) was not in the recording: the recorded
+    # taker fills it first, then the recorded level at its price
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=5)),
+             (2, _trade("61850.1", "0.400", False, 1723161257000, 1))]
+    sim, market = replay([capture(tmp_path, items)],
+                         setup=_population_order(1, -1, 100, 618200, tif=GTC))
+    assert _taker_prints(sim) == [(618200, 100, 1, POP), (618501, 300, 1, RECORDED_BOOK)]
+    assert market.counters["stale_levels_cleared"] == 1
+    book = sim.exchange.books[0]
+    assert book.level_qty(-1, 618001) == 0 and (-1, 618001) not in market.orders
+    assert book.level_qty(-1, 618501) == 200
+
+
+def test_the_reported_open_interest_leaves_the_recorded_accounts_out(tmp_path):
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=5)),
+             (2, _trade("61800.1", "0.400", False, 1723161257000, 1)),
+             (4, _diff(98, 105, 95, bids=[("61700.0", "0.100")]))]
+    sim, _ = replay([capture(tmp_path, items)], setup=_population_order(1, 1, 300, 618001))
+    # the population's long 0.3 is the reported OI; the recorded taker's 0.2 is not
+    assert sim.exchange.open_interest[0] == 500
+    oi = sim.sampler.columns["open_interest_lots"]
+    assert max(oi) == oi[-1] == 300
 
 
 def test_a_recorded_liquidation_beyond_the_depth_is_a_logged_fill_failure(tmp_path):
@@ -199,7 +305,15 @@ def test_replay_data_writes_the_ordinary_outputs_approximations_and_forceorder_f
     feed = inspect([str(out / "forceorders-latest.txt")])
     seconds = feed["messages"]["forceOrder"]
     assert 0 < seconds < s["liquidations_count"]     # throttled to one per second
-    assert "recorded liquidations: 3 sent" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "recorded liquidations: 3 sent" in out
+    c = rec["counters"]
+    assert (f"recorded trades: 5208 sent, 0 refused, {c['trades_partly_unfilled']} partly "
+            f"unfilled ({c['trades_lots'] - c['trades_filled_lots']} lots), "
+            f"{c['implied_lots']} lots implied, {c['stale_levels_cleared']} stale levels "
+            f"cleared; gaps 0") in out
+    # the population took recorded liquidity a recorded trade then lacked: not implied
+    assert c["trades_partly_unfilled"] > 0 and c["implied_withheld_lots"] > 0
 
 
 def test_the_feed_keeps_the_latest_or_the_largest_liquidation_of_each_second():
