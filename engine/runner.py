@@ -94,16 +94,17 @@ def _targets(sc) -> dict | None:
     return sc.expect.targets or None
 
 
-def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None) -> RunResult:
+def _result(sim, sc, seed: int, total: Fraction, wall: float, levels=None,
+            feed=None) -> RunResult:
     """A finished run's time series, summary and facts (``total``: its scale relative to
-    the file the scenario first came from)."""
+    the file the scenario first came from; ``feed``: a recorded run's ``feed_meta``)."""
     events = sim.log.to_array(copy=False)
     # The rows any output reads, selected once (each output selects its own kinds again,
     # from these): a pass over the whole log each costs more (docs/performance.md).
     read = rows_of_kinds(events, np.union1d(KINDS_READ, READ_KINDS))
     interval = sc.meta.sample_interval_s * 1_000_000_000
     table = build_timeseries(sim.sampler, read, interval, baseline_end_ns=sim.baseline_end_ns,
-                             vacuum_fraction=sc.meta.vacuum_fraction)
+                             vacuum_fraction=sc.meta.vacuum_fraction, feed=feed)
     summary = summarize(table, read, scenario=sc.meta.name, breaker=sim.breaker_name,
                         seed=seed, instrument=sim.instrument,
                         index_start_ticks=sim.index_at(sim.baseline_end_ns),
@@ -173,6 +174,7 @@ def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | N
     forceOrder-style feeds (``engine.outputs.forceorders``)."""
     from .market.recorded import plan, attach
     from .outputs.forceorders import force_order_files
+    from .outputs.metrics import feed_meta
     from .venue.accounts import RECORDED_LIQUIDATED
     p = plan(list(paths), allow_gaps)
     sc = _recorded_scenario(p, scenario)
@@ -184,7 +186,8 @@ def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | N
     sim = Simulation(sc, breaker=breaker, seed=seed)
     market = attach(sim, p)
     sim.run()
-    result = _result(sim, sc, seed, Fraction(1), elapsed())
+    result = _result(sim, sc, seed, Fraction(1), elapsed(),
+                     feed=feed_meta(market.snapshots, market.void_ns, market.mid_index))
     result.summary["recorded"] = p.metadata(market)
     result.summary["recorded"]["notices"] = _notices(p.paths)
     # What reproduces the run, in its scenario.toml ([run]): the files and flags as given;

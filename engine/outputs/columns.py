@@ -128,7 +128,8 @@ def timeseries_columns(bands_ppm, extra=()) -> list[tuple[str, str, str]]:
     out += [tuple(c) for c in extra]
     out += [(name, unit, meaning) for name, (unit, meaning) in AGGREGATE_COLUMNS.items()]
     out.append(("vacuum", "flag", "depth within 1% below vacuum_fraction x its pre-event "
-                                  "baseline"))
+                                  "baseline, from the event start (0 in the baseline window, "
+                                  "and where the metadata's feed says depth is not measured)"))
     return out
 
 

@@ -40,8 +40,9 @@ from ..venue.events import EVENT_DTYPE, EventKind as K
 from ..venue.instruments import waterfall_of
 from ..venue.rounding import floor_f
 from .columns import band_name
-from .metrics import (VACUUM_BAND_PPM, closes_long, in_log_order, liquidated_rows,
-                      on_run_clock_s, peak_window, timeseries_meta)
+from .metrics import (VACUUM_BAND_PPM, band_unmeasured, closes_long, in_log_order,
+                      index_unmeasured, liquidated_rows, on_run_clock_s, peak_window,
+                      timeseries_meta, void_rows)
 from .results import events_array
 
 PASS, FAIL, NOT_MEASURABLE = "PASS", "FAIL", "NOT MEASURABLE"
@@ -211,6 +212,24 @@ class RunView:
     def pre(self) -> np.ndarray:
         return self.ts < self.start_ns
 
+    @property
+    def void(self) -> np.ndarray:
+        """Rows sampled while a recorded feed was void (``metrics.void_rows``): not market
+        seconds, read by no depth figure, in no baseline."""
+        if "void" not in self._cache:
+            self._cache["void"] = void_rows(self.ts, self.meta)
+        return self._cache["void"]
+
+    @property
+    def scored(self) -> np.ndarray:
+        """Rows a depth figure may score: from the event start (the baseline window is
+        never scored against itself, as in the summary's vacuum) and outside feed gaps."""
+        return ~self.pre & ~self.void
+
+    def band_why(self, ppm: int) -> str | None:
+        """Why depth within ``ppm`` is not measured (``metrics.band_unmeasured``), or None."""
+        return band_unmeasured(self.meta, ppm)
+
     def has(self, name: str) -> bool:
         return name in self.table.column_names
 
@@ -263,8 +282,9 @@ class RunView:
         return max(wider) if wider else None
 
     def baseline(self, values: np.ndarray) -> Fraction | None:
-        """Exact mean of ``values`` over the pre-event rows; None without one."""
-        pre = values[self.pre]
+        """Exact mean of ``values`` over the pre-event rows (outside feed gaps); None
+        without one."""
+        pre = values[self.pre & ~self.void]
         return Fraction(sum(pre.tolist()), pre.size) if pre.size else None
 
     def price(self) -> np.ndarray:
@@ -404,7 +424,12 @@ def fact_1(view: RunView, t: dict) -> Score:
     widened seconds before the plunge [S58], bids remained 4-10% away [S57]; target top-of-book
     depth -90% or more before the largest 1-minute return [S108, S83]).
     Fact 1's deep_kept_min (0.10) is assumed: deeper bids survived, by no stated amount.
+    The thinning is looked for from the event start (``RunView.scored``): the baseline
+    window is never scored against itself.
     """
+    why = view.band_why(VACUUM_BAND_PPM)
+    if why:
+        return _unmeasurable(1, t, why)
     ts, p = view.ts, view.price()
     d1 = view.depth(VACUUM_BAND_PPM)
     base1 = view.baseline(d1)
@@ -427,8 +452,12 @@ def fact_1(view: RunView, t: dict) -> Score:
     mid = start + 1 + int(np.argmax(covered))
     t_move = int(ts[mid])
     limit = floor_f((1 - _num(t["near_fall_min"])) * base1)   # depth <= limit <=> fallen enough
-    thin = np.flatnonzero(d1[:mid + 1] <= limit)
-    worst = int(d1[:mid + 1].min())
+    rows = np.flatnonzero(view.scored[:mid + 1])
+    if not rows.size:
+        return _unmeasurable(1, t, f"the largest {t['move_window_s']}-s move comes before the "
+                                   f"event start (at {_s(t_move)})")
+    thin = rows[d1[rows] <= limit]
+    worst = int(d1[rows].min())
     fall = 1 - Fraction(worst) / base1
     values = {"near_fall": _r(fall), "move_return": _r(Fraction(move, int(p[start]))),
               "move_at_s": t_move / SECOND, "lead_s": None, "deep_kept": None}
@@ -443,8 +472,13 @@ def fact_1(view: RunView, t: dict) -> Score:
                   f"({ret_text} at {_s(t_move)})")
     parts = [("", thin.size > 0)]
     deep = view.deep_band()
-    deep_base = view.baseline(view.depth(deep)) if deep else None
-    if deep_base:
+    deep_why = view.band_why(deep) if deep else None
+    deep_base = view.baseline(view.depth(deep)) if deep and not deep_why else None
+    if deep_why:
+        parts.append((deep_why, None))
+    elif deep_base and view.void[mid]:
+        parts.append(("the recorded feed is void at the move", None))
+    elif deep_base:
         kept = Fraction(int(view.depth(deep)[mid])) / deep_base
         values["deep_kept"] = _r(kept)
         figure += f"; depth{band_name(deep)[:-3].replace('_', '.')}% {_pct(kept - 1, True)}"
@@ -537,6 +571,9 @@ def fact_4(view: RunView, t: dict) -> Score:
     [S74]; "several percent for majors").
     Fact 4's gap_pct_min (2%) is assumed: the low end of the reference's "several percent".
     """
+    why = index_unmeasured(view.meta)
+    if why:
+        return _unmeasurable(4, t, why)
     low, ilow = view.low(), view.index_low()
     if low is None:
         return _unmeasurable(4, t, "the venue has no price after the event start")
@@ -752,7 +789,12 @@ def fact_8(view: RunView, t: dict) -> Score:
     base = view.baseline(d1)
     start, low = view.start_price(), view.low()
     end = int(view.price()[-1])
-    if not base:
+    why = view.band_why(VACUUM_BAND_PPM)
+    if why:
+        parts.append((why, None))
+    elif view.void[-1]:
+        parts.append(("the recorded feed is void at the last row", None))
+    elif not base:
         parts.append(("no pre-event depth within 1%", None))
     elif start is None or low is None or low[0] >= start or end < 0:
         parts.append(("the price did not fall", None))
@@ -847,7 +889,8 @@ def fact_11(view: RunView, t: dict) -> Score:
     peak_vol = _total(trades["value"][(trades["ts"] >= p0) & (trades["ts"] < p0 + w)])
     d1 = view.depth(VACUUM_BAND_PPM)
     base_depth = view.baseline(d1)
-    rows = (view.ts >= p0 - p0 % view.interval_ns) & (view.ts < p0 + w)
+    rows = (view.ts >= p0 - p0 % view.interval_ns) & (view.ts < p0 + w) & ~view.void
+    why = view.band_why(VACUUM_BAND_PPM)
     # Per event minute: the window is on the run's clock, k times faster than the event's.
     per_min = Fraction(peak_vol * 60 * SECOND, w * _compression(view))
     values = {"volume_ratio": None, "depth_ratio": None,
@@ -861,7 +904,9 @@ def fact_11(view: RunView, t: dict) -> Score:
         parts.append(("", vr >= _num(t["volume_ratio_min"])))
     else:
         parts.append(("no volume before the event to compare with", None))
-    if base_depth and rows.any():
+    if why:
+        parts.append((why, None))
+    elif base_depth and rows.any():
         dr = Fraction(sum(d1[rows].tolist()), int(np.count_nonzero(rows))) / base_depth
         values["depth_ratio"] = _r(dr)
         figure += f"; depth1% {_pct(dr)} of baseline"
@@ -989,10 +1034,10 @@ def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
             dirs.append((at > ref) - (at < ref))
     values["direction_changes"] = sum(1 for x, y in zip(dirs, dirs[1:]) if x and y and x != y)
     d1 = view.depth(VACUUM_BAND_PPM)
-    base = view.baseline(d1)
-    if base:
-        values["depth_at_halt_ratio"] = _r(Fraction(int(d1[max(view.row_at(
-            int(halts["ts"][0])), 0)])) / base)
+    base = None if view.band_why(VACUUM_BAND_PPM) else view.baseline(d1)
+    halt_row = max(view.row_at(int(halts["ts"][0])), 0)
+    if base and not view.void[halt_row]:
+        values["depth_at_halt_ratio"] = _r(Fraction(int(d1[halt_row])) / base)
     figure = (f"{halts.size} halt(s), {values['direction_changes']} direction change(s)")
     parts = []
     if before_sp and after_sp:

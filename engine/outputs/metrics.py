@@ -407,7 +407,7 @@ def _first_of_unit(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
                      baseline_end_ns: int, inst: int | None = None,
-                     vacuum_fraction=Fraction(1, 4)) -> pa.Table:
+                     vacuum_fraction=Fraction(1, 4), feed: dict | None = None) -> pa.Table:
     """The time series of a run: one row per interval, integers only.
 
     Rows: one per bucket ``b = ts // interval_ns`` from the first sample's bucket to the
@@ -420,7 +420,16 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
     ``vacuum`` is 1 when ``bid_depth_1pct + ask_depth_1pct < vacuum_fraction x baseline``,
     baseline = the mean of that sum over the *samples* with ``ts < baseline_end_ns`` (the
     pre-event window); compared exactly (integer against ``ceil(fraction x baseline)``).  With
-    no baseline sample the flag is 0 everywhere and the baseline is recorded as null.
+    no baseline sample the flag is 0 everywhere and the baseline is recorded as null.  The
+    baseline window itself is never a vacuum: the flag is 0 on rows with ``ts <
+    baseline_end_ns`` (the one rule the summary and the facts follow).
+
+    ``feed`` (a recorded run's ``feed_meta``; None otherwise) says what the recorded feed
+    leaves unmeasured, and goes into the metadata as ``feed``: depth bands reaching beyond
+    the snapshot's range (``bands_incomplete_ppm``: their columns are kept; with the 1% band
+    among them the vacuum flag is 0 everywhere and not measured) and the rows sampled while
+    the feed was void (``void_ns``; ``void_rows`` counts them, the function ``void_rows``
+    selects them), which are out of the baseline and never a vacuum.
 
     The schema metadata ``liqsim.timeseries`` (JSON) records the interval, the baseline window
     and value, the vacuum fraction, the instrument's symbol and units, and the bands.
@@ -452,10 +461,15 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
     # Baseline: exact mean over the pre-event samples (Python ints: no overflow).
     # Samples are in time order, so the pre-event ones are the first ``n_base``.
     n_base = int(np.count_nonzero(sts < baseline_end_ns))
-    baseline = None
-    if n_base:
-        baseline = Fraction(sum(sampler.columns[bid1][:n_base])
-                            + sum(sampler.columns[ask1][:n_base]), n_base)
+    void_ns = feed["void_ns"] if feed else ()
+    if void_ns:       # samples taken while the recorded feed was void are not the market's
+        keep = np.flatnonzero(~_in_intervals(sts[:n_base], void_ns)).tolist()
+        bids, asks = sampler.columns[bid1], sampler.columns[ask1]
+        n_base = len(keep)
+        base_sum = sum(bids[i] for i in keep) + sum(asks[i] for i in keep)
+    else:
+        base_sum = sum(sampler.columns[bid1][:n_base]) + sum(sampler.columns[ask1][:n_base])
+    baseline = Fraction(base_sum, n_base) if n_base else None
 
     if sts.size:
         sb = sts // interval_ns
@@ -492,10 +506,14 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
             cols[col] = _bucket_sum(row[m], ev["value"][m], n)
 
     depth1 = cols[bid1] + cols[ask1]
-    if baseline is not None:
+    incomplete = _incomplete_bands(feed, sampler.bands_ppm)
+    if baseline is not None and VACUUM_BAND_PPM not in incomplete:
         t = fraction * baseline
         threshold = ceil_f(t)        # depth < t <=> depth < ceil(t)
-        cols["vacuum"] = (depth1 < threshold).astype(np.int8)
+        scored = cols["ts"] >= baseline_end_ns
+        if void_ns:
+            scored &= ~_in_intervals(cols["ts"], void_ns)
+        cols["vacuum"] = ((depth1 < threshold) & scored).astype(np.int8)
     else:
         cols["vacuum"] = np.zeros(n, dtype=np.int8)
     cols["halted"] = cols["halted"].astype(np.int8)
@@ -524,6 +542,9 @@ def build_timeseries(sampler: Sampler, events: np.ndarray, interval_ns: int, *,
                     for name, unit, meaning in timeseries_columns(sampler.bands_ppm,
                                                                   sampler.extra)},
     }
+    if feed is not None:
+        meta["feed"] = dict(feed, bands_incomplete_ppm=incomplete, void_rows=int(
+            np.count_nonzero(_in_intervals(cols["ts"], void_ns))) if void_ns else 0)
     order = list(names) + [a[0] for a in AGGREGATES] + ["vacuum"]
     fields = [pa.field(c, pa.int8() if c in ("halted", "down", "vacuum") else pa.int64()) for c in order]
     schema = pa.schema(fields, metadata={META_KEY: json.dumps(meta, sort_keys=True)})
@@ -537,6 +558,70 @@ def timeseries_meta(table: pa.Table) -> dict:
     if META_KEY not in md:
         raise ValueError("table: not made by engine.outputs.metrics.build_timeseries (no metadata)")
     return json.loads(md[META_KEY])
+
+
+def feed_meta(snapshots, void_ns, index_is_mid: bool) -> dict:
+    """What a recorded run's feed leaves unmeasured (``build_timeseries(feed=...)``), from
+    ``engine.market.recorded.RecordedMarket``'s ``snapshots`` ((ts, lowest bid, highest ask,
+    mid) ticks), ``void_ns`` (the feed's void intervals, [start, end or None = the run's
+    end]) and ``mid_index`` (the index is the recorded book's own mid).
+
+    ``book_range_ppm``: how far from mid every snapshot reached on each side, the narrowest
+    snapshot's (levels beyond it are unknown until a diff touches them: a band reaching
+    beyond it is understated for the whole run), in ppm of its mid rounded down (towards
+    "not measured"); None without a snapshot.  O(snapshots).
+    assumed: the range is around each snapshot's own mid (its later drift is not counted).
+    assumed: without a snapshot (no recorded book) every depth band is complete.
+    """
+    rng = text = None
+    if snapshots:
+        rng = [min((m - lo) * 1_000_000 // m if m else 0 for _, lo, _, m in snapshots),
+               min((hi - m) * 1_000_000 // m if m else 0 for _, _, hi, m in snapshots)]
+        who = "snapshot covers" if len(snapshots) == 1 else \
+            f"narrowest snapshot (of {len(snapshots)}) covers"
+        text = f"the capture's {who} -{rng[0] / 10_000:.2f}%/+{rng[1] / 10_000:.2f}%"
+    return {"book_range_ppm": rng, "book_range": text,
+            "void_ns": [[int(a), None if b is None else int(b)] for a, b in void_ns],
+            "index_is_mid": bool(index_is_mid)}
+
+
+def _incomplete_bands(feed: dict | None, bands_ppm) -> list[int]:
+    """The bands (ppm) reaching beyond a recorded book's snapshot range on either side."""
+    rng = feed.get("book_range_ppm") if feed else None
+    return [] if rng is None else [b for b in bands_ppm if b > min(rng)]
+
+
+def _in_intervals(ts: np.ndarray, intervals) -> np.ndarray:
+    """Whether each ``ts`` lies in one of ``intervals`` ([start, end), end None = open)."""
+    out = np.zeros(len(ts), dtype=bool)
+    for a, b in intervals:
+        out |= (ts >= a) if b is None else ((ts >= a) & (ts < b))
+    return out
+
+
+def void_rows(ts: np.ndarray, meta: dict) -> np.ndarray:
+    """Per row (``ts``, its start): sampled while a recorded feed was void (a gap, until
+    the next snapshot), so not a market second: no vacuum, depth, one-sided or spread
+    figure reads it.  All False for a run without a recorded feed.  O(rows x gaps)."""
+    feed = meta.get("feed") or {}
+    return _in_intervals(np.asarray(ts), feed.get("void_ns") or ())
+
+
+def band_unmeasured(meta: dict, ppm: int) -> str | None:
+    """Why depth within ``ppm`` of mid is not measured in this run (its band reaches beyond
+    the recorded book's snapshot), or None when it is."""
+    feed = meta.get("feed") or {}
+    if ppm in (feed.get("bands_incomplete_ppm") or ()):
+        pct = band_name(ppm).replace("_", ".").replace("pct", "%")
+        return f"depth within {pct} reaches beyond the recorded book: {feed['book_range']}"
+    return None
+
+
+def index_unmeasured(meta: dict) -> str | None:
+    """Why a figure comparing the venue with its index is not measured (the recorded run's
+    index is the venue's own mid, so the two agree by construction), or None."""
+    return "the index is the venue's own mid" if (meta.get("feed") or {}).get(
+        "index_is_mid") else None
 
 
 def display(table: pa.Table, instrument: Instrument) -> pa.Table:
@@ -592,7 +677,8 @@ SUMMARY_KEYS = {
     "index_min_price": "quote float: lowest sampled index at ts >= baseline_end_ns",
     "index_drawdown_pct": "percent float (4 dp): index start -> index min",
     "amplification": "ratio float (6 dp): book_drawdown_pct / index_drawdown_pct; null when the "
-                     "index did not fall",
+                     "index did not fall or is the venue's own mid (recorded data without an "
+                     "index: not_measured)",
     "liquidations_count": "int: positions liquidated -- distinct units (an isolated position "
                           "or a cross account) margin-called, once however many attempts and "
                           "orders it took (MARGIN_CALL)",
@@ -632,14 +718,25 @@ SUMMARY_KEYS = {
     "trades_count": "int: TRADE events",
     "volume_notional": "quote float: traded value of TRADE events",
     "depth_baseline_1pct": "quote float: mean depth within 1% of mid (both sides) before "
-                           "baseline_end_ns; null without pre-event samples",
-    "vacuum_seconds": "seconds float (3 dp): time-series rows with vacuum = 1 x interval",
-    "min_depth_1pct_ratio": "ratio float (6 dp): min over rows at ts >= baseline_end_ns of "
-                            "depth within 1% (both sides) / baseline; null without a baseline",
-    "max_spread_bps": "basis points float: widest sampled spread; null if never two-sided "
+                           "baseline_end_ns (outside a recorded feed's gaps); null without "
+                           "pre-event samples or when depth within 1% is not measured "
+                           "(not_measured)",
+    "vacuum_seconds": "seconds float (3 dp): time-series rows with vacuum = 1 x interval (never "
+                      "a row of the baseline window or of a recorded feed's gap); null when "
+                      "depth within 1% is not measured (not_measured)",
+    "min_depth_1pct_ratio": "ratio float (6 dp): min over rows at ts >= baseline_end_ns "
+                            "(outside a recorded feed's gaps) of depth within 1% (both "
+                            "sides) / baseline; null without a baseline or when depth within "
+                            "1% is not measured (not_measured)",
+    "max_spread_bps": "basis points float: widest sampled spread outside a recorded feed's "
+                      "gaps; null if never two-sided "
                       "(a side with no orders has no spread: see one_sided_seconds)",
     "one_sided_seconds": "seconds float (3 dp): time-series rows whose book had no bid or no "
-                         "ask (or neither) x interval",
+                         "ask (or neither) x interval, outside a recorded feed's gaps",
+    "feed_gap_seconds": "seconds float (3 dp): time-series rows sampled while a recorded "
+                        "feed was void (a gap until the next snapshot: not market seconds, "
+                        "left out of the vacuum, depth, spread and one-sided figures) x "
+                        "interval; null without recorded data",
     "insurance_fund_start": "quote float: insurance fund wallet at the start (argument)",
     "insurance_fund_min": "quote float: min of the start and every sampled fund wallet (cash)",
     "insurance_fund_end": "quote float: fund wallet (cash) in the last row (start if no row)",
@@ -677,11 +774,13 @@ SUMMARY_KEYS = {
                                 "balance below 0 (at a margin call, a settlement, a backstop "
                                 "takeover); added by engine.run",
     "max_mark_index_gap_pct": "percent float (4 dp): max over rows of |mark - index| / index "
-                              "x 100; null without both",
+                              "x 100; null without both or when the index is the venue's "
+                              "own mid (not_measured)",
     "bad_debt": "quote float: sum of BAD_DEBT values (all instruments)",
     "halts_count": "int: TRADING_HALTED events",
     "halted_seconds": "seconds float (3 dp): rows with halted = 1 x interval",
-    "vacuum_open_at_end": "bool: the last row is in a vacuum (vacuum_seconds is censored)",
+    "vacuum_open_at_end": "bool: the last row is in a vacuum (vacuum_seconds is censored); "
+                          "null when vacuum_seconds is",
     "halted_at_end": "bool: the last row is halted (halted_seconds is censored)",
     "down_seconds": "seconds float (3 dp): rows whose sample found the venue out (an "
                     "outage: no orders, no liquidations) x interval",
@@ -706,6 +805,9 @@ SUMMARY_KEYS = {
     "events_processed": "int: rows in the event log (all instruments)",
     "wall_seconds": "seconds float (3 dp): wall time of the run (argument; not deterministic)",
     "events_per_second": "float (1 dp): events_processed / wall_seconds; null if 0 s",
+    "not_measured": "dict: summary key -> why it is null although the run has the data: a "
+                    "recorded run's depth band reaching beyond its snapshot, its index being "
+                    "the venue's own mid; empty otherwise",
     "facts": "dict: the 14 stylized facts scored (engine.outputs.facts, docs/facts.md): fact "
              "id (str) -> {name, verdict PASS / FAIL / NOT MEASURABLE, figure (a short text), "
              "values (numbers), target (the thresholds used)}; added by engine.run",
@@ -777,6 +879,21 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     col = {n: table.column(n).to_numpy() for n in table.column_names}
     ts = col["ts"]
     post = ts >= baseline_end_ns
+    # A recorded feed's void rows are not market seconds, its incomplete bands and its
+    # own-mid index not measured (build_timeseries, feed): each key they would feed is null
+    # and ``not_measured`` says why.
+    void = void_rows(ts, meta)
+    market = ~void
+    why_depth = band_unmeasured(meta, VACUUM_BAND_PPM)
+    why_index = index_unmeasured(meta)
+    not_measured = {}
+    if why_depth:
+        not_measured.update(dict.fromkeys(("depth_baseline_1pct", "vacuum_seconds",
+                                           "min_depth_1pct_ratio", "vacuum_open_at_end"),
+                                          why_depth))
+    if why_index:
+        not_measured.update(dict.fromkeys(("amplification", "max_mark_index_gap_pct"),
+                                          why_index))
 
     # Only the kinds read below, of this instrument, in (ts, seq) order.
     ev = events[np.isin(events["kind"], _SUMMARY_KINDS) & (events["inst"] == inst)]
@@ -824,7 +941,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     if index_start is not None and index_min is not None and index_start > 0:
         index_dd = Fraction(index_start - index_min, index_start) * 100
     amplification = book_dd / index_dd if book_dd is not None and index_dd and index_dd > 0 \
-        else None
+        and not why_index else None
 
     # Liquidations: each liquidated lot once, in the book or off it.
     liq = of(*_LIQUIDATED)
@@ -839,13 +956,15 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         peak = Fraction(peak_window(liq["ts"], liq["value"], minute)[0], liq_total)
 
     # Depth, vacuum, spread, fund, halts.
-    baseline = None if meta["depth_baseline_1pct"] is None else Fraction(meta["depth_baseline_1pct"])
+    baseline = None if meta["depth_baseline_1pct"] is None or why_depth \
+        else Fraction(meta["depth_baseline_1pct"])
     suffix = band_name(VACUUM_BAND_PPM)
     depth1 = col[f"bid_depth_{suffix}"].astype(object) + col[f"ask_depth_{suffix}"]
     min_depth_ratio = None
-    if baseline and post.any():
-        min_depth_ratio = Fraction(int(depth1[post].min())) / baseline
-    spreads = col["spread_bps"][col["spread_bps"] >= 0]
+    scored = post & market
+    if baseline and scored.any():
+        min_depth_ratio = Fraction(int(depth1[scored].min())) / baseline
+    spreads = col["spread_bps"][(col["spread_bps"] >= 0) & market]
     fund = col["insurance_fund"]
     fund_min = min(insurance_fund_start, int(fund.min())) if fund.size else insurance_fund_start
     fund_end = int(fund[-1]) if fund.size else insurance_fund_start
@@ -857,7 +976,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
     adl_units = len(set(zip(adl["account"].tolist(), adl["ts"].tolist())))
     both = (col["mark"] > 0) & (col["index"] > 0)
     gap = None
-    if both.any():      # the widest row by floats, its gap exact: O(rows), vectorised
+    if both.any() and not why_index:    # the widest row by floats, its gap exact: O(rows)
         m, x = col["mark"][both], col["index"][both]
         k = int(np.argmax(np.abs(m - x) / x))
         gap = Fraction(abs(int(m[k]) - int(x[k])), int(x[k])) * 100
@@ -901,10 +1020,11 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "trades_count": int(trades.size),
         "volume_notional": _money(_sum(trades["value"]), instrument),
         "depth_baseline_1pct": None if baseline is None else _money(baseline, instrument),
-        "vacuum_seconds": seconds(col["vacuum"]),
+        "vacuum_seconds": None if why_depth else seconds(col["vacuum"]),
         "min_depth_1pct_ratio": _round(min_depth_ratio, 6),
         "max_spread_bps": float(int(spreads.max())) / 100 if spreads.size else None,
-        "one_sided_seconds": seconds((col["best_bid"] < 0) | (col["best_ask"] < 0)),
+        "one_sided_seconds": seconds(((col["best_bid"] < 0) | (col["best_ask"] < 0)) & market),
+        "feed_gap_seconds": seconds(void) if "feed" in meta else None,
         "insurance_fund_start": _money(insurance_fund_start, instrument),
         "insurance_fund_min": _money(fund_min, instrument),
         "insurance_fund_end": _money(fund_end, instrument),
@@ -918,7 +1038,8 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "bad_debt": _money(bad_debt, instrument),
         "halts_count": int(np.count_nonzero(kind == int(_K.TRADING_HALTED))),
         "halted_seconds": seconds(col["halted"]),
-        "vacuum_open_at_end": bool(col["vacuum"].size and col["vacuum"][-1]),
+        "vacuum_open_at_end": None if why_depth else bool(col["vacuum"].size
+                                                          and col["vacuum"][-1]),
         "halted_at_end": bool(col["halted"].size and col["halted"][-1]),
         "down_seconds": seconds(col["down"]),
         "funding_settlements": int(np.count_nonzero(kind == int(_K.FUNDING_SETTLED))),
@@ -935,6 +1056,7 @@ def summarize(table: pa.Table, events: np.ndarray, *, scenario: str, breaker: st
         "events_processed": n_events,
         "wall_seconds": round(float(wall_seconds), 3),
         "events_per_second": round(n_events / wall_seconds, 1) if wall_seconds > 0 else None,
+        "not_measured": not_measured,
     }
     assert out.keys() == SUMMARY_KEYS.keys() - set(ADDED_BY_RUN)
     return out

@@ -12,6 +12,8 @@ from orderbook.enums import GTC, IOC, LIMIT
 from engine.cli import main
 from engine.data import inspect
 from engine.market.recorded import attach, plan
+from engine.outputs.facts import RunView
+from engine.outputs.metrics import timeseries_meta
 from engine.outputs.forceorders import per_second
 from engine.runner import _recorded_scenario
 from engine.simulation import Simulation
@@ -287,6 +289,83 @@ def test_a_gap_is_refused_naming_its_line_unless_allow_gaps(tmp_path, capsys):
     assert summary["recorded"]["gaps"] == [f"{path}: line 4"]
     assert summary["recorded"]["counters"]["snapshots"] == 2
 
+
+
+# --- what a recorded run's outputs may score (engine.outputs.metrics.feed_meta) ---------
+def _steady(levels, step, gap_at=None, resync_at=None, until=10):
+    """A snapshot of ``levels`` a side ``step`` apart, then a diff a second to ``until`` s;
+    with ``gap_at``, one diff is missing there (a GAP), and ``resync_at`` a new snapshot."""
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=levels, step=step))]
+    u, first = 95, 99                       # the first diff after a snapshot L spans L + 1
+    for k in range(1, until + 1):
+        if resync_at is not None and k == resync_at:
+            items.append((k - 0.5, _snapshot(u + 50, levels=levels, step=step)))
+            u, first = u + 50, u + 49
+        if gap_at is not None and k == gap_at:
+            u += 5                                  # the diff u+1..u+5 never arrived
+        items.append((k, _diff(first or u + 1, u + 2, u,
+                               bids=[("61800.0", f"{0.5 + k / 100:.3f}")])))
+        u, first = u + 2, None
+    return items
+
+
+def _run(tmp_path, items, allow_gaps=False, extra=()):
+    from engine.runner import run_recorded
+    return run_recorded([capture(tmp_path, items), *extra], allow_gaps=allow_gaps)
+
+
+def test_a_depth_band_beyond_the_recorded_snapshot_is_not_measured(tmp_path):
+    # 5 levels 10 apart: the snapshot covers 40.1 ticks of 61,800 a side, -0.06%/+0.06%
+    r = _run(tmp_path, _steady(5, 10))
+    s, why = r.summary, "the capture's snapshot covers -0.06%/+0.06%"
+    feed = timeseries_meta(r.timeseries)["feed"]
+    assert feed["bands_incomplete_ppm"] == [5_000, 10_000, 20_000, 50_000]
+    assert "bid_depth_1pct" in r.timeseries.column_names          # kept, stated
+    for key in ("vacuum_seconds", "min_depth_1pct_ratio", "depth_baseline_1pct",
+                "vacuum_open_at_end"):
+        assert s[key] is None and s["not_measured"][key].endswith(why)
+    assert s["facts"]["1"]["verdict"] == "NOT MEASURABLE" and why in s["facts"]["1"]["figure"]
+    # 60 levels 50 apart (+-4.8%): the 0.5-2% bands are measured, the 5% band is not
+    r = _run(tmp_path, _steady(60, 50))
+    wide, view = r.summary, RunView.from_result(r)
+    assert wide["vacuum_seconds"] == 0.0 and wide["min_depth_1pct_ratio"] is not None
+    assert "depth_baseline_1pct" not in wide["not_measured"]
+    assert view.band_why(20_000) is None
+    assert view.band_why(50_000).startswith("depth within 5% reaches beyond the recorded book")
+
+
+def test_a_feed_gap_is_not_scored_as_a_vacuum_or_a_one_sided_book(tmp_path):
+    # the run starts at the snapshot (0.5 s); the feed is void from the gap (4 s: run
+    # 3.5 s) to the next snapshot (7.5 s: run 7 s): the rows sampled at 4, 5 and 6 s
+    r = _run(tmp_path, _steady(60, 50, gap_at=4, resync_at=8), allow_gaps=True)
+    s = r.summary
+    assert s["recorded"]["counters"]["gaps"] == 1
+    assert s["feed_gap_seconds"] == 3.0
+    assert s["vacuum_seconds"] == 0.0 and s["one_sided_seconds"] == 0.0
+    assert s["min_depth_1pct_ratio"] > 0.9
+    assert timeseries_meta(r.timeseries)["feed"]["void_ns"] == [[3_500_000_000, 7 * S]]
+    # never resynchronised (the diffs after a gap are dropped; trades go on to 9 s): void
+    # from run 3.5 s to the end, the rows at 4-9 s, and no vacuum "still open" at the end
+    items = _steady(60, 50, gap_at=4) + [
+        (k, _trade("61790.0", "0.001", True, 1723161255000 + 1000 * k, 50 + k))
+        for k in range(5, 10)]
+    s = _run(tmp_path, sorted(items, key=lambda x: x[0]), allow_gaps=True).summary
+    assert s["feed_gap_seconds"] == 6.0 and s["vacuum_seconds"] == 0.0
+    assert s["vacuum_open_at_end"] is False and s["one_sided_seconds"] == 0.0
+
+
+def test_a_recorded_index_that_is_the_venues_own_mid_scores_no_wick_or_amplification(tmp_path):
+    s = _run(tmp_path, _steady(60, 50)).summary
+    why = "the index is the venue's own mid"
+    assert s["facts"]["4"]["verdict"] == "NOT MEASURABLE" and s["facts"]["4"]["figure"] == why
+    assert s["amplification"] is None and s["max_mark_index_gap_pct"] is None
+    assert s["not_measured"]["amplification"] == s["not_measured"]["max_mark_index_gap_pct"] \
+        == why
+    # with a recorded index (markPriceUpdate's i) both are measured again
+    mark_file = SAMPLES / "binance-ws/btcusdt-forceorder-markprice-composed.txt"
+    s = _run(tmp_path, _steady(60, 50), extra=[str(mark_file)]).summary
+    assert s["max_mark_index_gap_pct"] is not None and "amplification" not in s["not_measured"]
+    assert s["facts"]["4"]["figure"] != why
 
 def test_replay_data_writes_the_ordinary_outputs_approximations_and_forceorder_feeds(
         tmp_path, capsys):

@@ -595,3 +595,12 @@ def test_fact9_compares_eight_hour_rates_and_a_fall_to_zero_is_no_flip(make_view
                      extra={"funding_rate_ppb": lambda t: 100 if t < 100 else 0})
     s = fact(view, 9)
     assert s.verdict == FAIL and s.values["rate_before_ppb"] == 48_000
+
+
+def test_fact1_does_not_count_thinning_inside_the_baseline_window(make_view):
+    # depth within 1% thins at 10-20 s, inside the baseline window (START 60 s), and never
+    # after the event start: the baseline is not scored against itself, as the vacuum
+    s = fact(make_view(price=drop(80, 100),
+                       depth1=lambda t: 50_000 if 10 <= t < 20 else 1_000_000), 1)
+    assert s.verdict == FAIL and s.values["lead_s"] is None, s.figure
+    assert s.values["near_fall"] < 0        # above its (thin-dragged) mean from the start on

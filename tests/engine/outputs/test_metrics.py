@@ -485,3 +485,19 @@ def test_rows_already_in_log_order_are_kept_and_others_sorted_by_time_then_seq()
     assert in_log_order(shuffled).tobytes() == rows.tobytes()
     swapped = rows[[0, 2, 1, 3]]               # equal times, seq 2 before seq 1
     assert in_log_order(swapped).tobytes() == rows.tobytes()
+
+
+def test_the_baseline_window_is_never_scored_as_a_vacuum(ins):
+    # Baseline (ts < 3 s): mean(2000, 200, 2000) = 1400, threshold 350.  The thin row at 1 s
+    # is part of the baseline, not a vacuum; the one at 4 s is.
+    samples = [dict(ts=0, depth1=1000), dict(ts=S, depth1=100), dict(ts=2 * S, depth1=1000),
+               dict(ts=3 * S, depth1=1000), dict(ts=4 * S, depth1=100)]
+    table, arr = series(ins, samples, baseline_end=3 * S)
+    assert table.column("vacuum").to_pylist() == [0, 0, 0, 0, 1]
+    s = summary_of(ins, table, arr, baseline_end_ns=3 * S)
+    assert s["vacuum_seconds"] == 1.0 and s["min_depth_1pct_ratio"] == round(200 / 1400, 6)
+    # one rule: without a vacuum row after the event start, the worst ratio is above the
+    # threshold and no second is a vacuum
+    table, arr = series(ins, samples[:4], baseline_end=3 * S)
+    s = summary_of(ins, table, arr, baseline_end_ns=3 * S)
+    assert s["vacuum_seconds"] == 0.0 and s["min_depth_1pct_ratio"] > 0.25
