@@ -847,9 +847,14 @@ def fact_10(view: RunView, t: dict) -> Score:
     Test: the rebound off the venue's low by the run's end, as a share of the fall from the
     event start to that low ((end - low) / (start - low)), must lie in
     [``rebound_share_min``, ``rebound_share_max``) -- partial, not none and not all.
+    NOT MEASURABLE without a liquidation during the event: the fact is about the rebound
+    after a cascade, and a quiet market's drift (a recorded capture's 0.2%) is none.
     Source: breakers-and-events.md section 3 item 10 (E2: +17% off a low ~39% down, about a
     quarter of the fall [S49]; E5: DJIA back from -998.5 to -347.8, ~65% [S84]).
     """
+    if not _total(_event_liquidations(view)["value"]):
+        return _unmeasurable(10, t, "no liquidation during the event (no cascade to recover "
+                                    "from)")
     start, low = view.start_price(), view.low()
     end = int(view.price()[-1]) if view.ts.size else -1
     if start is None or low is None or end < 0:

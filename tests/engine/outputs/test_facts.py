@@ -326,19 +326,30 @@ def test_fact9_fails_when_funding_stays_where_it_was(make_view):
 
 
 # ------------------------------------------------------------------------ fact 10
+CASCADE = [liq(80, 85_000)]
+
+
 def test_fact10_passes_on_a_partial_rebound(make_view):
-    s = fact(make_view(price=lambda t: P0 if t < 80 else 90_000 if t < 100 else 95_000), 10)
+    s = fact(make_view(price=lambda t: P0 if t < 80 else 90_000 if t < 100 else 95_000,
+                       events=CASCADE), 10)
     assert s.verdict == PASS and s.values["rebound_share"] == 0.5
 
 
 @pytest.mark.parametrize("end", [90_000, P0])
 def test_fact10_fails_with_no_rebound_or_a_full_one(make_view, end):
-    s = fact(make_view(price=lambda t: P0 if t < 80 else 90_000 if t < 100 else end), 10)
+    s = fact(make_view(price=lambda t: P0 if t < 80 else 90_000 if t < 100 else end,
+                       events=CASCADE), 10)
     assert s.verdict == FAIL
 
 
 def test_fact10_is_not_measurable_when_the_price_did_not_fall(make_view):
-    assert fact(make_view(), 10).figure == "the price did not fall"
+    assert fact(make_view(events=CASCADE), 10).figure == "the price did not fall"
+
+
+def test_fact10_is_not_measurable_without_a_cascade_to_recover_from(make_view):
+    # A quiet market's drift (a recorded capture's 0.2%) is no crash: no rebound to score.
+    s = fact(make_view(price=lambda t: P0 if t < 80 else 90_000 if t < 100 else 95_000), 10)
+    assert s.verdict == NOT_MEASURABLE and "no liquidation during the event" in s.figure
 
 
 # ------------------------------------------------------------------------ fact 11
@@ -508,7 +519,8 @@ def test_the_table_has_one_row_per_fact_and_one_column_per_run(make_view):
 
 def test_facts_over_seeds_tally_the_verdicts(make_view):
     runs = [{"seed": k, "breaker": "none", **facts_summary(score(view))}
-            for k, view in enumerate([make_view(), make_view(price=drop(80, 100))])]
+            for k, view in enumerate([make_view(events=CASCADE),
+                                      make_view(price=drop(80, 100), events=CASCADE)])]
     merged = over_seeds(runs)["facts"]
     assert merged["10"]["verdict"] == "MIXED" and "NOT MEASURABLE 1/2" in merged["10"]["figure"]
 
