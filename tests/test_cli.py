@@ -158,6 +158,11 @@ def test_compare_over_seeds_shows_the_mean_and_range_of_every_row(tmp_path):
     (["replay", "flash-drop", "--set", 'run.scale="3/2"', "--out", "X"], "run.scale"),
     (["replay", "flash-drop", "--set", "run.colour=1", "--out", "X"], "run.colour: unknown key"),
     # Found by the second fuzzing pass: each used to be an internal error (exit 1).
+    (["compare", "flash-drop", "--breakers", "none,,luld", "--out", "X"],
+     "--breakers: expected comma-separated policies, got an empty item in 'none,,luld'"),
+    (["compare", "flash-drop", "--breakers", "luld,", "--out", "X"], "--breakers: "),
+    (["compare", "flash-drop", "--breakers", "none,NONE", "--out", "X"],
+     "--breakers: unknown policy 'NONE'"),
     (["replay", "flash-drop", "--set", "traders.count=" + "9" * 5000, "--out", "X"],
      "--set traders.count: expected a value, got an integer of more than"),
 ])
