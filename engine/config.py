@@ -149,8 +149,10 @@ def field(convert, default=attrs.NOTHING, **kwargs):
 
 def read_toml(path, where: str, what: str = "a scenario") -> dict:
     """A TOML file's tables, or one ``ConfigError`` line naming ``where``: unreadable, not
-    TOML, not UTF-8 text, or nested too deeply to parse (``what`` names what was expected)."""
+    TOML, not UTF-8 text, nested too deeply to parse, or an integer too long for ``int``
+    (``what`` names what was expected)."""
     import pathlib
+    import sys
     import tomllib
     try:
         return tomllib.loads(pathlib.Path(path).read_text(encoding="utf-8-sig"))
@@ -158,6 +160,9 @@ def read_toml(path, where: str, what: str = "a scenario") -> dict:
         raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    except ValueError:      # an integer literal beyond Python's int-from-text digit limit
+        raise ConfigError(f"{where}: not {what}: an integer of more than "
+                          f"{sys.get_int_max_str_digits()} digits") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{where}: not a text (UTF-8) file") from None
     except RecursionError:

@@ -157,6 +157,14 @@ def test_compare_over_seeds_shows_the_mean_and_range_of_every_row(tmp_path):
     (["replay", "flash-drop", "--set", "run.seed=-1", "--out", "X"], "run.seed"),
     (["replay", "flash-drop", "--set", 'run.scale="3/2"', "--out", "X"], "run.scale"),
     (["replay", "flash-drop", "--set", "run.colour=1", "--out", "X"], "run.colour: unknown key"),
+    # Found by the second fuzzing pass: each used to be an internal error (exit 1).
+    (["compare", "flash-drop", "--breakers", "none,,luld", "--out", "X"],
+     "--breakers: expected comma-separated policies, got an empty item in 'none,,luld'"),
+    (["compare", "flash-drop", "--breakers", "luld,", "--out", "X"], "--breakers: "),
+    (["compare", "flash-drop", "--breakers", "none,NONE", "--out", "X"],
+     "--breakers: unknown policy 'NONE'"),
+    (["replay", "flash-drop", "--set", "traders.count=" + "9" * 5000, "--out", "X"],
+     "--set traders.count: expected a value, got an integer of more than"),
 ])
 def test_bad_input_is_one_line_on_stderr_exit_2_and_no_output(tmp_path, monkeypatch, capsys,
                                                               args, needle):
@@ -196,6 +204,20 @@ def test_a_broken_scenario_file_names_the_file_and_the_field(tmp_path):
     assert r.returncode == 2
     assert str(bad) in r.stderr and "traders.long_share" in r.stderr and "[0, 1]" in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_integer_too_long_for_python_in_a_scenario_or_grid_file_is_bad_input(tmp_path):
+    big = "9" * 5000            # beyond int()'s default limit of 4300 digits
+    scenario = tmp_path / "big.toml"
+    scenario.write_text(f'[scenario]\nname = "x"\n[traders]\ncount = {big}\n')
+    grid = tmp_path / "grid.toml"
+    grid.write_text(f'[sweep]\nscenarios = ["flash-drop"]\nseeds = [{big}]\n')
+    for args, what in ((["replay", str(scenario)], "a scenario"), (["sweep", str(grid)], "a grid")):
+        r = liqsim(*args, "--out", str(tmp_path / "out"))
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"{args[1]}: not {what}: an integer of more than" in lines[0]
+        assert not (tmp_path / "out").exists()
 
 
 def test_a_file_that_is_not_toml_is_rejected_with_its_name(tmp_path):

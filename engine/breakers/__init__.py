@@ -108,11 +108,18 @@ def split_names(spec: str | None) -> list[str]:
 def parse_policy_list(spec: str) -> list[str]:
     """``liqsim compare --breakers none,luld+liq-pause`` -> one run per comma item, each
     a valid policy and none repeated (a run's directory and its key in comparison.json
-    are its name).  O(items^2) for a handful of items."""
-    runs = [item.strip() for item in spec.split(",") if item.strip()]
-    if not runs:
+    are its name; an empty item, ``none,,luld``, is refused like ``luld+``).  O(items^2)
+    for a handful of items."""
+    runs = [item.strip() for item in spec.split(",")]
+    if not any(runs):
         raise ConfigError("--breakers: expected at least one policy")
-    runs = ["+".join(split_names(item)) for item in runs]     # one spelling per policy
+    if not all(runs):
+        raise ConfigError(f"--breakers: expected comma-separated policies, got an empty item "
+                          f"in {spec!r}")
+    try:
+        runs = ["+".join(split_names(item)) for item in runs]     # one spelling per policy
+    except ConfigError as exc:      # name the flag the user gave
+        raise ConfigError(f"--breakers: {str(exc).partition(': ')[2]}") from None
     for k, item in enumerate(runs):
         if item in runs[:k]:
             raise ConfigError(f"--breakers: '{item}' is listed twice; expected each policy "

@@ -151,10 +151,10 @@ class BinancePublicReader(Reader):
         opened, closed = self._ms(c[0], n), self._ms(c[6], n)
         self._at(out, n, opened)
         self.messages[self.data_type[:-1]] += 1
-        out.add(opened, opened, kind, 0, _ONE, n, u.ticks_rounded(c[1]))
+        out.add(opened, opened, kind, 0, _ONE, n, u.price_ticks(c[1]))
         out.end()
         self._at(out, n, closed)
-        out.add(closed, closed, kind, 0, _ONE, n, u.ticks_rounded(c[4]))
+        out.add(closed, closed, kind, 0, _ONE, n, u.price_ticks(c[4]))
         return opened
 
     def _bookDepth(self, out, n, c):

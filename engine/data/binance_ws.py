@@ -45,6 +45,13 @@ _BOOK, _TOP, _TRADE, _LIQ, _GAP = (int(Kind.BOOK), int(Kind.TOP), int(Kind.TRADE
                                    int(Kind.LIQUIDATION), int(Kind.GAP))
 
 
+def _ns(ms) -> int:
+    """An exchange time in ms (``E``, ``T``) -> ns; anything but an integer is bad data."""
+    if isinstance(ms, bool) or not isinstance(ms, int):
+        raise ValueError("an exchange time in ms (an integer)")
+    return ms * MS
+
+
 def sniff(first_line: str) -> bool:
     """Whether a file's first line looks like a websocket capture line."""
     head, sep, rest = first_line.partition(" ")
@@ -87,9 +94,11 @@ class BinanceWsReader(Reader):
             msg = json.loads(rest)
         except ValueError:
             raise fail(self.path, n, "a JSON message after the time", rest.strip()) from None
-        if not isinstance(msg, dict):
-            raise fail(self.path, n, "a JSON object", rest.strip())
-        return ts, msg.get("data", msg)
+        data = msg.get("data", msg) if isinstance(msg, dict) else None
+        if not isinstance(data, dict):
+            raise fail(self.path, n, "a JSON object (or a stream wrapper whose 'data' is one)",
+                       rest.strip())
+        return ts, data
 
     def _units(self, symbol, n):
         if self.units is None:
@@ -111,10 +120,10 @@ class BinanceWsReader(Reader):
                 self._message(out, n, ts, msg)
             except DataError:
                 raise
-            except (KeyError, TypeError, IndexError) as exc:
+            except (KeyError, TypeError, IndexError, AttributeError) as exc:
                 raise fail(self.path, n, f"the fields of a Binance "
                                          f"{msg.get('e', 'depth snapshot')} message "
-                                         f"(missing {exc})", line.strip()) from None
+                                         f"(missing or bad {exc})", line.strip()) from None
             except ValueError as exc:
                 raise fail(self.path, n, str(exc), line.strip()) from None
             batch = out.due()
@@ -138,8 +147,9 @@ class BinanceWsReader(Reader):
             else:
                 self._snapshot(out, n, ts, d)
             return
-        if e is None:
-            raise ValueError("a Binance event ('e') or a depth snapshot ('lastUpdateId')")
+        if not isinstance(e, str):
+            raise ValueError("a Binance event ('e', a name) or a depth snapshot "
+                             "('lastUpdateId')")
         if self._held is not None:
             symbol = d.get("s") or d.get("o", {}).get("s")
             if symbol:
@@ -159,7 +169,7 @@ class BinanceWsReader(Reader):
             self._diff(out, n, ts, d, u)
         elif e == "bookTicker":
             u = self._units(d["s"], n)
-            te = d.get("E", d.get("T", 0)) * MS
+            te = _ns(d.get("E", d.get("T", 0)))
             uid = int(d["u"])
             out.add(ts, te, _TOP, 1, 0, n, u.ticks(d["b"]), u.lots(d["B"]), 0, uid)
             out.add(ts, te, _TOP, -1, 0, n, u.ticks(d["a"]), u.lots(d["A"]), 0, uid)
@@ -169,20 +179,20 @@ class BinanceWsReader(Reader):
                 # INSURANCE_FUND / ADL / NA prints are off-book (data-formats.md 1.2)
                 self.repairs[f"trade_{d['X']}_skipped"] += 1
                 return
-            out.add(ts, d["T"] * MS, _TRADE, -1 if d["m"] else 1, 0, n, u.ticks(d["p"]),
+            out.add(ts, _ns(d["T"]), _TRADE, -1 if d["m"] else 1, 0, n, u.ticks(d["p"]),
                     u.lots(d["q"]), 0, int(d.get("t", d.get("a", 0))))
         elif e == "forceOrder":
             o = d["o"]
             u = self._units(o["s"], n)
-            out.add(ts, o["T"] * MS, _LIQ, 1 if o["S"] == "BUY" else -1, _THROTTLED, n,
+            out.add(ts, _ns(o["T"]), _LIQ, 1 if o["S"] == "BUY" else -1, _THROTTLED, n,
                     u.ticks(o["p"]), u.lots(o["z"]), u.ticks_rounded(o.get("ap") or "0"),
                     u.lots(o["q"]))
         elif e == "markPriceUpdate":
             u = self._units(d["s"], n)
-            te = d["E"] * MS
-            out.add(ts, te, int(Kind.MARK), 0, 0, n, u.ticks_rounded(d["p"]))
+            te = _ns(d["E"])
+            out.add(ts, te, int(Kind.MARK), 0, 0, n, u.price_ticks(d["p"]))
             if d.get("i"):
-                out.add(ts, te, int(Kind.INDEX), 0, 0, n, u.ticks_rounded(d["i"]))
+                out.add(ts, te, int(Kind.INDEX), 0, 0, n, u.price_ticks(d["i"]))
             if d.get("r"):
                 out.add(ts, te, int(Kind.FUNDING), 0, 0, n, 0, 0, ppb(d["r"]))
         else:
@@ -194,7 +204,7 @@ class BinanceWsReader(Reader):
         self._snapshots += 1
         u = self.units
         L = int(d["lastUpdateId"])
-        te = d.get("E", 0) * MS
+        te = _ns(d.get("E", 0))
         bids = [(u.ticks(p), u.lots(q)) for p, q in d["bids"]]
         asks = [(u.ticks(p), u.lots(q)) for p, q in d["asks"]]
         bb = max((p for p, q in bids if q), default=None)
@@ -234,7 +244,7 @@ class BinanceWsReader(Reader):
             self._gap(out, n, ts, d, self._last_u, pu, "pu != the previous u")
             return
         self._last_u = last
-        te = d["E"] * MS
+        te = _ns(d["E"])
         # hot loop: the caches read inline, tuples appended directly (Builder.add's layout)
         ticks, lots, tc, lc = u.ticks, u.lots, u.tick_cache, u.lot_cache
         append, src = out.rows.append, out.source
@@ -255,5 +265,5 @@ class BinanceWsReader(Reader):
     def _gap(self, out, n, ts, d, expected, got, why):
         self.gaps += 1
         self.notes.append(f"gap at line {n}: {why} (expected {expected}, got pu {got})")
-        out.add(ts, d["E"] * MS, _GAP, 0, 0, n, 0, 0, 0, expected, got)
+        out.add(ts, _ns(d["E"]), _GAP, 0, 0, n, 0, 0, 0, expected, got)
         self._snapshot_id, self._last_u = None, None

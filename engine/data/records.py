@@ -149,13 +149,29 @@ class Units:
     def quanta(self, text: str) -> int:
         """Quote money -> quantums, rounded half-even (notional figures are published with
         more digits than the quantum keeps)."""
-        return _rounded(text, self.quantum)
+        return _not_negative(_rounded(text, self.quantum))
 
     def ticks_rounded(self, text: str) -> int:
-        return _rounded(text, self.tick)
+        return _not_negative(_rounded(text, self.tick))
+
+    def price_ticks(self, text: str) -> int:
+        """A mark or index price: ``ticks_rounded``, at least one tick (the venue's mark
+        and the replay's index are prices, never 0)."""
+        v = _rounded(text, self.tick)
+        if v < 1:
+            raise ValueError(f"a price of at least one tick ({self.tick})")
+        return v
 
     def lots_rounded(self, text: str) -> int:
-        return _rounded(text, self.lot)
+        return _not_negative(_rounded(text, self.lot))
+
+
+def _not_negative(value: int) -> int:
+    """Prices, sizes and notionals are >= 0 (a negative one is corrupt data, which the
+    replay would otherwise meet as a negative index or book price)."""
+    if value < 0:
+        raise ValueError("a number >= 0 (a price, size or notional)")
+    return value
 
 
 CACHE = 1 << 16
@@ -175,6 +191,9 @@ def _step(step: Decimal) -> tuple[int, int]:
 
 
 def _scaled(text: str, k: int, m: int, what: str, step) -> int:
+    """``text`` in steps of ``m`` x 10**-k, exactly; >= 0 (a price or a size)."""
+    if not isinstance(text, str):       # a JSON number or array where text was expected
+        raise ValueError("a decimal number as text")
     whole, _, frac = text.partition(".")
     if len(frac) > k:
         if frac[k:].strip("0"):
@@ -187,7 +206,7 @@ def _scaled(text: str, k: int, m: int, what: str, step) -> int:
     q, r = divmod(n, m)
     if r:
         raise ValueError(f"a multiple of the {what} {step} (wrong units?)")
-    return q
+    return _not_negative(q)
 
 
 def _rounded(text: str, step: Decimal) -> int:
@@ -328,9 +347,24 @@ class Builder:
     def flush(self):
         if not self.rows:
             return None
-        out = np.array(self.rows, dtype=RECORD_DTYPE)
+        try:
+            out = np.array(self.rows, dtype=RECORD_DTYPE)
+        except (OverflowError, TypeError, ValueError):
+            raise self._unstorable() from None
         self.rows = []
         return out
+
+    def _unstorable(self) -> DataError:
+        """The ``DataError`` of the first held row with a value its ``RECORD_DTYPE`` column
+        cannot hold (a price of 1e30 is beyond int64 ticks): the slow path of a failed
+        flush only, O(rows held)."""
+        for row in self.rows:
+            for (name, (dt, _)), v in zip(RECORD_DTYPE.fields.items(), row):
+                info = np.iinfo(dt)
+                if not isinstance(v, int) or not info.min <= v <= info.max:
+                    return fail(self.path, row[6], f"a {name} that fits the record's {dt.name} "
+                                f"column ({info.min} to {info.max} in its units)", v)
+        return fail(self.path, self.rows[0][6], "values the record can hold", self.rows[0])
 
 
 def instrument_for(venue: str, symbol: str, path, line: int):

@@ -237,5 +237,5 @@ class TardisReader(Reader):
             elif kind == Kind.OPEN_INTEREST:
                 out.add(local, ex, int(kind), 0, 0, n, 0, u.lots_rounded(text))
             else:
-                out.add(local, ex, int(kind), 0, 0, n, u.ticks_rounded(text))
+                out.add(local, ex, int(kind), 0, 0, n, u.price_ticks(text))
         out.end()

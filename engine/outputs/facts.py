@@ -99,6 +99,40 @@ class RunInputError(ValueError):
     expected."""
 
 
+def _check_timeseries(table: pa.Table, meta) -> None:
+    """What the facts, the report and ``liqsim account`` read of a saved time series, checked
+    once at load (a hand-edited or foreign file was an internal error deep in a fact): the
+    metadata's sizes, interval, baseline end, instrument and bands, and every column it
+    declares present with integer values.  ``ValueError`` naming the first problem.
+    O(columns)."""
+    if not isinstance(meta, dict):
+        raise ValueError("metadata: expected a JSON object")
+    for key, lo in (("interval_ns", 1), ("baseline_end_ns", 0), ("inst", 0)):
+        v = meta.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"metadata {key}: expected an integer >= {lo}, got {v!r}")
+    bands = meta.get("bands_ppm")
+    if not isinstance(bands, list) or not all(type(b) is int and b > 0 for b in bands):
+        raise ValueError(f"metadata bands_ppm: expected a list of integers > 0, got {bands!r}")
+    for key in ("tick_size", "lot_size", "quote_quantum"):
+        try:
+            ok = isinstance(meta.get(key), str) and Decimal(meta[key]).is_finite() \
+                and Decimal(meta[key]) > 0
+        except ArithmeticError:
+            ok = False
+        if not ok:
+            raise ValueError(f"metadata {key}: expected a decimal > 0, got {meta.get(key)!r}")
+    columns = meta.get("columns")
+    if not isinstance(columns, dict) or "ts" not in columns:
+        raise ValueError("metadata columns: expected the table of the run's columns")
+    for name in columns:
+        if name not in table.column_names:
+            raise ValueError(f"column {name!r}: missing (the metadata lists it)")
+        if not pa.types.is_integer(table.schema.field(name).type):
+            raise ValueError(f"column {name!r}: expected integers, got "
+                             f"{table.schema.field(name).type}")
+
+
 @attrs.frozen
 class Score:
     """One fact's result: ``verdict`` PASS / FAIL / NOT MEASURABLE, ``figure`` a short text
@@ -170,7 +204,7 @@ class RunView:
         p = need("timeseries.parquet")
         try:
             table = pq.read_table(str(p))
-            timeseries_meta(table)
+            _check_timeseries(table, timeseries_meta(table))
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise RunInputError(f"{p}: expected a liqsim time series in parquet "
                                 f"({_one_line(exc)})") from None
@@ -183,7 +217,7 @@ class RunView:
         p = need("scenario.toml")
         try:
             scenario = tomllib.loads(p.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except ValueError as exc:       # not TOML, not UTF-8, an integer too long for int
             raise RunInputError(f"{p}: expected the run's resolved scenario as TOML "
                                 f"({_one_line(exc)})") from None
         return cls(summary, table, events, scenario)

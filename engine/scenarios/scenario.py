@@ -137,6 +137,7 @@ import copy
 import csv
 import math
 import pathlib
+import sys
 import tomllib
 from decimal import Decimal
 from fractions import Fraction
@@ -1256,6 +1257,9 @@ def apply_override(data: dict, item: str) -> None:
         value = raw
     except RecursionError:
         raise ConfigError(f"--set {key.strip()}: value nested too deeply") from None
+    except ValueError:      # an integer beyond Python's int-from-text digit limit
+        raise ConfigError(f"--set {key.strip()}: expected a value, got an integer of more "
+                          f"than {sys.get_int_max_str_digits()} digits") from None
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:

@@ -96,7 +96,7 @@ class Grid:
 
 def override(key: str, value) -> str:
     """``key=value`` as ``--set`` takes it (the value written as TOML)."""
-    return f"{key}={tomli_w.dumps({'v': value}).partition('=')[2].strip()}"
+    return f"{key}={_toml_value(value)}"
 
 
 def column_value(value):
@@ -104,6 +104,18 @@ def column_value(value):
     as it is, anything else (an array, a table) as its TOML text."""
     if isinstance(value, (bool, int, float, str)):
         return value
+    return _toml_value(value)
+
+
+def _toml_value(value) -> str:
+    """``value`` as TOML text: as ``tomli_w`` writes it, except a table, which ``tomli_w``
+    writes as a ``[v]`` section (its text after the first ``=`` was only its first value):
+    an inline table, one line.  O(size of the value)."""
+    if isinstance(value, dict):
+        keys = [k if k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k)
+                else _toml_value(k) for k in value]
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}"
+                                for k, v in zip(keys, value.values())) + " }"             if value else "{}"
     return tomli_w.dumps({"v": value}).partition("=")[2].strip()
 
 
@@ -263,5 +275,7 @@ def _validate(where: str, tasks) -> None:
         try:
             load(t.path, t.overrides, t.scale)
         except ConfigError as exc:
-            raise ConfigError(f"{where}: run {t.run} ({t.scenario}, "
-                              f"{', '.join(t.overrides) or 'no overrides'}): {exc}") from None
+            # an array parameter's TOML text spans lines: one line, as every error
+            raise ConfigError(" ".join(f"{where}: run {t.run} ({t.scenario}, "
+                                       f"{', '.join(t.overrides) or 'no overrides'}): "
+                                       f"{exc}".split())) from None

@@ -109,9 +109,53 @@ def _milliseconds_for_microseconds(tmp_path):
     return path, "line 2: expected a time in microseconds since the epoch"
 
 
+# Found by the second fuzzing pass: each was an internal error (exit 1).
+def _beyond_int64(tmp_path):
+    path = tmp_path / "binance-futures_trades_2024-08-08_BTCUSDT.csv"
+    path.write_text(TARDIS_HEAD + "binance-futures,BTCUSDT,1723161260000000,1723161260001000,"
+                    "1,buy,61800.0,1" + "0" * 30 + "\n")
+    return path, "line 2: expected a qty that fits the record's int64 column"
+
+
+def _ws_data_not_an_object(tmp_path):
+    path = tmp_path / "cap.txt"
+    path.write_text('1723161255000000000 {"stream": "btcusdt@markPrice@1s", "data": "x"}\n')
+    return path, "line 1: expected a JSON object (or a stream wrapper"
+
+
+def _ws_event_not_a_name(tmp_path):
+    path = tmp_path / "cap.txt"
+    path.write_text('1723161255000000000 {"e": 5, "E": 1723161255000, "s": "BTCUSDT"}\n')
+    return path, "line 1: expected a Binance event ('e', a name)"
+
+
+def _ws_symbol_not_text(tmp_path):
+    path = tmp_path / "cap.txt"
+    mark = {"e": "markPriceUpdate", "E": 1723161255000, "s": 5, "p": "61800.0"}
+    path.write_text(f"1723161255000000000 {json.dumps(mark)}\n")
+    return path, "line 1: expected the fields of a Binance markPriceUpdate message"
+
+
+def _ws_time_not_an_integer(tmp_path):
+    path = tmp_path / "cap.txt"
+    mark = {"e": "markPriceUpdate", "E": "soon", "s": "BTCUSDT", "p": "61800.0"}
+    path.write_text(f"1723161255000000000 {json.dumps(mark)}\n")
+    return path, "line 1: expected an exchange time in ms (an integer)"
+
+
+def _negative_price(tmp_path):
+    path = tmp_path / "binance-futures_trades_2024-08-08_BTCUSDT.csv"
+    path.write_text(TARDIS_HEAD + "binance-futures,BTCUSDT,1723161260000000,1723161260001000,"
+                    "1,buy,-61800.0,0.001\n")
+    return path, "line 2: expected a number >= 0"
+
+
 @pytest.mark.parametrize("make", [_truncated_gzip, _not_json, _wrong_columns, _wrong_header,
                                   _unsorted, _crossed_snapshot, _price_off_the_tick,
-                                  _milliseconds_for_microseconds])
+                                  _milliseconds_for_microseconds, _beyond_int64,
+                                  _ws_data_not_an_object, _ws_event_not_a_name,
+                                  _ws_symbol_not_text, _ws_time_not_an_integer,
+                                  _negative_price])
 def test_bad_recorded_data_is_one_line_naming_file_and_line_exit_2_and_no_output(
         tmp_path, capsys, make):
     path, expected = make(tmp_path)
@@ -134,3 +178,18 @@ def test_a_file_of_an_unknown_symbol_is_refused_naming_it(tmp_path, capsys):
                     "1723161260001000,1,buy,0.1,1\n")
     assert main(["data", "inspect", str(path)]) == 2
     assert "binance:DOGEUSDT" in capsys.readouterr().err
+
+
+def test_a_zero_recorded_index_price_is_bad_data_not_an_internal_error(tmp_path, capsys):
+    src = SAMPLES / "binance/indexPriceKlines/BTCUSDT/1m/BTCUSDT-1m-2024-08-08.csv"
+    path = tmp_path / "indexPriceKlines/BTCUSDT/1m" / src.name
+    path.parent.mkdir(parents=True)
+    head, first, *rest = src.read_text().splitlines(keepends=True)
+    cells = first.split(",")
+    cells[4] = "0"                              # the close price of the first minute
+    path.write_text(head + ",".join(cells) + "".join(rest))
+    out = tmp_path / "out"
+    assert main(["replay", "--data", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}: line 2: expected a price of at least one tick" in err
+    assert not out.exists()

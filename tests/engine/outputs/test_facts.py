@@ -600,6 +600,48 @@ def test_cli_facts_bad_input_is_one_line_and_exit_2(saved_runs, tmp_path, capsys
     assert "Traceback" not in err
 
 
+def _damage_timeseries(path, how):
+    import pyarrow.parquet as pq
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[b"liqsim.timeseries"])
+    if how == "drop best_bid":
+        table = table.drop_columns(["best_bid"])
+    elif how == "index as text":
+        k = table.column_names.index("index")
+        table = table.set_column(k, "index", pa.array(["x"] * table.num_rows))
+    elif how == "interval_ns null":
+        meta["interval_ns"] = None
+    elif how == "tick_size garbage":
+        meta["tick_size"] = "abc"
+    table = table.replace_schema_metadata({b"liqsim.timeseries": json.dumps(meta).encode()})
+    pq.write_table(table, path)
+
+
+# Found by the second fuzzing pass: each was an internal error (exit 1) in a fact or in the
+# account's story.
+@pytest.mark.parametrize("how,needle", [
+    ("drop best_bid", "column 'best_bid': missing"),
+    ("index as text", "column 'index': expected integers, got string"),
+    ("interval_ns null", "metadata interval_ns: expected an integer >= 1, got None"),
+    ("tick_size garbage", "metadata tick_size: expected a decimal > 0, got 'abc'"),
+    ("scenario.toml", "scenario.toml: expected the run's resolved scenario as TOML"),
+])
+def test_a_damaged_saved_time_series_is_one_line_and_exit_2_for_facts_and_account(
+        saved_runs, tmp_path, capsys, how, needle):
+    import shutil
+    _, source = saved_runs["none"]
+    target = tmp_path / "run"
+    shutil.copytree(source, target)
+    if how == "scenario.toml":      # an integer beyond int()'s 4300-digit limit
+        (target / how).write_text("[run]\nseed = " + "9" * 5000 + "\n")
+    else:
+        _damage_timeseries(target / "timeseries.parquet", how)
+    for args in (["facts", str(target)], ["account", str(target), "1000"]):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
 def test_fact9_compares_eight_hour_rates_and_a_fall_to_zero_is_no_flip(make_view):
     """100 ppb per 60 s is 48,000 ppb per 8 h: falling to 0 is neither a strict flip nor
     a fall of 100,000 (0.01%) per 8 h."""

@@ -81,6 +81,21 @@ seed = 5
     assert g.keys == ("breaker.luld.band_pct",)
 
 
+def test_a_table_value_of_a_swept_key_is_passed_whole_to_the_run(tmp_path):
+    text = f"""
+[sweep]
+scenarios = ["{GAP}"]
+breakers = ["luld"]
+[sweep.set]
+"breaker.luld" = [{{ band_pct = 5 }}, {{ band_pct = 10, "pause_s" = 300 }}]
+"""
+    g = read(_grid(tmp_path, text))     # each run's scenario is loaded: valid tables pass
+    assert [t.overrides for t in g.tasks] == [["breaker.luld={ band_pct = 5 }"],
+                                              ["breaker.luld={ band_pct = 10, pause_s = 300 }"]]
+    assert g.tasks[1].coordinates()["breaker.luld"] == "{ band_pct = 10, pause_s = 300 }"
+    assert "--set 'breaker.luld={ band_pct = 10, pause_s = 300 }'" in g.tasks[1].command()
+
+
 @pytest.mark.parametrize("body, field", [
     ('[sweep]\nscenarios = ["flash-drop"]\nbogus = 1', "sweep.bogus"),
     ('[sweep]\nscenarios = ["no-such-event"]', "sweep.scenarios[0]"),
@@ -96,6 +111,9 @@ seed = 5
     ('[sweep]\nscenarios = ["flash-drop"]\n[[sweep.runs]]\nseed = 1\n[[sweep.runs]]\nseed = 1',
      "repeats run 0"),
     ("[sweep\n", "not valid TOML"),
+    # an array value's TOML text spans lines; the error is still one line
+    ('[sweep]\nscenarios = ["flash-drop"]\n[sweep.set]\n"traders.count" = [[1, 2]]',
+     "traders.count: expected an integer, got [1, 2]"),
 ])
 def test_a_bad_grid_is_one_line_naming_the_file_and_field_exit_2_and_nothing_written(
         tmp_path, capsys, body, field):
