@@ -25,7 +25,7 @@ import sys
 from fractions import Fraction
 
 from .config import ConfigError, decimal
-from .outputs.atomic import atomic_dir, write_json
+from .outputs.atomic import atomic_dir, check_out, write_json
 
 
 class _Parser(argparse.ArgumentParser):
@@ -608,6 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
+        if getattr(args, "out", None):
+            check_out(args.out)         # before any run: not a file
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(f"liqsim: error: {exc}", file=sys.stderr)

@@ -282,6 +282,26 @@ def test_an_unwritable_out_names_the_out_path(tmp_path):
     assert len(lines) == 1 and f"{blocker / 'run'}: cannot write output there" in lines[0], lines
 
 
+@pytest.mark.parametrize("command", [["replay", "flash-drop", *SMALL],
+                                     ["sweep", "replays/grids/catalogue.toml"]])
+def test_an_out_that_is_a_file_is_refused_before_any_run(tmp_path, monkeypatch, capsys,
+                                                         command):
+    # Refused up front: the runs never start (they would be lost at the end).
+    import engine.runner
+    import engine.sweeps.execute
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a run started")
+    monkeypatch.setattr(engine.runner, "run", no_run)
+    monkeypatch.setattr(engine.sweeps.execute, "executor", no_run)
+    blocker = tmp_path / "file"
+    blocker.write_text("kept")
+    assert main([*command, "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"liqsim: error: {blocker}: exists and is not a directory"]
+    assert blocker.read_text() == "kept"
+
+
 def test_a_closed_stdout_pipe_is_not_an_error(tmp_path):
     """``liqsim replay ... | head -1``: the files are written; no error line, exit 0."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))

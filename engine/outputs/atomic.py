@@ -6,6 +6,7 @@ file system), so an interrupted or failed run leaves no half-written file.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pathlib
@@ -13,6 +14,13 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from typing import Iterator
+
+
+def check_out(target: str | os.PathLike) -> None:
+    """Refuse an output directory that is an existing file (``OSError`` naming it): the CLI
+    calls this before a run starts, so no run is lost at the end.  O(1)."""
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise OSError(errno.ENOTDIR, "exists and is not a directory", str(target))
 
 
 @contextmanager
@@ -28,6 +36,7 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[pathlib.Path]:
     ``target`` are kept.  O(entries) renames, plus deleting what was replaced.
     """
     target = pathlib.Path(target)
+    check_out(target)
     # Stage in the nearest directory that exists, so a failed run creates no parents of
     # ``target`` either; they are made only once everything is written.
     base = target.absolute().parent

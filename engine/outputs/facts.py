@@ -201,6 +201,15 @@ class RunView:
             raise RunInputError(f"{p}: expected the run's summary as JSON ({exc})") from None
         if not isinstance(summary, dict) or not isinstance(summary.get("breaker"), str):
             raise RunInputError(f"{p}: expected a JSON object with a 'breaker' name")
+        # The other keys the report reads whole (a hand-edited file was an internal error).
+        for key, kind, what in (("scenario", str, "the scenario's name"),
+                                ("time", (dict, type(None)), "an object"),
+                                ("facts", (dict, type(None)), "an object of facts")):
+            if not isinstance(summary.get(key), kind) or (
+                    key == "facts" and summary.get(key) is not None
+                    and not all(isinstance(f, dict) for f in summary[key].values())):
+                raise RunInputError(f"{p}: {key}: expected {what}, got "
+                                    f"{json.dumps(summary.get(key))[:40]}")
         p = need("timeseries.parquet")
         try:
             table = pq.read_table(str(p))

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..config import ConfigError
-from ..outputs.atomic import write_json
+from ..outputs.atomic import check_out, write_json
 from ..outputs.results import write_parquet
 from .grid import Grid, Task
 
@@ -181,6 +181,7 @@ def sweep(grid: Grid, out, workers: int | None = None, scheduler: str | None = N
     """Run ``grid`` into ``out`` (module docstring); ``progress(done, total, task, outcome)``
     is told of each finished run.  Returns the final table."""
     out = pathlib.Path(out)
+    check_out(out)
     outcomes = previous(out, grid, resume)
     todo = [t for t in grid.tasks if outcomes.get(t.run, {}).get("status") != "ok"]
     with executor(workers, scheduler) as (pool, _):

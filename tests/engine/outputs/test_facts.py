@@ -642,6 +642,31 @@ def test_a_damaged_saved_time_series_is_one_line_and_exit_2_for_facts_and_accoun
         assert len(err.strip().splitlines()) == 1 and needle in err, err
 
 
+@pytest.mark.parametrize("key,value,needle", [
+    ("scenario", None, "scenario: expected the scenario's name, got null"),
+    ("time", "x", 'time: expected an object, got "x"'),
+    ("facts", 5, "facts: expected an object of facts, got 5"),
+    ("facts", {"1": "x"}, "facts: expected an object of facts"),
+])
+def test_a_damaged_saved_summary_is_one_line_and_exit_2_for_report_and_facts(
+        saved_runs, tmp_path, capsys, key, value, needle):
+    # Each was an internal error (exit 1) in ``liqsim report`` (found by the fuzzing pass).
+    import shutil
+    _, source = saved_runs["none"]
+    target = tmp_path / "run"
+    shutil.copytree(source, target)
+    summary = json.loads((target / "summary.json").read_text())
+    if value is None:
+        del summary[key]
+    else:
+        summary[key] = value
+    (target / "summary.json").write_text(json.dumps(summary))
+    for args in (["report", str(target)], ["facts", str(target)]):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
 def test_fact9_compares_eight_hour_rates_and_a_fall_to_zero_is_no_flip(make_view):
     """100 ppb per 60 s is 48,000 ppb per 8 h: falling to 0 is neither a strict flip nor
     a fall of 100,000 (0.01%) per 8 h."""
