@@ -204,6 +204,12 @@ def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | N
     return result
 
 
+#: Why an empty recorded run's fund reads 1,000,000: no recorded feed carries the venue's
+#: fund, so it is the scenario default, and nothing draws on it without participants.
+RECORDED_FUND_SOURCE = ("assumed: the data has no insurance fund; 1,000,000 quote units, the "
+                        "scenario default (only --scenario participants can draw on it)")
+
+
 def _recorded_scenario(p, path=None) -> Scenario:
     """A recorded run's scenario: ``path``'s participants (its instrument must be the
     data's) over the data's window (``p``, ``engine.market.recorded.Plan``) and start price,
@@ -217,7 +223,9 @@ def _recorded_scenario(p, path=None) -> Scenario:
                                        "market data", "duration_s": d, "event_start_s": d // 5},
                           "venue": {"instrument": p.key, "insurance_fund": "1000000"},
                           "index": {"start": price}, "makers": {"count": 0},
-                          "traders": {"count": 0}}, "--data")
+                          "traders": {"count": 0},
+                          "sources": {"venue.insurance_fund": RECORDED_FUND_SOURCE}},
+                         "--data")
     sc = load(str(path), [f"scenario.duration_s={d}", f"scenario.event_start_s={d // 5}",
                           f'index.start="{price}"', f'index.path=[[0, "{price}"]]',
                           "index.noise_bps=0"])

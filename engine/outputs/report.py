@@ -151,10 +151,11 @@ def _scenario_section(scenario: dict, summaries: list[dict]) -> str:
         out.append('<p class="toy">TOY scenario: not a historical replay.</p>')
     out.append('<table class="kv">')
     out += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
-    out.append("<tr><th>sources</th><td>" + ("<ul>" + "".join(
-        f"<li>{_e(s)}</li>" for s in sources) + "</ul>" if sources else
-        '<a href="#recorded">the recorded market data below</a>' if s0.get("recorded") else
-        "none recorded in the scenario") + "</td></tr>")
+    items = [f"<li>{_e(s)}</li>" for s in sources]
+    if s0.get("recorded"):
+        items.insert(0, '<li><a href="#recorded">the recorded market data below</a></li>')
+    out.append("<tr><th>sources</th><td>" + ("<ul>" + "".join(items) + "</ul>" if items else
+                                              "none recorded in the scenario") + "</td></tr>")
     out.append("</table></section>")
     return "\n".join(out)
 

@@ -95,6 +95,17 @@ def test_a_recorded_runs_report_names_the_capture_counters_and_approximations(re
     assert "<tr><th>trades_refused</th>" in section        # shown at 0 too
 
 
+def test_an_empty_recorded_runs_insurance_fund_is_stated_as_assumed(tmp_path):
+    # No feed carries the venue's fund: the 1,000,000 the summary shows is the default.
+    from engine.runner import RECORDED_FUND_SOURCE
+    out = tmp_path / "run"
+    assert main(["replay", "--data", *DATA, "--quiet", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    sources = page[page.index("<th>sources</th>"):].split("</tr>")[0]
+    assert 'href="#recorded"' in sources and html.escape(RECORDED_FUND_SOURCE) in sources
+    assert "assumed" in (out / "scenario.toml").read_text()
+
+
 def test_a_capture_beside_a_licence_file_is_named_with_it_in_the_report(tmp_path):
     capture = "replays/data/binance-usdm-btcusdt-20240808.gz"
     from engine.runner import _notices
