@@ -36,8 +36,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
+    try:        # ASCII digits only: int() also reads other scripts' digits and "1_0"
+        value = int(text) if text.strip().isdecimal() and text.isascii() else -1
     except ValueError:
         value = -1
     if value < 0:
@@ -70,7 +70,9 @@ def _seeds(text: str) -> list[int]:
 
 def _scale(text: str) -> Fraction:
     try:        # a decimal of sane size (config.decimal), or a ratio "a/b" of short ints
-        if "/" in text and len(text) <= 40:
+        if not text.isascii():
+            value = Fraction(0)
+        elif "/" in text and len(text) <= 40:
             value = Fraction(text)
         else:
             value = Fraction(decimal("--scale", text))
@@ -83,7 +85,7 @@ def _scale(text: str) -> Fraction:
 
 def _workers(text: str) -> int:
     try:
-        value = int(text)
+        value = int(text) if text.strip().isdecimal() and text.isascii() else 0
     except ValueError:
         value = 0
     if not 1 <= value <= 1024:

@@ -42,6 +42,8 @@ def decimal(where: str, value, *, positive: bool = False, non_negative: bool = T
         if not math.isfinite(value):
             raise _fail(where, "a finite number", value)
         value = repr(value)
+    if isinstance(value, str) and not value.isascii():    # Decimal reads other scripts' digits
+        raise _fail(where, "a decimal number (ASCII digits)", value)
     try:
         d = Decimal(value)
     except (InvalidOperation, ValueError):
@@ -76,7 +78,7 @@ def fraction(where: str, value, lo: Fraction | None = None, hi: Fraction | None 
 def scale_ratio(where: str, value) -> Fraction:
     """A scale in (0, 1]: a decimal, or an exact ratio written ``"a/b"`` (short ints), as a
     run's ``scenario.toml`` writes a scale back."""
-    if isinstance(value, str) and "/" in value and len(value) <= 40:
+    if isinstance(value, str) and "/" in value and len(value) <= 40 and value.isascii():
         try:
             f = Fraction(value)
         except (ValueError, ZeroDivisionError):

@@ -165,6 +165,14 @@ def test_compare_over_seeds_shows_the_mean_and_range_of_every_row(tmp_path):
      "--breakers: unknown policy 'NONE'"),
     (["replay", "flash-drop", "--set", "traders.count=" + "9" * 5000, "--out", "X"],
      "--set traders.count: expected a value, got an integer of more than"),
+    # Numbers in other scripts' digits (Python's int, Decimal and Fraction read them).
+    (["replay", "flash-drop", "--scale", "\u0661", "--out", "X"], "--scale"),
+    (["replay", "flash-drop", "--scale", "1/\u0662", "--out", "X"], "--scale"),
+    (["replay", "flash-drop", "--seed", "\u0661", "--out", "X"], "--seed"),
+    (["sweep", "replays/grids/catalogue.toml", "--workers", "\u0662", "--out", "X"],
+     "--workers"),
+    (["replay", "flash-drop", "--set", 'venue.insurance_fund="\u0661\u0660"', "--out", "X"],
+     "venue.insurance_fund: expected a decimal number (ASCII digits)"),
 ])
 def test_bad_input_is_one_line_on_stderr_exit_2_and_no_output(tmp_path, monkeypatch, capsys,
                                                               args, needle):
