@@ -221,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-from .outputs.table import CENSORED, SUMMARY_ROWS, _cell, _fmt, _seed_list  # noqa: F401
+from .outputs.table import (CENSORED, SUMMARY_ROWS, _cell, _fmt, _seed_list,  # noqa: F401
+                            not_measured)
 
 
 def print_table(summaries: list[dict]) -> None:
@@ -246,6 +247,12 @@ def print_table(summaries: list[dict]) -> None:
     print("\nrows:")
     for _, label, legend in labels:
         print(f"  {label}: {legend}")
+    unmeasured = not_measured(summaries)
+    if unmeasured:
+        names = {key: label for key, label, _ in labels}
+        print("\nnot measured:")
+        for key, why in unmeasured:
+            print(f"  {names[key]}: {why}")
     from .outputs.facts import facts_table
     lines = facts_table(summaries)
     if lines:

@@ -36,7 +36,7 @@ from .panels import panel_data, panel_figure, wanted
 from .saved import load_run
 from .seeds import over_seeds
 from .metrics import SUMMARY_KEYS
-from .table import SUMMARY_ROWS, _cell, _seed_list
+from .table import SUMMARY_ROWS, _cell, _seed_list, not_measured
 
 REPORT = "report.html"
 REPORT_META = "report.json"
@@ -239,6 +239,7 @@ def _unit(key: str, currency: str) -> str:
 
 
 def _summary_section(table: list[tuple[str, dict]]) -> str:
+    label_of = {key: label for key, label, _ in SUMMARY_ROWS}
     s0 = table[0][1]
     q = s0.get("quote_currency", "quote")
     several = bool(s0.get("seeds"))
@@ -258,7 +259,13 @@ def _summary_section(table: list[tuple[str, dict]]) -> str:
         out.append(f'<tr id="row-{key}"><th>{_e(text)}</th>{cells}'
                    f'<td class="unit">{_e(_unit(key, q))}</td>'
                    f'<td class="legend">{_e(legend)}</td></tr>')
-    out.append("</tbody></table></section>")
+    out.append("</tbody></table>")
+    unmeasured = not_measured([s for _, s in table])
+    if unmeasured:
+        out.append('<p class="note" id="not-measured">Rows not measured, and why:</p><ul>' + "".join(
+                       f"<li>{_e(label_of[key].format(q=q))}: {_e(why)}</li>"
+                       for key, why in unmeasured) + "</ul>")
+    out.append("</section>")
     return "\n".join(out)
 
 

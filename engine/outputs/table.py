@@ -83,9 +83,22 @@ def event_time(run_seconds: float, k) -> str:
     return f"{s:,.1f} s"
 
 
+def not_measured(summaries: list[dict]) -> list[tuple[str, str]]:
+    """``(summary key, why)`` for the rows some run could not measure (its ``not_measured``:
+    e.g. depth beyond a recorded snapshot, a wick against an index that is the venue's own
+    mid), in row order; the first run's reason where several give one.  O(rows + reasons)."""
+    why: dict[str, str] = {}
+    for s in summaries:
+        for key, reason in (s.get("not_measured") or {}).items():
+            why.setdefault(key, reason)
+    return [(key, why[key]) for key, _, _ in SUMMARY_ROWS if key in why]
+
+
 def _cell(summary: dict, key: str) -> str:
     spread = summary.get("range", {}).get(key)
     value = summary.get(key)
+    if value is None and key in (summary.get("not_measured") or {}):
+        return "not measured"
     text = _fmt(value)
     if spread is not None and spread[0] != spread[1]:
         text += f" ({_fmt(spread[0])}-{_fmt(spread[1])})"

@@ -104,6 +104,8 @@ def test_an_empty_recorded_runs_insurance_fund_is_stated_as_assumed(tmp_path):
     sources = page[page.index("<th>sources</th>"):].split("</tr>")[0]
     assert 'href="#recorded"' in sources and html.escape(RECORDED_FUND_SOURCE) in sources
     assert "assumed" in (out / "scenario.toml").read_text()
+    # Rows the feed cannot measure say why in the report (not a bare "-").
+    assert '<p class="note" id="not-measured">' in page and "not measured" in page
 
 
 def test_a_capture_beside_a_licence_file_is_named_with_it_in_the_report(tmp_path):

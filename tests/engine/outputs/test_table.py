@@ -2,7 +2,8 @@
 report print for each summary key."""
 from __future__ import annotations
 
-from engine.outputs.table import _cell, event_time
+from engine.cli import print_table
+from engine.outputs.table import _cell, event_time, not_measured
 
 
 def test_a_compressed_runs_seconds_also_read_in_event_time():
@@ -26,3 +27,17 @@ def test_event_time_picks_the_unit_that_keeps_it_at_least_two():
     assert event_time(30, 4) == "2.0 min"
     assert event_time(100, 1152) == "32.0 h" and event_time(200, 1152) == "2.7 days"
     assert event_time(7.5, 1152) == "2.4 h"
+
+
+def test_a_row_the_run_could_not_measure_says_so_and_why(capsys):
+    # A recorded run's 1% depth reaches beyond its snapshot: "-" would read as "none".
+    why = "depth within 1% reaches beyond the recorded book"
+    s = {"breaker": "none", "scenario": "recorded:x", "seed": 0, "vacuum_seconds": None,
+         "amplification": None, "not_measured": {"vacuum_seconds": why}}
+    assert _cell(s, "vacuum_seconds") == "not measured"
+    assert _cell(s, "amplification") == "-"              # no reason given: plain none
+    assert not_measured([s, {"not_measured": {"vacuum_seconds": "other"}}]) == [
+        ("vacuum_seconds", why)]
+    print_table([s])
+    out = capsys.readouterr().out
+    assert f"not measured:\n  liquidity-vacuum s: {why}" in out
