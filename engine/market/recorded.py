@@ -12,6 +12,19 @@ time (``ts_local`` minus the first row's, so the run starts at the recording's s
   snapshot (CLEAR) cancels them all first.  Stated in the run's metadata:
   assumed (L2 has no queue positions): a re-placed level joins the back of its queue;
   assumed: a level the counterfactual consumed is refilled at the feed's next update of it.
+* TOP -- the venue's top-of-book stream (Binance ``bookTicker``: a bid row, then an ask
+  row) is newer than the 100 ms diffs between them.  A pair newer than the last book
+  message (update id greater than its final id: Binance's bookTicker ``u`` and depth ``u``
+  count one sequence; where either has none, a strictly later local time) gives the true
+  best bid and ask at that instant (``_top``):
+  assumed (top): recorded bids above its bid and asks below its ask are stale, cancelled
+  (``top_stale_levels_cleared``), and its bid and ask levels are re-synced to its sizes as
+  a book message does (``top_levels_placed``); other accounts' orders stay.  The feed's own
+  book is not changed (the diffs stay the source of deeper levels and of the mid index);
+  the next diff re-syncs the levels it carries as before.  An older or equal pair is
+  ignored (``top_older_ignored``), and so is any during a halt or a feed gap
+  (``top_frozen_ignored``).  A trade the pair already showed may still arrive after it;
+  its tape rules below apply as to any trade.
 * TRADE -- exogenous taker flow consistent with the tape: an IOC limit order of account
   ``RECORDED_TAKER`` at the recorded price P, side and size.  The book is re-synced from
   100 ms diffs, so when a trade arrives its level may already be gone (the diff reflecting
@@ -128,6 +141,10 @@ class RecordedMarket:
         self.expect: dict[tuple[int, int], int] = {}
         self.message: list[tuple[int, int, int]] = []
         self.stale = False               # recorded levels frozen by a halt or a gap
+        # The last book message's final update id and local time (``_top``: a top-of-book
+        # message is applied only when newer), and a TOP pair's bid row awaiting its ask.
+        self._book_id, self._book_local = 0, None
+        self._top_bid = None
         self._last_mid_ts = None
         # What the outputs must not score (engine.outputs.metrics.feed_meta): each snapshot's
         # (ts, lowest bid, highest ask, mid) -- the book is known only inside it -- and the
@@ -182,6 +199,7 @@ class RecordedMarket:
                 self.message.append((r[3], r[7], r[8]))
             if flags & _LAST:
                 c["book_messages"] += 1
+                self._book_id, self._book_local = r[10], r[0]
                 if self._snapshot_open:
                     self._snapshot_open = False
                     self._snapshot_range(ts)
@@ -190,6 +208,8 @@ class RecordedMarket:
             self._trade(ts, r)
         elif kind == _LIQ:
             self._liquidation(ts, r)
+        elif kind == _TOP:
+            self._top(ts, r)
         elif kind == _MARK:
             c["marks"] += 1
             if self.mark is not None:
@@ -240,6 +260,21 @@ class RecordedMarket:
             for key in [k for k in self.orders if k not in wanted]:
                 ex.cancel(ts, self.orders.pop(key))
                 self.expect.pop(key, None)
+        self._resync(ts, changes)
+        if self.mid_index:
+            bb, _, ba, _ = self.feed.top()
+            if bb is not None and ba is not None and (
+                    self._last_mid_ts is None or ts - self._last_mid_ts >= self.step_ns):
+                self._last_mid_ts = ts
+                self.index.add(ts, (bb + ba) // 2)
+
+    def _resync(self, ts: int, changes, prefix: str = "") -> None:
+        """Set each ``(side, price, qty)`` level's recorded order to the absolute ``qty``
+        (0: none): a level resting otherwise is cancelled and placed again, cancels first,
+        then placements (counted ``{prefix}levels_placed`` / ``_refused``); a level already
+        resting at ``qty`` stays where it is in its queue and ``expect`` is re-set to it.
+        O(changes) book operations."""
+        ex = self.ex
         book = ex.books[0]
         orders, expect = self.orders, self.expect
         place = []
@@ -261,15 +296,9 @@ class RecordedMarket:
                 place.append((side, price, qty))
         for side, price, qty in place:              # then placements
             if self._place(ts, side, price, qty):
-                self.counters["levels_placed"] += 1
+                self.counters[prefix + "levels_placed"] += 1
             else:
-                self.counters["levels_refused"] += 1
-        if self.mid_index:
-            bb, _, ba, _ = self.feed.top()
-            if bb is not None and ba is not None and (
-                    self._last_mid_ts is None or ts - self._last_mid_ts >= self.step_ns):
-                self._last_mid_ts = ts
-                self.index.add(ts, (bb + ba) // 2)
+                self.counters[prefix + "levels_refused"] += 1
 
     def _place(self, ts: int, side: int, price: int, qty: int) -> bool:
         """Rest ``qty`` lots of ``RECORDED_BOOK`` at ``price`` (post-only GTC) as the level's
@@ -365,9 +394,10 @@ class RecordedMarket:
             return None
         return oid, implied, False
 
-    def _clear_stale(self, ts: int, side: int, limit: int) -> None:
+    def _clear_stale(self, ts: int, side: int, limit: int,
+                     counter: str = "stale_levels_cleared") -> None:
         """Cancel the recorded levels of ``side`` at ``limit`` or better (bids >= limit,
-        asks <= limit), counted (``stale_levels_cleared``); other accounts' orders stay.
+        asks <= limit), counted (``counter``); other accounts' orders stay.
         O(log L + levels at or better than ``limit``)."""
         book = self.ex.books[0]
         best = book.best_bid() if side > 0 else book.best_ask()
@@ -387,7 +417,40 @@ class RecordedMarket:
             if oid is not None:
                 del expect[(side, p)]
                 if self.ex.cancel(ts, oid):
-                    self.counters["stale_levels_cleared"] += 1
+                    self.counters[counter] += 1
+
+    def _top(self, ts: int, r) -> None:
+        """A top-of-book row (module docstring, TOP): the bid row waits for its ask (same
+        local time and update id, the ask last); the pair, if newer than the last book
+        message, clears the recorded bids above its bid and asks below its ask
+        (``top_stale_levels_cleared``) and sets the recorded levels at its bid and ask to
+        its sizes (``_resync``).  Ignored and counted: an older (or equal) pair
+        (``top_older_ignored``), one during a halt or a feed gap (``top_frozen_ignored``), an
+        unpaired, crossed or empty one (``top_invalid_ignored``).  O(log L + levels cleared)."""
+        if r[3] > 0:
+            self._top_bid = r
+            return
+        bid, self._top_bid = self._top_bid, None
+        c = self.counters
+        if bid is None or bid[10] != r[10] or bid[0] != r[0] or bid[7] >= r[7] \
+                or bid[8] <= 0 or r[8] <= 0:
+            c["top_invalid_ignored"] += 1
+            return
+        # Newer: by update id where both streams have one (Binance bookTicker and depth
+        # share ``u``), else by local time, strictly later (a feed without ids orders
+        # nothing within one instant: the book message is taken as the newer).
+        if self._book_local is None or not (
+                r[10] > self._book_id if r[10] and self._book_id else r[0] > self._book_local):
+            c["top_older_ignored"] += 1
+            return
+        ex = self.ex
+        if self.stale or ex.halted or ex.down:
+            c["top_frozen_ignored"] += 1
+            return
+        c["tops_applied"] += 1
+        self._clear_stale(ts, 1, bid[7] + 1, "top_stale_levels_cleared")
+        self._clear_stale(ts, -1, r[7] - 1, "top_stale_levels_cleared")
+        self._resync(ts, [(1, bid[7], bid[8]), (-1, r[7], r[8])], "top_")
 
     def _settle_implied(self, ts: int, side: int, price: int, implied) -> None:
         """After the taker: count the implied lots it took (``implied_lots``,
@@ -464,6 +527,10 @@ APPROXIMATIONS = (
     "against implied recorded liquidity there, less what the simulated population took "
     "from that recorded level since the feed last set it (that part stays unfilled); with "
     "no population the replay prints the recorded tape exactly",
+    "a top-of-book message (Binance bookTicker) newer than the last depth diff by update "
+    "id (else by local time) sets the recorded best bid and ask: recorded levels better "
+    "than them are taken as stale and cancelled, the levels at them re-sized to its sizes; "
+    "deeper levels follow the diffs only",
     "a halt cannot stop the recorded world: during a halt the recorded levels are frozen "
     "and re-synced in full at the first book message after the reopening; recorded trades "
     "and liquidations are still sent and the venue refuses or queues them as its policy "

@@ -3,6 +3,7 @@ recorded levels as resting liquidity that follows the feed, recorded trades and 
 as orders, recorded index and mark, halts, gaps, the forceOrder feed."""
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 
@@ -44,6 +45,11 @@ def _force(side, q, p, ms):
     return {"e": "forceOrder", "E": ms, "o": {"s": "BTCUSDT", "S": side, "o": "LIMIT",
                                               "f": "IOC", "q": q, "p": p, "ap": p,
                                               "X": "FILLED", "l": q, "z": q, "T": ms}}
+
+
+def _ticker(u, bid, bid_q, ask, ask_q, E=1723161257000):
+    return {"e": "bookTicker", "u": u, "s": "BTCUSDT", "b": bid, "B": bid_q, "a": ask,
+            "A": ask_q, "E": E, "T": E}
 
 
 def _trade(p, q, sell, ms, tid):
@@ -107,8 +113,28 @@ def _taker_prints(sim, account=RECORDED_TAKER):
                     t["other"].tolist()))
 
 
+@functools.cache
+def _real():
+    """The empty replay of the real capture (run once; tests only read it) and the widest
+    replayed spread in ticks after any recorded message or trade."""
+    p = plan([REAL])
+    sim = Simulation(_recorded_scenario(p, None), seed=0)
+    market = attach(sim, p)
+    book, apply, widest = sim.exchange.books[0], market._apply, [0]
+
+    def applied(ts, r):
+        apply(ts, r)
+        b, a = book.best_bid(), book.best_ask()
+        if b is not None and a is not None and a - b > widest[0]:
+            widest[0] = a - b
+    market._apply = applied
+    sim.run()
+    sim.exchange.check_conservation()
+    return sim, market, widest[0]
+
+
 def test_an_empty_replay_of_the_real_capture_prints_its_tape_exactly_with_no_oi():
-    sim, market = replay([REAL])
+    sim, market, _ = _real()
     c = market.counters
     # 5,213 trades in the slice; the 5 printed before its snapshot are skipped with the
     # 86 tops before it (the run starts at the snapshot)
@@ -124,17 +150,22 @@ def test_an_empty_replay_of_the_real_capture_prints_its_tape_exactly_with_no_oi(
     assert [x[:3] for x in _taker_prints(sim)] == tape
     assert c["trades_filled_lots"] == c["trades_lots"] == sum(q for _, q, _ in tape)
     assert "trades_partly_unfilled" not in c
-    # the tape needed both rules (measured: 209 stale levels, 13,038 implied lots)
+    # the tape needed both rules (measured: 192 stale levels, 79,882 implied lots; before
+    # the top-of-book rule 209 and 13,038: 62% of the implied lots now are trades the
+    # bookTicker showed, by exchange time, before the trade stream delivered them)
     assert c["stale_levels_cleared"] > 0 and c["implied_lots"] > 0
     # the recorded accounts hold positions, but the reported OI is the population's: none
     assert sim.exchange.open_interest[0] > 0
     assert set(sim.sampler.columns["open_interest_lots"]) == {0}
-    # at the end the counterfactual top is the tape's: the capture ends 28 ms into a sell
-    # sweep from 61,715.7 down to 61,706.3 whose diff never came, so the feed still shows
-    # the bids it took -- stale, cleared (the ask is the feed's)
+    # at the end the counterfactual top is the tape's and the bookTicker's: the capture ends
+    # 28 ms into a sell sweep from 61,715.7 down to 61,706.3 whose diff never came, so the
+    # feed still shows the bids it took -- stale, cleared -- and its asks above the
+    # ticker's last ask 61,706.4 (0.346 BTC; its bid 61,706.3 0.862 BTC, then 0.049 sold)
     book = sim.exchange.books[0]
     bb, _, ba, _ = market.feed.top()
-    assert (book.best_bid(), book.best_ask()) == (tape[-1][0], ba) and bb == 617157
+    assert (book.best_bid(), book.best_ask()) == (tape[-1][0], 617064)
+    assert bb == 617157 and ba == 617158
+    assert (book.level_qty(1, 617063), book.level_qty(-1, 617064)) == (862 - 49, 346)
     below = {p: q for p, q in market.feed.bids.items() if p < tape[-1][0]}
     assert below and {p: book.level_qty(1, p) for p in below} == below
 
@@ -215,6 +246,107 @@ def test_recorded_levels_better_than_a_trade_are_stale_but_population_orders_fil
     book = sim.exchange.books[0]
     assert book.level_qty(-1, 618001) == 0 and (-1, 618001) not in market.orders
     assert book.level_qty(-1, 618501) == 200
+
+
+# --- the top-of-book stream (bookTicker) newer than the diffs --------------------------
+def _top_capture(tmp_path, *tickers, name="top.txt"):
+    """A 5-level snapshot (L 100), a diff (u 105) at 1 s setting the bid 61750.0 to 0.6,
+    then ``tickers`` ((t, message), ...)."""
+    items = [(0, _diff(90, 95, 89)), (0.5, _snapshot(100, levels=5)),
+             (1, _diff(98, 105, 95, bids=[("61750.0", "0.600")])), *tickers]
+    return capture(tmp_path, sorted(items, key=lambda x: x[0]), name)
+
+
+def _resting(sim, market):
+    book = sim.exchange.books[0]
+    assert market.expect == {k: book.resting_qty(oid) for k, oid in market.orders.items()}
+    return dict(market.expect)
+
+
+def _feed(market):
+    return {**{(1, p): q for p, q in market.feed.bids.items()},
+            **{(-1, p): q for p, q in market.feed.asks.items()}}
+
+
+def test_a_top_of_book_newer_than_the_last_diff_clears_stale_levels_and_sets_its_sizes(
+        tmp_path):
+    # the ticker (u 110 > the diff's 105) says bid 61750.0 x 0.8, ask 61850.1 x 0.3: the
+    # recorded 61800.0 bid and 61800.1 ask are stale; the feed's own model is unchanged
+    top = (2, _ticker(110, "61750.0", "0.800", "61850.1", "0.300"))
+    sim, market = replay([_top_capture(tmp_path, top)])
+    resting, feed = _resting(sim, market), _feed(market)
+    assert (1, 618000) not in resting and (-1, 618001) not in resting
+    assert resting[(1, 617500)] == 800 and resting[(-1, 618501)] == 300
+    assert feed[(1, 618000)] == 500 and feed[(1, 617500)] == 600
+    assert {k: v for k, v in resting.items() if k[1] not in (617500, 618501)} == {
+        k: v for k, v in feed.items() if k[1] not in (618000, 618001, 617500, 618501)}
+    c = market.counters
+    assert c["tops_applied"] == 1 and c["top_stale_levels_cleared"] == 2
+    # the next diff re-syncs the absolute sizes it carries, as before
+    diff = (3, _diff(106, 112, 105, bids=[("61800.0", "0.000"), ("61750.0", "0.700")]))
+    sim, market = replay([_top_capture(tmp_path, top, diff, name="top2.txt")])
+    resting = _resting(sim, market)
+    assert resting[(1, 617500)] == 700 and (1, 618000) not in resting
+    assert sim.exchange.books[0].best_bid() == 617500
+
+
+def test_a_top_of_book_older_than_or_as_old_as_the_last_diff_is_ignored(tmp_path):
+    sim, market = replay([_top_capture(
+        tmp_path, (2, _ticker(104, "61750.0", "0.800", "61850.1", "0.300")),
+        (2.5, _ticker(105, "61750.0", "0.800", "61850.1", "0.300")))])
+    assert _resting(sim, market) == _feed(market)
+    assert market.counters["top_older_ignored"] == 2 and "tops_applied" not in market.counters
+
+
+def test_a_top_of_book_without_update_ids_is_newer_only_when_later_than_the_diff(tmp_path):
+    # (assumed) no ids: by local time, strictly later; at the diff's own instant, ignored
+    same = (1, _ticker(0, "61750.0", "0.800", "61850.1", "0.300"))
+    sim, market = replay([_top_capture(tmp_path, same)])
+    assert _resting(sim, market) == _feed(market)
+    assert market.counters["top_older_ignored"] == 1
+    later = (1.5, _ticker(0, "61750.0", "0.800", "61850.1", "0.300"))
+    sim, market = replay([_top_capture(tmp_path, later, name="top2.txt")])
+    assert sim.exchange.books[0].best_bid() == 617500 and market.counters["tops_applied"] == 1
+
+
+def test_a_top_of_book_never_touches_population_orders(tmp_path):
+    # the population's bid 61790.0 (placed at 1.5 s) is above the ticker's bid: it stays
+    top = (2, _ticker(110, "61750.0", "0.800", "61850.1", "0.300"))
+    sim, market = replay([_top_capture(tmp_path, top)],
+                         setup=_population_order(1.5, 1, 100, 617900, tif=GTC))
+    book = sim.exchange.books[0]
+    assert [o.account for o in book.orders_at(1, 617900)] == [POP]
+    assert book.level_qty(1, 617900) == 100 and book.best_bid() == 617900
+    assert (1, 618000) not in _resting(sim, market)
+
+
+def test_a_top_of_book_during_a_feed_gap_is_not_applied(tmp_path):
+    items = [(0, _diff(90, 95, 89)), (0.05, _snapshot(100, levels=3)),
+             (0.1, _diff(99, 101, 98)), (1, _diff(105, 106, 103)),       # a gap
+             (1.5, _ticker(200, "61750.0", "0.800", "61850.1", "0.300"))]
+    sim, market = replay([capture(tmp_path, items)], allow_gaps=True)
+    assert market.orders == {} and market.counters["top_frozen_ignored"] == 1
+
+
+def test_the_replayed_spread_stays_within_the_tickers_widest_on_the_real_capture():
+    sim, market, widest = _real()
+    p = plan([REAL])
+    tops = []
+    for batch in read([REAL]):
+        t = batch[(batch["kind"] == int(Kind.TOP)) & (batch["ts_local"] >= p.t0)]
+        tops += (t["price"][t["side"] < 0] - t["price"][t["side"] > 0]).tolist()
+    assert max(tops) == 48                      # 4.8 USDT: 0.78 bps
+    col = sim.sampler.columns
+    sampled = [a - b for b, a in zip(col["best_bid"], col["best_ask"]) if b >= 0 <= a]
+    assert max(sampled) <= max(tops) + 1        # measured: 1 tick (was 95, at 150 s)
+    assert market.counters["tops_applied"] > 25_000
+    # Between samples the bound cannot be met: in a sell sweep at run 91.8 s the ticker
+    # (exchange time 2 ms after the trades) already shows the bids taken and arrives
+    # before them; each trade is then made consistent with the tape (module docstring,
+    # TRADE: own-side levels at or beyond its price are stale), which cancels the ticker's
+    # ask 61,765.2 too, and for 18 ms, until the next ticker, the ask is the feed's
+    # 61,775.2 over the bid 61,760.9: 143 ticks (before the rule: 173).
+    assert widest == 143
 
 
 def test_the_reported_open_interest_leaves_the_recorded_accounts_out(tmp_path):
