@@ -328,6 +328,7 @@ def _recorded_counts(summary: dict, who: str = "") -> None:
           f"{c.get('liquidations_unfilled', 0)} failed to fill "
           f"({c.get('liquidations_unfilled_lots', 0)} lots); recorded trades: "
           f"{c.get('trades_sent', 0)} sent, {c.get('trades_refused', 0)} refused, "
+          f"{c.get('trades_unprinted', 0)} unprinted, "
           f"{c.get('trades_partly_unfilled', 0)} partly unfilled "
           f"({c.get('trades_lots', 0) - c.get('trades_filled_lots', 0)} lots), "
           f"{c.get('implied_lots', 0)} lots implied, {c.get('stale_levels_cleared', 0)} "

@@ -169,7 +169,9 @@ class BinanceWsReader(Reader):
             self._diff(out, n, ts, d, u)
         elif e == "bookTicker":
             u = self._units(d["s"], n)
-            te = _ns(d.get("E", d.get("T", 0)))
+            # Its transaction time (the last update it shows), comparable with a trade's T;
+            # the event time E when a capture lacks it.
+            te = _ns(d.get("T", d.get("E", 0)))
             uid = int(d["u"])
             out.add(ts, te, _TOP, 1, 0, n, u.ticks(d["b"]), u.lots(d["B"]), 0, uid)
             out.add(ts, te, _TOP, -1, 0, n, u.ticks(d["a"]), u.lots(d["A"]), 0, uid)

@@ -23,8 +23,15 @@ time (``ts_local`` minus the first row's, so the run starts at the recording's s
   book is not changed (the diffs stay the source of deeper levels and of the mid index);
   the next diff re-syncs the levels it carries as before.  An older or equal pair is
   ignored (``top_older_ignored``), and so is any during a halt or a feed gap
-  (``top_frozen_ignored``).  A trade the pair already showed may still arrive after it;
-  its tape rules below apply as to any trade.
+  (``top_frozen_ignored``).  The last applied pair stays in force until a book message
+  newer than it: assumed (top in force): information older than it does not undo it -- a
+  book message with a smaller update id re-syncs its levels and then the pair is applied
+  again (``tops_reapplied_after_diff``), and so is a trade the pair already showed (its
+  exchange time at or before the pair's, Binance's transaction time ``T``), which arrives
+  after it on the trade stream: the trade prints by the tape rules below, then the pair
+  is applied again (``tops_reapplied_after_trade``), so an older trade neither widens
+  the spread by clearing the pair's quote nor takes its size twice; liquidity the
+  population took at the pair's prices meanwhile is refilled with it.
 * TRADE -- exogenous taker flow consistent with the tape: an IOC limit order of account
   ``RECORDED_TAKER`` at the recorded price P, side and size.  The book is re-synced from
   100 ms diffs, so when a trade arrives its level may already be gone (the diff reflecting
@@ -38,8 +45,8 @@ time (``ts_local`` minus the first row's, so the run starts at the recording's s
   it is printed at P against implied recorded liquidity, a ``RECORDED_BOOK`` order resting
   behind everything at P (``implied_lots``).
   assumed (withheld): less what the population took from that level since the feed set it;
-  that part stays a counterfactual fill failure (``implied_withheld_lots``,
-  ``trades_partly_unfilled``).  With no population every recorded trade prints once, at
+  that part stays a counterfactual fill failure (``implied_withheld_lots``; the trade
+  counts in ``trades_unprinted`` if nothing of it printed, else ``trades_partly_unfilled``).  With no population every recorded trade prints once, at
   its recorded price and size, in order.
 * LIQUIDATION -- a liquidation IOC order of account ``RECORDED_LIQUIDATED`` (the venue's
   clearance fee applies) at the recorded side and filled size, limited at the recorded
@@ -145,6 +152,7 @@ class RecordedMarket:
         # message is applied only when newer), and a TOP pair's bid row awaiting its ask.
         self._book_id, self._book_local = 0, None
         self._top_bid = None
+        self._top_pair = None            # the last applied (bid, ask) top rows, in force
         self._last_mid_ts = None
         # What the outputs must not score (engine.outputs.metrics.feed_meta): each snapshot's
         # (ts, lowest bid, highest ask, mid) -- the book is known only inside it -- and the
@@ -240,6 +248,7 @@ class RecordedMarket:
             self.snapshots.append((ts, 0, 0, 0))
 
     def _cancel_all(self, ts: int) -> None:
+        self._top_pair = None
         if self.orders:
             self.ex.cancel_all(ts, RECORDED_BOOK, 0)
             self.orders.clear()
@@ -261,6 +270,13 @@ class RecordedMarket:
                 ex.cancel(ts, self.orders.pop(key))
                 self.expect.pop(key, None)
         self._resync(ts, changes)
+        top = self._top_pair
+        if top is not None:
+            if top[1][10] and self._book_id and top[1][10] > self._book_id:
+                self._apply_top(ts, *top)       # an older diff does not undo a newer top
+                self.counters["tops_reapplied_after_diff"] += 1
+            else:
+                self._top_pair = None           # this message is newer: it rules
         if self.mid_index:
             bb, _, ba, _ = self.feed.top()
             if bb is not None and ba is not None and (
@@ -332,12 +348,19 @@ class RecordedMarket:
             self._taken(-side, res.fills)
         if implied is not None:
             self._settle_implied(ts, -side, price, implied)
+        top = self._top_pair
+        if top is not None and r[1] and r[1] <= top[1][1] and not (
+                self.stale or ex.halted or ex.down):
+            self._apply_top(ts, *top)      # the pair already showed this trade (docstring)
+            c["tops_reapplied_after_trade"] += 1
         c["trades_filled_lots"] += filled
         c["trades_lots"] += qty
         if not res:
             c["trades_refused"] += 1
+        elif not filled:
+            c["trades_unprinted"] += 1        # nothing printed at all
         elif filled < qty:
-            c["trades_partly_unfilled"] += 1
+            c["trades_partly_unfilled"] += 1  # printed, but less than recorded
 
     def _implied(self, ts: int, side: int, price: int, qty: int):
         """Make the book consistent with a recorded trade of ``side`` at ``price`` for
@@ -448,9 +471,16 @@ class RecordedMarket:
             c["top_frozen_ignored"] += 1
             return
         c["tops_applied"] += 1
+        self._top_pair = (bid, r)
+        self._apply_top(ts, bid, r)
+
+    def _apply_top(self, ts: int, bid, ask) -> None:
+        """Set the recorded top to the pair of TOP rows ``bid``/``ask``: recorded bids above
+        its bid and asks below its ask cancelled (``top_stale_levels_cleared``), its two
+        levels re-synced to its sizes.  O(log L + levels cleared)."""
         self._clear_stale(ts, 1, bid[7] + 1, "top_stale_levels_cleared")
-        self._clear_stale(ts, -1, r[7] - 1, "top_stale_levels_cleared")
-        self._resync(ts, [(1, bid[7], bid[8]), (-1, r[7], r[8])], "top_")
+        self._clear_stale(ts, -1, ask[7] - 1, "top_stale_levels_cleared")
+        self._resync(ts, [(1, bid[7], bid[8]), (-1, ask[7], ask[8])], "top_")
 
     def _settle_implied(self, ts: int, side: int, price: int, implied) -> None:
         """After the taker: count the implied lots it took (``implied_lots``,
@@ -530,7 +560,10 @@ APPROXIMATIONS = (
     "a top-of-book message (Binance bookTicker) newer than the last depth diff by update "
     "id (else by local time) sets the recorded best bid and ask: recorded levels better "
     "than them are taken as stale and cancelled, the levels at them re-sized to its sizes; "
-    "deeper levels follow the diffs only",
+    "deeper levels follow the diffs only; it stays in force against older information -- a "
+    "diff with a smaller update id, or a trade stamped at or before it that arrives later "
+    "-- and is applied again after it (liquidity the population took at its prices is "
+    "refilled with it)",
     "a halt cannot stop the recorded world: during a halt the recorded levels are frozen "
     "and re-synced in full at the first book message after the reopening; recorded trades "
     "and liquidations are still sent and the venue refuses or queues them as its policy "

@@ -168,6 +168,21 @@ def empty_panel(ax, text: str = "none") -> None:
             color="grey", fontsize=11)
 
 
+def incomplete_depth_note(ax, meta: dict) -> None:
+    """On a depth panel of a recorded run whose snapshot did not reach a band (the time
+    series' ``feed`` metadata, ``metrics.feed_meta``): say those bands are understated and
+    not measured (the summary leaves them out), so the curve is not read as liquidity."""
+    feed = meta.get("feed") or {}
+    bands = feed.get("bands_incomplete_ppm") or []
+    if bands:
+        names = ", ".join(band_name(b).replace("_", ".").replace("pct", "%") for b in bands)
+        ax.text(0.01, 0.97, f"NOT MEASURED: depth within {names} reaches beyond the "
+                f"recorded book\n({feed.get('book_range') or 'its snapshot'}): drawn as "
+                f"recorded, understated", ha="left", va="top", transform=ax.transAxes,
+                fontsize=8,
+                weight="bold", color="tab:red", bbox=dict(facecolor="white", alpha=0.8, lw=0))
+
+
 def _shade(ax, t, flags, interval, color, label) -> None:
     """Shade the spans of consecutive flagged rows (each row covers one interval)."""
     if not flags.any():
@@ -227,6 +242,7 @@ def run_figure(table: pa.Table, title: str):
     depth.plot(t, s["depth_ratio"], color="tab:purple", lw=1.2, label="bid + ask")
     depth.axhline(s["vacuum_fraction"], color="grey", ls=":", lw=1, label="vacuum threshold")
     depth.legend(loc="upper right", fontsize=8)
+    incomplete_depth_note(depth, timeseries_meta(table))
     width = s["interval"]
     liq.bar(t, s["liquidated"], width=width, align="edge", color="tab:red",
             label="liquidated (closed off the book where not filled)")

@@ -34,7 +34,8 @@ from decimal import Decimal
 import numpy as np
 
 from ..venue.events import EventKind
-from .charts import STALE_S, _money_axis, _shade, _series, empty_panel, money_ticks
+from .charts import (STALE_S, _money_axis, _series, _shade, empty_panel,
+                     incomplete_depth_note, money_ticks)
 from .columns import band_name
 from .liqmap import liquidation_map
 from .metrics import timeseries_meta
@@ -158,6 +159,7 @@ def draw_price(fig, ax, d) -> None:
 
 
 def draw_depth(fig, ax, d) -> None:
+    incomplete_depth_note(ax, d["meta"])
     colors = ("tab:red", "tab:orange", "tab:green", "tab:blue")
     for k, ppm in enumerate(sorted({b[0] for b in d["bands"]})):
         for band, side, ratio, _ in d["bands"]:
@@ -172,6 +174,7 @@ def draw_depth(fig, ax, d) -> None:
 
 def draw_heatmap(fig, ax, d) -> None:
     """Rings between consecutive bands, below (bids) and above (asks) mid."""
+    incomplete_depth_note(ax, d["meta"])
     mid = np.where(np.isnan(d["bid"]) | np.isnan(d["ask"]), d["mark"], (d["bid"] + d["ask"]) / 2)
     ppms = sorted({b[0] for b in d["bands"]})
     by = {(b[0], b[1]): b[3] for b in d["bands"]}
@@ -334,7 +337,8 @@ PANELS = (
      "taken-over positions' unrealised PnL at the mark), the backstop vault's cash, "
      "cumulative bad debt.",
      draw_fund, lambda d: True),
-    ("oi_funding", "Open interest and funding", "Open interest (sum of long positions) and the "
+    ("oi_funding", "Open interest and funding", "Open interest (the simulated accounts' long "
+     "positions; a recorded world's own accounts are left out) and the "
      "predicted funding rate per funding interval (> 0: longs pay).", draw_oi_funding,
      lambda d: True),
     ("queue", "Venue queue", "Participant messages waiting for the matching engine, the "

@@ -161,7 +161,7 @@ def _scenario_section(scenario: dict, summaries: list[dict]) -> str:
 
 
 #: The recorded counters the report always shows (0 where the replay never counted one).
-_COUNTERS = ("trades_sent", "trades_refused", "trades_partly_unfilled", "liquidations_sent",
+_COUNTERS = ("trades_sent", "trades_refused", "trades_unprinted", "trades_partly_unfilled", "liquidations_sent",
              "liquidations_unfilled", "liquidations_unfilled_lots")
 
 
@@ -183,7 +183,8 @@ def _recorded_section(table: list[tuple[str, dict]]) -> str:
     rows = [("files", f"<ul>{files}</ul>"),
             ("instrument", _e(rec.get("instrument"))),
             ("window", _e(f"{window:.3f} s from the first two-sided book (local time "
-                          f"{rec.get('start_ns')} ns), start price {rec.get('start_price')}")),
+                          f"{rec.get('start_ns')} ns), its mid {rec.get('start_price')} (the "
+                          f"summary's start price is the price at the event start)")),
             ("streams", _e(", ".join(f"{k} {v:,}" for k, v in rec.get("streams", {}).items()))),
             ("index", _e(rec.get("index_source"))), ("mark", _e(rec.get("mark_source"))),
             ("gaps", _e(", ".join(rec.get("gaps", [])) or "none"))]

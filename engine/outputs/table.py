@@ -34,7 +34,8 @@ SUMMARY_ROWS = (
     ("vacuum_seconds", "liquidity-vacuum s",
      "run seconds with depth within 1% below the threshold"),
     ("min_depth_1pct_ratio", "worst depth 1% / baseline", "lowest depth within 1% / pre-event"),
-    ("max_spread_bps", "max spread (bps)", "widest spread of a two-sided book"),
+    ("max_spread_bps", "max spread (bps)", "widest spread of a two-sided book at the time "
+                                           "series samples (one per sample interval)"),
     ("insurance_fund_min", "fund cash min ({q})", "the insurance fund's wallet"),
     ("insurance_fund_equity_min", "fund equity min ({q})",
      "cash + taken-over positions' unrealised PnL at the mark"),

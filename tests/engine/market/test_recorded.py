@@ -149,7 +149,7 @@ def test_an_empty_replay_of_the_real_capture_prints_its_tape_exactly_with_no_oi(
     assert len(tape) == 5208
     assert [x[:3] for x in _taker_prints(sim)] == tape
     assert c["trades_filled_lots"] == c["trades_lots"] == sum(q for _, q, _ in tape)
-    assert "trades_partly_unfilled" not in c
+    assert "trades_partly_unfilled" not in c and "trades_unprinted" not in c
     # the tape needed both rules (measured: 192 stale levels, 79,882 implied lots; before
     # the top-of-book rule 209 and 13,038: 62% of the implied lots now are trades the
     # bookTicker showed, by exchange time, before the trade stream delivered them)
@@ -224,6 +224,7 @@ def test_recorded_liquidity_the_population_consumed_is_not_implied_again(tmp_pat
     c = market.counters
     assert c["implied_withheld_lots"] == 300 and c["implied_lots"] == 200
     assert c["trades_partly_unfilled"] == 1 and c["trades_lots"] - c["trades_filled_lots"] == 300
+    assert "trades_unprinted" not in c      # 0.4 printed: partly, not unprinted
     # a diff re-setting the level forgets the depletion: the next trade is implied in full
     items.insert(2, (1.8, _diff(98, 105, 95, asks=[("61800.1", "0.200")])))
     sim, market = replay([capture(tmp_path, items, "cap2.txt")],
@@ -309,6 +310,41 @@ def test_a_top_of_book_without_update_ids_is_newer_only_when_later_than_the_diff
     assert sim.exchange.books[0].best_bid() == 617500 and market.counters["tops_applied"] == 1
 
 
+def test_a_trade_the_top_of_book_already_showed_does_not_undo_it(tmp_path):
+    # The ticker (exchange time 2 s) shows the fall: bid 61700.0, ask 61750.1.  A sell
+    # print at 61760.0 stamped 0.1 s before it arrives after it: it prints at its price,
+    # and the ticker's ask -- which the print's own-side rule takes as stale -- stays.
+    ms = 1723161257000
+    top = (2, _ticker(110, "61700.0", "0.800", "61750.1", "0.300", E=ms))
+    old = (2.1, _trade("61760.0", "0.200", True, ms - 100, 1))
+    sim, market = replay([_top_capture(tmp_path, top, old)])
+    book = sim.exchange.books[0]
+    assert _taker_prints(sim)[0][:3] == (617600, 200, -1)
+    assert (book.best_bid(), book.best_ask()) == (617000, 617501)
+    assert book.level_qty(-1, 617501) == 300 and book.level_qty(1, 617000) == 800
+    assert market.counters["tops_reapplied_after_trade"] == 1
+    # a print stamped after the ticker is newer: its tape rules stand (the ask it proves
+    # stale goes), and the ticker is not applied again
+    new = (2.1, _trade("61760.0", "0.200", True, ms + 100, 1))
+    sim, market = replay([_top_capture(tmp_path, top, new, name="top2.txt")])
+    assert sim.exchange.books[0].best_ask() != 617501
+    assert "tops_reapplied_after_trade" not in market.counters
+
+
+def test_a_diff_older_than_the_top_of_book_does_not_undo_it(tmp_path):
+    # The ticker (u 110) sets the bid 61750.0 to 0.8; a later-arriving diff ending at u 108
+    # says 0.7 (older): the ticker stays in force; a diff ending at u 112 rules (0.65).
+    top = (2, _ticker(110, "61750.0", "0.800", "61850.1", "0.300"))
+    older = (2.5, _diff(106, 108, 105, bids=[("61750.0", "0.700")]))
+    newer = (3, _diff(109, 112, 108, bids=[("61750.0", "0.650")]))
+    sim, market = replay([_top_capture(tmp_path, top, older)])
+    assert sim.exchange.books[0].level_qty(1, 617500) == 800
+    assert market.counters["tops_reapplied_after_diff"] == 1
+    sim, market = replay([_top_capture(tmp_path, top, older, newer, name="top2.txt")])
+    assert sim.exchange.books[0].level_qty(1, 617500) == 650
+    assert market._top_pair is None and market.counters["tops_reapplied_after_diff"] == 1
+
+
 def test_a_top_of_book_never_touches_population_orders(tmp_path):
     # the population's bid 61790.0 (placed at 1.5 s) is above the ticker's bid: it stays
     top = (2, _ticker(110, "61750.0", "0.800", "61850.1", "0.300"))
@@ -340,13 +376,14 @@ def test_the_replayed_spread_stays_within_the_tickers_widest_on_the_real_capture
     sampled = [a - b for b, a in zip(col["best_bid"], col["best_ask"]) if b >= 0 <= a]
     assert max(sampled) <= max(tops) + 1        # measured: 1 tick (was 95, at 150 s)
     assert market.counters["tops_applied"] > 25_000
-    # Between samples the bound cannot be met: in a sell sweep at run 91.8 s the ticker
-    # (exchange time 2 ms after the trades) already shows the bids taken and arrives
-    # before them; each trade is then made consistent with the tape (module docstring,
-    # TRADE: own-side levels at or beyond its price are stale), which cancels the ticker's
-    # ask 61,765.2 too, and for 18 ms, until the next ticker, the ask is the feed's
-    # 61,775.2 over the bid 61,760.9: 143 ticks (before the rule: 173).
-    assert widest == 143
+    # Between samples: in a sell sweep at run 91.8 s the ticker (exchange time 1 ms after
+    # the trades) shows the bids taken and arrives before them; the trades' tape rule
+    # cleared its ask 61,765.2 as stale, leaving 143 ticks for 18 ms, until the pair was
+    # kept in force after the trades it already showed (module docstring, top in force).
+    # What remains, 141 ticks for 41 ms at 123.93 s, is data: a buy sweep takes the asks
+    # from 61,739.8 to 61,753.8 (its trades prove them gone) and no ticker or diff of the
+    # capture says where the bid went until the next diff (before the top rule: 173).
+    assert widest == 141
 
 
 def test_the_reported_open_interest_leaves_the_recorded_accounts_out(tmp_path):
@@ -519,12 +556,15 @@ def test_replay_data_writes_the_ordinary_outputs_approximations_and_forceorder_f
     out = capsys.readouterr().out
     assert "recorded liquidations: 3 sent" in out
     c = rec["counters"]
-    assert (f"recorded trades: 5208 sent, 0 refused, {c['trades_partly_unfilled']} partly "
+    assert (f"recorded trades: 5208 sent, 0 refused, {c.get('trades_unprinted', 0)} "
+            f"unprinted, {c['trades_partly_unfilled']} partly "
             f"unfilled ({c['trades_lots'] - c['trades_filled_lots']} lots), "
             f"{c['implied_lots']} lots implied, {c['stale_levels_cleared']} stale levels "
             f"cleared; gaps 0") in out
-    # the population took recorded liquidity a recorded trade then lacked: not implied
+    # the population took recorded liquidity a recorded trade then lacked: not implied;
+    # some such trades printed nothing at all, counted apart from the partly printed
     assert c["trades_partly_unfilled"] > 0 and c["implied_withheld_lots"] > 0
+    assert c["trades_unprinted"] > 0
 
 
 def test_the_feed_keeps_the_latest_or_the_largest_liquidation_of_each_second():

@@ -133,3 +133,21 @@ def test_an_empty_liquidation_panel_says_none_instead_of_an_axis(tmp_path):
         ["none: no liquidation in this run"]
     busy = run_figure(engine.run(GAP_DROP, seed=1, scale=SMALL).timeseries, "t").axes[2]
     assert len(busy.get_yticks()) > 0 and not busy.texts
+
+
+def test_a_depth_panel_beyond_a_recorded_snapshot_says_it_is_not_measured():
+    # A recorded run's depth beyond its snapshot grows as diffs reveal levels: drawn bare it
+    # reads as liquidity arriving.  The summary leaves it out; the panel must say so too.
+    from matplotlib.figure import Figure
+
+    from engine.outputs.charts import incomplete_depth_note
+    ax = Figure().subplots()
+    incomplete_depth_note(ax, {"feed": {"bands_incomplete_ppm": [10_000, 50_000],
+                                        "book_range": "the capture's snapshot covers x"}})
+    (text,) = [t.get_text() for t in ax.texts]
+    assert text.startswith("NOT MEASURED: depth within 1%, 5% reaches beyond")
+    assert "the capture's snapshot covers x" in text
+    ax = Figure().subplots()
+    incomplete_depth_note(ax, {"feed": {"bands_incomplete_ppm": []}})
+    incomplete_depth_note(ax, {})                  # not a recorded run
+    assert len(ax.texts) == 0
