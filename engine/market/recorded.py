@@ -367,10 +367,13 @@ class RecordedMarket:
         ``qty`` lots before it is sent.  (a) The recorded levels of the other side strictly
         better than ``price`` are stale (the trade proves none was there): cancelled and
         counted (``stale_levels_cleared``); other accounts' orders there stay, and the taker
-        fills them first.  (c) What the book then lacks at ``price`` or better is implied
-        recorded liquidity at ``price``, less the recorded lots the population consumed at
-        ``price`` since the feed last set that level (``implied_withheld_lots``: those
-        stay a counterfactual fill failure).  The implied lots rest behind everything at
+        fills them first.  (b) When liquidity must be implied, the recorded levels of the
+        taker's own side at ``price`` or beyond are stale too (beside the implied order they
+        would cross); another account's order there refuses the implied lots
+        (``implied_refused_lots``).  (c) What the book then lacks at ``price`` or better is
+        implied recorded liquidity at ``price``, less the recorded lots the population
+        consumed at ``price`` since the feed last set that level (``implied_withheld_lots``:
+        those stay a counterfactual fill failure).  The implied lots rest behind everything at
         ``price``: added to the level's own order when it is last in the queue (one maker,
         one print), else a separate order.  Returns ``(order id, implied lots, whether it is
         the level's own order)`` or None.

@@ -122,6 +122,7 @@ def _check_timeseries(table: pa.Table, meta) -> None:
             ok = False
         if not ok:
             raise ValueError(f"metadata {key}: expected a decimal > 0, got {meta.get(key)!r}")
+    _check_feed(meta.get("feed"))
     columns = meta.get("columns")
     if not isinstance(columns, dict) or "ts" not in columns:
         raise ValueError("metadata columns: expected the table of the run's columns")
@@ -131,6 +132,35 @@ def _check_timeseries(table: pa.Table, meta) -> None:
         if not pa.types.is_integer(table.schema.field(name).type):
             raise ValueError(f"column {name!r}: expected integers, got "
                              f"{table.schema.field(name).type}")
+
+
+def _check_feed(feed) -> None:
+    """A recorded run's ``feed`` metadata (``metrics.feed_meta``), or None: what the facts
+    and the summary read of it, checked at load.  ``ValueError`` naming the first problem."""
+    if feed is None:
+        return
+    def _int(v, lo=0):
+        return type(v) is int and v >= lo
+    rng = feed.get("book_range_ppm") if isinstance(feed, dict) else None
+    void = feed.get("void_ns") if isinstance(feed, dict) else None
+    bands = feed.get("bands_incomplete_ppm", []) if isinstance(feed, dict) else None
+    if not isinstance(feed, dict):
+        problem = "expected a JSON object"
+    elif not (rng is None or isinstance(rng, list) and len(rng) == 2 and all(map(_int, rng))):
+        problem = f"book_range_ppm: expected null or two integers >= 0, got {rng!r}"
+    elif not isinstance(feed.get("book_range"), (str, type(None))):
+        problem = f"book_range: expected a text or null, got {feed.get('book_range')!r}"
+    elif not isinstance(void, list) or not all(
+            isinstance(p, list) and len(p) == 2 and _int(p[0]) and (p[1] is None or _int(p[1]))
+            for p in void):
+        problem = f"void_ns: expected a list of [start, end or null] integers, got {void!r}"
+    elif not isinstance(bands, list) or not all(_int(b, 1) for b in bands):
+        problem = f"bands_incomplete_ppm: expected a list of integers > 0, got {bands!r}"
+    elif not isinstance(feed.get("index_is_mid", False), bool):
+        problem = f"index_is_mid: expected true or false, got {feed.get('index_is_mid')!r}"
+    else:
+        return
+    raise ValueError(f"metadata feed: {problem}")
 
 
 @attrs.frozen

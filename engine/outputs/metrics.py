@@ -613,7 +613,8 @@ def band_unmeasured(meta: dict, ppm: int) -> str | None:
     feed = meta.get("feed") or {}
     if ppm in (feed.get("bands_incomplete_ppm") or ()):
         pct = band_name(ppm).replace("_", ".").replace("pct", "%")
-        return f"depth within {pct} reaches beyond the recorded book: {feed['book_range']}"
+        return (f"depth within {pct} reaches beyond the recorded book: "
+                f"{feed.get('book_range') or 'its snapshot'}")
     return None
 
 

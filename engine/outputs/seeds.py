@@ -45,8 +45,33 @@ def over_seeds(summaries: list[dict]) -> dict:
         if len({repr(v) for v in values}) == 1:
             out[key] = values[0]
             continue
+        if all(isinstance(v, dict) for v in values):
+            out[key] = _merged(values)  # e.g. a recorded run's counters, per seed's population
+            continue
         raise ValueError(f"summaries: {key!r} differs between runs: {values!r}")
     out["seeds"] = [s["seed"] for s in summaries]
     out["range"] = spread
     out["runs"] = {str(s["seed"]): s for s in summaries}
+    return out
+
+
+def _merged(tables: list[dict]) -> dict:
+    """Nested tables of several seeds in one (``recorded``, ``not_measured``): over the union
+    of their keys, in order of appearance, numbers are the mean of the seeds that have them
+    (6 decimals), tables merge again, values all seeds agree on are kept, and any other is
+    listed per seed (None where a seed lacks it).  O(leaves)."""
+    keys = list(dict.fromkeys(k for t in tables for k in t))
+    out = {}
+    for key in keys:
+        values = [t.get(key) for t in tables]
+        present = [v for v in values if v is not None]
+        if present and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           for v in present):
+            out[key] = round(float(sum(Fraction(v) for v in present) / len(present)), 6)
+        elif present and all(isinstance(v, dict) for v in present):
+            out[key] = _merged(present)
+        elif len({repr(v) for v in present}) <= 1:
+            out[key] = present[0] if present else None
+        else:
+            out[key] = values
     return out

@@ -273,7 +273,11 @@ def _validate(where: str, tasks) -> None:
             continue
         done.add(key)
         try:
-            load(t.path, t.overrides, t.scale)
+            sc = load(t.path, t.overrides, t.scale)
+            if sc.run.get("data"):
+                raise ConfigError(f"{t.path}: a recorded run's scenario (run.data) replays "
+                                  f"only as itself (liqsim replay FILE); a sweep cannot "
+                                  f"scale or --set it")
         except ConfigError as exc:
             # an array parameter's TOML text spans lines: one line, as every error
             raise ConfigError(" ".join(f"{where}: run {t.run} ({t.scenario}, "

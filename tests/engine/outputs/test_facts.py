@@ -613,6 +613,12 @@ def _damage_timeseries(path, how):
         meta["interval_ns"] = None
     elif how == "tick_size garbage":
         meta["tick_size"] = "abc"
+    elif how == "feed void garbage":       # a recorded run's feed (metrics.feed_meta)
+        meta["feed"] = {"book_range_ppm": None, "book_range": None, "void_ns": [[0]],
+                        "index_is_mid": True}
+    elif how == "feed bands garbage":
+        meta["feed"] = {"book_range_ppm": [2400, 2800], "void_ns": [],
+                        "bands_incomplete_ppm": ["1%"]}
     table = table.replace_schema_metadata({b"liqsim.timeseries": json.dumps(meta).encode()})
     pq.write_table(table, path)
 
@@ -623,6 +629,8 @@ def _damage_timeseries(path, how):
     ("drop best_bid", "column 'best_bid': missing"),
     ("index as text", "column 'index': expected integers, got string"),
     ("interval_ns null", "metadata interval_ns: expected an integer >= 1, got None"),
+    ("feed void garbage", "metadata feed: void_ns: expected a list of [start, end or null]"),
+    ("feed bands garbage", "metadata feed: bands_incomplete_ppm: expected a list of integers"),
     ("tick_size garbage", "metadata tick_size: expected a decimal > 0, got 'abc'"),
     ("scenario.toml", "scenario.toml: expected the run's resolved scenario as TOML"),
 ])

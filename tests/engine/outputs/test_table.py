@@ -41,3 +41,4 @@ def test_a_row_the_run_could_not_measure_says_so_and_why(capsys):
     print_table([s])
     out = capsys.readouterr().out
     assert f"not measured:\n  liquidity-vacuum s: {why}" in out
+

@@ -125,6 +125,19 @@ def test_a_bad_grid_is_one_line_naming_the_file_and_field_exit_2_and_nothing_wri
     assert "Traceback" not in err and not out.exists()
 
 
+def test_a_recorded_runs_saved_scenario_is_refused_by_a_sweep_before_any_run(tmp_path,
+                                                                              capsys):
+    # It replays only as itself (it re-reads its data): every run would fail in a worker.
+    saved = tmp_path / "scenario.toml"
+    saved.write_text((ROOT / "tests/data/gap-drop.toml").read_text()
+                     + '\n[run]\ndata = ["capture.gz"]\n')
+    grid = _grid(tmp_path, f'[sweep]\nscenarios = ["{saved.as_posix()}"]\nscale = 0.5')
+    assert main(["sweep", str(grid), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a recorded run's scenario (run.data)" in err, err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_run_that_raises_is_a_row_with_its_error_and_the_others_finish(tmp_path):
     table = sweep(read(_grid(tmp_path)), tmp_path / "out", workers=2, run_one=_fails_on_5)
     rows = table.to_pylist()
