@@ -57,21 +57,25 @@ def over_seeds(summaries: list[dict]) -> dict:
 
 def _merged(tables: list[dict]) -> dict:
     """Nested tables of several seeds in one (``recorded``, ``not_measured``): over the union
-    of their keys, in order of appearance, numbers are the mean of the seeds that have them
-    (6 decimals), tables merge again, values all seeds agree on are kept, and any other is
-    listed per seed (None where a seed lacks it).  O(leaves)."""
+    of their keys, in order of appearance, a value every seed has alike is kept; numbers
+    are the mean over the seeds (6 decimals), a seed without the key counting 0 (a counter
+    it never raised); tables merge again; texts some seeds lack keep the first; any other
+    is listed per seed (None where a seed lacks it).  O(leaves)."""
     keys = list(dict.fromkeys(k for t in tables for k in t))
     out = {}
     for key in keys:
         values = [t.get(key) for t in tables]
         present = [v for v in values if v is not None]
-        if present and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                           for v in present):
-            out[key] = round(float(sum(Fraction(v) for v in present) / len(present)), 6)
-        elif present and all(isinstance(v, dict) for v in present):
+        if len(present) == len(values) and len({repr(v) for v in values}) == 1:
+            out[key] = values[0]
+        elif not present:
+            out[key] = None
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+            out[key] = round(float(sum(Fraction(v) for v in present) / len(values)), 6)
+        elif all(isinstance(v, dict) for v in present):
             out[key] = _merged(present)
-        elif len({repr(v) for v in present}) <= 1:
-            out[key] = present[0] if present else None
+        elif len({repr(v) for v in present}) == 1:
+            out[key] = present[0]
         else:
             out[key] = values
     return out
