@@ -8,6 +8,8 @@ run's ``scenario.toml`` replays that run), else no breaker and seed 0.  Returns 
 """
 from __future__ import annotations
 
+import glob
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -139,7 +141,6 @@ def _rerun_recorded(path: str, sc, breaker, seed, overrides, scale) -> RunResult
     if overrides or scale != 1:
         raise ConfigError(f"{path}: a recorded run (run.data) replays with neither --set "
                           f"nor --scale")
-    import os
     for name in sc.run["data"]:
         if not os.path.isfile(name):
             raise ConfigError(f"{path}: run.data: {name}: no such file (the path as given to "
@@ -151,8 +152,6 @@ def _rerun_recorded(path: str, sc, breaker, seed, overrides, scale) -> RunResult
 def _notices(paths) -> dict:
     """The licence notice files (LICENSE*, LICENCE*, NOTICE*, COPYING*) beside each
     recorded file, by file, paths written as the file's was: for the report."""
-    import glob
-    import os
     out = {}
     for path in map(str, paths):
         folder = os.path.dirname(path)
@@ -195,7 +194,9 @@ def run_recorded(paths, breaker: str | None = None, scenario=None, seed: int | N
     # The index path holds the data's start price, so that file loads (runner.run).
     run_table = result.scenario_resolved["run"]
     run_table.update(data=[str(x) for x in paths], allow_gaps=bool(allow_gaps))
-    population = sc.run.get("population", None if scenario is None else str(scenario))
+    # A saved recorded scenario (run.data) carries its own population's name, or none.
+    population = sc.run.get("population") if sc.run.get("data") else \
+        None if scenario is None else str(scenario)
     if population is not None:
         run_table["population"] = population
     result.scenario_resolved["index"]["path"] = [[0, str(p.start_decimal)]]

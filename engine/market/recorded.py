@@ -46,8 +46,9 @@ time (``ts_local`` minus the first row's, so the run starts at the recording's s
   behind everything at P (``implied_lots``).
   assumed (withheld): less what the population took from that level since the feed set it;
   that part stays a counterfactual fill failure (``implied_withheld_lots``; the trade
-  counts in ``trades_unprinted`` if nothing of it printed, else ``trades_partly_unfilled``).  With no population every recorded trade prints once, at
-  its recorded price and size, in order.
+  counts in ``trades_unprinted`` if nothing of it printed, else ``trades_partly_unfilled``).
+  With no population every recorded trade prints once, at its recorded price and size, in
+  order.
 * LIQUIDATION -- a liquidation IOC order of account ``RECORDED_LIQUIDATED`` (the venue's
   clearance fee applies) at the recorded side and filled size, limited at the recorded
   order's price (Binance's ``p``, the bankruptcy-side limit; for fill records the fill

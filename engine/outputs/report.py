@@ -161,8 +161,8 @@ def _scenario_section(scenario: dict, summaries: list[dict]) -> str:
 
 
 #: The recorded counters the report always shows (0 where the replay never counted one).
-_COUNTERS = ("trades_sent", "trades_refused", "trades_unprinted", "trades_partly_unfilled", "liquidations_sent",
-             "liquidations_unfilled", "liquidations_unfilled_lots")
+_COUNTERS = ("trades_sent", "trades_refused", "trades_unprinted", "trades_partly_unfilled",
+             "liquidations_sent", "liquidations_unfilled", "liquidations_unfilled_lots")
 
 
 def _recorded_section(table: list[tuple[str, dict]]) -> str:
@@ -263,9 +263,9 @@ def _summary_section(table: list[tuple[str, dict]]) -> str:
     out.append("</tbody></table>")
     unmeasured = not_measured([s for _, s in table])
     if unmeasured:
-        out.append('<p class="note" id="not-measured">Rows not measured, and why:</p><ul>' + "".join(
-                       f"<li>{_e(label_of[key].format(q=q))}: {_e(why)}</li>"
-                       for key, why in unmeasured) + "</ul>")
+        out.append('<p class="note" id="not-measured">Rows not measured, and why:</p><ul>'
+                   + "".join(f"<li>{_e(label_of[key].format(q=q))}: {_e(why)}</li>"
+                             for key, why in unmeasured) + "</ul>")
     out.append("</section>")
     return "\n".join(out)
 

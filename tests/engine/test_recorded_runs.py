@@ -66,6 +66,19 @@ def test_a_recorded_runs_saved_scenario_replays_itself_from_the_data_it_names(
                  str(tmp_path / "a")]) == 0
     assert (tmp_path / "a/events.parquet").read_bytes() == \
         (recorded / "events.parquet").read_bytes()
+    again = tomllib.loads((tmp_path / "a/scenario.toml").read_text())
+    assert again["run"]["population"] == POPULATION      # its own, not the saved file
+
+
+def test_replaying_a_saved_run_without_participants_adds_none(tmp_path):
+    # The saved file is read as the participants; its [run] names whether there were any.
+    assert main(["replay", "--data", *DATA, "--quiet", "--out", str(tmp_path / "a")]) == 0
+    assert main(["replay", str(tmp_path / "a/scenario.toml"), "--quiet", "--out",
+                 str(tmp_path / "b")]) == 0
+    again = tomllib.loads((tmp_path / "b/scenario.toml").read_text())
+    assert "population" not in again["run"] and again["run"]["data"] == DATA
+    page = (tmp_path / "b/report.html").read_text()
+    assert "--scenario" not in _pre(page, "reproduce-data")
 
 
 def test_a_recorded_scenario_whose_data_is_gone_is_one_line_naming_the_path(
