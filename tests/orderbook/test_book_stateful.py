@@ -13,7 +13,8 @@ match: best bid/ask, ``len``, per-side volume, level counts, top levels, every l
 queue in time priority, ``last_price``, the halted flag and the indicative uncross.
 
 Default run: 1,000 examples of up to 30 steps (~22 s on two cores; the suite's slowest
-test, halved to keep the suite within its 10-minute CI budget).  ``-m slow`` runs 20,000.  Two small tests at the end pin the call-auction price search on its own.
+test, halved to keep the suite within its 10-minute CI budget).  ``-m slow`` runs 20,000.
+Two small tests at the end pin the call-auction price search on its own.
 """
 from __future__ import annotations
 
