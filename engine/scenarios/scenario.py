@@ -1222,9 +1222,32 @@ def load(name_or_path: str, overrides: list[str] = (), scale: Fraction = Fractio
     data = read_toml(path, where)
     for item in overrides:
         apply_override(data, item)
+    _refuse_shadowed(data, overrides, where)
     _unsource(data, overrides)
     scenario = from_dict(data, where)
     return scale_scenario(scenario, scale)
+
+
+def _refuse_shadowed(data: dict, overrides, where: str) -> None:
+    """Refuse a ``--set makers.KEY=V`` that every ``[[makers.archetypes]]`` overrides: the
+    archetypes' own values win (``_makers``), so it would change nothing -- and a sweep
+    over it would draw a flat line that reads as "no effect".  Such keys in the file itself
+    are left alone (earlier saved runs carry them).  O(overrides x archetypes)."""
+    makers = data.get("makers")
+    groups = makers.get("archetypes") if isinstance(makers, dict) else None
+    if not isinstance(groups, list) or not groups or \
+            not all(isinstance(g, dict) for g in groups):
+        return
+    for item in overrides:
+        parts = item.partition("=")[0].strip().split(".")
+        if len(parts) < 2 or parts[0] != "makers" or parts[1] == "archetypes":
+            continue
+        names = {parts[1], SPELLINGS.get(("makers", parts[1]), parts[1])}
+        if all(names & g.keys() for g in groups):
+            raise ConfigError(f"--set {item.partition('=')[0].strip()}: every "
+                              f"[[makers.archetypes]] of {where} sets its own {parts[1]}, so "
+                              f"this changes nothing; set makers.archetypes.N.{parts[1]} "
+                              f"(N = 0..{len(groups) - 1})")
 
 
 def _unsource(data: dict, overrides) -> None:

@@ -149,9 +149,28 @@ def test_a_depth_profile_must_be_cumulative_and_reach_a_level_in_every_band(tmp_
 
 
 def test_set_of_one_depth_spelling_replaces_the_other():
-    sc = load("flash-drop", ['makers.depth_bands=[[0.5, "1000000"], [1, "3000000"]]'])
+    # bench-cascade has one maker group (no archetypes), so [makers] is the group itself.
+    sc = load("bench-cascade", ['makers.depth_bands=[[0.5, "1000000"], [1, "3000000"]]'])
     assert sc.makers.depth_bands == ((Fraction(1, 2), 1_000_000), (1, 3_000_000))
-    assert load("flash-drop", ['makers.depth_1pct="7000"']).makers.depth_bands == ((1, 7000),)
+    assert load("bench-cascade", ['makers.depth_1pct="7000"']).makers.depth_bands == \
+        ((1, 7000),)
+
+
+@pytest.mark.parametrize("item", ["makers.count=3", "makers.refresh_ms=50",
+                                  'makers.depth_1pct="7000"'])
+def test_a_set_of_a_makers_key_every_archetype_overrides_is_refused(item):
+    """flash-drop's three archetypes each set count, refresh_ms and depth_bands: the
+    top-level value would change nothing, so a sweep over it would draw a false flat line."""
+    key = item.partition("=")[0]
+    with pytest.raises(ConfigError, match=rf"--set {key}: every \[\[makers\.archetypes\]\] "
+                                          r".* changes nothing; set makers\.archetypes\.N\."):
+        load("flash-drop", [item])
+
+
+def test_a_set_of_a_makers_key_some_archetype_inherits_is_accepted():
+    sc = load("flash-drop", ["makers.vol_window_s=30", "makers.archetypes.0.count=2"])
+    assert sc.makers.archetypes[0].count == 2
+    assert all(g.vol_window_s == 30 for g in sc.makers.archetypes)
 
 
 @pytest.mark.parametrize("line", ["backstop_offload = true", "backstop_capital_oi_pct = 4"])
