@@ -381,6 +381,10 @@ def _cmd_sweep(args) -> int:
     from .sweeps.grid import read
     grid = read(args.grid)
     total = len(grid.tasks)
+    for key, policies, repeats in grid.ignored():
+        print(f"liqsim: warning: {args.grid}: {key} changes nothing under "
+              f"{', '.join(policies)}: {repeats} of the {total} runs repeat another; they "
+              f"are drawn flat, as ignoring it", file=sys.stderr)
 
     def progress(done, _total, task, outcome):
         if not args.quiet:

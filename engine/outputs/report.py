@@ -455,7 +455,7 @@ def build_sweep_html(directory, meta: dict | None = None) -> str:
     swept key, against the scenario.  Built from results.parquet and sweep.json only."""
     import pyarrow.parquet as pq
 
-    from .sweepcharts import sweep_figure, varying
+    from .sweepcharts import sweep_figure, unset, varying
     directory = pathlib.Path(directory)
     meta = _meta(directory) if meta is None else meta
     shown = meta.get("directory", str(directory))
@@ -481,29 +481,39 @@ def build_sweep_html(directory, meta: dict | None = None) -> str:
     failed = [r for r in rows if r.get("status") != "ok"]
     if failed:
         body.append('<table id="failed"><thead><tr><th>run</th><th>scenario</th>'
-                    '<th>breaker</th><th>seed</th><th>error</th></tr></thead><tbody>')
+                    '<th>breaker</th><th>seed</th>'
+                    + "".join(f"<th>{_e(k)}</th>" for k in keys)
+                    + '<th>error</th></tr></thead><tbody>')
         body += [f'<tr><td class="num">{r["run"]}</td><td>{_e(r["scenario"])}</td>'
                  f'<td>{_e(r["breaker"])}</td><td class="num">{r["seed"]}</td>'
-                 f'<td>{_e(r["error"])}</td></tr>' for r in failed]
+                 + "".join(f"<td>{_e(r.get(k))}</td>" for k in keys)
+                 + f'<td>{_e(r["error"])}</td></tr>' for r in failed]
         body.append("</tbody></table>")
     body.append("</section>")
     body.append('<section id="sweep"><h2>Metrics against the swept parameters</h2>'
-                '<p class="note">One line per policy: the mean over the runs sharing the '
-                'value (its seeds, and the values of any other swept key); the band: their '
-                'minimum to maximum. Metrics constant over the whole sweep are listed, not '
-                'drawn.</p>')
+                '<p class="note">One line per policy and value of each other swept key it '
+                'uses: the mean over its seeds; the band: their minimum to maximum. A '
+                'policy that ignores the key (a breaker key of another policy) is drawn '
+                'flat, labelled "ignores". A hollow point is a lower bound (a vacuum or '
+                'halt still open at the end of a run); <i>n/m</i> beside a point: it '
+                'holds n of the grid\'s m runs there (a run failed, or did not measure the '
+                'metric). Metrics constant over the whole sweep are listed, not drawn.</p>')
     scenarios = list(dict.fromkeys(r["scenario"] for r in ok))
     plots = [(sc, k) for sc in scenarios for k in keys] if keys else [(None, "scenario")]
     for n, (sc, x) in enumerate(plots):
-        part = [r for r in ok if sc is None or r["scenario"] == sc]
+        every = [r for r in rows if sc is None or r["scenario"] == sc]
+        part = [r for r in every if r.get("status") == "ok"]
         drawn = varying(part, metrics)
         head = f"{x} ({sc})" if sc else "each scenario"
         body.append(f'<h3 id="sweep-{n}">{_e(head)}</h3>')
         if drawn:
-            fig = sweep_figure(part, x, drawn, labels, f"{sc or 'scenarios'}: metrics "
-                               f"against {x}")
+            fig = sweep_figure(every, x, drawn, labels, f"{sc or 'scenarios'}: metrics "
+                               f"against {x}", [k for k in keys if k != x])
+            left = unset(every, x)
+            left_text = f" {left} runs do not set {x}: left out." if left else ""
             body.append(f'<figure class="panel" id="sweep-panel-{n}">{svg(fig)}<figcaption>'
-                        f'<b>{_e(head)}.</b> {len(part)} runs.</figcaption></figure>')
+                        f'<b>{_e(head)}.</b> {len(part)} runs ok of {len(every)}.'
+                        f'{_e(left_text)}</figcaption></figure>')
         constant = [labels[m] for m in metrics if m not in drawn
                     and any(m in r for r in part)]
         if constant:

@@ -212,15 +212,16 @@ def finish(out, table: pa.Table, command: str) -> None:
     from ..outputs.report import sweep_metrics, write_report
     from ..outputs.sweepcharts import HEADLINE, sweep_chart, varying
     out = pathlib.Path(out)
-    rows = [r for r in table.to_pylist() if r["status"] == "ok"]
+    every = table.to_pylist()
+    rows = [r for r in every if r["status"] == "ok"]
     keys = json.loads((out / META).read_text()).get("keys", [])
     if rows:
         x = keys[0] if keys else "scenario"
-        first = [r for r in rows if not keys or r["scenario"] == rows[0]["scenario"]]
+        first = [r for r in every if not keys or r["scenario"] == rows[0]["scenario"]]
         _, labels = sweep_metrics(rows)
         tmp = out / ".sweep.png.tmp"
         sweep_chart(first, x, varying(first, HEADLINE) or list(HEADLINE[:1]), labels,
-                    f"{first[0]['scenario_name']}: against {x}" if keys else
-                    "each scenario", tmp)
+                    f"{rows[0]['scenario_name']}: against {x}" if keys else
+                    "each scenario", tmp, [k for k in keys if k != x])
         os.replace(tmp, out / "sweep.png")
     write_report(out, command, shown=str(out))

@@ -93,6 +93,23 @@ class Grid:
         """What ``--resume`` compares: every run's coordinates, in order."""
         return [t.coordinates() for t in self.tasks]
 
+    def ignored(self) -> list[tuple[str, list[str], int]]:
+        """``(key, policies, repeats)`` for each swept breaker key some of the grid's
+        policies ignore (``outputs.sweepcharts.applies``): under them, runs differing only
+        in that key are the same run, ``repeats`` of them beyond the first.  O(tasks x
+        keys)."""
+        from ..outputs.sweepcharts import applies
+        out = []
+        for key in self.keys:
+            idle = [t for t in self.tasks
+                    if any(k == key for k, _ in t.params) and not applies(t.breaker, key)]
+            if idle:
+                distinct = {(t.scenario, t.breaker, t.seed,
+                             tuple(kv for kv in t.params if kv[0] != key)) for t in idle}
+                policies = list(dict.fromkeys(t.breaker for t in idle))
+                out.append((key, policies, len(idle) - len(distinct)))
+        return out
+
 
 def override(key: str, value) -> str:
     """``key=value`` as ``--set`` takes it (the value written as TOML)."""

@@ -219,9 +219,83 @@ def test_the_sweep_chart_draws_the_mean_per_policy_and_value_with_the_min_max_ov
             for b in ("none", "luld") for k in (5, 3) for s in (0, 1, 2)]
     rows.append({"status": "failed", "breaker": "none", "k": 3, "seed": 9, "m": None})
     got = points(rows, "k", "m")
-    assert got["none"] == ([3, 5], [31.0, 51.0], [30, 50], [32, 52])
-    assert got["luld"] == ([3, 5], [32.0, 52.0], [31, 51], [33, 53])
+    assert got["none"][1:5] == ([3, 5], [31.0, 51.0], [30, 50], [32, 52])
+    assert got["luld"][1:5] == ([3, 5], [32.0, 52.0], [31, 51], [33, 53])
     assert varying(rows + [{"status": "ok", "c": 1}], ["m", "c"]) == ["m"]
+
+
+def _rows(keys, values, seeds=(0, 1), breakers=("none", "luld"), m=None):
+    """Ok rows of a grid: every breaker x value combination of ``keys`` x seed; metric
+    ``m`` from ``m(row)``."""
+    import itertools
+    out = []
+    for b in breakers:
+        for combo in itertools.product(*values):
+            for s in seeds:
+                r = {"status": "ok", "breaker": b, "seed": s, **dict(zip(keys, combo))}
+                r["m"] = m(r)
+                out.append(r)
+    return out
+
+
+def test_a_second_swept_key_splits_the_lines_so_the_band_is_the_seeds_alone():
+    from engine.outputs.sweepcharts import points
+    keys = ("traders.leverage_median", "breaker.luld.band_pct")
+    rows = _rows(keys, [(8, 16), (3, 10)],
+                 m=lambda r: r["breaker.luld.band_pct"] * 100 + r["seed"])
+    got = points(rows, keys[0], "m", [keys[1]])
+    # luld uses the band: one line per band value, each spread over its two seeds only
+    assert got["luld, band_pct=3"].lo == [300, 300] and got["luld, band_pct=3"].hi == \
+        [301, 301]
+    assert got["luld, band_pct=10"].mean == [1000.5, 1000.5]
+    # none ignores the band: not split by it (its runs at either band are the same run)
+    assert [k for k in got if k.startswith("none")] == ["none"]
+
+
+def test_a_policy_that_ignores_the_swept_key_is_labelled_so_and_drawn_flat():
+    from engine.outputs.sweepcharts import applies, points, sweep_figure
+    key = "breaker.luld.band_pct"
+    rows = _rows((key,), [(5, 10, 20)], breakers=("none", "luld+liq-pause", "price-band"),
+                 m=lambda r: r["seed"] + (r[key] if "luld" in r["breaker"] else 0))
+    assert applies("luld+liq-pause", key) and not applies("price-band", key)
+    assert applies("none", "traders.count")
+    got = points(rows, key, "m")
+    assert set(got) == {"none (ignores band_pct)", "luld+liq-pause",
+                        "price-band (ignores band_pct)"}
+    assert got["none (ignores band_pct)"].mean == [0.5, 0.5, 0.5]
+    fig = sweep_figure(rows, key, ["m"], {}, "t")
+    assert "price-band (ignores band_pct)" in [t.get_text() for t in fig.legends[0].texts]
+
+
+def test_a_point_missing_a_failed_run_says_how_many_of_the_grids_runs_it_holds():
+    from engine.outputs.sweepcharts import points, sweep_figure
+    rows = _rows(("k",), [(1, 2)], breakers=("none",), m=lambda r: r["k"] + r["seed"])
+    rows[3] = {**rows[3], "status": "failed", "m": None}        # k=2, seed 1
+    got = points(rows, "k", "m")["none"]
+    assert (got.n, got.expected) == ([2, 1], [2, 2])
+    fig = sweep_figure(rows, "k", ["m"], {}, "t")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["1/2"]
+    assert "n/m: runs drawn" in fig.legends[0].get_title().get_text()
+
+
+def test_a_point_of_a_duration_still_open_at_the_end_is_marked_a_lower_bound():
+    from engine.outputs.sweepcharts import points, sweep_figure
+    rows = _rows(("k",), [(1, 2)], breakers=("none",), m=lambda r: 10)
+    for r in rows:
+        r["vacuum_seconds"] = 30 + r["k"]
+        r["vacuum_open_at_end"] = r["k"] == 2 and r["seed"] == 0
+    assert points(rows, "k", "vacuum_seconds")["none"].censored == [False, True]
+    assert not any(points(rows, "k", "m")["none"].censored)
+    fig = sweep_figure(rows, "k", ["vacuum_seconds"], {}, "t")
+    assert "hollow: a lower bound" in fig.legends[0].get_title().get_text()
+
+
+def test_rows_that_do_not_set_the_key_are_left_out_of_its_numeric_axis():
+    from engine.outputs.sweepcharts import points, unset
+    rows = _rows(("k",), [(7, 12, 4)], breakers=("luld",), seeds=(0,), m=lambda r: r["k"])
+    rows.append({"status": "ok", "breaker": "none", "seed": 0, "k": None, "m": 1})
+    assert points(rows, "k", "m")["luld"].xs == [4, 7, 12]
+    assert "none" not in points(rows, "k", "m") and unset(rows, "k") == 1
 
 
 def test_the_sweep_report_charts_each_swept_key_and_rebuilds_byte_for_byte(local):
@@ -235,3 +309,18 @@ def test_the_sweep_report_charts_each_swept_key_and_rebuilds_byte_for_byte(local
     (out / "report.html").unlink()
     assert main(["report", str(out)]) == 0
     assert (out / "report.html").read_bytes() == first
+
+
+def test_a_swept_breaker_key_that_some_policies_ignore_is_named_with_its_repeated_runs(
+        tmp_path, capsys):
+    text = SMALL.replace('"makers.count" = [3, 5]', '"breaker.luld.band_pct" = [5, 10, 20]'
+                         ).replace("[0]", "[0, 1]")
+    grid = read(_grid(tmp_path, text))
+    # none ignores the band: its 6 runs are 2 (one per seed), so 4 repeat another
+    assert grid.ignored() == [("breaker.luld.band_pct", ["none"], 4)]
+    assert read(_grid(tmp_path, SMALL, "plain.toml")).ignored() == []
+    assert main(["sweep", str(tmp_path / "grid.toml"), "--out", str(tmp_path / "o"),
+                 "--workers", "1", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: " in err and "breaker.luld.band_pct changes nothing under none: 4 of " \
+        "the 12 runs repeat another" in err
