@@ -57,8 +57,9 @@ CENSORED = {"vacuum_seconds": "vacuum_open_at_end", "halted_seconds": "halted_at
 def _fmt(value) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.2f}"
+    if isinstance(value, float):    # no trailing zeros: 107.0 and 93 read alike in a row
+        text = f"{value:,.4f}" if abs(value) < 100 else f"{value:,.2f}"
+        return text.rstrip("0").rstrip(".")
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

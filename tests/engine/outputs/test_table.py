@@ -12,8 +12,18 @@ def test_a_compressed_runs_seconds_also_read_in_event_time():
     s = {"halted_seconds": 30.0, "vacuum_seconds": 505.0, "halted_at_end": False,
          "vacuum_open_at_end": True, "liquidations_count": 7, "time": {"compression": "4"}}
     assert _cell(s, "halted_seconds") == "30 (event 2.0 min)"
-    assert _cell(s, "vacuum_seconds") == "505.00 (event 33.7 min), still open"
+    assert _cell(s, "vacuum_seconds") == "505 (event 33.7 min), still open"
     assert _cell(s, "liquidations_count") == "7"          # not a time
+
+
+def test_a_float_reads_without_trailing_zeros_whatever_its_size():
+    """107.0 beside 93.0 in one row read "107" and "93" (it was "107.00" and "93"); a mean
+    of counts over seeds reads "1,960.8 (1,754-2,148)", not "1,960.80"."""
+    assert _cell({"vacuum_seconds": 107.0}, "vacuum_seconds") == "107"
+    assert _cell({"vacuum_seconds": 93.0}, "vacuum_seconds") == "93"
+    assert _cell({"fill_failures_count": 1960.8, "range": {"fill_failures_count": (1754, 2148)}},
+                 "fill_failures_count") == "1,960.8 (1,754-2,148)"
+    assert _cell({"vacuum_seconds": 0.125}, "vacuum_seconds") == "0.125"
 
 
 def test_an_uncompressed_run_or_a_zero_shows_the_plain_figure():
