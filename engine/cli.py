@@ -15,8 +15,8 @@
 
 Exit codes: 0 success, 2 bad input (one line on stderr naming the file, field or flag and
 what was expected; no traceback, no partial output), 1 an internal error, or a sweep with a
-run not ok (everything written, then one line on stderr: how many failed, where to look).  Every output is
-written atomically (``engine.outputs.atomic``).
+run not ok (everything written, then one line on stderr: how many failed, where to look).
+Every output is written atomically (``engine.outputs.atomic``).
 """
 from __future__ import annotations
 

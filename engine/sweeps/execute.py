@@ -55,7 +55,7 @@ import os
 import pathlib
 import sys
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
@@ -340,7 +340,6 @@ def sweep(grid: Grid, out, workers: int | None = None, scheduler: str | None = N
     now = digests(grid)
     outcomes = previous(out, grid, resume, now, warn)
     todo = [t for t in grid.tasks if outcomes.get(t.run, {}).get("status") != "ok"]
-    table = None
     with executor(workers, scheduler) as (pool, _):
         out.mkdir(parents=True, exist_ok=True)
         tmp = out / f".{META}.tmp"
@@ -364,48 +363,69 @@ def _broke(future) -> bool:
 
 
 def run_all(pool, todo: list, run_one, record) -> None:
-    """Run ``todo`` on ``pool``, telling ``record(task, outcome)`` of each outcome: at most
-    ``pool.workers`` runs in a ``LocalPool`` (all at once on a cluster), and after a break
+    """Run ``todo`` on ``pool``, telling ``record(task, outcome)`` of each outcome: all at
+    once on a cluster; at most ``pool.workers`` runs in a ``LocalPool``, and after a break
     the pool replaced and the runs it took down retried one at a time (module docstring).
-    O(runs x workers) future checks."""
-    restartable = hasattr(pool, "restart")
-    window = pool.workers if restartable else max(1, len(todo))
+    O(runs x workers) future checks on a local pool, O(runs) on a cluster."""
+    if not isinstance(pool, LocalPool):          # a cluster: every run at once, as done
+        futures = {pool.submit(run_one, t): t for t in todo}
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. distributed's KilledWorker
+                outcome = failed(exc)
+            record(futures[future], outcome)
+        return
     fresh, alone, running = deque(todo), deque(), {}
     retried: set[int] = set()
     restarts = 0
-    while fresh or alone or running:
-        broken = False
+
+    def fill() -> bool:
+        """Submit runs up to ``pool.workers`` (a retry alone); False if the pool broke."""
         try:
             if alone and not running:           # a retry runs with nothing beside it
                 running[pool.submit(run_one, alone[0])] = alone[0]
                 alone.popleft()
             solo = any(t.run in retried for t in running.values())
-            while not alone and not solo and fresh and len(running) < window:
+            while not alone and not solo and fresh and len(running) < pool.workers:
                 running[pool.submit(run_one, fresh[0])] = fresh[0]
                 fresh.popleft()
-        except BrokenProcessPool:                # broke while idle: nothing was taken down
-            broken = True
-        done = wait(running, return_when=FIRST_COMPLETED).done if running else set()
-        if broken or any(map(_broke, done)):    # a break takes down every run in the pool
-            broken, done = True, wait(running).done
-        taken = []
+        except BrokenProcessPool:               # broke while idle: nothing taken down yet
+            return False
+        return True
+
+    def collect(done) -> tuple[list, list]:
+        """(finished (task, outcome) pairs, tasks a break took down), in grid order."""
+        finished, taken = [], []
         for future in sorted(done, key=lambda f: running[f].run):
             task = running.pop(future)
             try:
-                outcome = future.result()
+                finished.append((task, future.result()))
             except BrokenProcessPool:
                 taken.append(task)
-                continue
-            except Exception as exc:  # noqa: BLE001 - e.g. distributed's KilledWorker
-                outcome = failed(exc)
+            except Exception as exc:  # noqa: BLE001 - a failed run is a row
+                finished.append((task, failed(exc)))
+        return finished, taken
+
+    while fresh or alone or running:
+        if fill():
+            done = wait(running, return_when=FIRST_COMPLETED).done
+            if not any(map(_broke, done)):
+                finished, _ = collect(done)
+                ok = fill()                     # the next runs start before rows are written
+                for task, outcome in finished:
+                    record(task, outcome)
+                if ok:
+                    continue
+        # The pool is broken: every run still in it is taken down (or had finished).
+        finished, taken = collect(wait(running).done)
+        for task, outcome in finished:
             record(task, outcome)
-        if not broken:
-            continue
         for task in taken:
             if task.run in retried:
                 record(task, {"status": "failed", "error": DIED_TWICE})
         taken = [t for t in taken if t.run not in retried]
-        if restarts == MAX_RESTARTS or not restartable:
+        if restarts == MAX_RESTARTS:
             for task in sorted([*taken, *alone], key=lambda t: t.run):
                 record(task, {"status": "failed", "error": DIED_LAST.format(
                     n=restarts, died=DIED)})
