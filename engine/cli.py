@@ -14,8 +14,9 @@
     liqsim data inspect PATH... [--json]
 
 Exit codes: 0 success, 2 bad input (one line on stderr naming the file, field or flag and
-what was expected; no traceback, no partial output), 1 an internal error.  Every output is
-written atomically (``engine.outputs.atomic``).
+what was expected; no traceback, no partial output), 1 an internal error, or a sweep with a
+run not ok (everything written, then one line on stderr: how many failed, where to look).
+Every output is written atomically (``engine.outputs.atomic``).
 """
 from __future__ import annotations
 
@@ -160,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run a grid of replays (scenarios x policies x "
                            "parameters x seeds, engine.sweeps.grid) on local processes or a "
                            "Dask cluster; writes results.parquet, results.csv, sweep.png and "
-                           "report.html to --out (liqsim report DIR rebuilds the report)")
+                           "report.html to --out (liqsim report DIR rebuilds the report); "
+                           "exit 1 if a run failed")
     sweep.add_argument("grid", metavar="GRID.toml", help="the grid file ([sweep] table)")
     sweep.add_argument("--out", type=_out, required=True, help="output directory")
     sweep.add_argument("--workers", type=_workers, default=None, metavar="N",
@@ -376,7 +378,8 @@ def _cmd_compare(args) -> int:
 
 def _cmd_sweep(args) -> int:
     """Validate the grid (one line, exit 2, nothing written), then run it; the table is
-    kept up to date as runs finish, so an interrupted sweep keeps them (``--resume``)."""
+    kept up to date as runs finish, so an interrupted sweep keeps them (``--resume``).
+    Exit 1 when a run of the final table is not ok (after writing everything), else 0."""
     from .sweeps.execute import RESULTS, sweep
     from .sweeps.grid import read
     grid = read(args.grid)
@@ -404,7 +407,10 @@ def _cmd_sweep(args) -> int:
     finish(args.out, table, _command(args))
     print(f"{len(statuses)} runs, {bad} failed" + (" (see the error column)" if bad else "")
           + f"; wrote {args.out}/{RESULTS}, results.csv, sweep.png and report.html")
-    return 0
+    if bad:
+        print(f"liqsim: {bad} of {len(statuses)} runs failed: see {args.out}/results.csv "
+              f"(status, error)", file=sys.stderr)
+    return 1 if bad else 0
 
 
 #: (key, label, format) of ``liqsim bench``'s table.

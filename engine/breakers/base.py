@@ -66,8 +66,8 @@ def positive_seconds(where: str, value) -> int:
 
 
 def positive_pct(where: str, value) -> Fraction:
-    """A percentage > 0 as an exact fraction of 1."""
-    f = pct(where, value)
+    """A percentage > 0 as an exact fraction of 1 (-3 and 0 get the same message)."""
+    f = Fraction(decimal(where, value, non_negative=False)) / 100
     if f <= 0:
         raise ConfigError(f"{where}: expected a percentage > 0, got {value!r}")
     return f

@@ -185,8 +185,8 @@ class Meta:
 
 
 def _positive_pct(where: str, value) -> Fraction:
-    """A percentage in (0, 100]."""
-    f = fraction(where, value, Fraction(0), Fraction(100))
+    """A percentage in (0, 100] (-3 and 0 get the same message)."""
+    f = fraction(where, value, Fraction(0), Fraction(100)) if fraction(where, value) > 0 else 0
     if f == 0:
         raise ConfigError(f"{where}: expected a percentage > 0 (a limit of 0 lets the fund "
                           f"take nothing), got {value!r}")
@@ -263,10 +263,11 @@ def _depth_bands(where: str, value) -> tuple:
     for k, item in enumerate(value):
         if not isinstance(item, (list, tuple)) or len(item) != 2:
             raise ConfigError(f"{where}[{k}]: expected [pct, notional], got {item!r}")
+        pct = fraction(f"{where}[{k}][0]", item[0])
+        if pct <= 0:
+            raise ConfigError(f"{where}[{k}][0]: expected a percentage > 0, got {item[0]!r}")
         pct = fraction(f"{where}[{k}][0]", item[0], Fraction(0), Fraction(100))
         notional = amount(f"{where}[{k}][1]", item[1], positive=True)
-        if pct == 0:
-            raise ConfigError(f"{where}[{k}][0]: expected a percentage > 0, got {item[0]!r}")
         if bands and (pct <= bands[-1][0] or notional <= bands[-1][1]):
             raise ConfigError(f"{where}[{k}]: expected pct and notional both larger than "
                               f"the band before (cumulative depth), got {item!r}")

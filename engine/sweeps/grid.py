@@ -64,6 +64,12 @@ class Task:
     params: tuple           # ((key, TOML value), ...) in the grid's key order
 
     @property
+    def file(self) -> pathlib.Path:
+        """The scenario file this run loads: ``path``, or a bundled name's bundled file."""
+        p = pathlib.Path(self.path)
+        return p if p.is_absolute() else REPLAYS / f"{self.path}.toml"
+
+    @property
     def overrides(self) -> list[str]:
         return [override(k, v) for k, v in self.params]
 
