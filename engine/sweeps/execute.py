@@ -2,7 +2,8 @@
 executor, and the results table kept up to date as runs finish.
 
 Executor (``executor``): a local ``ProcessPoolExecutor`` of ``workers`` processes (default:
-the machine's cores; ``LocalPool``, which replaces it after a dead worker: below), or -- with a scheduler address (``--scheduler``, else the
+the machine's cores; ``LocalPool``, which replaces it after a dead worker: below), or --
+with a scheduler address (``--scheduler``, else the
 ``DASK_SCHEDULER_ADDRESS`` environment variable, unless ``--workers`` asks for local
 processes) -- ``distributed.Client(address).get_executor()``: the same ``submit`` and the
 same futures, so nothing below depends on where a run happens.  The cluster's workers need
@@ -18,8 +19,8 @@ machine, and the table is the same wherever it ran).  Both files are rewritten f
 accumulated rows after each finished run, each through a temporary file renamed into
 place, so an interrupted sweep leaves the runs that finished and never a torn file.
 ``DIR/sweep.json`` records the grid's runs and digests (below); ``--resume`` checks that it
-is the same grid and runs only the rows not ``ok`` (a failed run is retried).  A run that raises is a row with
-its error, never a lost sweep.  Writing is O(rows x columns) per finished run.
+is the same grid and runs only the rows not ``ok`` (a failed run is retried).  A run that
+raises is a row with its error, never a lost sweep.  Writing is O(rows x columns) per finished run.
 
 Column types: a summary column's type is the one its key's ``SUMMARY_KEYS`` entry declares
 (``summary_type``: int64, float64, bool or string), whatever the rows hold, so two sweeps'

@@ -137,8 +137,10 @@ def _toml_value(value) -> str:
     if isinstance(value, dict):
         keys = [k if k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k)
                 else _toml_value(k) for k in value]
+        if not value:
+            return "{}"
         return "{ " + ", ".join(f"{k} = {_toml_value(v)}"
-                                for k, v in zip(keys, value.values())) + " }"             if value else "{}"
+                                for k, v in zip(keys, value.values())) + " }"
     return tomli_w.dumps({"v": value}).partition("=")[2].strip()
 
 
