@@ -59,6 +59,10 @@ class Composite(Policy):
                 return price, reason
         return price, 0
 
+    def stopped(self, reason, order_type):
+        for p in self.parts:
+            p.stopped(reason, order_type)
+
     def limit_edge(self, inst, side):
         """The tightest of the parts' edges (a buy's lowest, a sell's highest)."""
         edges = [e for p in self.parts if (e := p.limit_edge(inst, side)) is not None]

@@ -10,6 +10,8 @@ rest is rejected).  No halt ever.
   moves it to the band edge;
 * a market order gets mark x (1 +- take_bound) as its protection price, so it never
   trades beyond it and its remainder expires (Binance marketTakeBound; Paradex "cap");
+  ``price_band_market_capped`` counts the market orders the bound stopped (a remainder
+  expired with liquidity left beyond it), not every order given the bound;
 * liquidation orders: subject to the bands only if ``apply_to_liquidations`` (whether
   Binance applies them to liquidations is unconfirmed, reference P10: default false).
 Band edges round inward to whole ticks (a buy band down, a sell band up).  ``limit_edge``
@@ -53,7 +55,6 @@ class PriceBand(Policy):
         if order_type == MARKET:   # the take bound becomes (or tightens) its protection
             edge = _band_edge(mark, side, self.params["take_bound_pct"])
             if price is None or side * (price - edge) > 0:
-                self.capped += 1
                 self.moved = REASON_MARKET_BOUND
                 return max(edge, 1), 0
             return price, 0
@@ -66,6 +67,12 @@ class PriceBand(Policy):
             self.moved = REASON_PRICE_BAND
             return max(edge, 1), 0
         return price, 0
+
+    def stopped(self, reason, order_type):
+        """A market order the take bound stopped (``Policy.stopped``): ``capped`` counts
+        only these, not every market order given the bound as its protection."""
+        if reason == REASON_MARKET_BOUND and order_type == MARKET:
+            self.capped += 1
 
     def limit_edge(self, inst, side):
         """The band edge a limit order of ``side`` may rest at now; None before a mark."""

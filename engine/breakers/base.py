@@ -139,6 +139,12 @@ class Policy:
                    price, order_type: int, tif: int, liquidation: bool):
         return price, 0
 
+    def stopped(self, reason: int, order_type: int) -> None:
+        """Told by ``Exchange.submit`` when an order whose price this policy moved (its
+        ``moved`` ``reason``) kept an unfilled remainder while the book still held
+        liquidity beyond that price: the moved price, not the book, stopped it.  For
+        counters that say what a policy changed (``*_market_capped``)."""
+
     def limit_edge(self, inst: int, side: int) -> int | None:
         """The farthest limit (ticks) at which a non-liquidation limit order of ``side`` on
         ``inst`` now passes ``gate_order`` unchanged, or None when no price is refused.

@@ -257,7 +257,6 @@ class LimitUpLimitDown(Policy):
         edge = self.upper if side > 0 else self.lower
         if order_type == MARKET:
             if price is None or side * (price - edge) > 0:
-                self.capped += 1
                 self.moved = REASON_LULD_BAND
                 return edge, 0
             return price, 0
@@ -269,6 +268,12 @@ class LimitUpLimitDown(Policy):
             self.moved = REASON_LULD_BAND
             return edge, 0
         return price, 0
+
+    def stopped(self, reason, order_type):
+        """A market order the band stopped (``Policy.stopped``): ``capped`` counts only
+        these, not every market order given the band as its protection."""
+        if reason == REASON_LULD_BAND and order_type == MARKET:
+            self.capped += 1
 
     def counters(self):
         return {"luld_limit_states": self.limit_states, "luld_pauses": self.pauses,

@@ -1084,7 +1084,9 @@ def fact_13(view: RunView, t: dict, against: RunView | None = None) -> Score:
         values["order_actions"] = acted
         did = ("; it acted on orders instead: "
                + ", ".join(f"{k} {v:,}" for k, v in acted.items())) if acted else ""
-        return _unmeasurable(13, t, f"{breaker} never halted trading ({trips.size} trips)"
+        trips_text = f"{trips.size} trip{'s' if trips.size != 1 else ''}, none a halt" \
+            if trips.size else "no trip"
+        return _unmeasurable(13, t, f"{breaker} never halted trading ({trips_text})"
                              + did + compare, values)
     resumes = view.of(K.TRADING_RESUMED)
     ts, spread, p = view.ts, view.col("spread_bps"), view.price()

@@ -437,6 +437,16 @@ class Exchange:
                                        post_only, reduce_only, stp))
         r = self.books[inst].submit(oid, account_id, side, price, qty, tif, order_type,
                                     post_only, reduce_only, stp)
+        if moved and r[5]:
+            # A remainder expired at the price the gate moved: the gate stopped it only if
+            # the book still holds liquidity beyond that price (else the book ran out first
+            # and the remainder is the book's, logged with its own reason).  O(1).
+            book = self.books[inst]
+            opp = book.best_ask() if side > 0 else book.best_bid()
+            if opp is not None and side * (opp - price) > 0:
+                breaker.stopped(moved, order_type)
+            else:
+                moved = 0
         self._apply_outcome(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm,
                             moved)
         if liquidation and r[4]:        # resting: a market order queued in an auction

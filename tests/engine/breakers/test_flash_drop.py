@@ -256,3 +256,4 @@ def test_policy_counters_reach_the_run_summary():
     assert s["dcb_preopens"] == s["halts_count"] > 0
     assert s["liq_pause_deferred_checks"] >= s["liquidations_deferred"] > 0
     assert s["halted_seconds"] > 0
+

@@ -208,6 +208,29 @@ def test_an_order_a_band_capped_expires_with_the_bands_reason_not_the_books(eng,
     assert _expiry_reasons(v) == [(capped.order_id, code), (plain.order_id, 11)]
 
 
+@pytest.mark.parametrize("spec,counter", [("luld", "luld_market_capped"),
+                                          ("price-band", "price_band_market_capped"),
+                                          ("cde-hourly", None)])
+def test_a_band_that_did_not_stop_an_order_is_neither_blamed_nor_counted(eng, spec, counter):
+    """A market sell given the band as its protection runs out of bids *inside* the band:
+    the book, not the band, ended it -- its remainder is the book's IOC_REMAINDER (11) and
+    no ``*_market_capped`` is counted.  With a bid left beyond the band, the band stopped
+    it: its reason, and one capped order."""
+    v = Venue(eng, spec)
+    v.submit(0, MM, 1, 5, price=99_000)                            # all inside every band
+    ran_out = v.submit(10 * SEC, TAKER, -1, 20, order_type=MARKET)
+    assert ran_out.filled_qty == 5 and ran_out.expired_qty == 15
+    assert _expiry_reasons(v) == [(ran_out.order_id, 11)]
+    if counter:
+        assert v.policy.counters()[counter] == 0
+    v.submit(10 * SEC, MM, 1, 5, price=99_000)
+    v.submit(10 * SEC, MM, 1, 10, price=80_000)                    # beyond every band
+    stopped = v.submit(10 * SEC, TAKER, -1, 20, order_type=MARKET)
+    assert stopped.filled_qty == 5 and _expiry_reasons(v)[-1][1] != 11
+    if counter:
+        assert v.policy.counters()[counter] == 1
+
+
 def test_an_order_clipped_at_a_cde_limit_expires_with_the_cde_reason(eng):
     v = Venue(eng, "cde-hourly")                    # limits [90,000, 110,000]
     v.submit(0, MM, 1, 5, price=95_000)

@@ -419,7 +419,7 @@ def test_fact13_is_not_measurable_without_a_breaker(make_view):
 
 def test_fact13_is_not_measurable_when_the_breaker_never_halted(make_view):
     s = fact(make_view(breaker="liq-throttle"), 13)
-    assert s.verdict == NOT_MEASURABLE and "never halted" in s.figure
+    assert s.verdict == NOT_MEASURABLE and "never halted trading (no trip)" in s.figure
 
 
 def test_fact13_says_what_a_band_that_never_halted_did_to_orders(make_view):
