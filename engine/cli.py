@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 from .outputs.table import (CENSORED, SUMMARY_ROWS, _cell, _fmt, _seed_list,  # noqa: F401
-                            not_measured)
+                            not_measured, price_currency, row_label)
 
 
 def print_table(summaries: list[dict]) -> None:
@@ -231,7 +231,7 @@ def print_table(summaries: list[dict]) -> None:
     heads = [s["breaker"] for s in summaries]
     s0 = summaries[0]
     q = s0.get("quote_currency", "quote")
-    labels = [(key, label.format(q=q), legend) for key, label, legend in SUMMARY_ROWS]
+    labels = [(key, row_label(key, label, s0), legend) for key, label, legend in SUMMARY_ROWS]
     width = max(len(label) for _, label, _ in labels) + 2
     cells = [[_cell(s, key) for key, _, _ in labels] for s in summaries]
     cols = [max(14, len(h) + 2, *(len(c) + 2 for c in column))
@@ -239,7 +239,9 @@ def print_table(summaries: list[dict]) -> None:
     toy = " (TOY scenario)" if s0.get("toy") else ""
     seeds = s0.get("seeds")
     runs = f"seeds {_seed_list(seeds)}: mean (min-max)" if seeds else f"seed {s0['seed']}"
-    print(f"{s0['scenario']}{toy}  {runs}  scale {s0.get('scale', 1)}  (money in {q})")
+    p = price_currency(s0)
+    print(f"{s0['scenario']}{toy}  {runs}  scale {s0.get('scale', 1)}  (money in {q}"
+          + (f", prices in {p})" if p != q else ")"))
     print("breaker".ljust(width) + "".join(h.rjust(c) for h, c in zip(heads, cols)))
     for k, (_, label, _) in enumerate(labels):
         print(label.ljust(width) + "".join(column[k].rjust(c)

@@ -691,3 +691,13 @@ def test_fact1_does_not_count_thinning_inside_the_baseline_window(make_view):
                        depth1=lambda t: 50_000 if 10 <= t < 20 else 1_000_000), 1)
     assert s.verdict == FAIL and s.values["lead_s"] is None, s.figure
     assert s.values["near_fall"] < 0        # above its (thin-dragged) mean from the start on
+
+
+def test_fact2_and_fact11_figures_name_the_money_currency(make_view):
+    """"1.01k liquidated" and "5.55/min traded" read as counts without their currency."""
+    q = make_view(events=_volume_events()).meta["quote_currency"]
+    s2 = fact(make_view(events=[liq(10, 1_000)] + [liq(100 + k, 100_000) for k in range(10)]),
+              2)
+    assert f"1.00k {q} liquidated" in s2.figure, s2.figure
+    s11 = fact(make_view(events=_volume_events()), 11)
+    assert s11.figure.startswith(f"100.00 {q}/min traded"), s11.figure
