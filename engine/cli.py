@@ -609,6 +609,26 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+#: What each command saves at the top of its --out, and what the directory then holds.
+_KINDS = (("replay", "summary.json", "a replay's run"),
+          ("compare", "comparison.json", "a comparison"),
+          ("sweep", "sweep.json", "a sweep"))
+
+
+def _check_kind(out: str, command: str) -> None:
+    """Refuse, before any run, a replay or compare --out that holds another kind of saved
+    run (its marker file, ``_KINDS``): the two would mix (a comparison.json beside a
+    replay's summary.json, one report.html replacing the other).  The same kind is
+    re-run into its own directory as before.  O(kinds)."""
+    if command not in ("replay", "compare"):
+        return
+    wanted = next(what for kind, _, what in _KINDS if kind == command)
+    for kind, marker, what in _KINDS:
+        if kind != command and os.path.isfile(os.path.join(out, marker)):
+            raise ConfigError(f"{out}: holds {what} ({marker}), not {wanted}; give "
+                              f"{command} another --out, or remove {out} first")
+
+
 COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "sweep": _cmd_sweep,
             "bench": _cmd_bench, "list": _cmd_list,
             "columns": _cmd_columns, "facts": _cmd_facts, "report": _cmd_report,
@@ -621,7 +641,8 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     try:
         if getattr(args, "out", None):
-            check_out(args.out)         # before any run: not a file
+            check_out(args.out)         # before any run: not a file, writable
+            _check_kind(args.out, args.command)
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(f"liqsim: error: {exc}", file=sys.stderr)
