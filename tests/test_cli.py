@@ -139,7 +139,7 @@ def test_compare_over_seeds_shows_the_mean_and_range_of_every_row(tmp_path):
     (["replay", "flash-drop", "--set", 'breaker.luld.band_pct="abc"', "--out", "X"],
      "breaker.luld.band_pct"),
     (["replay", "flash-drop", "--set", "flows.0.window=[300, 400]", "--out", "X"],
-     "flows[0].window: expected to start before duration_s (240)"),
+     "--set flows.0.window: expected to start before duration_s (240)"),
     (["replay", "flash-drop", "--set", "frictions.outage=[250, 260]", "--out", "X"],
      "frictions.outage: expected to start before duration_s"),
     (["replay", "flash-drop", "--set", "scenario.sample_interval_s=3600", "--out", "X"],
