@@ -470,6 +470,14 @@ def _cmd_facts(args) -> int:
     except RunInputError as exc:
         print(f"liqsim: error: {exc}", file=sys.stderr)
         return 2
+    if len(views) == 2:     # fact 13 would read a seed's difference as the breaker's
+        a, b = (v.summary for v in views)
+        differ = [f"{key} {a.get(key)} vs {b.get(key)}" for key in ("scenario", "seed", "scale")
+                  if a.get(key) != b.get(key)]
+        if differ:
+            print(f"liqsim: warning: {args.run_dir} and {args.against} differ in "
+                  f"{', '.join(differ)}: their difference is not the breaker's alone",
+                  file=sys.stderr)
     summaries = []
     for k, view in enumerate(views):
         other = views[1 - k] if len(views) == 2 else None

@@ -574,6 +574,26 @@ def test_cli_facts_prints_the_table_and_against_prints_both(saved_runs, capsys):
     assert "vs none:" in out
 
 
+def test_cli_facts_against_a_run_of_another_seed_or_scale_warns_on_stderr(saved_runs, capsys,
+                                                                        tmp_path):
+    """Fact 13 reads the difference between the two runs as the breaker's: a seed's or a
+    scale's difference read as a policy effect, silently."""
+    import shutil
+    _, none_dir = saved_runs["none"]
+    _, luld_dir = saved_runs["luld"]
+    assert main(["facts", str(luld_dir), "--against", str(none_dir)]) == 0
+    assert capsys.readouterr().err == ""                  # same scenario, seed and scale
+    other = tmp_path / "other"
+    shutil.copytree(none_dir, other)
+    summary = json.loads((other / "summary.json").read_text())
+    (other / "summary.json").write_text(json.dumps(dict(summary, seed=3, scale=0.05)))
+    assert main(["facts", str(luld_dir), "--against", str(other)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("liqsim: warning: ")
+    assert "seed 0 vs 3" in err[0] and "scale 0.02 vs 0.05" in err[0] and "scenario" not in \
+        err[0].split("differ in")[1], err
+
+
 @pytest.mark.parametrize("damage,needle", [
     ("nodir", "expected a run directory"),
     ("events.parquet", "events.parquet: expected a file of the saved run"),
