@@ -221,6 +221,11 @@ class RunView:
         def need(name: str) -> pathlib.Path:
             p = d / name
             if not p.is_file():
+                runs = sorted(q.parent for q in (*d.glob("*/summary.json"),
+                                                 *d.glob("*/seed-*/summary.json")))
+                if (d / "comparison.json").is_file() and runs:
+                    raise RunInputError(f"{d} is a comparison; give one of its runs: "
+                                        f"{', '.join(str(r) for r in runs)}")
                 raise RunInputError(f"{p}: expected a file of the saved run, found none")
             return p
 

@@ -594,6 +594,22 @@ def test_cli_facts_against_a_run_of_another_seed_or_scale_warns_on_stderr(saved_
         err[0].split("differ in")[1], err
 
 
+def test_facts_or_account_of_a_comparison_directory_names_its_runs(saved_runs, capsys,
+                                                                    tmp_path):
+    """"runs/cmp/summary.json: expected a file of the saved run" did not say that the
+    directory is a comparison, nor what to give instead."""
+    import shutil
+    cmp = tmp_path / "cmp"
+    for name in ("none", "luld"):
+        shutil.copytree(saved_runs[name][1], cmp / name)
+    (cmp / "comparison.json").write_text("{}")
+    for args in (["facts", str(cmp)], ["account", str(cmp), "5"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert err == [f"liqsim: error: {cmp} is a comparison; give one of its runs: "
+                       f"{cmp / 'luld'}, {cmp / 'none'}"], err
+
+
 @pytest.mark.parametrize("damage,needle", [
     ("nodir", "expected a run directory"),
     ("events.parquet", "events.parquet: expected a file of the saved run"),
