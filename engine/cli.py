@@ -105,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     replay = sub.add_parser("replay", help="replay a scenario; writes summary.json, "
-                            "timeseries.parquet, events.parquet, scenario.toml and "
-                            "timeline.png to --out")
+                            "timeseries.parquet, events.parquet, scenario.toml, timeline.png, "
+                            "liquidation_levels.parquet and report.html (report.json: how to rebuild it) to "
+                            "--out")
     replay.add_argument("scenario", nargs="?", default=None,
                         help="a bundled scenario name (see 'liqsim list') or a path to a "
                         ".toml file (not with --data)")
@@ -134,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "standard error only when that is a terminal)")
 
     compare = sub.add_parser("compare", help="replay one scenario under several breaker "
-                             "policies; writes one run per policy, comparison.json and "
-                             "comparison.png")
+                             "policies; writes one run per policy (replay's files), "
+                             "comparison.json, comparison.png and report.html (report.json: "
+                             "how to rebuild it) to --out")
     compare.add_argument("scenario", nargs="?", default=None,
                          help="a bundled scenario name or a .toml file (not with --data)")
     compare.add_argument("--data", nargs="+", metavar="PATH", default=None,
@@ -215,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
 
     demo = sub.add_parser("demo", help="seeded order-book demo: a liquidation-sized sell burst "
-                                       "into a maker ladder; writes DIR/demo.json")
+                                       "into a maker ladder; writes demo.json to --out DIR")
     demo.add_argument("--seed", type=_seed, default=0)
     demo.add_argument("--out", type=_out, required=True, help="output directory")
     return parser

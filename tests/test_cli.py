@@ -409,3 +409,21 @@ def test_an_out_that_cannot_be_written_is_refused_before_any_run(tmp_path, monke
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and f"{out}: cannot write output there" in err[0], err
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_the_help_of_replay_compare_and_demo_names_every_file_they_write(tmp_path, capsys):
+    """replay's and compare's help left out report.html and liquidation_levels.parquet;
+    demo's said "writes DIR/demo.json" without saying that DIR is --out."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    helps = {cmd: text.split(f" {cmd} ", 1)[1][:400] for cmd in ("replay", "compare", "demo")}
+    run, cmp = tmp_path / "run", tmp_path / "cmp"
+    assert main(["replay", "flash-drop", *SMALL, "--quiet", "--out", str(run)]) == 0
+    assert main(["compare", "flash-drop", *SMALL, "--quiet", "--breakers", "none,luld",
+                 "--out", str(cmp)]) == 0
+    for cmd, directory in (("replay", run), ("compare", cmp)):
+        files = [p.name for p in directory.iterdir() if p.is_file()]
+        assert len(files) >= 4 and all(f in helps[cmd] for f in files), (cmd, files, helps[cmd])
+    assert "one run per policy (replay's files)" in helps["compare"]
+    assert "writes demo.json to --out DIR" in helps["demo"]
