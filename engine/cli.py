@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="replay a scenario; writes summary.json, "
                             "timeseries.parquet, events.parquet, scenario.toml, timeline.png, "
-                            "liquidation_levels.parquet and report.html (report.json: how to rebuild it) to "
-                            "--out")
+                            "liquidation_levels.parquet and report.html (report.json: how "
+                            "to rebuild it) to --out")
     replay.add_argument("scenario", nargs="?", default=None,
                         help="a bundled scenario name (see 'liqsim list') or a path to a "
                         ".toml file (not with --data)")
