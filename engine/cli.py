@@ -106,8 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     replay = sub.add_parser("replay", help="replay a scenario; writes summary.json, "
-                            "timeseries.parquet, events.parquet, scenario.toml and "
-                            "timeline.png to --out")
+                            "timeseries.parquet, events.parquet, scenario.toml, timeline.png, "
+                            "liquidation_levels.parquet and report.html (report.json: how "
+                            "to rebuild it) to --out")
     replay.add_argument("scenario", nargs="?", default=None,
                         help="a bundled scenario name (see 'liqsim list') or a path to a "
                         ".toml file (not with --data)")
@@ -135,8 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "standard error only when that is a terminal)")
 
     compare = sub.add_parser("compare", help="replay one scenario under several breaker "
-                             "policies; writes one run per policy, comparison.json and "
-                             "comparison.png")
+                             "policies; writes one run per policy (replay's files), "
+                             "comparison.json, comparison.png and report.html (report.json: "
+                             "how to rebuild it) to --out")
     compare.add_argument("scenario", nargs="?", default=None,
                          help="a bundled scenario name or a .toml file (not with --data)")
     compare.add_argument("--data", nargs="+", metavar="PATH", default=None,
@@ -217,14 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
 
     demo = sub.add_parser("demo", help="seeded order-book demo: a liquidation-sized sell burst "
-                                       "into a maker ladder; writes DIR/demo.json")
+                                       "into a maker ladder; writes demo.json to --out DIR")
     demo.add_argument("--seed", type=_seed, default=0)
     demo.add_argument("--out", type=_out, required=True, help="output directory")
     return parser
 
 
 from .outputs.table import (CENSORED, SUMMARY_ROWS, _cell, _fmt, _seed_list,  # noqa: F401
-                            not_measured)
+                            not_measured, price_currency, row_label)
 
 
 def print_table(summaries: list[dict]) -> None:
@@ -233,7 +235,7 @@ def print_table(summaries: list[dict]) -> None:
     heads = [s["breaker"] for s in summaries]
     s0 = summaries[0]
     q = s0.get("quote_currency", "quote")
-    labels = [(key, label.format(q=q), legend) for key, label, legend in SUMMARY_ROWS]
+    labels = [(key, row_label(key, label, s0), legend) for key, label, legend in SUMMARY_ROWS]
     width = max(len(label) for _, label, _ in labels) + 2
     cells = [[_cell(s, key) for key, _, _ in labels] for s in summaries]
     cols = [max(14, len(h) + 2, *(len(c) + 2 for c in column))
@@ -241,7 +243,9 @@ def print_table(summaries: list[dict]) -> None:
     toy = " (TOY scenario)" if s0.get("toy") else ""
     seeds = s0.get("seeds")
     runs = f"seeds {_seed_list(seeds)}: mean (min-max)" if seeds else f"seed {s0['seed']}"
-    print(f"{s0['scenario']}{toy}  {runs}  scale {s0.get('scale', 1)}  (money in {q})")
+    p = price_currency(s0)
+    print(f"{s0['scenario']}{toy}  {runs}  scale {s0.get('scale', 1)}  (money in {q}"
+          + (f", prices in {p})" if p != q else ")"))
     print("breaker".ljust(width) + "".join(h.rjust(c) for h, c in zip(heads, cols)))
     for k, (_, label, _) in enumerate(labels):
         print(label.ljust(width) + "".join(column[k].rjust(c)
@@ -478,6 +482,14 @@ def _cmd_facts(args) -> int:
     except RunInputError as exc:
         print(f"liqsim: error: {exc}", file=sys.stderr)
         return 2
+    if len(views) == 2:     # fact 13 would read a seed's difference as the breaker's
+        a, b = (v.summary for v in views)
+        differ = [f"{key} {a.get(key)} vs {b.get(key)}" for key in ("scenario", "seed", "scale")
+                  if a.get(key) != b.get(key)]
+        if differ:
+            print(f"liqsim: warning: {args.run_dir} and {args.against} differ in "
+                  f"{', '.join(differ)}: their difference is not the breaker's alone",
+                  file=sys.stderr)
     summaries = []
     for k, view in enumerate(views):
         other = views[1 - k] if len(views) == 2 else None
@@ -617,6 +629,26 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+#: What each command saves at the top of its --out, and what the directory then holds.
+_KINDS = (("replay", "summary.json", "a replay's run"),
+          ("compare", "comparison.json", "a comparison"),
+          ("sweep", "sweep.json", "a sweep"))
+
+
+def _check_kind(out: str, command: str) -> None:
+    """Refuse, before any run, a replay or compare --out that holds another kind of saved
+    run (its marker file, ``_KINDS``): the two would mix (a comparison.json beside a
+    replay's summary.json, one report.html replacing the other).  The same kind is
+    re-run into its own directory as before.  O(kinds)."""
+    if command not in ("replay", "compare"):
+        return
+    wanted = next(what for kind, _, what in _KINDS if kind == command)
+    for kind, marker, what in _KINDS:
+        if kind != command and os.path.isfile(os.path.join(out, marker)):
+            raise ConfigError(f"{out}: holds {what} ({marker}), not {wanted}; give "
+                              f"{command} another --out, or remove {out} first")
+
+
 COMMANDS = {"replay": _cmd_replay, "compare": _cmd_compare, "sweep": _cmd_sweep,
             "bench": _cmd_bench, "list": _cmd_list,
             "columns": _cmd_columns, "facts": _cmd_facts, "report": _cmd_report,
@@ -629,7 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     try:
         if getattr(args, "out", None):
-            check_out(args.out)         # before any run: not a file
+            check_out(args.out)         # before any run: not a file, writable
+            _check_kind(args.out, args.command)
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(f"liqsim: error: {exc}", file=sys.stderr)

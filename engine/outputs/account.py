@@ -17,6 +17,7 @@ from decimal import Decimal
 import attrs
 import numpy as np
 
+from ..venue.accounts import BACKSTOP_ID, INSURANCE_ID
 from ..venue.events import EventKind
 from .metrics import timeseries_meta
 
@@ -26,6 +27,13 @@ _K = EventKind
 _QUIET = (int(_K.ORDER_ACCEPTED), int(_K.ORDER_CANCELLED))
 _LIQUIDATED = (int(_K.LIQUIDATION_FILLED), int(_K.INSURANCE_TAKEOVER),
                int(_K.BACKSTOP_TAKEOVER), int(_K.AUTO_DELEVERAGED))
+#: The venue's own accounts, by name (a story read "from account 4294967280").
+_VENUE = {INSURANCE_ID: "the insurance fund", BACKSTOP_ID: "the backstop vault"}
+
+
+def _party(account: int) -> str:
+    """``account N``, or the venue account's name (``_VENUE``)."""
+    return _VENUE.get(account, f"account {account}")
 
 
 @attrs.frozen
@@ -69,7 +77,12 @@ def story(result, account: int) -> AccountStory:
         return f"{Decimal(int(n)) * lot:f}"
 
     def money(v):
-        return f"{(Decimal(int(v)) * quantum).quantize(Decimal('0.01')):,f} {q}"
+        # To the cent, but a non-zero amount under a cent in full: a funding payment of
+        # 0.00000604 USDT is not "0.00".
+        d = Decimal(int(v)) * quantum
+        if d and abs(d) < Decimal("0.01"):
+            return f"{d.normalize():f} {q}"
+        return f"{d.quantize(Decimal('0.01')):,f} {q}"
 
     size = 0
     lines, quiet = [], {k: 0 for k in _QUIET}
@@ -83,19 +96,20 @@ def story(result, account: int) -> AccountStory:
         if kind == _K.TRADE:
             delta = side * n if mine else -side * n
             what = (f"traded {_side(side if mine else -side)} {qty(n)} @ {px(price)} "
-                    f"({'taker' if mine else 'maker'}, counterparty {other if mine else acct})")
+                    f"({'taker' if mine else 'maker'}, counterparty "
+                    f"{_VENUE.get(other if mine else acct, other if mine else acct)})")
         elif kind == _K.POSITION_TRANSFERRED:
             # side +1: account bought from other; -1 (a seeded short): account sold to other
             delta = side * n if mine else -side * n
             what = (f"position transferred: {'bought' if delta > 0 else 'sold'} {qty(n)} @ "
-                    f"{px(price)} ({'from' if delta > 0 else 'to'} account "
-                    f"{other if mine else acct})")
+                    f"{px(price)} ({'from' if delta > 0 else 'to'} "
+                    f"{_party(other if mine else acct)})")
         elif kind in (_K.INSURANCE_TAKEOVER, _K.BACKSTOP_TAKEOVER) and mine:
             who = "insurance fund" if kind == _K.INSURANCE_TAKEOVER else "backstop vault"
             what = f"{who} took over {qty(n)} @ {px(price)} ({money(value)})"
         elif kind == _K.AUTO_DELEVERAGED:
             what = (f"ADL'd: {qty(n)} closed at the bankruptcy price {px(price)} "
-                    f"({money(value)}) against counterparty {other}" if mine else
+                    f"({money(value)}) against counterparty {_VENUE.get(other, other)}" if mine else
                     f"ADL counterparty: {qty(n)} of its position closed at {px(price)} "
                     f"({money(value)}) against bankrupt account {acct}")
         elif kind == _K.MARGIN_CALL:
@@ -128,11 +142,13 @@ def story(result, account: int) -> AccountStory:
         size += delta
         pos = f"  -> position {qty(size)}" if delta else ""
         lines.append(f"{ts / 1e9:9.3f} s  {what}{pos}")
-    head = [f"account {account}: {len(rows):,} rows of the event log "
+    name = f"{_VENUE[account]} (account {account})" if account in _VENUE else \
+        f"account {account}"
+    head = [f"{name}: {len(rows):,} rows of the event log "
             f"({quiet[_QUIET[0]]:,} orders accepted, {quiet[_QUIET[1]]:,} cancelled, "
             f"not listed); position at the end: {qty(size)}"]
     if not len(rows):
-        head = [f"account {account}: no row of the event log names it"]
+        head = [f"{name}: no row of the event log names it"]
     more = len(lines) - MAX_LINES
     body = lines[:MAX_LINES] + ([f"... {more:,} more lines"] if more > 0 else [])
     return AccountStory(account, "\n".join(head + body), rows)

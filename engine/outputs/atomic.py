@@ -17,10 +17,24 @@ from typing import Iterator
 
 
 def check_out(target: str | os.PathLike) -> None:
-    """Refuse an output directory that is an existing file (``OSError`` naming it): the CLI
-    calls this before a run starts, so no run is lost at the end.  O(1)."""
+    """Refuse an output directory that is an existing file, or that cannot be written: the
+    nearest existing directory above it (where ``atomic_dir`` stages) and ``target`` itself
+    if it exists must take a new entry (``OSError`` naming ``target``).  The CLI calls this
+    before a run starts, so no run is lost at the end.  Probed by making and removing an
+    empty directory in each (``os.access`` says yes to root on a read-only /sys); nothing
+    is left behind.  O(depth of the path)."""
     if os.path.exists(target) and not os.path.isdir(target):
         raise OSError(errno.ENOTDIR, "exists and is not a directory", str(target))
+    path = pathlib.Path(target).absolute()
+    base = path.parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    for where in (base, path) if path.is_dir() else (base,):
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=f".{path.name}.", dir=where))
+        except OSError as exc:      # name the user's path, not the probe
+            raise OSError(exc.errno, f"cannot write output there ({exc.strerror})",
+                          str(target)) from None
 
 
 @contextmanager

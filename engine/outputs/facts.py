@@ -221,6 +221,11 @@ class RunView:
         def need(name: str) -> pathlib.Path:
             p = d / name
             if not p.is_file():
+                runs = sorted(q.parent for q in (*d.glob("*/summary.json"),
+                                                 *d.glob("*/seed-*/summary.json")))
+                if (d / "comparison.json").is_file() and runs:
+                    raise RunInputError(f"{d} is a comparison; give one of its runs: "
+                                        f"{', '.join(str(r) for r in runs)}")
                 raise RunInputError(f"{p}: expected a file of the saved run, found none")
             return p
 
@@ -453,6 +458,11 @@ def _money_text(view: RunView, quantums) -> str:
     return f"{v:,.2f}"
 
 
+def _money_unit(view: RunView, quantums) -> str:
+    """``_money_text`` with the money's currency: "1.01k USDT"."""
+    return f"{_money_text(view, quantums)} {view.meta.get('quote_currency', 'quote')}"
+
+
 def _judge(fid: int, t: dict, parts: list, figure: str, values: dict) -> Score:
     """``parts``: (reason if unmeasurable, result True/False/None).  Any False -> FAIL; all
     True -> PASS; else NOT MEASURABLE, its reasons before the figure."""
@@ -586,7 +596,7 @@ def fact_2(view: RunView, t: dict) -> Score:
     ev_long = _total(liq["value"][~base & longs])
     base_ns = view.start_ns - (int(view.ts[0]) if view.ts.size else view.start_ns)
     ev_ns = view.end_ns - view.start_ns
-    figure = f"peak minute {_pct(share)} of {_money_text(view, total)} liquidated"
+    figure = f"peak minute {_pct(share)} of {_money_unit(view, total)} liquidated"
     values = {"peak_share": _r(share), "event_notional": view.money(total),
               "rate_ratio": None}
     parts = [("", share >= _num(t["peak_share_min"]))]
@@ -973,7 +983,7 @@ def fact_11(view: RunView, t: dict) -> Score:
     per_min = Fraction(peak_vol * 60 * SECOND, w * _compression(view))
     values = {"volume_ratio": None, "depth_ratio": None,
               "peak_volume_per_min": view.money(per_min)}
-    figure = f"{_money_text(view, per_min)}/min traded at the peak"
+    figure = f"{_money_unit(view, per_min)}/min traded at the peak"
     parts = []
     if base_vol and base_ns > 0:
         vr = Fraction(peak_vol * base_ns, w * base_vol)

@@ -124,10 +124,9 @@ def summary_frame(summaries: list[dict]):
     holds them (money already in the quote currency, shares as fractions, durations in
     seconds); ``<breaker> min`` / ``max`` columns beside a mean over seeds; ``unit`` and
     ``counts`` (what the row counts) last."""
-    from .table import SUMMARY_ROWS
+    from .table import SUMMARY_ROWS, row_label
     pd = _pandas()
-    q = summaries[0].get("quote_currency", "quote")
-    index = [label.format(q=q) for _, label, _ in SUMMARY_ROWS]
+    index = [row_label(key, label, summaries[0]) for key, label, _ in SUMMARY_ROWS]
     data = {}
     for s in summaries:
         data[s["breaker"]] = [s.get(key) for key, _, _ in SUMMARY_ROWS]

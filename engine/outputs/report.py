@@ -36,7 +36,7 @@ from .panels import panel_data, panel_figure, wanted
 from .saved import load_run
 from .seeds import over_seeds
 from .metrics import SUMMARY_KEYS
-from .table import SUMMARY_ROWS, _cell, _seed_list, not_measured
+from .table import SUMMARY_ROWS, _cell, _seed_list, not_measured, row_currency, row_label
 
 REPORT = "report.html"
 REPORT_META = "report.json"
@@ -255,16 +255,16 @@ def _summary_section(table: list[tuple[str, dict]]) -> str:
     for key, label, legend in SUMMARY_ROWS:
         if key in _MACHINE:
             continue
-        text = label.format(q=q)
+        text = row_label(key, label, s0)
         cells = "".join(f'<td class="num">{_e(_cell(s, key))}</td>' for _, s in table)
         out.append(f'<tr id="row-{key}"><th>{_e(text)}</th>{cells}'
-                   f'<td class="unit">{_e(_unit(key, q))}</td>'
+                   f'<td class="unit">{_e(_unit(key, row_currency(key, s0)))}</td>'
                    f'<td class="legend">{_e(legend)}</td></tr>')
     out.append("</tbody></table>")
     unmeasured = not_measured([s for _, s in table])
     if unmeasured:
         out.append('<p class="note" id="not-measured">Rows not measured, and why:</p><ul>'
-                   + "".join(f"<li>{_e(label_of[key].format(q=q))}: {_e(why)}</li>"
+                   + "".join(f"<li>{_e(row_label(key, label_of[key], s0))}: {_e(why)}</li>"
                              for key, why in unmeasured) + "</ul>")
     out.append("</section>")
     return "\n".join(out)

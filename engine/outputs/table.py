@@ -7,7 +7,8 @@ from fractions import Fraction
 
 
 #: (summary key, row label, what the row counts and its unit -- the table's legend).
-#: ``{q}`` is the run's quote currency.
+#: ``{q}`` is the row's currency (``row_label``): the money's, or the price's for
+#: ``PRICE_ROWS``.
 SUMMARY_ROWS = (
     ("amplification", "amplification",
      "the book's drawdown / the index's (read it with trades and one-sided seconds: a frozen "
@@ -52,6 +53,35 @@ SUMMARY_ROWS = (
 #: seconds (``RUN_SECONDS``) also give the event time they stand for when the run's clock is
 #: compressed (the summary's ``time.compression``): "30 (event 2.0 min)".
 CENSORED = {"vacuum_seconds": "vacuum_open_at_end", "halted_seconds": "halted_at_end"}
+
+
+#: Rows that are prices: in the instrument's quote currency, which is not the money's on an
+#: inverse instrument (XBTUSD: prices in USD, money in XBT).
+PRICE_ROWS = frozenset({"min_price"})
+
+
+def price_currency(summary: dict) -> str:
+    """The currency of the summary's prices: its instrument's quote currency, found by the
+    symbol among the bundled instruments (``engine.venue.instruments``: a run's instrument
+    is always one of them); the money's currency for a symbol not found there.  O(bundled
+    instruments)."""
+    from ..venue.instruments import BUNDLED_INSTRUMENTS
+    for make in BUNDLED_INSTRUMENTS.values():
+        ins = make()
+        if ins.symbol == summary.get("instrument"):
+            return ins.quote_currency
+    return summary.get("quote_currency", "quote")
+
+
+def row_currency(key: str, summary: dict) -> str:
+    """The currency of row ``key``: the price's for ``PRICE_ROWS``, else the money's."""
+    return price_currency(summary) if key in PRICE_ROWS \
+        else summary.get("quote_currency", "quote")
+
+
+def row_label(key: str, label: str, summary: dict) -> str:
+    """Row ``key``'s label with its currency (``row_currency``) filled in."""
+    return label.format(q=row_currency(key, summary))
 
 
 def _fmt(value) -> str:

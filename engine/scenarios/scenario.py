@@ -1225,8 +1225,30 @@ def load(name_or_path: str, overrides: list[str] = (), scale: Fraction = Fractio
         apply_override(data, item)
     _refuse_shadowed(data, overrides, where)
     _unsource(data, overrides)
-    scenario = from_dict(data, where)
+    try:
+        scenario = from_dict(data, where)
+    except ConfigError as exc:
+        raise _blame_override(exc, where, overrides) from None
     return scale_scenario(scenario, scale)
+
+
+def _blame_override(exc: ConfigError, where: str, overrides) -> ConfigError:
+    """``exc`` (``where: field: what``) naming the ``--set`` that gave ``field`` instead of
+    the file: a bad key typed on the command line read as if the bundled file were broken.
+    The field's ``[N]`` is spelled ``.N``, as ``--set`` takes it.  Left as it is when no
+    override set that field or a table above it.  O(overrides)."""
+    head, sep, rest = str(exc).partition(": ")
+    field, sep2, what = rest.partition(": ")
+    if head != where or not sep or not sep2:
+        return exc
+    dotted = field.replace("[", ".").replace("]", "")
+    for item in reversed(overrides):            # the last --set of a key is the one used
+        key = item.partition("=")[0].strip()
+        if dotted == key:
+            return ConfigError(f"--set {key}: {what}")
+        if dotted.startswith(key + "."):
+            return ConfigError(f"--set {key}: {field}: {what}")
+    return exc
 
 
 def _refuse_shadowed(data: dict, overrides, where: str) -> None:

@@ -319,8 +319,8 @@ def executor(workers: int | None = None, scheduler: str | None = None):
     try:
         from distributed import Client
     except ImportError:
-        raise ConfigError("--scheduler: needs dask.distributed: pip install "
-                          "'liqsim[cluster]'") from None
+        raise ConfigError(f"{'--scheduler' if scheduler else 'DASK_SCHEDULER_ADDRESS'}: needs "
+                          f"dask.distributed: pip install 'liqsim[cluster]'") from None
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:

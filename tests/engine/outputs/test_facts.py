@@ -574,6 +574,42 @@ def test_cli_facts_prints_the_table_and_against_prints_both(saved_runs, capsys):
     assert "vs none:" in out
 
 
+def test_cli_facts_against_a_run_of_another_seed_or_scale_warns_on_stderr(saved_runs, capsys,
+                                                                        tmp_path):
+    """Fact 13 reads the difference between the two runs as the breaker's: a seed's or a
+    scale's difference read as a policy effect, silently."""
+    import shutil
+    _, none_dir = saved_runs["none"]
+    _, luld_dir = saved_runs["luld"]
+    assert main(["facts", str(luld_dir), "--against", str(none_dir)]) == 0
+    assert capsys.readouterr().err == ""                  # same scenario, seed and scale
+    other = tmp_path / "other"
+    shutil.copytree(none_dir, other)
+    summary = json.loads((other / "summary.json").read_text())
+    (other / "summary.json").write_text(json.dumps(dict(summary, seed=3, scale=0.05)))
+    assert main(["facts", str(luld_dir), "--against", str(other)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("liqsim: warning: ")
+    assert "seed 0 vs 3" in err[0] and "scale 0.02 vs 0.05" in err[0] and "scenario" not in \
+        err[0].split("differ in")[1], err
+
+
+def test_facts_or_account_of_a_comparison_directory_names_its_runs(saved_runs, capsys,
+                                                                    tmp_path):
+    """"runs/cmp/summary.json: expected a file of the saved run" did not say that the
+    directory is a comparison, nor what to give instead."""
+    import shutil
+    cmp = tmp_path / "cmp"
+    for name in ("none", "luld"):
+        shutil.copytree(saved_runs[name][1], cmp / name)
+    (cmp / "comparison.json").write_text("{}")
+    for args in (["facts", str(cmp)], ["account", str(cmp), "5"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert err == [f"liqsim: error: {cmp} is a comparison; give one of its runs: "
+                       f"{cmp / 'luld'}, {cmp / 'none'}"], err
+
+
 @pytest.mark.parametrize("damage,needle", [
     ("nodir", "expected a run directory"),
     ("events.parquet", "events.parquet: expected a file of the saved run"),
@@ -691,3 +727,13 @@ def test_fact1_does_not_count_thinning_inside_the_baseline_window(make_view):
                        depth1=lambda t: 50_000 if 10 <= t < 20 else 1_000_000), 1)
     assert s.verdict == FAIL and s.values["lead_s"] is None, s.figure
     assert s.values["near_fall"] < 0        # above its (thin-dragged) mean from the start on
+
+
+def test_fact2_and_fact11_figures_name_the_money_currency(make_view):
+    """"1.01k liquidated" and "5.55/min traded" read as counts without their currency."""
+    q = make_view(events=_volume_events()).meta["quote_currency"]
+    s2 = fact(make_view(events=[liq(10, 1_000)] + [liq(100 + k, 100_000) for k in range(10)]),
+              2)
+    assert f"1.00k {q} liquidated" in s2.figure, s2.figure
+    s11 = fact(make_view(events=_volume_events()), 11)
+    assert s11.figure.startswith(f"100.00 {q}/min traded"), s11.figure

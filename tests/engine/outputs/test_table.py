@@ -52,3 +52,19 @@ def test_a_row_the_run_could_not_measure_says_so_and_why(capsys):
     out = capsys.readouterr().out
     assert f"not measured:\n  liquidity-vacuum s: {why}" in out
 
+
+
+def test_an_inverse_runs_prices_are_labelled_in_its_quote_currency_and_money_in_its_coin(
+        capsys):
+    """XBTUSD: money (notional, fund, bad debt) in XBT, the lowest trade in USD."""
+    from engine.outputs.table import SUMMARY_ROWS, row_label
+    s = {"breaker": "none", "scenario": "mar-2020-bitmex", "seed": 0, "instrument": "XBTUSD",
+         "quote_currency": "XBT", "min_price": 3552.0}
+    labels = {key: row_label(key, label, s) for key, label, _ in SUMMARY_ROWS}
+    assert labels["min_price"] == "lowest trade (USD)"
+    assert labels["bad_debt"] == "bad debt (XBT)"
+    linear = dict(s, instrument="BTCUSDT", quote_currency="USDT")
+    assert row_label("min_price", "lowest trade ({q})", linear) == "lowest trade (USDT)"
+    print_table([s])
+    out = capsys.readouterr().out
+    assert "(money in XBT, prices in USD)" in out and "lowest trade (USD)" in out

@@ -186,3 +186,25 @@ def test_backstop_vault_keys_load_on_a_hyperliquid_venue(tmp_path):
     f.write_text(MINIMAL + '[venue]\ninstrument = "hyperliquid:BTC"\nbackstop_offload = true\n'
                  'backstop_capital_oi_pct = 4\n')
     assert load(str(f)).venue.backstop_capital_oi_pct == 4
+
+
+@pytest.mark.parametrize("item,message", [
+    ("traders.cont=20000", "--set traders.cont: unknown key; expected one of count,"),
+    ("traders.count=-5", "--set traders.count: expected an integer in [0, 10000000], got -5"),
+    ("flows.0.window=-3", "--set flows.0.window: expected [start_s, end_s], got -3"),
+    ("traders={cont=1}", "--set traders: traders.cont: unknown key"),
+])
+def test_a_bad_key_or_value_given_by_set_names_the_set_not_the_bundled_file(item, message):
+    """"replays/flash-drop.toml: traders.cont: unknown key" read as if the bundled file were
+    broken; the key was typed on the command line."""
+    with pytest.raises(ConfigError) as caught:
+        load("flash-drop", [item])
+    assert str(caught.value).startswith(message), str(caught.value)
+    assert "flash-drop.toml" not in str(caught.value)
+
+
+def test_a_bad_field_of_the_file_still_names_the_file_beside_a_set_of_another_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\nname = "x"\n[traders]\nlong_share = 1.5\n')
+    with pytest.raises(ConfigError, match=f"^{bad}: traders.long_share: "):
+        load(str(bad), ["traders.count=5"])
