@@ -443,8 +443,9 @@ def is_sweep(directory) -> bool:
 
 def sweep_metrics(rows: list[dict]) -> tuple[list[str], dict]:
     """The summary rows a sweep can chart (machine timings left out) and their labels."""
-    q = next((r["quote_currency"] for r in rows if r.get("quote_currency")), "quote")
-    labels = {key: label.format(q=q) for key, label, _ in SUMMARY_ROWS if key not in _MACHINE}
+    first = next((r for r in rows if r.get("quote_currency")), {})
+    labels = {key: row_label(key, label, first) for key, label, _ in SUMMARY_ROWS
+              if key not in _MACHINE}
     return [k for k in labels if any(k in r for r in rows)], labels
 
 

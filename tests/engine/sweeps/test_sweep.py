@@ -324,3 +324,11 @@ def test_a_swept_breaker_key_that_some_policies_ignore_is_named_with_its_repeate
     err = capsys.readouterr().err
     assert "warning: " in err and "breaker.luld.band_pct changes nothing under none: 4 of " \
         "the 12 runs repeat another" in err
+
+
+def test_a_sweep_of_an_inverse_instrument_labels_prices_in_its_quote_currency():
+    """XBTUSD: money in XBT, prices in USD -- the sweep's chart labels say so too."""
+    from engine.outputs.report import sweep_metrics
+    _, labels = sweep_metrics([{"quote_currency": "XBT", "instrument": "XBTUSD",
+                                "min_price": 3552.0, "bad_debt": 1.0}])
+    assert labels["min_price"].endswith("(USD)") and labels["bad_debt"].endswith("(XBT)")
