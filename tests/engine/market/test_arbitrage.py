@@ -209,3 +209,29 @@ def test_a_resting_arbitrageur_pulls_its_quotes_in_a_transfer_freeze():
     arb.wake(SECOND)
     assert book.best_bid() < bid                # only the scenario's stub, 12% below
     assert not sim.exchange.accounts[FIRST_ARBITRAGEUR].open_orders
+
+
+def test_a_gap_only_arbitrageur_rests_a_side_only_while_no_one_else_quotes_inside_it():
+    # Its inventory limit (20,000 quote units after SMALL) under its margin cap (50,000): no
+    # transfer is asked for, so its room does not wait on one.
+    sim = _sim("arbitrage.resting=true", "arbitrage.gap_only=true",
+               'arbitrage.inventory_limit="1000000"')
+    arb = sim.arbitrageurs[0]
+    ex, book = sim.exchange, sim.exchange.books[0]
+    bid = sim.index_ticks * (10_000 - 20) // 10_000
+    ask = -(-sim.index_ticks * (10_000 + 20) // 10_000)
+    # Someone else bids 10 bp under the index (inside the arbitrageur's 20): no gap on the
+    # bid side, so it rests only its ask.
+    ex.submit(0, STUB_ACCOUNT, 0, 1, 5, price=sim.index_ticks * (10_000 - 10) // 10_000)
+    arb.wake(0)
+    mine = [book.order(oid) for oid in ex.accounts[FIRST_ARBITRAGEUR].open_orders]
+    assert [(o.side, o.price) for o in mine] == [(-1, ask)]
+    # The other bid goes (with the scenario's stub, 12% under): the gap opens and it bids at
+    # its threshold; its own quotes do not count as someone else's, so both stay.
+    ex.cancel_all(SECOND, STUB_ACCOUNT)
+    arb.wake(SECOND)
+    arb.wake(2 * SECOND)
+    mine = sorted((o.side, o.price) for o in
+                  (book.order(oid) for oid in ex.accounts[FIRST_ARBITRAGEUR].open_orders))
+    assert mine == [(-1, ask), (1, bid)]
+    ex.check_conservation()
