@@ -37,8 +37,10 @@ venue leg is modelled: it is margined, marked and liquidated like anyone's.
 Collateral: ``capital`` is on this venue at the start; ``reserve_ratio x capital`` sits on
 other venues.  When the margin cap stops an add and the reserve is not spent, it asks for
 the reserve; it arrives ``transfer_delay_s`` later (a deposit through the ledger, at its
-first wake on or after that time outside a freeze and an outage), and until then it adds
-nothing.  Disabled (no order, no transfer; resting quotes pulled once the venue takes
+first wake on or after that time outside a freeze and an outage); until then it adds only
+within the margin its equity carries now (waiting for collateral stops the extra, not the
+trading its margin already covers: with "adds nothing" every arbitrageur of oct-2025-btc
+seed 2 asked at the low and sat out the rebound for 300 s).  Disabled (no order, no transfer; resting quotes pulled once the venue takes
 cancels) while the venue is down or halted and within ``frictions.transfer_freeze``:
 frozen collateral stops it trading at all, not only adding (assumed; not in the sources).
 
@@ -128,9 +130,10 @@ class Arbitrageur:
 
     def _room(self, ts: int, side: int, limit: int, depth: int | None) -> int:
         """Lots it may trade on ``side`` now (inventory and margin caps; reducing is always
-        allowed, adding not while a transfer is pending).  When the margin cap, not the
-        inventory limit nor ``depth`` (the book's, None for a quote), stops an add, it asks
-        for its reserve (arriving ``transfer_delay`` later)."""
+        allowed; while a transfer is pending, adding within the present margin).  When the
+        margin cap, not the inventory limit nor ``depth`` (the book's, None for a quote),
+        stops an add and no transfer is pending, it asks for its reserve (arriving
+        ``transfer_delay`` later)."""
         port = self.port
         ex = port.exchange
         index = port.index_ticks
@@ -138,14 +141,13 @@ class Arbitrageur:
         pos = acct.positions.get(0)
         size = pos.size if pos is not None else 0
         reducing = max(0, -side * size)
-        if self.transfer_due is not None:
-            return reducing
         inventory = lots_at(self.inventory_limit_q, index, port.instrument)
         cap = self.cap
         margin = lots_at(max(0, ex.cross_equity(acct)) * cap.numerator // cap.denominator,
                          ex.marks[0] or index, port.instrument)
         room = max(reducing, min(inventory, margin) - side * size)
-        if margin < inventory and self.reserve_q and (depth is None or room <= depth):
+        if margin < inventory and self.reserve_q and self.transfer_due is None and \
+                (depth is None or room <= depth):
             self.transfer_due = ts + self.transfer_delay_ns
         return room
 

@@ -78,8 +78,8 @@ def test_an_arbitrageur_adds_no_more_than_its_capital_allows_and_then_asks_for_a
     arb.wake(0)
     assert _position(sim) == cap > 0
     assert arb.transfer_due == 300 * SECOND         # the reserve is on its way
-    arb.wake(SECOND)                                 # waiting: adds nothing
-    assert _position(sim) == cap
+    arb.wake(SECOND)                # waiting: adds only what its present equity carries
+    assert cap <= _position(sim) <= _cap_lots(sim) and arb.transfer_due == 300 * SECOND
     reserve = arb.reserve_q
     arb.wake(300 * SECOND)                           # arrived: deposited, then it adds
     deposits = [r for r in sim.log.rows(EventKind.DEPOSITED) if r[5] == FIRST_ARBITRAGEUR]
@@ -235,3 +235,18 @@ def test_a_gap_only_arbitrageur_rests_a_side_only_while_no_one_else_quotes_insid
                   (book.order(oid) for oid in ex.accounts[FIRST_ARBITRAGEUR].open_orders))
     assert mine == [(-1, ask), (1, bid)]
     ex.check_conservation()
+
+
+def test_a_resting_arbitrageur_keeps_quoting_its_margin_while_its_reserve_is_on_the_way():
+    # Its inventory limit (200,000 quote units after SMALL) is above its margin cap
+    # (50,000): its first quote asks for the reserve.  Waiting, it still quotes what its
+    # margin carries -- before, it quoted nothing for the 300 s of the transfer.
+    sim = _sim("arbitrage.resting=true")
+    arb = sim.arbitrageurs[0]
+    book = sim.exchange.books[0]
+    bid = sim.index_ticks * (10_000 - 20) // 10_000
+    arb.wake(0)
+    assert arb.transfer_due == 300 * SECOND and book.depth(1, bid) == _cap_lots(sim) > 0
+    arb.wake(SECOND)
+    assert book.best_bid() == bid and book.depth(1, bid) == _cap_lots(sim)
+    sim.exchange.check_conservation()
