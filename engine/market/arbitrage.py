@@ -17,7 +17,12 @@ With ``resting = true`` it also quotes: each wake it cancels its quotes and rest
 ``I x (1 - c)`` and an ask at ``I x (1 + c)`` (GTC limits; what crosses trades at once), so a
 sell sweep on this venue stops at its bid while it has room -- liquidity where a taker-only
 arbitrageur finds none (a venue whose makers withdrew has no asks below the index to buy);
-it then opens no IOC order and keeps only the unwind.
+it then opens no IOC order and keeps only the unwind.  With ``gap_only`` as well it rests a
+side only while no one else's order rests on that side at or inside its price (the
+makers have left a gap beyond its cost): in a calm book the makers' quotes are inside its
+thresholds and it shows nothing, so the book's calibrated depth is the makers' alone; it
+steps in where they withdrew, and steps back when they return.
+Quoting only into a gap is assumed: the sources name cross-venue arbitrage, not how it quotes.
 
 The size is the most it may trade, capped (for an IOC order) by the book's quantity within
 its limit as it sees it: its position stays within ``inventory_limit`` (notional at the
@@ -32,8 +37,10 @@ venue leg is modelled: it is margined, marked and liquidated like anyone's.
 Collateral: ``capital`` is on this venue at the start; ``reserve_ratio x capital`` sits on
 other venues.  When the margin cap stops an add and the reserve is not spent, it asks for
 the reserve; it arrives ``transfer_delay_s`` later (a deposit through the ledger, at its
-first wake on or after that time outside a freeze and an outage), and until then it adds
-nothing.  Disabled (no order, no transfer; resting quotes pulled once the venue takes
+first wake on or after that time outside a freeze and an outage); until then it adds only
+within the margin its equity carries now (waiting for collateral stops the extra, not the
+trading its margin already covers: with "adds nothing" every arbitrageur of oct-2025-btc
+seed 2 asked at the low and sat out the rebound for 300 s).  Disabled (no order, no transfer; resting quotes pulled once the venue takes
 cancels) while the venue is down or halted and within ``frictions.transfer_freeze``:
 frozen collateral stops it trading at all, not only adding (assumed; not in the sources).
 
@@ -70,12 +77,12 @@ class Arbitrageur:
 
     __slots__ = ("port", "account_id", "threshold_bps", "exit_bps", "refresh_ns", "rng",
                  "inventory_limit_q", "cap", "reserve_q", "transfer_delay_ns", "frozen",
-                 "transfer_due", "resting")
+                 "transfer_due", "resting", "gap_only")
 
     def __init__(self, port, account_id: int, threshold_bps: int, exit_bps: int,
                  refresh_ns: int, rng, inventory_limit_q: int, cap: Fraction, reserve_q: int,
                  transfer_delay_ns: int, frozen: tuple[int, int] | None,
-                 resting: bool = False):
+                 resting: bool = False, gap_only: bool = False):
         self.port = port
         self.account_id = account_id
         self.threshold_bps = threshold_bps
@@ -89,6 +96,7 @@ class Arbitrageur:
         self.frozen = frozen
         self.transfer_due: int | None = None      # when the requested reserve arrives
         self.resting = resting
+        self.gap_only = gap_only
 
     def disabled(self, ts: int) -> bool:
         """Down, halted, or inside the transfer freeze."""
@@ -122,9 +130,10 @@ class Arbitrageur:
 
     def _room(self, ts: int, side: int, limit: int, depth: int | None) -> int:
         """Lots it may trade on ``side`` now (inventory and margin caps; reducing is always
-        allowed, adding not while a transfer is pending).  When the margin cap, not the
-        inventory limit nor ``depth`` (the book's, None for a quote), stops an add, it asks
-        for its reserve (arriving ``transfer_delay`` later)."""
+        allowed; while a transfer is pending, adding within the present margin).  When the
+        margin cap, not the inventory limit nor ``depth`` (the book's, None for a quote),
+        stops an add and no transfer is pending, it asks for its reserve (arriving
+        ``transfer_delay`` later)."""
         port = self.port
         ex = port.exchange
         index = port.index_ticks
@@ -132,14 +141,13 @@ class Arbitrageur:
         pos = acct.positions.get(0)
         size = pos.size if pos is not None else 0
         reducing = max(0, -side * size)
-        if self.transfer_due is not None:
-            return reducing
         inventory = lots_at(self.inventory_limit_q, index, port.instrument)
         cap = self.cap
         margin = lots_at(max(0, ex.cross_equity(acct)) * cap.numerator // cap.denominator,
                          ex.marks[0] or index, port.instrument)
         room = max(reducing, min(inventory, margin) - side * size)
-        if margin < inventory and self.reserve_q and (depth is None or room <= depth):
+        if margin < inventory and self.reserve_q and self.transfer_due is None and \
+                (depth is None or room <= depth):
             self.transfer_due = ts + self.transfer_delay_ns
         return room
 
@@ -171,15 +179,30 @@ class Arbitrageur:
 
     def quotes(self, ts: int) -> list[tuple[int, int, int]]:
         """``resting``: ``(side, lots, price)`` of its bid at ``I x (1 - c)`` (rounded down)
-        and its ask at ``I x (1 + c)`` (rounded up), each sized by its room."""
+        and its ask at ``I x (1 + c)`` (rounded up), each sized by its room; with
+        ``gap_only``, a side only while others leave a gap there (``_others_at``)."""
         index = self.port.index_ticks
         out = []
         for side in (1, -1):
             price = protection_limit(index, side, Fraction(-self.threshold_bps, 10_000))
+            if self.gap_only and self._others_at(side, price):
+                continue
             qty = self._room(ts, side, price, None)
             if qty > 0:
                 out.append((side, qty, price))
         return out
+
+    def _others_at(self, side: int, price: int) -> int:
+        """Lots resting on ``side`` at ``price`` or better that are not its own (its own
+        resting orders, at most one a side, are subtracted).  O(log levels + levels within)."""
+        ex = self.port.exchange
+        book = ex.books[0]
+        lots = book.depth(side, price)
+        for oid in ex.accounts[self.account_id].open_orders:
+            info = book.order(oid)
+            if info is not None and info.side == side and side * (info.price - price) >= 0:
+                lots -= info.qty
+        return lots
 
     def _requote(self, ts: int, quotes) -> None:
         """Cancel its resting quotes and rest ``quotes`` (GTC limits: the part that crosses
@@ -215,7 +238,7 @@ def open_arbitrageurs(port, cfg, units, freeze, seed: int) -> list[Arbitrageur]:
         arb = Arbitrageur(port, acct_id, threshold, cfg.exit_bps, refresh_ns, rng,
                           min(int(units.arbitrage_inventory_limit * factor), ceiling), cap,
                           capital * cfg.reserve_ratio.numerator // cfg.reserve_ratio.denominator,
-                          cfg.transfer_delay_s * SECOND, frozen, cfg.resting)
+                          cfg.transfer_delay_s * SECOND, frozen, cfg.resting, cfg.gap_only)
         port.schedule(int(rng.integers(0, refresh_ns)), Phase.INPUT, arb.wake)
         out.append(arb)
     return out

@@ -498,9 +498,12 @@ def _total(values: np.ndarray) -> int:
 def fact_1(view: RunView, t: dict) -> Score:
     """Quotes thin out before the price moves.
 
-    Test: the largest absolute return of the venue's price over ``move_window_s`` (rows
-    ``move_window_s`` apart), and the row where the price has covered half of that move
-    (the move's instant).  Near-mid depth (within 1%, both sides) must have fallen by at
+    Test: the largest fall of the venue's price over ``move_window_s`` (rows
+    ``move_window_s`` apart: the most negative return), and the row where the price has
+    covered half of that move (the move's instant).  A fall, not the largest absolute
+    move: the event is a fall, as facts 3, 4 and 8-10 read it from its low
+    (``RunView.low``), and a rebound off the low larger than the plunge is not the move the
+    quotes thinned before.  Near-mid depth (within 1%, both sides) must have fallen by at
     least ``near_fall_min`` from its pre-event mean at a row no later than that instant;
     deeper depth (the widest band, 5%) must keep at least ``deep_kept_min`` of its
     pre-event mean at that instant.  Source: breakers-and-events.md section 3 item 1 (spreads
@@ -525,12 +528,12 @@ def fact_1(view: RunView, t: dict) -> Score:
     ok = (a > 0) & (b >= 0)
     if not ok.any():
         return _unmeasurable(1, t, "the venue has no price")
-    ret = np.where(ok, np.abs(b - a) / np.where(ok, a, 1), 0.0)
-    end = int(np.argmax(ret)) + k
+    ret = np.where(ok, (b - a) / np.where(ok, a, 1), 0.0)
+    end = int(np.argmin(ret)) + k
     start = end - k
     move = int(p[end]) - int(p[start])
-    if move == 0:
-        return _unmeasurable(1, t, f"the price never moved over {t['move_window_s']} s")
+    if move >= 0:
+        return _unmeasurable(1, t, f"the price never fell over {t['move_window_s']} s")
     covered = np.abs(p[start + 1:end + 1] - p[start]) * 2 >= abs(move)
     mid = start + 1 + int(np.argmax(covered))
     t_move = int(ts[mid])
@@ -549,9 +552,9 @@ def fact_1(view: RunView, t: dict) -> Score:
         lead = t_move - int(ts[thin[0]])
         values["lead_s"] = lead / SECOND
         figure = (f"depth1% {_pct(-fall, signed=True)} {lead / SECOND:g} s before the largest "
-                  f"1-min move ({ret_text} at {_s(t_move)})")
+                  f"1-min fall ({ret_text} at {_s(t_move)})")
     else:
-        figure = (f"depth1% only {_pct(-fall, signed=True)} by the largest 1-min move "
+        figure = (f"depth1% only {_pct(-fall, signed=True)} by the largest 1-min fall "
                   f"({ret_text} at {_s(t_move)})")
     parts = [("", thin.size > 0)]
     deep = view.deep_band()

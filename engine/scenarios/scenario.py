@@ -53,7 +53,8 @@ A scenario file has these tables (every key is optional unless marked required; 
                  of equity x leverage it fills before it needs a transfer), ``reserve_ratio``
                  (x capital, held on other venues, moved here in one transfer),
                  ``transfer_delay_s`` (int s), ``resting`` (also quote a bid and an ask at
-                 the thresholds, not only take)
+                 the thresholds, not only take), ``gap_only`` (with ``resting``: quote a
+                 side only while no one else's order rests there within the threshold)
 ``[background]`` two-sided background takers (``engine.market.background``), off unless
                  ``rate_per_s`` > 0: Poisson arrivals per second, log-normal notional
                  (``notional_median`` quote units, log-sd ``notional_sigma``), ``buy_share``,
@@ -629,6 +630,7 @@ class Arbitrage:
                                     default=Fraction(1))
     transfer_delay_s: int = field(lambda w, v: integer(w, v, 0, 86_400), default=300)
     resting: bool = field(boolean, default=False)
+    gap_only: bool = field(boolean, default=False)
 
 
 @attrs.frozen

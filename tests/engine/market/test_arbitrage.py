@@ -78,8 +78,8 @@ def test_an_arbitrageur_adds_no_more_than_its_capital_allows_and_then_asks_for_a
     arb.wake(0)
     assert _position(sim) == cap > 0
     assert arb.transfer_due == 300 * SECOND         # the reserve is on its way
-    arb.wake(SECOND)                                 # waiting: adds nothing
-    assert _position(sim) == cap
+    arb.wake(SECOND)                # waiting: adds only what its present equity carries
+    assert cap <= _position(sim) <= _cap_lots(sim) and arb.transfer_due == 300 * SECOND
     reserve = arb.reserve_q
     arb.wake(300 * SECOND)                           # arrived: deposited, then it adds
     deposits = [r for r in sim.log.rows(EventKind.DEPOSITED) if r[5] == FIRST_ARBITRAGEUR]
@@ -209,3 +209,44 @@ def test_a_resting_arbitrageur_pulls_its_quotes_in_a_transfer_freeze():
     arb.wake(SECOND)
     assert book.best_bid() < bid                # only the scenario's stub, 12% below
     assert not sim.exchange.accounts[FIRST_ARBITRAGEUR].open_orders
+
+
+def test_a_gap_only_arbitrageur_rests_a_side_only_while_no_one_else_quotes_inside_it():
+    # Its inventory limit (20,000 quote units after SMALL) under its margin cap (50,000): no
+    # transfer is asked for, so its room does not wait on one.
+    sim = _sim("arbitrage.resting=true", "arbitrage.gap_only=true",
+               'arbitrage.inventory_limit="1000000"')
+    arb = sim.arbitrageurs[0]
+    ex, book = sim.exchange, sim.exchange.books[0]
+    bid = sim.index_ticks * (10_000 - 20) // 10_000
+    ask = -(-sim.index_ticks * (10_000 + 20) // 10_000)
+    # Someone else bids 10 bp under the index (inside the arbitrageur's 20): no gap on the
+    # bid side, so it rests only its ask.
+    ex.submit(0, STUB_ACCOUNT, 0, 1, 5, price=sim.index_ticks * (10_000 - 10) // 10_000)
+    arb.wake(0)
+    mine = [book.order(oid) for oid in ex.accounts[FIRST_ARBITRAGEUR].open_orders]
+    assert [(o.side, o.price) for o in mine] == [(-1, ask)]
+    # The other bid goes (with the scenario's stub, 12% under): the gap opens and it bids at
+    # its threshold; its own quotes do not count as someone else's, so both stay.
+    ex.cancel_all(SECOND, STUB_ACCOUNT)
+    arb.wake(SECOND)
+    arb.wake(2 * SECOND)
+    mine = sorted((o.side, o.price) for o in
+                  (book.order(oid) for oid in ex.accounts[FIRST_ARBITRAGEUR].open_orders))
+    assert mine == [(-1, ask), (1, bid)]
+    ex.check_conservation()
+
+
+def test_a_resting_arbitrageur_keeps_quoting_its_margin_while_its_reserve_is_on_the_way():
+    # Its inventory limit (200,000 quote units after SMALL) is above its margin cap
+    # (50,000): its first quote asks for the reserve.  Waiting, it still quotes what its
+    # margin carries -- before, it quoted nothing for the 300 s of the transfer.
+    sim = _sim("arbitrage.resting=true")
+    arb = sim.arbitrageurs[0]
+    book = sim.exchange.books[0]
+    bid = sim.index_ticks * (10_000 - 20) // 10_000
+    arb.wake(0)
+    assert arb.transfer_due == 300 * SECOND and book.depth(1, bid) == _cap_lots(sim) > 0
+    arb.wake(SECOND)
+    assert book.best_bid() == bid and book.depth(1, bid) == _cap_lots(sim)
+    sim.exchange.check_conservation()

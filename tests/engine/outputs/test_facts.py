@@ -111,7 +111,25 @@ def test_fact1_fails_when_the_deeper_bids_vanish_too(make_view):
 def test_fact1_is_not_measurable_without_a_pre_event_baseline_or_a_move(make_view):
     assert fact(make_view(start=0), 1).verdict == NOT_MEASURABLE
     s = fact(make_view(), 1)
-    assert s.verdict == NOT_MEASURABLE and "never moved" in s.figure
+    assert s.verdict == NOT_MEASURABLE and "never fell" in s.figure
+
+
+def test_fact1_scores_the_plunge_not_a_larger_rebound_off_the_low(make_view):
+    # A 10% plunge at 80-100 s, then a 20% rebound at 130-140 s.  Near depth goes at 70 s,
+    # before the plunge; on the old reading (the largest absolute move) the rebound at 135 s
+    # was scored, 65 s "before" it.
+    price = lambda t: drop(80, 100)(t) if t < 130 else \
+        min(108_000, 90_000 + (t - 130) * 1_800)
+    s = fact(make_view(price=price, depth1=lambda t: 1_000_000 if t < 70 else 50_000,
+                       depth5=lambda t: 4_000_000 if t < 70 else 2_000_000), 1)
+    assert s.verdict == PASS, s.figure
+    assert s.values["move_return"] < 0 and s.values["move_at_s"] < 100
+    assert s.values["lead_s"] == 20 and "fall" in s.figure
+
+
+def test_fact1_is_not_measurable_when_the_price_only_rises(make_view):
+    s = fact(make_view(price=lambda t: P0 + 100 * t), 1)
+    assert s.verdict == NOT_MEASURABLE and "never fell" in s.figure
 
 
 # ------------------------------------------------------------------------- fact 2
