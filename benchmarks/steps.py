@@ -95,7 +95,7 @@ def main(argv: list[str]) -> None:
           f"{'outputs':34s} {outputs:8.3f}\n{'engine in all':34s} "
           f"{setup + loop + outputs:8.3f}")
     print(f"\nbare book {book:.3f} s, logged floor {floor:.3f} s ({len(flow):,} book calls)")
-    low = sum(acc[k] for k in bound) + rest + setup + outputs
+    low = sum(acc.get(k, 0.0) for k in bound) + rest + setup + outputs
     print(f"lower bound with the risk step and the makers' decisions free: {low:.3f} s = "
           f"{low / floor:.3f}x the floor (bar 1.3)")
 

@@ -636,11 +636,11 @@ _KINDS = (("replay", "summary.json", "a replay's run"),
 
 
 def _check_kind(out: str, command: str) -> None:
-    """Refuse, before any run, a replay or compare --out that holds another kind of saved
-    run (its marker file, ``_KINDS``): the two would mix (a comparison.json beside a
+    """Refuse, before any run, a replay, compare or sweep --out that holds another kind of
+    saved run (its marker file, ``_KINDS``): the two would mix (a comparison.json beside a
     replay's summary.json, one report.html replacing the other).  The same kind is
     re-run into its own directory as before.  O(kinds)."""
-    if command not in ("replay", "compare"):
+    if command not in ("replay", "compare", "sweep"):
         return
     wanted = next(what for kind, _, what in _KINDS if kind == command)
     for kind, marker, what in _KINDS:

@@ -376,7 +376,9 @@ def _no_runs(monkeypatch):
     (["compare", "flash-drop", "--breakers", "none,luld"], "summary.json",
      "holds a replay's run (summary.json)"),
     (["compare", "flash-drop", "--breakers", "none,luld"], "sweep.json",
-     "holds a sweep (sweep.json)")])
+     "holds a sweep (sweep.json)"),
+    (["sweep", "grid.toml"], "summary.json", "holds a replay's run (summary.json)"),
+    (["sweep", "grid.toml"], "comparison.json", "holds a comparison (comparison.json)")])
 def test_an_out_holding_another_kind_of_saved_run_is_refused_before_any_run(
         tmp_path, monkeypatch, capsys, command, marker, holds):
     """A replay into a comparison's directory left comparison.json beside its summary.json

@@ -64,17 +64,22 @@ def applies(policy: str, key: str) -> bool:
     return len(parts) < 2 or parts[0] != "breaker" or parts[1] in policy.split("+")
 
 
-def short(key: str) -> str:
-    """A swept key as a legend names it: its last part (``band_pct``)."""
-    return key.rsplit(".", 1)[-1]
+def short(key: str, keys=()) -> str:
+    """A swept key as a legend names it: its last part (``band_pct``), or its last two
+    when another of ``keys`` ends alike (``luld.band_pct`` beside ``price-band.band_pct``)."""
+    last = key.rsplit(".", 1)[-1]
+    if any(k != key and k.rsplit(".", 1)[-1] == last for k in keys):
+        return ".".join(key.split(".")[-2:])
+    return last
 
 
 def series_label(row: dict, x: str, others=()) -> str:
     """The series ``row`` belongs to against ``x`` (module docstring)."""
     policy = row["breaker"]
-    label = policy + "".join(f", {short(k)}={row.get(k)}" for k in others
+    keys = (x, *others)
+    label = policy + "".join(f", {short(k, keys)}={row.get(k)}" for k in others
                              if applies(policy, k))
-    return label if applies(policy, x) else f"{label} (ignores {short(x)})"
+    return label if applies(policy, x) else f"{label} (ignores {short(x, keys)})"
 
 
 def unset(rows: list[dict], x: str) -> int:
@@ -193,7 +198,7 @@ def sweep_figure(rows: list[dict], x: str, metrics: list[str], labels: dict, tit
     legend_rows = math.ceil(len(handles) / ncol) if handles else 0
     height = 1.0 + 0.2 * legend_rows + 2.6 * nrows
     fig.set_size_inches(11, height)
-    key = "policy" + "".join(f", {short(k)}" for k in others)
+    key = "policy" + "".join(f", {short(k, (x, *others))}" for k in others)
     note = (f"{key} (point: mean; " + ("bar" if bars else "band") + ": min-max over seeds"
             + ("; hollow: a lower bound, still open at the end in a run" if hollow else "")
             + ("; n/m: runs drawn of the grid's m" if short_n else "") + ")")

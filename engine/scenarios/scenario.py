@@ -1243,12 +1243,16 @@ def _blame_override(exc: ConfigError, where: str, overrides) -> ConfigError:
     field, sep2, what = rest.partition(": ")
     if head != where or not sep or not sep2:
         return exc
-    dotted = field.replace("[", ".").replace("]", "")
+    if field.startswith("[") and field.endswith("]") and "." not in field:
+        field_key = field[1:-1]         # a whole table: "[traderz]: unknown table"
+    else:
+        field_key = field
+    dotted = field_key.replace("[", ".").replace("]", "")
     for item in reversed(overrides):            # the last --set of a key is the one used
         key = item.partition("=")[0].strip()
         if dotted == key:
             return ConfigError(f"--set {key}: {what}")
-        if dotted.startswith(key + "."):
+        if dotted.startswith(key + ".") or key.startswith(dotted + "."):
             return ConfigError(f"--set {key}: {field}: {what}")
     return exc
 

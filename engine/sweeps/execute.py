@@ -191,8 +191,8 @@ def write_results(out: pathlib.Path, grid: Grid, outcomes: dict[int, dict]) -> p
 
 
 def code_digest() -> str:
-    """sha256 of liqsim's source as this process imports it: every ``.py`` file of the
-    ``engine`` and ``orderbook`` packages, sorted by path relative to their parent, each as
+    """sha256 of liqsim's source where this process imports it from: every ``.py`` file
+    under the ``engine`` and ``orderbook`` package directories, sorted by path relative to their parent, each as
     path, NUL, byte length, NUL, bytes.  O(source size): about 5 ms."""
     import orderbook
     h = hashlib.sha256()
@@ -324,7 +324,8 @@ def executor(workers: int | None = None, scheduler: str | None = None):
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ConfigError(f"--scheduler {address}: cannot connect ({exc})") from None
+        source = "--scheduler" if scheduler else "DASK_SCHEDULER_ADDRESS"
+        raise ConfigError(f"{source} {address}: cannot connect ({exc})") from None
     try:
         yield client.get_executor(), f"the Dask cluster at {address}"
     finally:

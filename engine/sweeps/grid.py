@@ -109,9 +109,9 @@ class Grid:
         for key in self.keys:
             idle = [t for t in self.tasks
                     if any(k == key for k, _ in t.params) and not applies(t.breaker, key)]
-            if idle:
-                distinct = {(t.scenario, t.breaker, t.seed,
-                             tuple(kv for kv in t.params if kv[0] != key)) for t in idle}
+            distinct = {(t.scenario, t.breaker, t.seed,
+                         tuple(kv for kv in t.params if kv[0] != key)) for t in idle}
+            if len(idle) > len(distinct):       # one value alone repeats nothing
                 policies = list(dict.fromkeys(t.breaker for t in idle))
                 out.append((key, policies, len(idle) - len(distinct)))
         return out

@@ -438,20 +438,30 @@ class Exchange:
         r = self.books[inst].submit(oid, account_id, side, price, qty, tif, order_type,
                                     post_only, reduce_only, stp)
         if moved and r[5]:
-            # A remainder expired at the price the gate moved: the gate stopped it only if
-            # the book still holds liquidity beyond that price (else the book ran out first
-            # and the remainder is the book's, logged with its own reason).  O(1).
-            book = self.books[inst]
-            opp = book.best_ask() if side > 0 else book.best_bid()
-            if opp is not None and side * (opp - price) > 0:
+            if self._gate_stopped(inst, side, qty, asked, price, r[6]):
                 breaker.stopped(moved, order_type)
-            else:
+            else:       # the book or the order's own price stopped it: the book's reason
                 moved = 0
         self._apply_outcome(ts, acct, inst, oid, side, price, qty, r, liquidation, fee_ppm,
                             moved)
         if liquidation and r[4]:        # resting: a market order queued in an auction
             self.queued_liquidations[oid] = fee_ppm
         return r
+
+    def _gate_stopped(self, inst: int, side: int, qty: int, asked, price: int,
+                      reason) -> bool:
+        """Whether the price a breaker's gate moved the order to (``price``, from its own
+        ``asked``, None for a market order without protection) is what left its remainder
+        unfilled, rather than the book or the order's own price.  An IOC or market order:
+        the book still holds liquidity beyond ``price`` that ``asked`` would have reached.
+        A killed FOK (the book untouched): at ``asked`` it would have filled in full
+        (self-trade prevention ignored).  O(1), a FOK O(log L + levels within ``asked``)."""
+        book = self.books[inst]
+        if reason == _R_FOK:
+            return book.depth(-side, asked) >= qty
+        opp = book.best_ask() if side > 0 else book.best_bid()
+        return opp is not None and side * (opp - price) > 0 and \
+            (asked is None or side * (asked - opp) >= 0)
 
     def _would_take(self, inst: int, side: int, price) -> bool:
         """Whether a limit order at ``price`` would cross ``inst``'s book now (never while

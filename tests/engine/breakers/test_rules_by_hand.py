@@ -231,6 +231,35 @@ def test_a_band_that_did_not_stop_an_order_is_neither_blamed_nor_counted(eng, sp
         assert v.policy.counters()[counter] == 1
 
 
+def test_a_band_is_not_blamed_where_the_orders_own_protection_stops_it_as_well(eng):
+    """A market sell protected at 85,000 by its sender, capped at price-band's 95,000: it
+    fills the 99,000 bid and stops; its own price would stop it at the same place (the next
+    bid, 80,000, is beyond both), so the band changed nothing: the book's reason, no cap."""
+    v = Venue(eng, "price-band")
+    v.submit(0, MM, 1, 5, price=99_000)
+    v.submit(0, MM, 1, 10, price=80_000)
+    r = v.submit(SEC, TAKER, -1, 20, price=85_000, order_type=MARKET)
+    assert r.filled_qty == 5
+    assert _expiry_reasons(v) == [(r.order_id, 11)]
+    assert v.policy.counters()["price_band_market_capped"] == 0
+
+
+def test_a_fok_the_band_repriced_and_killed_carries_the_bands_reason(eng):
+    """A FOK buy of 10 at 110,000 would fill (5 at 100,000, 10 at 108,000); repriced to the
+    band's 105,000 it finds 5 and is killed: the band stopped it (its reason, not the book's
+    FOK_NOT_FILLABLE).  A FOK its own price could not fill either keeps the book's."""
+    from engine.breakers.base import REASON_PRICE_BAND
+    v = Venue(eng, "price-band", mode="reprice")
+    v.submit(0, MM, -1, 5, price=100_000)
+    v.submit(0, MM, -1, 10, price=108_000)
+    killed = v.submit(SEC, TAKER, 1, 10, price=110_000, tif=FOK)
+    assert killed.filled_qty == 0
+    unfillable = v.submit(SEC, TAKER, 1, 20, price=110_000, tif=FOK)
+    assert unfillable.filled_qty == 0
+    assert _expiry_reasons(v) == [(killed.order_id, REASON_PRICE_BAND),
+                                  (unfillable.order_id, int(Reason.FOK_NOT_FILLABLE))]
+
+
 def test_an_order_clipped_at_a_cde_limit_expires_with_the_cde_reason(eng):
     v = Venue(eng, "cde-hourly")                    # limits [90,000, 110,000]
     v.submit(0, MM, 1, 5, price=95_000)

@@ -208,3 +208,9 @@ def test_a_bad_field_of_the_file_still_names_the_file_beside_a_set_of_another_ke
     bad.write_text('[scenario]\nname = "x"\n[traders]\nlong_share = 1.5\n')
     with pytest.raises(ConfigError, match=f"^{bad}: traders.long_share: "):
         load(str(bad), ["traders.count=5"])
+
+
+def test_a_misspelled_table_given_by_set_names_the_set_not_the_bundled_file():
+    with pytest.raises(ConfigError, match=r"^--set traderz\.count: \[traderz\]: unknown "
+                                          r"table"):
+        load("flash-drop", ["traderz.count=1"])

@@ -319,6 +319,8 @@ def test_a_swept_breaker_key_that_some_policies_ignore_is_named_with_its_repeate
     # none ignores the band: its 6 runs are 2 (one per seed), so 4 repeat another
     assert grid.ignored() == [("breaker.luld.band_pct", ["none"], 4)]
     assert read(_grid(tmp_path, SMALL, "plain.toml")).ignored() == []
+    one = SMALL.replace('"makers.count" = [3, 5]', '"breaker.luld.band_pct" = [5]')
+    assert read(_grid(tmp_path, one, "one.toml")).ignored() == []   # one value repeats none
     assert main(["sweep", str(tmp_path / "grid.toml"), "--out", str(tmp_path / "o"),
                  "--workers", "1", "--quiet"]) == 0
     err = capsys.readouterr().err
@@ -332,3 +334,12 @@ def test_a_sweep_of_an_inverse_instrument_labels_prices_in_its_quote_currency():
     _, labels = sweep_metrics([{"quote_currency": "XBT", "instrument": "XBTUSD",
                                 "min_price": 3552.0, "bad_debt": 1.0}])
     assert labels["min_price"].endswith("(USD)") and labels["bad_debt"].endswith("(XBT)")
+
+
+def test_two_swept_keys_ending_alike_are_told_apart_in_the_legend():
+    from engine.outputs.sweepcharts import series_label
+    row = {"breaker": "price-band", "breaker.luld.band_pct": 5,
+           "breaker.price-band.band_pct": 3}
+    assert series_label(row, "breaker.luld.band_pct", ["breaker.price-band.band_pct"]) == \
+        "price-band, price-band.band_pct=3 (ignores luld.band_pct)"
+    assert series_label({"breaker": "none", "k": 1}, "traders.count", ["k"]) == "none, k=1"
