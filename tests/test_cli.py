@@ -78,7 +78,8 @@ def test_a_set_for_a_policy_the_run_does_not_use_is_a_warning_on_stderr(tmp_path
 
 def test_compare_over_seeds_shows_the_mean_and_range_of_every_row(tmp_path):
     out = tmp_path / "cmp"
-    r = liqsim("compare", "flash-drop", *SMALL, "--breakers", "none,luld", "--seeds", "0-2",
+    gap = str(ROOT / "tests" / "data" / "gap-drop.toml")        # the small fixture: quick
+    r = liqsim("compare", gap, *SMALL, "--breakers", "none,luld", "--seeds", "0-2",
                "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "seeds 0-2: mean (min-max)" in r.stdout
@@ -257,7 +258,8 @@ def test_compare_writes_one_run_per_policy_and_a_comparison(tmp_path):
 
 def test_compare_into_an_existing_output_replaces_its_runs(tmp_path):
     out = tmp_path / "cmp"
-    args = ["compare", "flash-drop", *SMALL, "--breakers", "none,price-band", "--out", str(out)]
+    gap = str(ROOT / "tests" / "data" / "gap-drop.toml")        # the small fixture: quick
+    args = ["compare", gap, *SMALL, "--breakers", "none,price-band", "--out", str(out)]
     assert main(args) == 0
     (out / "notes.txt").write_text("mine")
     assert main([*args, "--seed", "5"]) == 0, "a second run into the same --out must work"
@@ -421,8 +423,9 @@ def test_the_help_of_replay_compare_and_demo_names_every_file_they_write(tmp_pat
     text = " ".join(capsys.readouterr().out.split())
     helps = {cmd: text.split(f" {cmd} ", 1)[1][:400] for cmd in ("replay", "compare", "demo")}
     run, cmp = tmp_path / "run", tmp_path / "cmp"
-    assert main(["replay", "flash-drop", *SMALL, "--quiet", "--out", str(run)]) == 0
-    assert main(["compare", "flash-drop", *SMALL, "--quiet", "--breakers", "none,luld",
+    gap = str(ROOT / "tests" / "data" / "gap-drop.toml")        # the small fixture: quick
+    assert main(["replay", gap, *SMALL, "--quiet", "--out", str(run)]) == 0
+    assert main(["compare", gap, *SMALL, "--quiet", "--breakers", "none,luld",
                  "--out", str(cmp)]) == 0
     for cmd, directory in (("replay", run), ("compare", cmp)):
         files = [p.name for p in directory.iterdir() if p.is_file()]
