@@ -56,8 +56,8 @@ from .market.traders import Stops, TopUps, draw_traders
 from .outputs.metrics import Sampler
 from .phases import SECOND, Phase
 from .scenarios.catalogue import compress_funding
-from .venue.accounts import (BASIS_ACCOUNT, DIP_ACCOUNT, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT,
-                             STUB_ACCOUNT)
+from .venue.accounts import (BASIS_ACCOUNT, DIP_ACCOUNT, FIRST_ARRIVAL, FIRST_ASSET_ACCOUNT,
+                             FIRST_BASIS, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT, STUB_ACCOUNT)
 from .venue.capacity import VenueCapacity
 from .venue.exchange import Exchange
 from .venue.funding import Funding
@@ -140,6 +140,10 @@ class Simulation:
                                  fund_limit_ppm=units.fund_limit_ppm, rng=self.rng,
                                  collateral=cm.assets if cm else ())
         self.log = self.exchange.log
+        # Programs, stale stubs, dip buyers, background takers, recorded data and the
+        # collateral books' own flows stand for money outside the venue: never settled.
+        self.exchange.exogenous = (range(1, FIRST_BASIS),
+                                   range(FIRST_ASSET_ACCOUNT, FIRST_ARRIVAL))
         k = meta.time_compression      # venue-rule clocks run k times faster (catalogue)
         self.breaker = make_breaker(breaker, scenario if k == 1 else attrs.evolve(
             scenario, breaker=compress_params(scenario.breaker, k,

@@ -110,14 +110,17 @@ def take_over(ex, ts, acct, inst: int) -> None:
     settle(ex, ts, acct, inst, isolated, wallet_before)
 
 
-def settle(ex, ts, acct, inst: int, isolated: bool, wallet_before: int) -> None:
+def settle(ex, ts, acct, inst: int, isolated: bool, wallet_before: int,
+           note: bool = True) -> None:
     """Clear what a closed-out unit has left (see the module docstring), through the
     Exchange's ledger door: a positive remainder moves to the fund; a negative one is first
     met by the account's collateral (cross only), then covered by the fund from its cash and
     the collateral it holds (not its open uPnL), and what the fund cannot cover is written
     off as bad debt.  Isolated: the remainder is what the closing returned to the wallet
     (``wallet - wallet_before``); cross: the whole wallet, once no cross position is left.
-    Payouts round against the payer of last resort: the fund covers at most its cash."""
+    Payouts round against the payer of last resort: the fund covers at most its cash.
+    ``note``: record a negative remainder in ``state.negative_equity`` (a liquidation's
+    settlement; not an account its own order closed below zero)."""
     if isolated:
         left = acct.wallet - wallet_before     # the isolated margin returned on closing
     else:
@@ -128,7 +131,8 @@ def settle(ex, ts, acct, inst: int, isolated: bool, wallet_before: int) -> None:
             # risks its own margin, and the fund covers what it lost beyond (section 1.4).
             seize_collateral(ex, ts, acct)
         left = acct.wallet
-    state.note_equity(ex, acct, inst, left)
+    if note:
+        state.note_equity(ex, acct, inst, left)
     fund = ex.fund
     if left > 0:
         ex.move(ts, acct, fund, left, inst=inst, kind=EventKind.INSURANCE_RECEIVED,

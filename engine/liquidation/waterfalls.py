@@ -74,7 +74,7 @@ from orderbook.enums import FOK, IOC, LIMIT, MARKET
 from ..venue.events import EventKind
 from ..venue.rounding import ceil_div, ceil_f, floor_f, protection_limit
 from . import state
-from .settlement import (backstop_can_take, backstop_take_over, bankruptcy_tick,
+from .settlement import (backstop_can_take, backstop_take_over, bankruptcy_tick, settle,
                          settle_if_negative, take_over, take_over_adl)
 
 HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
@@ -114,6 +114,24 @@ def _after_auction(ex, ts: int, st) -> None:
             settle_if_negative(ex, ts, acct, inst, isolated, wallet_before)
 
 
+def settle_closed(ex, ts: int) -> None:
+    """Settle the accounts a fill left with no cross position and a negative balance
+    (``Exchange.closed_negative``: a stop's market order or the trader's own close through
+    a thin book, beyond the bankruptcy price): like a closing liquidation, the fund pays the
+    balance back to zero and what it cannot pay is bad debt (``settlement.settle``; reference
+    1.6 item 3, "If an account becomes bankrupt (negative wallet balance), the Insurance Fund
+    will payout").  An account still holding a cross position, or whose balance is no
+    longer negative (a waterfall settled it), is left as it is.  Not counted in
+    ``negative_equity_accounts`` (the liquidation engine's own negatives).  In account
+    order.  O(such accounts)."""
+    closed, ex.closed_negative = ex.closed_negative, {}
+    for account_id, inst in sorted(closed.items()):
+        acct = ex.accounts[account_id]
+        if acct.wallet < 0 and not any(p.size and not p.isolated
+                                       for p in acct.positions.values()):
+            settle(ex, ts, acct, inst, False, acct.wallet, note=False)
+
+
 def run_liquidations(ex, ts: int, inst: int) -> int:
     """Liquidate every unit deficient at the current mark of ``inst``; return how many
     waterfalls ran.  Units are taken in ``Exchange.liquidatable`` order; each is re-checked
@@ -124,6 +142,8 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     ``pauses_liquidations`` defers the whole round at once.  With a liquidation engine's
     rate (``state.capacity``) the units listed after its budget is spent wait for a later
     check (``engine.venue.capacity.LiquidationEngine``)."""
+    if ex.closed_negative:
+        settle_closed(ex, ts)
     style = ex.instruments[inst].waterfall
     breaker = ex.breaker
     count = 0

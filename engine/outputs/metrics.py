@@ -772,8 +772,10 @@ SUMMARY_KEYS = {
                                 "state: {shortfall, haircut, overshoot, undershoot} in quote "
                                 "floats; null when off; added by engine.run",
     "negative_equity_accounts": "int: accounts the liquidation engine saw with a margin "
-                                "balance below 0 (at a margin call, a settlement, a backstop "
-                                "takeover); added by engine.run",
+                                "balance below 0 (at a margin call, a liquidation's "
+                                "settlement, a backstop takeover; not an account its own "
+                                "order closed below zero, which the fund also pays back); "
+                                "added by engine.run",
     "max_mark_index_gap_pct": "percent float (4 dp): max over rows of |mark - index| / index "
                               "x 100; null without both or when the index is the venue's "
                               "own mid (not_measured)",

@@ -159,6 +159,12 @@ class Exchange:
         self.accounts: dict[int, Account] = {INSURANCE_ID: self.fund, BACKSTOP_ID: self.backstop}
         self.fee_income = 0
         self.bad_debt = 0
+        # Accounts whose fill closed a position leaving a negative balance: account -> inst
+        # (the margin check settles them, ``engine.liquidation.waterfalls``); and the ids of
+        # accounts standing for flows from outside the venue (the Simulation's programs,
+        # stubs, recorded data: ``exogenous``), which are never settled.
+        self.closed_negative: dict[int, int] = {}
+        self.exogenous: tuple[range, ...] = ()
         self.net_deposits = insurance_fund + backstop
         self.marks: list[int | None] = [None] * len(instruments)
         self.open_interest: list[int] = [0] * len(instruments)   # lots held long, per inst
@@ -775,6 +781,12 @@ class Exchange:
             acct.wallet += realised - fee
         self.fee_income += fee
         self._dirty.add(acct.id)
+        if after == 0 and acct.wallet < 0 and acct.id < RESERVED_FROM and \
+                not any(acct.id in r for r in self.exogenous):
+            # Closed at a loss beyond the balance (a stop's market order through a thin
+            # book, a close by the trader itself): a bankrupt account the fund must pay
+            # back to zero at the next margin check.  O(1) unless it happens.
+            self.closed_negative[acct.id] = inst
 
     def _track_holder(self, account_id: int, inst: int, before: int, after: int) -> None:
         sides = self.holders[inst]

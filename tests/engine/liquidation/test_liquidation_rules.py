@@ -32,7 +32,7 @@ from engine.venue.instruments import Instrument, binance_btcusdt, hyperliquid_bt
 from engine.venue.risk import LiquidationIndex
 from engine.venue.tiers import TierTable, maintenance_margin_q
 from orderbook import Reason
-from orderbook.enums import FOK, IOC
+from orderbook.enums import FOK, IOC, MARKET
 
 Q = 1000
 MARK = 100_000
@@ -1594,3 +1594,43 @@ def test_hyperliquid_adl_ranks_winning_shorts_before_losing_ones(eng):
         adl._score(ex, ex.accounts[22], 0, "hyperliquid")
     q = adl.queue(ex, 0, 0, 1)
     assert q.ranked[q.cursor:q.cursor + 2] == [21, 22]
+
+
+@pytest.mark.parametrize("fund", [10**6 * Q, 0])
+def test_an_account_its_own_order_closed_below_zero_is_paid_back_by_the_fund_else_bad_debt(
+        eng, fund):
+    """A long of 10 lots on a 50-quote deposit sells at the market into the only bid, at half
+    the mark: its own order, not the liquidation engine, takes the wallet below zero (a
+    stop's market order through an emptied book).  The next margin check settles it as a
+    closing liquidation is settled: the fund pays it back to zero, or, with no fund, the rest
+    is bad debt -- never a negative balance left on a closed account (reference 1.6 item 3).
+    Not counted among the liquidation engine's negative-equity accounts."""
+    ex = eng.exchange(fund=fund)
+    ex.open_account(0, MAKER, deposit=10**9 * Q)
+    trader = ex.open_account(0, 1, deposit=50 * Q)
+    ex.transfer_position(0, 1, MAKER, 0, 10, MARK)
+    eng.post(ex, 1, MAKER, 0, 1, MARK // 2, 10)
+    ex.submit(2, 1, 0, -1, 10, order_type=MARKET)
+    shortfall = -trader.wallet
+    assert shortfall > 0 and not trader.positions[0].size and ex.closed_negative == {1: 0}
+    fund_before, bad_before = ex.fund.wallet, ex.bad_debt
+    run_liquidations(ex, 3, 0)
+    assert trader.wallet == 0 and ex.closed_negative == {}
+    paid = eng.total(ex, K.INSURANCE_PAID, account=1)
+    assert paid == fund_before - ex.fund.wallet == min(shortfall, fund_before)
+    assert ex.bad_debt - bad_before == shortfall - paid
+    assert 1 not in state.of(ex).negative_equity
+    eng.check_all(ex)
+
+
+def test_an_exogenous_account_is_never_settled(eng):
+    """The Simulation's programs and recorded flows stand for money outside the venue."""
+    ex = eng.exchange()
+    ex.exogenous = (range(1, 2),)
+    ex.open_account(0, MAKER, deposit=10**9 * Q)
+    flow = ex.open_account(0, 1, deposit=50 * Q)
+    ex.transfer_position(0, 1, MAKER, 0, 10, MARK)
+    eng.post(ex, 1, MAKER, 0, 1, MARK // 2, 10)
+    ex.submit(2, 1, 0, -1, 10, order_type=MARKET)
+    run_liquidations(ex, 3, 0)
+    assert flow.wallet < 0 and ex.closed_negative == {}

@@ -598,3 +598,41 @@ def test_exchange_invariants_hold_under_random_traffic(style, ranking, eng):
 @pytest.mark.parametrize("style", STYLES)
 def test_exchange_invariants_hold_under_random_traffic_slow(style, ranking, eng):
     _run(style, ranking, eng, EXAMPLES * 10, shrink=True)
+
+
+def test_a_cross_position_opened_without_margin_and_closed_by_its_owner_leaves_no_debt(eng):
+    """Found by the random search (dydx, binance ranking): account 2, its whole wallet in an
+    isolated position, opens a cross position with no margin (the exchange checks no initial
+    margin), is liquidated in dYdX's 10% portions, then closes the rest itself below its
+    bankruptcy price.  Its cross wallet stayed at -5,350 quantums with nothing open and no
+    one paying; now the next margin check settles it (the fund pays), so the later ADL of
+    its isolated position leaves it at zero."""
+    m = _machine("dydx", "binance", eng)()
+    m.setup(seed=225, fund_limit_ppm=100000, books=[(24, 92), (33, 96)], backstop=0, fund=200,
+            traders=[(20000, -179, 0, True, 0), (408, -569, 1, True, 0)])
+    m.trader_takes(band_ppm=1455, how='market', inst=1, qty=85, reduce_only=False, side=-1, t=84)
+    m.trader_takes(band_ppm=11381, how='market', inst=0, qty=151, reduce_only=True, side=1, t=10)
+    m.trader_takes(band_ppm=50000, how='market', inst=0, qty=162, reduce_only=False, side=1, t=4)
+    m.trader_takes(band_ppm=6282, how='market', inst=0, qty=207, reduce_only=False, side=1, t=92)
+    m.trader_takes(band_ppm=114, how='market-protected', inst=1, qty=87, reduce_only=False, side=1,
+                   t=21)
+    m.trader_takes(band_ppm=24440, how='market', inst=1, qty=409, reduce_only=True, side=-1, t=55)
+    m.trader_takes(band_ppm=17453, how='ioc', inst=0, qty=38, reduce_only=False, side=1, t=70)
+    m.trader_takes(band_ppm=119, how='ioc', inst=1, qty=600, reduce_only=False, side=1, t=88)
+    m.trader_takes(band_ppm=111, how='ioc', inst=1, qty=554, reduce_only=False, side=1, t=57)
+    m.trader_takes(band_ppm=5281, how='market-protected', inst=0, qty=19, reduce_only=False, side=1,
+                   t=45)
+    m.trader_takes(band_ppm=6447, how='ioc', inst=1, qty=419, reduce_only=False, side=-1, t=53)
+    m.trader_takes(band_ppm=2726, how='market', inst=1, qty=182, reduce_only=False, side=-1, t=52)
+    m.trader_takes(band_ppm=3284, how='ioc', inst=1, qty=210, reduce_only=False, side=1, t=24)
+    m.trader_takes(band_ppm=1112, how='market-protected', inst=0, qty=302, reduce_only=True,
+                   side=-1, t=87)
+    m.trader_takes(band_ppm=6209, how='ioc', inst=0, qty=198, reduce_only=True, side=-1, t=53)
+    m.trader_takes(band_ppm=34, how='market-protected', inst=0, qty=9, reduce_only=True, side=1,
+                   t=71)
+    m.trader_takes(band_ppm=76, how='market-protected', inst=1, qty=59, reduce_only=True, side=-1,
+                   t=17)
+    m.trader_takes(band_ppm=3558, how='market', inst=1, qty=45, reduce_only=False, side=1, t=58)
+    m.trader_takes(band_ppm=42534, how='market-protected', inst=1, qty=177, reduce_only=False,
+                   side=1, t=41)
+    m.teardown()
