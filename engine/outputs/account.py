@@ -36,6 +36,11 @@ def _party(account: int) -> str:
     return _VENUE.get(account, f"account {account}")
 
 
+def _counterparty(account: int) -> str:
+    """``N``, or the venue account's name: what follows "counterparty"."""
+    return _VENUE.get(account, str(account))
+
+
 @attrs.frozen
 class AccountStory:
     """``text``: the story (module docstring); ``events``: the account's rows of the log
@@ -97,7 +102,7 @@ def story(result, account: int) -> AccountStory:
             delta = side * n if mine else -side * n
             what = (f"traded {_side(side if mine else -side)} {qty(n)} @ {px(price)} "
                     f"({'taker' if mine else 'maker'}, counterparty "
-                    f"{_VENUE.get(other if mine else acct, other if mine else acct)})")
+                    f"{_counterparty(other if mine else acct)})")
         elif kind == _K.POSITION_TRANSFERRED:
             # side +1: account bought from other; -1 (a seeded short): account sold to other
             delta = side * n if mine else -side * n
@@ -109,7 +114,7 @@ def story(result, account: int) -> AccountStory:
             what = f"{who} took over {qty(n)} @ {px(price)} ({money(value)})"
         elif kind == _K.AUTO_DELEVERAGED:
             what = (f"ADL'd: {qty(n)} closed at the bankruptcy price {px(price)} "
-                    f"({money(value)}) against counterparty {_VENUE.get(other, other)}" if mine else
+                    f"({money(value)}) against counterparty {_counterparty(other)}" if mine else
                     f"ADL counterparty: {qty(n)} of its position closed at {px(price)} "
                     f"({money(value)}) against bankrupt account {acct}")
         elif kind == _K.MARGIN_CALL:
