@@ -32,6 +32,7 @@ class PriceBand(Policy):
     NAME = "price-band"
     DOC = ("order-entry protection around mark (Binance PERCENT_PRICE / marketTakeBound; "
            "reprice mode = Bybit futures; market orders capped at the band = Paradex)")
+    CAP_REASON = REASON_MARKET_BOUND
     CODE = BreakerId.PRICE_BAND
     PARAMS = {
         "band_pct": (5, pct, "limit orders outside mark x (1 +- band) are rejected/repriced"),
@@ -67,12 +68,6 @@ class PriceBand(Policy):
             self.moved = REASON_PRICE_BAND
             return max(edge, 1), 0
         return price, 0
-
-    def stopped(self, reason, order_type):
-        """A market order the take bound stopped (``Policy.stopped``): ``capped`` counts
-        only these, not every market order given the bound as its protection."""
-        if reason == REASON_MARKET_BOUND and order_type == MARKET:
-            self.capped += 1
 
     def limit_edge(self, inst, side):
         """The band edge a limit order of ``side`` may rest at now; None before a mark."""

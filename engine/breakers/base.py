@@ -23,6 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from orderbook.auction import EVERY_TICK, PRICE_RULES
+from orderbook.enums import MARKET
 
 from ..config import ConfigError, boolean, decimal, integer, text
 from ..venue.codes import BreakerId, BreakerReason
@@ -108,6 +109,9 @@ class Policy:
     #: limit): the ``BreakerReason`` the order's expired remainder is logged with, so the
     #: log says the breaker stopped it (``Exchange.submit`` resets it before each gate).
     moved = 0
+    #: The ``moved`` reason of this policy's cap on market orders (0: it caps none); such a
+    #: policy keeps a ``capped`` counter (``stopped``).
+    CAP_REASON = 0
 
     def __init__(self, params: dict | None = None, where: str = "breaker"):
         params = dict(params or {})
@@ -142,8 +146,11 @@ class Policy:
     def stopped(self, reason: int, order_type: int) -> None:
         """Told by ``Exchange.submit`` when an order whose price this policy moved (its
         ``moved`` ``reason``) kept an unfilled remainder while the book still held
-        liquidity beyond that price: the moved price, not the book, stopped it.  For
-        counters that say what a policy changed (``*_market_capped``)."""
+        liquidity beyond that price: the moved price, not the book, stopped it.  A market
+        order stopped under ``CAP_REASON`` counts in ``capped`` (``*_market_capped``: the
+        market orders a cap stopped, not every one given it as protection)."""
+        if reason and reason == self.CAP_REASON and order_type == MARKET:
+            self.capped += 1
 
     def limit_edge(self, inst: int, side: int) -> int | None:
         """The farthest limit (ticks) at which a non-liquidation limit order of ``side`` on

@@ -87,6 +87,7 @@ class LimitUpLimitDown(Policy):
     NAME = "luld"
     DOC = ("US Limit Up-Limit Down: no trade outside ref (5-min mean) +- band; quote at "
            "the band 15 s -> 5-minute pause, reopening auction inside a collar, else extend")
+    CAP_REASON = REASON_LULD_BAND
     CODE = BreakerId.LULD
     PARAMS = {
         "band_pct": (5, positive_pct,
@@ -268,12 +269,6 @@ class LimitUpLimitDown(Policy):
             self.moved = REASON_LULD_BAND
             return edge, 0
         return price, 0
-
-    def stopped(self, reason, order_type):
-        """A market order the band stopped (``Policy.stopped``): ``capped`` counts only
-        these, not every market order given the band as its protection."""
-        if reason == REASON_LULD_BAND and order_type == MARKET:
-            self.capped += 1
 
     def counters(self):
         return {"luld_limit_states": self.limit_states, "luld_pauses": self.pauses,

@@ -120,15 +120,15 @@ def settle_closed(ex, ts: int) -> None:
     a thin book, beyond the bankruptcy price): like a closing liquidation, the fund pays the
     balance back to zero and what it cannot pay is bad debt (``settlement.settle``; reference
     1.6 item 3, "If an account becomes bankrupt (negative wallet balance), the Insurance Fund
-    will payout").  An account still holding a cross position, or whose balance is no
-    longer negative (a waterfall settled it), is left as it is.  Not counted in
+    will payout").  An account whose balance is no longer negative (a waterfall settled
+    it) is left as it is, and one still holding a cross position too (``settle`` waits for
+    its last one).  Not counted in
     ``negative_equity_accounts`` (the liquidation engine's own negatives).  In account
     order.  O(such accounts)."""
     closed, ex.closed_negative = ex.closed_negative, {}
     for account_id, inst in sorted(closed.items()):
         acct = ex.accounts[account_id]
-        if acct.wallet < 0 and not any(p.size and not p.isolated
-                                       for p in acct.positions.values()):
+        if acct.wallet < 0:
             settle(ex, ts, acct, inst, False, acct.wallet, note=False)
 
 

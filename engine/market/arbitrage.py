@@ -42,7 +42,8 @@ within the margin its equity carries now (waiting for collateral stops the extra
 trading its margin already covers: with "adds nothing" every arbitrageur of oct-2025-btc
 seed 2 asked at the low and sat out the rebound for 300 s).  Disabled (no order, no
 transfer; resting quotes pulled once the venue takes cancels) while the venue is down or
-halted and within ``frictions.transfer_freeze``: frozen collateral stops it trading at all, not only adding (assumed; not in the sources).
+halted and within ``frictions.transfer_freeze``: frozen collateral stops it trading at
+all, not only adding (assumed; not in the sources).
 
 Randomness: arbitrageur ``k`` draws from its own generator ``default_rng([seed,
 ARBITRAGE_STREAM, k])``, never from the run's: at set-up, in this order, its threshold

@@ -20,7 +20,8 @@ accumulated rows after each finished run, each through a temporary file renamed 
 place, so an interrupted sweep leaves the runs that finished and never a torn file.
 ``DIR/sweep.json`` records the grid's runs and digests (below); ``--resume`` checks that it
 is the same grid and runs only the rows not ``ok`` (a failed run is retried).  A run that
-raises is a row with its error, never a lost sweep.  Writing is O(rows x columns) per finished run.
+raises is a row with its error, never a lost sweep.  Writing is O(rows x columns) per
+finished run.
 
 Column types: a summary column's type is the one its key's ``SUMMARY_KEYS`` entry declares
 (``summary_type``: int64, float64, bool or string), whatever the rows hold, so two sweeps'
@@ -42,8 +43,8 @@ fails a task that kills workers repeatedly with ``KilledWorker``, a failed row h
 
 Same code and inputs on ``--resume``: ``sweep.json`` records a sha256 of each scenario file
 the grid loads (its bytes; a bundled name's bundled file; files it names, such as an
-``index.file``, are not covered) and of liqsim's own source (``code_digest``: the ``.py``
-files of the ``engine`` and ``orderbook`` packages this process imports, about 5 ms).  A
+``index.file``, are not covered) and of liqsim's own source (``code_digest``: every ``.py``
+file under the ``engine`` and ``orderbook`` package directories, about 5 ms).  A
 different digest refuses the resume (``ConfigError``: exit 2, naming the changed file or
 "liqsim's code"); a ``sweep.json`` from before the digests resumes with a warning that it
 cannot be checked.  Only the client's code is checked, not a Dask cluster's workers'.
@@ -192,13 +193,14 @@ def write_results(out: pathlib.Path, grid: Grid, outcomes: dict[int, dict]) -> p
 
 def code_digest() -> str:
     """sha256 of liqsim's source where this process imports it from: every ``.py`` file
-    under the ``engine`` and ``orderbook`` package directories, sorted by path relative to their parent, each as
-    path, NUL, byte length, NUL, bytes.  O(source size): about 5 ms."""
+    under the ``engine`` and ``orderbook`` package directories, sorted by path relative to
+    their parent, each as path, NUL, byte length, NUL, bytes.  O(source size): ~5 ms."""
     import orderbook
     h = hashlib.sha256()
     roots = (pathlib.Path(__file__).resolve().parents[1],
              pathlib.Path(orderbook.__file__).resolve().parent)
-    files = sorted((f.relative_to(r.parent).as_posix(), f) for r in roots for f in r.rglob("*.py"))
+    files = sorted((f.relative_to(r.parent).as_posix(), f)
+                   for r in roots for f in r.rglob("*.py"))
     for rel, f in files:
         data = f.read_bytes()
         h.update(f"{rel}\0{len(data)}\0".encode())
