@@ -179,60 +179,7 @@ class OrderBook:
                     index[order_id] = rec
                     return _new(SubmitResult, (order_id, _NEW, _NO_FILLS, 0, qty, 0, _R_NONE, ()))
                 if not stp and not post_only:
-                    # Sweep: ``_take`` without self-trade prevention, inlined (a method
-                    # call here cost ~2% of the order-book benchmark, whose marketable
-                    # orders all come here).  Whole levels are dropped at once, decided on
-                    # the cached total; a partly filled order's rest replaces its record
-                    # under the same key (records are immutable; same queue position).
-                    opp = -side
-                    levels = self._levels[opp]
-                    keys = self._prices[opp]
-                    fills = _new_list(Fills)
-                    append = fills.append
-                    remaining = qty
-                    px = best_opp
-                    while True:
-                        level = levels[px]
-                        total = level.total
-                        if total <= remaining:
-                            for rec in level.values():
-                                oid = rec[1]
-                                append((oid, order_id, px, rec[0], rec[2], account, side))
-                                del index[oid]
-                            remaining -= total
-                            del levels[px]
-                            keys.pop()
-                            if not keys:
-                                px = None
-                                break
-                            px = opp * keys[-1]
-                            if not remaining or side * (price - px) < 0:
-                                break
-                            continue
-                        left = remaining
-                        done = []
-                        for rec in level.values():
-                            q = rec[0]
-                            oid = rec[1]
-                            if q <= left:
-                                append((oid, order_id, px, q, rec[2], account, side))
-                                done.append(oid)
-                                left -= q
-                                if not left:
-                                    break
-                            else:
-                                append((oid, order_id, px, left, rec[2], account, side))
-                                level[oid] = index[oid] = (q - left,) + rec[1:]
-                                break
-                        for oid in done:
-                            del level[oid]
-                            del index[oid]
-                        level.total = total - remaining
-                        remaining = 0
-                        break
-                    self._best[opp] = px
-                    # list.__getitem__: Fills indexing would build a Fill (a hot path).
-                    self.last_price = list.__getitem__(fills, -1)[2]
+                    remaining, fills = self._sweep(order_id, account, side, price, qty)
                     filled = qty - remaining
                     if not remaining:
                         return _new(SubmitResult, (order_id, _FILLED, fills, filled, 0, 0,
@@ -346,6 +293,66 @@ class OrderBook:
         else:
             self._rest(order_id, account, side, price, qty, reduce_only, stp)
             self._expiring[order_id] = self._seq
+
+    def _sweep(self, taker_id, account, side, limit, qty):
+        """``_take`` without self-trade prevention, for an int ``limit`` that crosses the
+        opposite best.  Whole levels are dropped at once (decided on the cached total).
+        Returns ``(remaining, fills)``."""
+        opp = -side
+        levels = self._levels[opp]
+        keys = self._prices[opp]
+        index = self._index
+        fills = _new_list(Fills)       # an empty Fills without calling list.__init__
+        append = fills.append
+        remaining = qty
+        px = self._best[opp]
+        while True:
+            level = levels[px]
+            total = level.total
+            if total <= remaining:
+                for rec in level.values():
+                    oid = rec[1]
+                    append((oid, taker_id, px, rec[0], rec[2], account, side))
+                    del index[oid]
+                remaining -= total
+                del levels[px]
+                keys.pop()
+                if not keys:
+                    px = None
+                    break
+                px = opp * keys[-1]
+                if not remaining or side * (limit - px) < 0:
+                    break
+                continue
+            orders = level
+            left = remaining
+            done = []
+            for rec in orders.values():
+                q = rec[0]
+                oid = rec[1]
+                if q <= left:
+                    append((oid, taker_id, px, q, rec[2], account, side))
+                    done.append(oid)
+                    left -= q
+                    if not left:
+                        break
+                else:
+                    append((oid, taker_id, px, left, rec[2], account, side))
+                    # Records are immutable: the rest of the order replaces it in place
+                    # (same key, so the same queue position).
+                    orders[oid] = index[oid] = (q - left,) + rec[1:]
+                    break
+            for oid in done:
+                del orders[oid]
+                del index[oid]
+            level.total = total - remaining
+            remaining = 0
+            break
+        self._best[opp] = px
+        if fills:
+            # list.__getitem__: Fills indexing would build a Fill (a hot path).
+            self.last_price = list.__getitem__(fills, -1)[2]
+        return remaining, fills
 
     def _take(self, taker_id, account, side, limit, qty, stp):
         """Match an incoming order against the opposite side, best price first.
