@@ -192,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "scenario.toml)")
     facts.add_argument("--against", metavar="RUN_DIR", default=None,
                        help="a second run to print beside it (e.g. the same scenario without "
-                       "breaker: fact 13 then compares with it)")
+                       "breaker: fact 13 then compares with it; warns when the two differ in "
+                       "more than the breaker: seed, scale or a scenario setting)")
 
     report = sub.add_parser("report", help="rebuild DIR/report.html (the self-contained HTML "
                             "report replay and compare write) from the runs saved in DIR")
@@ -473,6 +474,12 @@ def _report(summaries: list[dict], wrote: str) -> int:
     return 0
 
 
+#: Tables of a resolved scenario that may differ between two runs compared by ``facts
+#: --against`` without the difference being more than the breaker's: the run's own policy,
+#: seed and scale, every policy's parameters, and the sources (no effect on a run).
+_RUN_ONLY = frozenset(("run", "breaker", "sources"))
+
+
 def _cmd_facts(args) -> int:
     """Score saved runs afresh (the saved summary's ``facts`` are not read) and print one
     column per run.  A missing or unreadable input: one line, exit 2."""
@@ -486,6 +493,11 @@ def _cmd_facts(args) -> int:
         a, b = (v.summary for v in views)
         differ = [f"{key} {a.get(key)} vs {b.get(key)}" for key in ("scenario", "seed", "scale")
                   if a.get(key) != b.get(key)]
+        if a.get("scenario") == b.get("scenario"):   # a --set of one run (not its breaker's)
+            sa, sb = (v.scenario for v in views)
+            tables = sorted(k for k in {*sa, *sb} if k not in _RUN_ONLY and sa.get(k) != sb.get(k))
+            if tables:
+                differ.append("the scenario's " + ", ".join(f"[{k}]" for k in tables))
         if differ:
             print(f"liqsim: warning: {args.run_dir} and {args.against} differ in "
                   f"{', '.join(differ)}: their difference is not the breaker's alone",

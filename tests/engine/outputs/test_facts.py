@@ -612,6 +612,25 @@ def test_cli_facts_against_a_run_of_another_seed_or_scale_warns_on_stderr(saved_
         err[0].split("differ in")[1], err
 
 
+def test_cli_facts_against_a_run_with_other_scenario_settings_warns_naming_the_tables(
+        saved_runs, capsys, tmp_path):
+    """Runs of one scenario, seed and scale, one with a ``--set traders....``: fact 13 read
+    the traders' difference as the breaker's, silently (only name, seed and scale were
+    compared).  Another breaker's parameters are not a difference."""
+    import shutil
+    _, none_dir = saved_runs["none"]
+    _, luld_dir = saved_runs["luld"]
+    other = tmp_path / "other"
+    shutil.copytree(none_dir, other)
+    text = (other / "scenario.toml").read_text()
+    key = next(line for line in text.splitlines() if line.startswith("leverage_median = "))
+    (other / "scenario.toml").write_text(text.replace(key, 'leverage_median = "3"', 1))
+    assert main(["facts", str(luld_dir), "--against", str(other)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].endswith("differ in the scenario's [traders]: their "
+                                             "difference is not the breaker's alone"), err
+
+
 def test_facts_or_account_of_a_comparison_directory_names_its_runs(saved_runs, capsys,
                                                                     tmp_path):
     """"runs/cmp/summary.json: expected a file of the saved run" did not say that the
