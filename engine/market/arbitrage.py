@@ -183,9 +183,10 @@ class Arbitrageur:
         and its ask at ``I x (1 + c)`` (rounded up), each sized by its room; with
         ``gap_only``, a side only while others leave a gap there (``_others_at``)."""
         index = self.port.index_ticks
+        band = Fraction(-self.threshold_bps, 10_000)
         out = []
         for side in (1, -1):
-            price = protection_limit(index, side, Fraction(-self.threshold_bps, 10_000))
+            price = protection_limit(index, side, band)
             if self.gap_only and self._others_at(side, price):
                 continue
             qty = self._room(ts, side, price, None)
