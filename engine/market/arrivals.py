@@ -134,17 +134,20 @@ class Arrivals:
             return
         ex, port = self.port.exchange, self.port
         n = int(rng.poisson(float(cfg.close_rate_per_s)))
-        for _ in range(n):
-            acct_id = first + int(rng.integers(0, end - first))
-            acct = ex.accounts.get(acct_id)
+        k = port.instrument.inverse_k
+        accounts = ex.accounts
+        band = Fraction(cfg.limit_pct) / 100
+        # The n draws in one call give the same numbers as n single calls (numpy; checked
+        # by tests/engine/market/test_population.py and the event-log digests).
+        for draw in rng.integers(0, end - first, size=n).tolist():
+            acct = accounts.get(first + draw)
             pos = acct.positions.get(0) if acct is not None else None
-            k = port.instrument.inverse_k
             if pos is None or not pos.size or (pos.unrealised_inverse(mark, k) <= 0 if k
                                                else pos.size * mark <= pos.cost):
                 continue            # flat, or not in profit at the mark
             side = -1 if pos.size > 0 else 1
-            limit = protection_limit(mark, side, Fraction(cfg.limit_pct) / 100)
+            limit = protection_limit(mark, side, band)
             self.closed += 1
-            port.send(ts, lambda tt, a=acct_id, s=side, q=abs(pos.size), p=limit:
+            port.send(ts, lambda tt, a=first + draw, s=side, q=abs(pos.size), p=limit:
                       ex.submit(tt, a, 0, s, q, price=p, tif=IOC, order_type=MARKET,
                                 reduce_only=True))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -323,6 +324,18 @@ def test_profit_taking_exits_close_positions_in_profit_and_leave_losers(eng):
     # liquidated or stopped was short.
     reduced = {r[5] for r in sim.log.rows(EventKind.TRADE) if r[3] == 1 and 1000 <= r[5] < 1200}
     assert reduced and all(ex.accounts[a].positions[0].size >= 0 for a in reduced)
+
+
+@pytest.mark.parametrize("population", [1, 7, 200, 100_000, 2**33 + 5])
+def test_a_second_of_exits_draws_the_traders_single_draws_would(population):
+    """``Arrivals._exits`` draws a second's traders in one numpy call; the event log stays
+    the one single draws gave only while numpy hands out the same stream either way (with a
+    draw of another kind between two seconds, as a run has)."""
+    one, batch = np.random.default_rng(11), np.random.default_rng(11)
+    for n in (0, 1, 3, 40, 5):
+        single = [int(one.integers(0, population)) for _ in range(n)]
+        assert batch.integers(0, population, size=n).tolist() == single
+        assert one.poisson(40.0) == batch.poisson(40.0)
 
 
 def test_no_exit_is_drawn_without_a_close_rate():
