@@ -2,7 +2,7 @@
 
     liqsim replay SCENARIO [--breaker NAME] [--seed N] [--scale F] [--set KEY=VALUE ...] --out DIR
     liqsim replay --data PATH... [--breaker NAME] [--scenario FILE] [--allow-gaps] --out DIR
-    liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] --out DIR
+    liqsim compare SCENARIO --breakers none,luld,... [--seed N] [--scale F] [--workers N] --out DIR
     liqsim compare --data PATH... --breakers none,luld,... [--scenario FILE] [--allow-gaps] --out DIR
     liqsim sweep GRID.toml --out DIR [--workers N] [--scheduler ADDRESS] [--resume]
     liqsim bench [--quick] [--json]   the throughput measurements (engine.sweeps.bench)
@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY=VALUE")
     compare.add_argument("--out", type=_out, required=True)
+    compare.add_argument("--workers", type=_workers, default=None, metavar="N",
+                         help="local processes running the runs side by side (default: the "
+                         "cores, at most one per run; results do not depend on it; memory "
+                         "is about one run's per worker)")
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sweep = sub.add_parser("sweep", help="run a grid of replays (scenarios x policies x "
@@ -358,9 +362,10 @@ def _cmd_compare(args) -> int:
     _warn_unused_breaker_sets(args.overrides, names)
     seeds = args.seeds or [args.seed]
     if args.data is not None:
-        if args.scenario is not None or args.overrides or args.scale != 1:
-            raise ConfigError("compare --data: expected no SCENARIO, --set or --scale (give "
-                              "participants with --scenario FILE)")
+        if args.scenario is not None or args.overrides or args.scale != 1 or args.workers:
+            raise ConfigError("compare --data: expected no SCENARIO, --set, --scale or "
+                              "--workers (give participants with --scenario FILE; the runs "
+                              "take turns)")
         comparison = compare_recorded(args.data, names, scenario=args.data_scenario,
                                       seeds=seeds, allow_gaps=args.allow_gaps)
     elif args.scenario is None or args.data_scenario is not None or args.allow_gaps:
@@ -368,8 +373,15 @@ def _cmd_compare(args) -> int:
                           "--allow-gaps go with --data)")
     else:
         _not_data(args.scenario, "compare")
+        runs = len(names) * len(seeds)
+        workers = min(args.workers or os.cpu_count() or 1, runs)
+
+        def done(name, seed, finished, total):
+            if not args.quiet:
+                print(f"liqsim: {name}{'' if seed is None else f' seed {seed}'} done "
+                      f"({finished}/{total})", file=sys.stderr, flush=True)
         comparison = compare(args.scenario, names, scale=args.scale, overrides=args.overrides,
-                             seeds=seeds, progress=not args.quiet)
+                             seeds=seeds, progress=not args.quiet, workers=workers, done=done)
     comparison.save(args.out, _command(args))
     s0 = next(iter(comparison.results.values()))[0].summary
     code = _report(comparison.summaries,

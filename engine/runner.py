@@ -248,17 +248,43 @@ def record_flow(scenario, seed: int = 0, scale=1, overrides: list[str] = ()):
 
 
 def compare(scenario, breakers=("none",), seed: int | None = None, scale=1,
-            overrides: list[str] = (), seeds=None, progress: bool = False):
+            overrides: list[str] = (), seeds=None, progress: bool = False,
+            workers: int = 1, done=None):
     """``run`` once per policy in ``breakers`` (names, or one comma-separated string) and
     per seed in ``seeds`` (default: ``[seed]``): a ``engine.outputs.comparison.Comparison``
-    with ``.plot()``, ``.to_pandas()`` and ``.save(dir)``."""
+    with ``.plot()``, ``.to_pandas()`` and ``.save(dir)``.
+
+    ``workers`` > 1 runs them in that many local processes (at most one per run), each
+    run whole in one process, so the results are the runs' own whatever the number (each
+    is deterministic from scenario, policy, seed, scale and overrides); memory is then about
+    one run's peak per worker.  ``progress`` bars only run one at a time; with workers,
+    ``done(name, seed, finished, total)`` is told as each run finishes (the scenario is
+    loaded here first, so a bad one raises before any process starts)."""
     from .breakers import parse_policy_list
     from .outputs.comparison import Comparison
     names = parse_policy_list(breakers if isinstance(breakers, str) else ",".join(breakers))
     seeds = list(seeds) if seeds is not None else [seed]
-    return Comparison({name: [run(scenario, breaker=name, seed=s, scale=scale,
-                                  overrides=overrides, progress=progress) for s in seeds]
-                       for name in names})
+    tasks = [(name, s) for name in names for s in seeds]
+    if workers <= 1 or len(tasks) == 1:
+        return Comparison({name: [run(scenario, breaker=name, seed=s, scale=scale,
+                                      overrides=overrides, progress=progress) for s in seeds]
+                           for name in names})
+    if not isinstance(scenario, Scenario):
+        load(str(scenario), list(overrides), _fraction(scale))     # ConfigError, here
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    results: dict[tuple, RunResult] = {}
+    with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
+        try:
+            futures = {pool.submit(run, scenario, name, s, scale, list(overrides)): (name, s)
+                       for name, s in tasks}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if done is not None:
+                    done(*futures[future], len(results), len(tasks))
+        except BaseException:       # a failed run or an interrupt: no waiting for the rest
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return Comparison({name: [results[name, s] for s in seeds] for name in names})
 
 
 def compare_recorded(paths, breakers=("none",), scenario=None, seeds=(None,),

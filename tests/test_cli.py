@@ -153,6 +153,9 @@ def test_compare_over_seeds_shows_the_mean_and_range_of_every_row(tmp_path):
     (["compare", "flash-drop", "--seeds", "0,0", "--out", "X"], "--seeds"),
     (["compare", "flash-drop", "--seeds", "0-5000", "--out", "X"], "--seeds"),
     (["compare", "flash-drop", "--seed", "1", "--seeds", "0-2", "--out", "X"], "--seeds"),
+    (["compare", "flash-drop", "--workers", "0", "--out", "X"], "--workers"),
+    (["compare", "--data", "tests/data/gap-drop.toml", "--workers", "2", "--out", "X"],
+     "compare --data: expected no SCENARIO, --set, --scale or --workers"),
     (["replay", "flash-drop", "--set", 'run.breaker="magic"', "--out", "X"],
      "run.breaker: unknown policy 'magic'"),
     (["replay", "flash-drop", "--set", "run.seed=-1", "--out", "X"], "run.seed"),
@@ -254,6 +257,25 @@ def test_compare_writes_one_run_per_policy_and_a_comparison(tmp_path):
     assert (out / "none" / "events.parquet").exists()
     assert (out / "price-band" / "summary.json").exists()
     assert (out / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_on_two_workers_writes_the_runs_it_writes_on_one(tmp_path, capsys):
+    """Runs side by side in local processes: each run whole in one process, so the event
+    logs and summaries are the same as one after another (wall-clock keys aside)."""
+    gap = str(ROOT / "tests" / "data" / "gap-drop.toml")        # the small fixture: quick
+    outs = {n: tmp_path / f"w{n}" for n in (1, 2)}
+    for n, out in outs.items():
+        assert main(["compare", gap, *SMALL, "--breakers", "none,luld", "--seeds", "0-1",
+                     "--workers", str(n), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "done (4/4)" in err and err.count(" done (") == 4, err     # the 2-worker run
+    wall = {"wall_seconds", "events_per_second"}
+    for run in ("none/seed-0", "none/seed-1", "luld/seed-0", "luld/seed-1"):
+        one, two = (outs[n] / run for n in (1, 2))
+        assert (one / "events.parquet").read_bytes() == (two / "events.parquet").read_bytes()
+        s1, s2 = (json.loads((d / "summary.json").read_text()) for d in (one, two))
+        assert {k: v for k, v in s1.items() if k not in wall} == \
+            {k: v for k, v in s2.items() if k not in wall}, run
 
 
 def test_compare_into_an_existing_output_replaces_its_runs(tmp_path):
