@@ -55,7 +55,7 @@ from .market.programs import Programs, flow_holding, place_stubs
 from .market.traders import Stops, TopUps, draw_traders
 from .outputs.metrics import Sampler
 from .phases import SECOND, Phase
-from .scenarios.catalogue import compress_funding
+from .scenarios.catalogue import compress_funding, compress_mark
 from .venue.accounts import (BASIS_ACCOUNT, DIP_ACCOUNT, FIRST_ARRIVAL, FIRST_ASSET_ACCOUNT,
                              FIRST_BASIS, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT, STUB_ACCOUNT)
 from .venue.capacity import VenueCapacity
@@ -159,7 +159,8 @@ class Simulation:
         fund = scenario.funding
         self.funding = Funding(compress_funding(fund.rule_for(instrument), k),
                                instrument.tick_lot_quanta) if fund.enabled else None
-        self.mark_policy = make_mark_policy(venue.mark_policy, **self._funding_basis())
+        self.mark_policy = make_mark_policy(venue.mark_policy, **self._funding_basis(),
+                                            **compress_mark(venue.mark_policy, k))
         # The index's random walk is the first draw of the run's Generator.
         self.index = IndexPath(scenario.index, scenario.shocks, instrument.tick_size,
                                meta.duration_s, self.rng)

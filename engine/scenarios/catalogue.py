@@ -21,8 +21,9 @@ seconds of the event.  The scenario's own timeline -- ``duration_s``, the index 
 window -- is written in run seconds and labelled in event time by multiplying by k.  The
 venue's rules are written in the venue's real seconds and run k times faster, so that each
 covers the same stretch of the event: breaker windows, pauses and auction phases
-(``engine.breakers.compress_params``) and the funding schedule (``compress_funding``: each
-settlement still pays a whole real interval's rate).  Microstructure clocks cannot be
+(``engine.breakers.compress_params``), the funding schedule (``compress_funding``: each
+settlement still pays a whole real interval's rate) and the mark price's windows
+(``compress_mark``).  Microstructure clocks cannot be
 compressed and stay in run seconds: the step, order latency, the makers' refresh, volatility
 window, calm and recovery times, the venue's capacity per second (stated in every run's
 summary, ``time``).
@@ -46,6 +47,8 @@ CLOCKS = {
                 "a cap per second, liq-throttle's, k times larger)",
     "funding": "venue rule in real seconds, run k times faster; each settlement pays a "
                "whole real interval's rate",
+    "mark": "venue rule in real seconds, run k times faster (Binance's 30 s basis window, "
+            "Hyperliquid's 150 s and 30 s EMAs; at least 1 s)",
     "microstructure": "run seconds, not compressed (step, latency, maker refresh, volatility "
                       "window, calm and recovery, venue capacity)",
 }
@@ -57,22 +60,41 @@ _CITES = re.compile(r"\[(?:S\d+|P)(?:[,;\s]+(?:S\d+|P))*\]|\b" + MARK + r"\b", r
 FACT_IDS = range(1, 15)
 
 
+def compress_seconds(s: int, k) -> int:
+    """A venue clock of ``s`` real seconds on a clock compressed ``k`` times: ``s / k``
+    rounded to the nearest whole second (half up), at least 1."""
+    return max(1, floor_f(Fraction(s) / k + Fraction(1, 2)))
+
+
 def compress_funding(rule, k):
     """``rule`` (``engine.venue.funding.FundingRule``) on a clock compressed ``k`` times:
     interval, first instant and sampling divided by ``k`` and rounded to the nearest whole
-    second (at least 1; the first instant and the sampling at most the interval), the real
-    interval kept for
-    the rate (``rate_interval_s``).  ``k`` = 1: unchanged."""
+    second (``compress_seconds``; the first instant and the sampling at most the interval),
+    the real interval kept for the rate (``rate_interval_s``).  ``k`` = 1: unchanged."""
     if k == 1:
         return rule
 
     def short(s: int) -> int:
-        return max(1, floor_f(Fraction(s) / k + Fraction(1, 2)))
+        return compress_seconds(s, k)
 
     interval = short(rule.interval_s)
     return attrs.evolve(rule, interval_s=interval, first_s=min(short(rule.first_s), interval),
                         sample_s=min(short(rule.sample_s), interval),
                         rate_interval_s=rule.paid_interval_s)
+
+
+#: The mark policies' own windows in real seconds (``engine.venue.marks``): Binance's
+#: Price-2 basis window, Hyperliquid's two EMA time constants.
+MARK_CLOCKS = {"binance": {"window_s": 30}, "hyperliquid": {"ema_s": 150, "fallback_ema_s": 30}}
+
+
+def compress_mark(policy: str, k) -> dict:
+    """The mark policy's windows (``MARK_CLOCKS``) on a clock compressed ``k`` times
+    (``compress_seconds``), as constructor parameters; ``{}`` at ``k`` = 1 or for a policy
+    without one (its defaults stand)."""
+    if k == 1:
+        return {}
+    return {key: compress_seconds(s, k) for key, s in MARK_CLOCKS.get(policy, {}).items()}
 
 
 def time_statement(k: Fraction, duration_s: int) -> dict:

@@ -195,15 +195,15 @@ class BinanceMark(_Clock):
 
     - Missing inputs: the mark is the median of the inputs that exist; of two, their mean (the
       usual median of an even count); of one, that one; of none, ``None``. This applies before the
-      first trade (no last price) and before the first basis sample (no Price 2). Price 1 exists
-      whenever an index does.
+      first trade (no last price). Price 1 and Price 2 exist whenever an index does.
     - A second whose observation has an empty book side (or a halted book: the loop passes no
-      quotes then) has no mid, so it adds no basis sample: Price 2 averages the last
-      ``window_s`` samples there are, however old, so that it exists whenever an index and
-      one earlier two-sided second do.  The published formula always has its three inputs;
-      dropping Price 2 instead would leave the median of Price 1 and a stale last price, and
-      a halted or one-sided book would pin the mark halfway between the index and the last
-      trade.  Price 2 is missing only before the first two-sided second.
+      quotes then) has no mid, so it has no basis sample: Price 2 averages the samples of the
+      last ``window_s`` seconds that have one, and with none in the window the basis is taken
+      as 0 (Price 2 = index).  The published formula always has its three inputs; a sample
+      older than the window is not in it (kept "however old", a sample from before a book
+      emptied set the mark minutes later: 4-56% off the index on oct-2025-alt), and dropping
+      Price 2 instead would leave the median of Price 1 and a stale last price -- the mark
+      pinned halfway between the index and the last trade.  So Price 2 always exists.
     - Binance's "abnormal component" filter (statement of 2025-10-12) is not published and not
       modelled.
 
@@ -249,7 +249,8 @@ class BinanceMark(_Clock):
         self._rate = Fraction(0)
         self._anchor_ns = 0
         self.set_funding(funding_rate_ppm, next_funding_ns)
-        self._ring: deque[int] = deque(maxlen=window_s)   # the last basis samples, half ticks
+        # The last ``window_s`` grid seconds' basis samples in half ticks (None: no mid).
+        self._ring: deque[int | None] = deque(maxlen=window_s)
         self._sum2 = 0  # Σ of the samples in the ring, in half ticks
         self._count = 0  # samples in the ring
         self._next_k = 0  # the first grid second not yet sampled for good
@@ -274,15 +275,15 @@ class BinanceMark(_Clock):
         return self._rate * _PPM
 
     def _push(self, sample: int | None) -> None:
-        if sample is None:
-            return          # no mid this second: the older samples stand (class docstring)
+        """One grid second: its sample, or None (no mid; the window moves on all the same)."""
         ring = self._ring
-        if len(ring) == self.window_s:
+        if len(ring) == self.window_s and ring[0] is not None:
             self._sum2 -= ring[0]
             self._count -= 1
         ring.append(sample)
-        self._sum2 += sample
-        self._count += 1
+        if sample is not None:
+            self._sum2 += sample
+            self._count += 1
 
     def _sample(self) -> int | None:
         bid, ask = self._bid, self._ask
@@ -296,13 +297,12 @@ class BinanceMark(_Clock):
         if missed <= 0:
             return
         sample = self._sample()
-        if missed >= self.window_s:
-            if sample is not None:      # the whole window is this one carried-forward sample
-                ring = self._ring
-                ring.clear()
-                ring.extend([sample] * self.window_s)
-                self._sum2 = sample * self.window_s
-                self._count = self.window_s
+        if missed >= self.window_s:     # the whole window is this one carried-forward state
+            ring = self._ring
+            ring.clear()
+            ring.extend([sample] * self.window_s)
+            self._sum2 = 0 if sample is None else sample * self.window_s
+            self._count = 0 if sample is None else self.window_s
         else:
             for _ in range(missed):
                 self._push(sample)
@@ -336,16 +336,18 @@ class BinanceMark(_Clock):
             # Provisional sample for the grid second ts_ns itself (not committed: a later
             # observation at the same ts_ns may still change it).
             sample = self._sample()
+            ring = self._ring
+            if len(ring) == self.window_s and ring[0] is not None:
+                sum2 -= ring[0]
+                count -= 1
             if sample is not None:
-                if len(self._ring) == self.window_s:
-                    sum2 -= self._ring[0]
-                    count -= 1
                 sum2 += sample
                 count += 1
         index = self._index
         until_ns = (self._anchor_ns - ts_ns) % self._interval_ns
         price1 = index * (1 + self._rate * Fraction(until_ns, self._interval_ns))
-        price2 = index + Fraction(sum2, 2 * count) if count else None
+        # No sample in the window: basis 0 (assumed, class docstring).
+        price2 = index + Fraction(sum2, 2 * count) if count else Fraction(index)
         last = None if self._last is None else Fraction(self._last)
         return price1, price2, last
 

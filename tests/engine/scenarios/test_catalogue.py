@@ -11,7 +11,7 @@ import pytest
 import engine
 from engine.breakers import compress_params
 from engine.config import ConfigError
-from engine.scenarios.catalogue import compress_funding
+from engine.scenarios.catalogue import compress_funding, compress_mark
 from engine.scenarios.scenario import load
 from engine.simulation import Simulation
 from engine.venue.events import EventKind
@@ -126,6 +126,27 @@ def test_a_compressed_run_builds_its_breaker_on_the_compressed_times():
     assert plain.breaker.params["pause_s"] == 600 * 10**9
 
 
+def test_a_compressed_run_marks_on_the_venue_windows_run_k_times_faster():
+    """Binance's 30 s basis window on a 4x clock is 30 event seconds -- 8 run seconds --
+    not 2 event minutes; Hyperliquid's EMAs likewise; at 1,152x one second at least."""
+    def mark(policy, k):
+        return Simulation(load(GAP_DROP, [f"scenario.time_compression={k}",
+                                          f'venue.mark_policy="{policy}"'], SMALL)).mark_policy
+    assert mark("binance", 1).window_s == 30 and mark("binance", 4).window_s == 8
+    assert mark("binance", 1152).window_s == 1
+    hl = mark("hyperliquid", 2)
+    assert (hl.ema_s, hl.fallback_ema_s) == (75, 15)
+
+
+def test_the_mark_clocks_compressed_are_the_policies_own_defaults():
+    from engine.scenarios.catalogue import MARK_CLOCKS
+    from engine.venue.marks import make_mark_policy
+    for name, clocks in MARK_CLOCKS.items():
+        policy = make_mark_policy(name)
+        assert {key: getattr(policy, key) for key in clocks} == clocks, name
+    assert compress_mark("last", 4) == {} and compress_mark("binance", 1) == {}
+
+
 def test_compressed_funding_settles_k_times_as_often_and_pays_a_real_interval():
     sc = load(GAP_DROP, ["funding.enabled=true", "funding.interval_s=28800",
                          "funding.first_s=28800"])
@@ -150,7 +171,7 @@ def test_the_summary_states_the_compression_and_each_clock():
     r = engine.run(GAP_DROP, scale=SMALL, overrides=["scenario.time_compression=60"])
     t = r.summary["time"]
     assert t["compression"] == "60" and t["event_seconds"] == 240 * 60
-    assert set(t["clocks"]) == {"timeline", "breakers", "funding", "microstructure"}
+    assert set(t["clocks"]) == {"timeline", "breakers", "funding", "mark", "microstructure"}
     assert engine.run(GAP_DROP, scale=SMALL).summary["time"]["compression"] == "1"
 
 

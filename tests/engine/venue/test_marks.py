@@ -170,21 +170,25 @@ def test_binance_missed_seconds_carry_the_last_observation_forward():
     assert m.mark(5 * S + 86_400 * S) == 1_040
 
 
-def test_binance_second_with_an_empty_book_side_is_skipped_assumed():
+def test_binance_second_with_an_empty_book_side_adds_no_basis_sample_assumed():
     m = BinanceMark()
     m.observe(0, 1_000, *_book(1_000, 10), 10**9)
     m.observe(S // 2, 1_000, None, 1_011, 10**9)  # bid side empty from 0.5 s
     m.observe(2 * S + S // 2, 1_000, *_book(1_000, 30), 10**9)
-    # Second 0: 10; seconds 1 and 2: skipped; second 3: 30 -> mean 20.
+    # Second 0: 10; seconds 1 and 2: no sample; second 3: 30 -> mean 20.
     assert m.components(3 * S)[1] == 1_020
 
-    m2 = BinanceMark()
-    m2.observe(0, 1_000, *_book(1_000, 10), 1_004)
-    m2.observe(S // 2, 1_000, None, 1_011, 1_004)
-    # At 31 s no second since 0 had a mid: Price 2 stands on the last sample there is (basis
-    # 10), so the formula keeps its three inputs: median(1,000, 1,010, 1,004).
-    assert m2.components(31 * S) == (1_000, 1_010, 1_004)
-    assert m2.mark(31 * S) == 1_004
+
+def test_binance_basis_sample_older_than_the_window_leaves_it_assumed():
+    """oct-2025-alt: samples from before its book emptied set the mark 7 minutes later, 4-56%
+    off the index, and liquidated longs solvent at the index.  A sample leaves the 30-second
+    window whether or not a newer one came; with none in it the basis is 0."""
+    m = BinanceMark()
+    m.observe(0, 1_000, *_book(1_000, 10), 1_004)
+    m.observe(S // 2, 1_000, None, 1_011, 1_004)
+    assert m.components(29 * S) == (1_000, 1_010, 1_004)    # second 0 is in 0..29
+    assert m.components(30 * S) == (1_000, 1_000, 1_004)    # and not in 1..30
+    assert m.mark(31 * S) == 1_000
 
 
 def test_binance_a_stale_last_trade_cannot_pin_the_mark_while_the_book_has_no_mid():
@@ -195,8 +199,8 @@ def test_binance_a_stale_last_trade_cannot_pin_the_mark_while_the_book_has_no_mi
     for k in range(1, 121):
         m.observe(k * S, 1_000 - k * 100 // 120, None, None, 1_004)
     p1, p2, last = m.components(120 * S)
-    assert (p1, p2, last) == (900, 904, 1_004)
-    assert m.mark(120 * S) == 904           # the mean of Price 1 and last would read 952
+    assert (p1, p2, last) == (900, 900, 1_004)
+    assert m.mark(120 * S) == 900           # the mean of Price 1 and last would read 952
     assert BinanceMark().mark(0) is None
 
 
@@ -480,12 +484,12 @@ def test_mark_is_deterministic_for_the_same_observations():
 
 def _binance_reference(rows, ts, window_s, rate_ppm, interval_s, anchor_ns):
     """Slow reference: Price 1, Price 2 and last recomputed from the raw observations.
-    Price 2 averages the basis of the last ``window_s`` grid seconds that had a mid, however
-    old (a second without one adds nothing)."""
+    Price 2 averages the basis of those of the last ``window_s`` grid seconds that had a
+    mid; with none, the basis is 0 (Price 2 = index)."""
     k0 = -(-rows[0][0] // S)
     kend = ts // S
     samples = []
-    for k in range(k0, kend + 1):
+    for k in range(max(k0, kend - window_s + 1), kend + 1):
         _, index, bid, ask, _, _, _ = [r for r in rows if r[0] <= k * S][-1]
         if bid is not None and ask is not None:
             samples.append(Fraction(bid + ask, 2) - index)
@@ -493,7 +497,7 @@ def _binance_reference(rows, ts, window_s, rate_ppm, interval_s, anchor_ns):
     _, index, _, _, last, _, _ = [r for r in rows if r[0] <= ts][-1]
     until = (anchor_ns - ts) % (interval_s * S)
     price1 = index * (1 + Fraction(rate_ppm, 10**6) * Fraction(until, interval_s * S))
-    price2 = index + sum(samples) / len(samples) if samples else None
+    price2 = index + sum(samples) / len(samples) if samples else Fraction(index)
     return price1, price2, (None if last is None else Fraction(last))
 
 
