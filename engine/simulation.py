@@ -43,6 +43,7 @@ from .breakers import compress_params, make_breaker
 from .config import ConfigError
 from .liquidation import state as liquidation_state
 from .liquidation.offload import OffloadBand, offload
+from .liquidation.settlement import clear_fund_shortfall
 from .liquidation.waterfalls import run_liquidations
 from .market.arbitrage import open_arbitrageurs
 from .market.arrivals import Arrivals
@@ -56,6 +57,7 @@ from .market.traders import Stops, TopUps, draw_traders
 from .outputs.metrics import Sampler
 from .phases import SECOND, Phase
 from .scenarios.catalogue import compress_funding, compress_mark
+from .scenarios.scenario import fund_limit_alone
 from .venue.accounts import (BASIS_ACCOUNT, DIP_ACCOUNT, FIRST_ARRIVAL, FIRST_ASSET_ACCOUNT,
                              FIRST_BASIS, FIRST_MAKER, FIRST_TRADER, FLOW_ACCOUNT, STUB_ACCOUNT)
 from .venue.capacity import VenueCapacity
@@ -423,6 +425,7 @@ class Simulation:
             self.insurance_fund_start = ex.fund.wallet
         if venue.fund_limit_oi_pct is not None:
             ex.fund_limit_notional = max(1, floor_f(oi * venue.fund_limit_oi_pct / 100))
+            ex.fund_limit_notional_alone = fund_limit_alone(venue, self.instrument.waterfall)
 
     def _seed_holders(self, start: int) -> None:
         """Open the accounts of participants who close an existing position through the
@@ -561,6 +564,7 @@ class Simulation:
         venue updates between settlements, not the one last paid)."""
         f = self.funding
         f.step(ts, self.exchange, 0, self.index_ticks)
+        clear_fund_shortfall(self.exchange, ts)     # what the fund paid beyond its assets
         if self._funding_basis():
             self.mark_policy.set_funding(f.rate() * 1_000_000)
 

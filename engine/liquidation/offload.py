@@ -6,7 +6,8 @@ Binance says only that the fund "will offload positions according to a preset al
 each call sends one IOC order for ``fraction_ppm`` of the fund's position (at least one
 lot), limited to ``band_ppm`` away from the mark in the direction that closes it; the
 Simulation calls it once per second per instrument.  What does not fill stays with the
-fund; its fills pay the instrument's taker fee like anyone's.
+fund; its fills pay the instrument's taker fee like anyone's.  A loss that takes the fund's
+wallet below zero is written off as bad debt at once (``settlement.clear_fund_shortfall``).
 
 Under a breaker that refuses limits beyond a band around the mark (``price-band``), the
 fund's limit is kept at the band's edge (``Policy.limit_edge``; assumed: whether a venue
@@ -36,6 +37,7 @@ from orderbook.enums import IOC
 
 from ..venue.events import EventKind
 from ..venue.rounding import protection_limit
+from .settlement import clear_fund_shortfall
 
 OFFLOAD_FRACTION_PPM = 100_000   # 10% of the position per call (assumed)
 OFFLOAD_BAND_PPM = 10_000        # no worse than 1% from mark (assumed)
@@ -60,6 +62,8 @@ def offload(ex, ts: int, inst: int, fraction_ppm: int = OFFLOAD_FRACTION_PPM,
     ex.log.append(ts, EventKind.FUND_OFFLOAD_ORDER, side=side, inst=inst, account=holder.id,
                   price=limit, qty=qty)
     r = ex.submit(ts, holder.id, inst, side, qty, price=limit, tif=IOC)
+    if holder is ex.fund:
+        clear_fund_shortfall(ex, ts, inst)
     return r.filled_qty if r else 0
 
 

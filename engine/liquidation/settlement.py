@@ -11,6 +11,10 @@ After a takeover or ADL closes the position, ``settle`` clears what the account 
 a positive remainder goes to the fund (Binance: "the remaining collateral ... will go to the
 Insurance Fund"), collateral is seized to cover a negative wallet, the fund covers what
 remains negative, and what the fund cannot cover is written off as bad debt.
+
+The fund itself never holds a debt nothing backs (``clear_fund_shortfall``): when its own
+realised losses (offloading at a loss, funding, an ADL close) take its wallet below what
+the collateral it holds covers, the rest is written off as bad debt, as for a trader.
 """
 from __future__ import annotations
 
@@ -71,9 +75,13 @@ BANKRUPT_NEVER = 1 << 62
 
 def fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
     """The fund takes a position only while its balance is positive and its net notional
-    stays within ``fund_limit_ppm`` of its margin balance (reference 1.6 item 9), or, when
-    the venue sets ``fund_limit_notional`` (quantums, a share of the open interest), within
-    that."""
+    stays within ``fund_limit_ppm`` of its margin balance (reference 1.6 item 9: "by
+    default ... 100% the size of the insurance fund", beyond that counterparty
+    liquidation).  When the venue sets ``fund_limit_notional`` (quantums, a share of the
+    open interest) the notional stays within that too, or within that alone with
+    ``fund_limit_notional_alone`` (the rule before the fund-based cap applied with it).
+    A limit by open interest is assumed (no source gives one for any venue).
+    A unit the fund cannot take goes to ADL (``take_over``).  O(1)."""
     fund = ex.fund
     pos = fund.positions.get(inst)
     size = pos.size if pos else 0
@@ -83,8 +91,37 @@ def fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
     after = abs(size) + qty   # conservative: assume the same direction
     value = ex.instruments[inst].value_q(price, after, up=True)
     if ex.fund_limit_notional:
-        return value <= ex.fund_limit_notional
+        if value > ex.fund_limit_notional:
+            return False
+        if ex.fund_limit_notional_alone:
+            return True
     return value * 1_000_000 <= equity * ex.fund_limit_ppm
+
+
+def clear_fund_shortfall(ex, ts: int, inst: int = 0) -> int:
+    """Write off what the insurance fund owes beyond its assets; return the quantums.
+
+    A fund cannot hold a negative balance (reference 1.6 item 9 caps what it takes, 1.7
+    makes ADL the last step; dYdX: "fills that would make the fund negative are invalid",
+    section 6), yet its own realised losses -- an offload sold below the takeover price,
+    its fees, funding on what it holds, an ADL close -- debit its wallet with no floor.
+    The part of a negative wallet that the collateral the fund holds does not back (its
+    haircut value, as ``settle`` counts it when the fund covers) is written off as bad
+    debt through ``Exchange.write_off`` (a ``BadDebt`` row whose account is the fund):
+    the wallet ends at minus that collateral value (0 without collateral) and
+    ``bad_debt`` grows by as much, so money stays conserved with ``==``.  Its open
+    positions' unrealised PnL is not counted (not cash; the same rule as ``settle``'s
+    cover).
+    Assumed: the fund's collateral backs its cash debt (no venue says how it stands).
+    O(assets the fund holds)."""
+    fund = ex.fund
+    if fund.wallet >= 0:
+        return 0
+    short = -fund.wallet - (ex.collateral_value(fund) if fund.collateral else 0)
+    if short <= 0:
+        return 0
+    ex.write_off(ts, fund, inst, short)
+    return short
 
 
 def take_over(ex, ts, acct, inst: int) -> None:
@@ -107,6 +144,7 @@ def take_over(ex, ts, acct, inst: int) -> None:
                       value=ex.instruments[inst].notional(bp, qty))
     else:
         adl.deleverage(ex, ts, acct.id, inst, qty, bp, settle_if_negative)
+        clear_fund_shortfall(ex, ts, inst)      # the fund may be a counterparty at a loss
     settle(ex, ts, acct, inst, isolated, wallet_before)
 
 
@@ -183,6 +221,7 @@ def take_over_adl(ex, ts, acct, inst: int) -> None:
     isolated, wallet_before = pos.isolated, acct.wallet
     adl.deleverage(ex, ts, acct.id, inst, abs(pos.size), bankruptcy_tick(ex, acct, inst),
                    settle_if_negative)
+    clear_fund_shortfall(ex, ts, inst)          # the fund may be a counterparty at a loss
     settle(ex, ts, acct, inst, isolated, wallet_before)
 
 

@@ -74,8 +74,9 @@ from orderbook.enums import FOK, IOC, LIMIT, MARKET
 from ..venue.events import EventKind
 from ..venue.rounding import ceil_div, ceil_f, floor_f, protection_limit
 from . import state
-from .settlement import (backstop_can_take, backstop_take_over, bankruptcy_tick, settle,
-                         settle_if_negative, take_over, take_over_adl)
+from .settlement import (backstop_can_take, backstop_take_over, bankruptcy_tick,
+                         clear_fund_shortfall, settle, settle_if_negative, take_over,
+                         take_over_adl)
 
 HL_SLIPPAGE_PPM = 100_000           # assumed 10% protection on Hyperliquid market liquidations
 HL_PARTIAL_ABOVE_QUOTE = 100_000    # section 5: positions larger than 100k USDC ...
@@ -141,9 +142,13 @@ def run_liquidations(ex, ts: int, inst: int) -> int:
     episode (the first deferral of a unit until it is next allowed through).  A breaker's
     ``pauses_liquidations`` defers the whole round at once.  With a liquidation engine's
     rate (``state.capacity``) the units listed after its budget is spent wait for a later
-    check (``engine.venue.capacity.LiquidationEngine``)."""
+    check (``engine.venue.capacity.LiquidationEngine``).  First, what closes left negative
+    is settled (``settle_closed``) and what the fund owes beyond its assets is written off
+    (``settlement.clear_fund_shortfall``)."""
     if ex.closed_negative:
         settle_closed(ex, ts)
+    if ex.fund.wallet < 0:      # a loss outside the offload (funding, collateral prices)
+        clear_fund_shortfall(ex, ts, inst)
     style = ex.instruments[inst].waterfall
     breaker = ex.breaker
     count = 0

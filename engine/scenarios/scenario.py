@@ -23,7 +23,12 @@ A scenario file has these tables (every key is optional unless marked required; 
                  (``offload_fraction``, ``offload_band``...; ``engine.liquidation.offload``);
                  ``backstop_capital_oi_pct`` (percent of the opening open interest,
                  default none): the vault's capital, and it takes accounts over only while
-                 it is above its own maintenance margin (none: no capital, no limit)
+                 it is above its own maintenance margin (none: no capital, no limit);
+                 ``fund_limit_oi_mode`` ("min" or "replace"; default none = "min" under
+                 the ``binance`` waterfall, "replace" under the others): whether the
+                 fund's position limit ``fund_limit_oi_pct`` (percent of the opening open
+                 interest) applies with ``fund_limit`` (a multiple of the fund's margin
+                 balance, default 1: reference 1.6 item 9) or replaces it
 ``[index]``      the exogenous index/oracle path: ``path = [[t_s, price], ...]`` (linear
                  between points) or ``file`` (CSV ``t_s,price``), plus an optional seeded
                  random walk ``noise_bps`` (standard deviation per second, in bps)
@@ -194,6 +199,23 @@ def _positive_pct(where: str, value) -> Fraction:
     return f
 
 
+#: ``[venue] fund_limit_oi_mode`` values (``fund_limit_alone``).
+FUND_LIMIT_OI_MODES = ("min", "replace")
+
+
+def fund_limit_alone(venue, waterfall: str) -> bool:
+    """Whether ``fund_limit_oi_pct`` replaces the fund-based ``fund_limit`` (True) or both
+    cap the fund's position (False).  Binance's rule is relative to the fund -- "by default
+    ... 100% the size of the insurance fund" (reference 1.6 item 9) -- so under its
+    waterfall both apply unless the file says ``replace``; the tiered venues publish no cap
+    (sections 2-4: BitMEX spends the fund in the market, then ADL), so there the OI-based
+    limit alone stays the default, as before.  O(1)."""
+    mode = venue.fund_limit_oi_mode
+    if mode is None:
+        mode = "min" if waterfall == "binance" else "replace"
+    return mode == "replace"
+
+
 @attrs.frozen
 class Venue:
     instrument: str = field(lambda w, v: text(w, v, tuple(BUNDLED_INSTRUMENTS)),
@@ -211,11 +233,16 @@ class Venue:
     offload_band_max: Fraction | None = field(share, default=None)
     offload_widen_s: int = field(lambda w, v: integer(w, v, 0, 86_400), default=0)
     # In proportion to the open interest at the start (its long side at the start price),
-    # replacing ``insurance_fund`` and ``fund_limit`` when given (assumed; see the venue doc).
+    # replacing ``insurance_fund`` when given; ``fund_limit``: see ``fund_limit_oi_mode``.
+    # Both sizes by open interest are assumed (see the venue doc).
     insurance_fund_oi_pct: Fraction | None = field(
         lambda w, v: fraction(w, v, Fraction(0), Fraction(100)), default=None)
     fund_limit_oi_pct: Fraction | None = field(
         lambda w, v: _positive_pct(w, v), default=None)
+    # How that limit meets ``fund_limit``: "min" (both apply), "replace" (it alone); none:
+    # "min" under the binance waterfall (reference 1.6 item 9), "replace" under the others.
+    fund_limit_oi_mode: str | None = field(
+        lambda w, v: text(w, v, FUND_LIMIT_OI_MODES), default=None)
     taker_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)
     maker_fee_ppm: int | None = field(lambda w, v: integer(w, v, -10_000, 100_000), default=None)
     clearance_fee_ppm: int | None = field(lambda w, v: integer(w, v, 0, 100_000), default=None)

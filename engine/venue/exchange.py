@@ -152,8 +152,11 @@ class Exchange:
         self.rng = rng
         self.adl_ranking = adl_ranking
         self.fund_limit_ppm = fund_limit_ppm
-        # The fund's position limit in quantums of notional instead (0 = the ppm rule).
+        # The fund's position limit in quantums of notional too (0 = the ppm rule alone);
+        # ``fund_limit_notional_alone``: that limit instead of the ppm rule
+        # (``engine.liquidation.settlement.fund_can_take``).
         self.fund_limit_notional = 0
+        self.fund_limit_notional_alone = True
         self.fund = Account(INSURANCE_ID, wallet=insurance_fund, kind="insurance")
         self.backstop = Account(BACKSTOP_ID, wallet=backstop, kind="backstop")
         self.accounts: dict[int, Account] = {INSURANCE_ID: self.fund, BACKSTOP_ID: self.backstop}
