@@ -165,6 +165,10 @@ class _Clock:
             self._next_k = -(-ts_ns // NS_PER_S)
 
 
+#: The state ``_FundingBasis`` keeps, in the slots of each class that uses it.
+_FUNDING_SLOTS = ("funding_interval_s", "_rate", "_interval_ns", "_anchor_ns")
+
+
 class _FundingBasis:
     """The funding schedule and rate behind Binance's Price 1 and BitMEX's Fair Price (a mixin;
     its slots are the whole state)::
@@ -178,7 +182,7 @@ class _FundingBasis:
     itself). Exact: a ``Fraction``, no rounding here. O(1).
     """
 
-    __slots__ = ("funding_interval_s", "_rate", "_interval_ns", "_anchor_ns")
+    __slots__ = ()      # the classes using it hold _FUNDING_SLOTS
 
     def _init_funding(self, funding_rate_ppm: int | Fraction, funding_interval_s: int,
                       next_funding_ns: int | None) -> None:
@@ -264,7 +268,7 @@ class BinanceMark(_FundingBasis, _Clock):
 
     PARAMS = ("window_s", "funding_rate_ppm", "funding_interval_s", "next_funding_ns")
 
-    __slots__ = (
+    __slots__ = _FUNDING_SLOTS + (
         "window_s",
         "_ring",
         "_sum2",
@@ -380,76 +384,6 @@ class BinanceMark(_FundingBasis, _Clock):
         if parts is None:
             return None
         return round(_median([p for p in parts if p is not None]))
-
-
-# --------------------------------------------------------------------------------------------
-# BitMEX
-
-
-class FairPriceMark(_FundingBasis, _Clock):
-    """BitMEX Fair Price Marking (reference §4; bitmex.com ``app/fairPriceMarking``)::
-
-        Funding Basis = Funding Rate × (Time Until Funding / Funding Interval)
-        Fair Price    = Index Price × (1 + Funding Basis)
-
-    The mark is a function of the latest observed index and the time alone: the book, the last
-    price and ``external_mid`` are ignored, so an empty, one-sided, crossed or halted book and
-    a wild print leave it where the formula puts it. ``funding_rate_ppm``,
-    ``funding_interval_s`` and ``next_funding_ns`` (the schedule) are those of
-    ``_FundingBasis``, the same as Binance's Price 1, and so is ``set_funding``.
-
-    **Assumed** where the reference is silent:
-
-    - The "Funding Rate" is the rate the engine will pay at the next settlement, as it stands
-      (the engine's predicted rate, fed through ``set_funding`` as for Binance's Price 1);
-      BitMEX fixes the rate one interval ahead, which the reference does not describe.
-    - At a funding instant itself the time until funding is 0 (the basis is 0, the mark is the
-      index); just after, it is the full interval (the ``_FundingBasis`` convention).
-    - Before the first observation the mark is ``None``.
-
-    Exactness and rounding: the product is an exact ``Fraction``; the mark is rounded to a tick
-    half to even. O(1) per observation and per ``mark``.
-    """
-
-    PARAMS = ("funding_rate_ppm", "funding_interval_s", "next_funding_ns")
-
-    __slots__ = ("_now", "_seen", "_index")
-
-    def __init__(
-        self,
-        funding_rate_ppm: int | Fraction = 0,
-        funding_interval_s: int = 8 * 3600,
-        next_funding_ns: int | None = None,
-    ) -> None:
-        self._init_funding(funding_rate_ppm, funding_interval_s, next_funding_ns)
-        self._now = -(1 << 63)
-        self._seen = False
-        self._index = 0
-
-    def observe(
-        self,
-        ts_ns: int,
-        index: int,
-        best_bid: int | None,
-        best_ask: int | None,
-        last: int | None,
-        external_mid: int | None = None,
-    ) -> None:
-        """Feed one snapshot; only ``index`` is kept. O(1)."""
-        self._advance(ts_ns)
-        self._index = index
-        self._seen = True
-
-    def fair_price(self, ts_ns: int) -> Fraction | None:
-        """The exact Fair Price at ``ts_ns``; ``None`` before the first observation."""
-        self._advance(ts_ns)
-        return self._funded(self._index, ts_ns) if self._seen else None
-
-    def mark(self, ts_ns: int) -> int | None:
-        """The Fair Price in ticks, rounded half to even; ``None`` before the first
-        observation."""
-        fair = self.fair_price(ts_ns)
-        return None if fair is None else round(fair)
 
 
 # --------------------------------------------------------------------------------------------
@@ -660,7 +594,8 @@ class HyperliquidMark(_Clock):
 
 
 class _SnapshotMark(_Clock):
-    """A mark that is a function of the latest observation only (no memory)."""
+    """A mark that is a function of the latest observation only (no memory; the Fair Price
+    also of the time)."""
 
     PARAMS = ()
 
@@ -720,6 +655,64 @@ class MidMark(_SnapshotMark):
         # Plain ints on this path: floor of the half-sum, then half to even (q odd -> q + 1).
         q, r = divmod(best_bid + best_ask, 2)
         return q + (q & 1) if r else q
+
+
+# --------------------------------------------------------------------------------------------
+# BitMEX
+
+
+class FairPriceMark(_FundingBasis, _SnapshotMark):
+    """BitMEX Fair Price Marking (reference §4; bitmex.com ``app/fairPriceMarking``)::
+
+        Funding Basis = Funding Rate × (Time Until Funding / Funding Interval)
+        Fair Price    = Index Price × (1 + Funding Basis)
+
+    The mark is a function of the latest observed index and the time alone: the book, the last
+    price and ``external_mid`` are ignored, so an empty, one-sided, crossed or halted book and
+    a wild print leave it where the formula puts it. ``funding_rate_ppm``,
+    ``funding_interval_s`` and ``next_funding_ns`` (the schedule) are those of
+    ``_FundingBasis``, the same as Binance's Price 1, and so is ``set_funding``.
+
+    **Assumed** where the reference is silent:
+
+    - The "Funding Rate" is the rate the engine will pay at the next settlement, as it stands
+      (the engine's predicted rate, fed through ``set_funding`` as for Binance's Price 1);
+      BitMEX fixes the rate one interval ahead, which the reference does not describe.
+    - At a funding instant itself the time until funding is 0 (the basis is 0, the mark is the
+      index); just after, it is the full interval (the ``_FundingBasis`` convention).
+    - Before the first observation the mark is ``None``.
+
+    Exactness and rounding: the product is an exact ``Fraction``; the mark is rounded to a tick
+    half to even. O(1) per observation and per ``mark``.
+    """
+
+    PARAMS = ("funding_rate_ppm", "funding_interval_s", "next_funding_ns")
+
+    __slots__ = _FUNDING_SLOTS
+
+    def __init__(
+        self,
+        funding_rate_ppm: int | Fraction = 0,
+        funding_interval_s: int = 8 * 3600,
+        next_funding_ns: int | None = None,
+    ) -> None:
+        super().__init__()
+        self._init_funding(funding_rate_ppm, funding_interval_s, next_funding_ns)
+
+    @staticmethod
+    def _of(index, best_bid, best_ask, last):
+        return index            # the snapshot kept: the index alone
+
+    def fair_price(self, ts_ns: int) -> Fraction | None:
+        """The exact Fair Price at ``ts_ns``; ``None`` before the first observation."""
+        index = super().mark(ts_ns)
+        return None if index is None else self._funded(index, ts_ns)
+
+    def mark(self, ts_ns: int) -> int | None:
+        """The Fair Price in ticks, rounded half to even; ``None`` before the first
+        observation."""
+        fair = self.fair_price(ts_ns)
+        return None if fair is None else round(fair)
 
 
 # --------------------------------------------------------------------------------------------
