@@ -64,7 +64,7 @@ from .venue.capacity import VenueCapacity
 from .venue.exchange import Exchange
 from .venue.funding import Funding
 from .venue.instruments import BUNDLED_INSTRUMENTS
-from .venue.marks import make_mark_policy
+from .venue.marks import FUNDED_MARKS, make_mark_policy
 from .venue.rounding import ceil_f, floor_f
 
 
@@ -549,18 +549,18 @@ class Simulation:
             self.programs.order(ts, shock.kind, notional, shock.limit_pct)
 
     def _funding_basis(self) -> dict:
-        """The Binance mark's Price 1 parameters when funding is on: the interval, the first
-        funding instant and the rate in force at t = 0 (ppm); none otherwise (Price 1 =
-        index, as before)."""
+        """The funded mark's parameters (Binance's Price 1, BitMEX's Fair Price) when funding
+        is on: the interval, the first funding instant and the rate in force at t = 0 (ppm);
+        none otherwise (Price 1 / Fair Price = index, as before)."""
         f = self.funding
-        if f is None or self.scenario.venue.mark_policy != "binance":
+        if f is None or self.scenario.venue.mark_policy not in FUNDED_MARKS:
             return {}
         return dict(funding_interval_s=f.rule.interval_s, next_funding_ns=f.next_ns,
                     funding_rate_ppm=f.rate() * 1_000_000)
 
     def _funding_step(self, ts: int) -> None:
         """A funding instant and/or premium sample (``Funding.step``); the predicted rate
-        becomes the Binance mark's "last funding rate" (assumed: the published rate the
+        becomes the funded mark's "last funding rate" (assumed: the published rate the
         venue updates between settlements, not the one last paid)."""
         f = self.funding
         f.step(ts, self.exchange, 0, self.index_ticks)

@@ -7,8 +7,9 @@ A scenario file has these tables (every key is optional unless marked required; 
                  sample_interval_s, max_cascade_rounds, vacuum_fraction, step_ms,
                  time_compression (event seconds per run second, >= 1; which clocks follow
                  it: ``engine.scenarios.catalogue``)
-``[venue]``      instrument preset and overrides, waterfall, mark policy, ADL ranking,
-                 insurance fund, fund offload rule.  Inverse presets (``bitmex:XBTUSD``,
+``[venue]``      instrument preset and overrides, waterfall, mark policy (``binance``,
+                 ``fair-price`` = BitMEX's, ``hyperliquid``, ``last``, ``mid``:
+                 ``engine.venue.marks``), ADL ranking, insurance fund, fund offload rule.  Inverse presets (``bitmex:XBTUSD``,
                  ``binance:BTCUSD_PERP``: money in the coin) keep every amount of the file
                  in quote units, converted to coin at the index's start price
                  (``Scenario.start_price``); the population's notionals become whole
@@ -160,7 +161,7 @@ from ..venue.instruments import (ADL_RANKINGS, BUNDLED_INSTRUMENTS, INVERSE_ADL_
                                  INVERSE_WATERFALLS, WATERFALLS, waterfall_of)
 from ..venue.rounding import ceil_f, floor_f
 
-MARK_POLICIES = ("binance", "hyperliquid", "last", "mid")
+MARK_POLICIES = ("binance", "fair-price", "hyperliquid", "last", "mid")
 VOL_SOURCES = ("index", "last", "mark")    # what the makers' volatility rule watches
 REPLAYS = pathlib.Path(__file__).resolve().parents[2] / "replays"
 

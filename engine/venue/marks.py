@@ -1,14 +1,16 @@
 """Mark-price policies: how a venue turns index, book and trades into the mark price.
 
-Four selectable policies share one small protocol, ``MarkPolicy``:
+Five selectable policies share one small protocol, ``MarkPolicy``:
 
 - ``BinanceMark``: Binance USDⓈ-M perpetual, median(Price 1, Price 2, last price).
+- ``FairPriceMark``: BitMEX's Fair Price, index × (1 + funding basis); it never reads the book.
 - ``HyperliquidMark``: Hyperliquid perp, median(oracle + 150 s EMA of the basis, book median,
   external perp mid).
 - ``LastPriceMark``: the last trade price (what a mark-less backtest implicitly does).
 - ``MidMark``: the own book's mid.
 
-``make_mark_policy(name, **params)`` builds one by name ("binance", "hyperliquid", "last", "mid").
+``make_mark_policy(name, **params)`` builds one by name ("binance", "fair-price", "hyperliquid",
+"last", "mid"); ``FUNDED_MARKS`` names the ones whose mark carries the funding rate.
 
 Units
 -----
@@ -49,7 +51,8 @@ in practice O(min(m, a few thousand)), for Hyperliquid (the carried-forward EMA 
 float state is a fixed point, which is exact, not an approximation).
 
 Sources: ``docs/reference/liquidation-mechanics.md`` §1.1–1.2 (Binance price index and mark
-price, the announcement of 2025-09-18), §5 (Hyperliquid GitBook ``trading/robust-price-indices``, copy synced
+price, the announcement of 2025-09-18), §4 (BitMEX Fair Price Marking, bitmex.com
+app/fairPriceMarking), §5 (Hyperliquid GitBook ``trading/robust-price-indices``, copy synced
 2026-01-27), §7 example 6 (the 2019 Price 1 example), §10 (open items).
 """
 
@@ -62,6 +65,8 @@ from typing import Protocol, runtime_checkable
 
 __all__ = [
     "BinanceMark",
+    "FUNDED_MARKS",
+    "FairPriceMark",
     "HyperliquidMark",
     "LastPriceMark",
     "MarkPolicy",
@@ -160,11 +165,57 @@ class _Clock:
             self._next_k = -(-ts_ns // NS_PER_S)
 
 
+#: The state ``_FundingBasis`` keeps, in the slots of each class that uses it.
+_FUNDING_SLOTS = ("funding_interval_s", "_rate", "_interval_ns", "_anchor_ns")
+
+
+class _FundingBasis:
+    """The funding schedule and rate behind Binance's Price 1 and BitMEX's Fair Price (a mixin;
+    its slots are the whole state)::
+
+        index × (1 + funding_rate × time_until_funding / funding_interval)
+
+    Funding instants are ``anchor + j × interval`` for every integer ``j``; by default (no
+    anchor) the multiples of the interval since the Unix epoch. ``time_until_funding =
+    (anchor − ts) mod interval`` is in ``[0, interval)``: it counts down to 0 at a funding
+    instant and restarts from the full interval just after (**assumed** for the instant
+    itself). Exact: a ``Fraction``, no rounding here. O(1).
+    """
+
+    __slots__ = ()      # the classes using it hold _FUNDING_SLOTS
+
+    def _init_funding(self, funding_rate_ppm: int | Fraction, funding_interval_s: int,
+                      next_funding_ns: int | None) -> None:
+        self.funding_interval_s = _check_int("funding_interval_s", funding_interval_s, minimum=1)
+        self._interval_ns = funding_interval_s * NS_PER_S
+        self._rate = Fraction(0)
+        self._anchor_ns = 0
+        self.set_funding(funding_rate_ppm, next_funding_ns)
+
+    def set_funding(
+        self, funding_rate_ppm: int | Fraction, next_funding_ns: int | None = None
+    ) -> None:
+        """Set the last funding rate (ppm) and, if given, a funding instant anchoring the
+        schedule. O(1)."""
+        self._rate = _check_rate_ppm("funding_rate_ppm", funding_rate_ppm) / _PPM
+        if next_funding_ns is not None:
+            self._anchor_ns = _check_int("next_funding_ns", next_funding_ns)
+
+    @property
+    def funding_rate_ppm(self) -> Fraction:
+        return self._rate * _PPM
+
+    def _funded(self, index: int, ts_ns: int) -> Fraction:
+        """``index × (1 + rate × time_until_funding / interval)`` at ``ts_ns``, exact."""
+        until_ns = (self._anchor_ns - ts_ns) % self._interval_ns
+        return index * (1 + self._rate * Fraction(until_ns, self._interval_ns))
+
+
 # --------------------------------------------------------------------------------------------
 # Binance
 
 
-class BinanceMark(_Clock):
+class BinanceMark(_FundingBasis, _Clock):
     """Binance USDⓈ-M perpetual mark price (reference §1.2; Binance announcement "Important Updates
     on Funding Rate Formula and Mark Price Calculation of Futures Contracts", effective
     2025-09-18 08:01 UTC)::
@@ -184,12 +235,11 @@ class BinanceMark(_Clock):
     symbol's own interval for 1 h / 4 h symbols is **assumed** (reference §10 lists it as open).
     The 2019 example (§7 ex. 6): index 10,000, rate 0.03 %, 4 h of 8 h left → 10,001.5.
 
-    Funding schedule: funding instants are ``next_funding_ns + j × interval`` for every integer
-    ``j``; by default (``next_funding_ns=None``) the multiples of the interval since the Unix epoch
-    (00:00, 08:00, 16:00 UTC for 8 h). ``time_until_funding = (next_funding_ns − ts) mod interval``,
-    which is in ``[0, interval)``: it counts down to 0 at a funding instant and restarts from the
-    full interval just after (**assumed** for the instant itself). ``set_funding`` changes the
-    rate (and optionally the anchor) when the engine settles a new funding rate.
+    Funding schedule (``_FundingBasis``): funding instants are ``next_funding_ns + j × interval``
+    for every integer ``j``; by default (``next_funding_ns=None``) the multiples of the interval
+    since the Unix epoch (00:00, 08:00, 16:00 UTC for 8 h); ``time_until_funding`` is 0 at a
+    funding instant, the full interval just after. ``set_funding`` changes the rate (and
+    optionally the anchor) when the engine settles a new funding rate.
 
     **Assumed** rules where the venue text is silent:
 
@@ -218,12 +268,8 @@ class BinanceMark(_Clock):
 
     PARAMS = ("window_s", "funding_rate_ppm", "funding_interval_s", "next_funding_ns")
 
-    __slots__ = (
+    __slots__ = _FUNDING_SLOTS + (
         "window_s",
-        "funding_interval_s",
-        "_rate",
-        "_interval_ns",
-        "_anchor_ns",
         "_ring",
         "_sum2",
         "_count",
@@ -244,11 +290,7 @@ class BinanceMark(_Clock):
         next_funding_ns: int | None = None,
     ) -> None:
         self.window_s = _check_int("window_s", window_s, minimum=1)
-        self.funding_interval_s = _check_int("funding_interval_s", funding_interval_s, minimum=1)
-        self._interval_ns = funding_interval_s * NS_PER_S
-        self._rate = Fraction(0)
-        self._anchor_ns = 0
-        self.set_funding(funding_rate_ppm, next_funding_ns)
+        self._init_funding(funding_rate_ppm, funding_interval_s, next_funding_ns)
         # The last ``window_s`` grid seconds' basis samples in half ticks (None: no mid).
         self._ring: deque[int | None] = deque(maxlen=window_s)
         self._sum2 = 0  # Σ of the samples in the ring, in half ticks
@@ -260,19 +302,6 @@ class BinanceMark(_Clock):
         self._bid: int | None = None
         self._ask: int | None = None
         self._last: int | None = None
-
-    def set_funding(
-        self, funding_rate_ppm: int | Fraction, next_funding_ns: int | None = None
-    ) -> None:
-        """Set the last funding rate (ppm) and, if given, a funding instant anchoring the
-        schedule. O(1)."""
-        self._rate = _check_rate_ppm("funding_rate_ppm", funding_rate_ppm) / _PPM
-        if next_funding_ns is not None:
-            self._anchor_ns = _check_int("next_funding_ns", next_funding_ns)
-
-    @property
-    def funding_rate_ppm(self) -> Fraction:
-        return self._rate * _PPM
 
     def _push(self, sample: int | None) -> None:
         """One grid second: its sample, or None (no mid; the window moves on all the same)."""
@@ -344,8 +373,7 @@ class BinanceMark(_Clock):
                 sum2 += sample
                 count += 1
         index = self._index
-        until_ns = (self._anchor_ns - ts_ns) % self._interval_ns
-        price1 = index * (1 + self._rate * Fraction(until_ns, self._interval_ns))
+        price1 = self._funded(index, ts_ns)
         # No sample in the window: basis 0 (assumed, class docstring).
         price2 = index + Fraction(sum2, 2 * count) if count else Fraction(index)
         last = None if self._last is None else Fraction(self._last)
@@ -568,7 +596,8 @@ class HyperliquidMark(_Clock):
 
 
 class _SnapshotMark(_Clock):
-    """A mark that is a function of the latest observation only (no memory)."""
+    """A mark that is a function of the latest observation only (no memory; the Fair Price
+    also of the time)."""
 
     PARAMS = ()
 
@@ -631,19 +660,82 @@ class MidMark(_SnapshotMark):
 
 
 # --------------------------------------------------------------------------------------------
+# BitMEX
+
+
+class FairPriceMark(_FundingBasis, _SnapshotMark):
+    """BitMEX Fair Price Marking (reference §4; bitmex.com ``app/fairPriceMarking``)::
+
+        Funding Basis = Funding Rate × (Time Until Funding / Funding Interval)
+        Fair Price    = Index Price × (1 + Funding Basis)
+
+    The mark is a function of the latest observed index and the time alone: the book, the last
+    price and ``external_mid`` are ignored, so an empty, one-sided, crossed or halted book and
+    a wild print leave it where the formula puts it. ``funding_rate_ppm``,
+    ``funding_interval_s`` and ``next_funding_ns`` (the schedule) are those of
+    ``_FundingBasis``, the same as Binance's Price 1, and so is ``set_funding``.
+
+    **Assumed** where the reference is silent:
+
+    - The "Funding Rate" is the rate the engine will pay at the next settlement, as it stands
+      (the engine's predicted rate, fed through ``set_funding`` as for Binance's Price 1);
+      BitMEX fixes the rate one interval ahead, which the reference does not describe.
+    - At a funding instant itself the time until funding is 0 (the basis is 0, the mark is the
+      index); just after, it is the full interval (the ``_FundingBasis`` convention).
+    - Before the first observation the mark is ``None``.
+
+    Exactness and rounding: the product is an exact ``Fraction``; the mark is rounded to a tick
+    half to even. O(1) per observation and per ``mark``.
+    """
+
+    PARAMS = ("funding_rate_ppm", "funding_interval_s", "next_funding_ns")
+
+    __slots__ = _FUNDING_SLOTS
+
+    def __init__(
+        self,
+        funding_rate_ppm: int | Fraction = 0,
+        funding_interval_s: int = 8 * 3600,
+        next_funding_ns: int | None = None,
+    ) -> None:
+        super().__init__()
+        self._init_funding(funding_rate_ppm, funding_interval_s, next_funding_ns)
+
+    @staticmethod
+    def _of(index, best_bid, best_ask, last):
+        return index            # the snapshot kept: the index alone
+
+    def fair_price(self, ts_ns: int) -> Fraction | None:
+        """The exact Fair Price at ``ts_ns``; ``None`` before the first observation."""
+        index = super().mark(ts_ns)
+        return None if index is None else self._funded(index, ts_ns)
+
+    def mark(self, ts_ns: int) -> int | None:
+        """The Fair Price in ticks, rounded half to even; ``None`` before the first
+        observation."""
+        fair = self.fair_price(ts_ns)
+        return None if fair is None else round(fair)
+
+
+# --------------------------------------------------------------------------------------------
 # factory
 
 _POLICIES: dict[str, type] = {
     "binance": BinanceMark,
+    "fair-price": FairPriceMark,
     "hyperliquid": HyperliquidMark,
     "last": LastPriceMark,
     "mid": MidMark,
 }
 
+#: The policies whose mark carries the funding rate (``_FundingBasis``): the engine passes them
+#: its funding schedule and rate, and each new predicted rate (``set_funding``).
+FUNDED_MARKS = tuple(n for n, c in _POLICIES.items() if issubclass(c, _FundingBasis))
+
 
 def make_mark_policy(name: str, **params: object) -> MarkPolicy:
-    """Build the mark policy called ``name`` ("binance", "hyperliquid", "last", "mid") with
-    ``params`` passed to its constructor.
+    """Build the mark policy called ``name`` ("binance", "fair-price", "hyperliquid", "last",
+    "mid") with ``params`` passed to its constructor.
 
     Raises ``ValueError`` naming an unknown policy (listing the valid names) or an unknown
     parameter (listing the policy's valid parameters); the constructors reject bad values

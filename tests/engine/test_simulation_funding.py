@@ -1,5 +1,5 @@
 """Funding in the loop: off by default, settled on schedule through the ledger, its rate in the
-Binance mark's Price 1 and in the time series and summary."""
+Binance mark's Price 1 (and BitMEX's Fair Price) and in the time series and summary."""
 from __future__ import annotations
 
 import pathlib
@@ -117,3 +117,35 @@ def test_inverse_funding_settles_in_the_coin_conserving_after_every_step():
     settled = list(sim.log.rows(K.FUNDING_SETTLED))
     assert [r[0] for r in settled] == [30 * SECOND, 90 * SECOND, 150 * SECOND, 210 * SECOND]
     _each_settlement_sums_to_zero(sim, settled)
+
+
+def test_fair_price_mark_takes_the_compressed_funding_schedule_as_binance_price1_does():
+    # BitMEX's 8 h funding first due at 3 h, run 60x faster: interval 480 s, first at 180 s,
+    # the rate per real 8 h.  The Fair Price is exactly Binance's Price 1 in the same run.
+    common = ["funding.enabled=true", "funding.interval_s=28800", "funding.first_s=10800",
+              "funding.start_rate_8h=0.003", "scenario.time_compression=60",
+              "venue.instrument=bitmex:XBTUSD"]
+    fair = Simulation(load(GAP_DROP, common + ['venue.mark_policy="fair-price"'], SMALL), seed=1)
+    binance = Simulation(load(GAP_DROP, common, SMALL), seed=1)
+    assert fair.mark_policy.funding_interval_s == binance.mark_policy.funding_interval_s == 480
+    rate = fair.funding.rate()
+    assert rate == Fraction(3, 1000)
+    price1 = binance.mark_policy.components(0)[0]
+    assert fair.mark_policy.fair_price(0) == fair.index_ticks * (1 + rate * Fraction(180, 480))
+    assert fair.mark_policy.fair_price(0) == price1
+    fair._funding_step(0)      # a premium sample: the mark follows the predicted rate
+    assert fair.mark_policy.funding_rate_ppm == fair.funding.rate() * 1_000_000 != rate * 10**6
+
+
+def test_a_fair_price_run_marks_at_the_index_while_the_book_gaps():
+    # Funding off: the basis is 0, so every sampled mark is the index, though the best bid
+    # falls more than 10% under it (and the ``last`` mark policy leaves it by over 7%).
+    over = ['venue.mark_policy="fair-price"']
+    ts = engine.run(GAP_DROP, seed=1, scale=SMALL, overrides=over).timeseries
+    mark, index = ts.column("mark").to_numpy(), ts.column("index").to_numpy()
+    bid = ts.column("best_bid").to_numpy()
+    assert np.array_equal(mark, index)
+    assert np.any((bid > 0) & (bid * 10 < index * 9))
+    last = engine.run(GAP_DROP, seed=1, scale=SMALL, overrides=['venue.mark_policy="last"'])
+    gap = np.abs(last.timeseries.column("mark").to_numpy() - index)
+    assert np.any(gap * 100 > index * 7)

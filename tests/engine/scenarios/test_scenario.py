@@ -188,6 +188,15 @@ def test_backstop_vault_keys_load_on_a_hyperliquid_venue(tmp_path):
     assert load(str(f)).venue.backstop_capital_oi_pct == 4
 
 
+def test_the_mark_policy_accepts_bitmex_fair_price_and_refuses_an_unknown_name(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(MINIMAL + '[venue]\nmark_policy = "fair-price"\n')
+    assert load(str(f)).venue.mark_policy == "fair-price"
+    assert load("flash-drop", ['venue.mark_policy="fair-price"']).venue.mark_policy == "fair-price"
+    _rejected(tmp_path, MINIMAL + '[venue]\nmark_policy = "fair_price"\n',
+              r"s\.toml: venue\.mark_policy: expected one of .*fair-price.*got 'fair_price'")
+
+
 @pytest.mark.parametrize("item,message", [
     ("traders.cont=20000", "--set traders.cont: unknown key; expected one of count,"),
     ("traders.count=-5", "--set traders.count: expected an integer in [0, 10000000], got -5"),

@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.venue.marks import (
+    FUNDED_MARKS,
     BinanceMark,
+    FairPriceMark,
     HyperliquidMark,
     LastPriceMark,
     MarkPolicy,
@@ -367,8 +369,89 @@ def test_mid_mark_rounds_half_to_even_and_is_none_with_an_empty_side():
 
 
 def test_every_policy_satisfies_the_protocol():
-    for policy in (BinanceMark(), HyperliquidMark(), LastPriceMark(), MidMark()):
+    for policy in (BinanceMark(), FairPriceMark(), HyperliquidMark(), LastPriceMark(), MidMark()):
         assert isinstance(policy, MarkPolicy)
+
+
+# ------------------------------------------------------------------------------------------
+# BitMEX Fair Price
+
+
+def _fair(rate_ppm=100, interval_s=8 * 3600, anchor=None) -> FairPriceMark:
+    return FairPriceMark(funding_rate_ppm=rate_ppm, funding_interval_s=interval_s,
+                         next_funding_ns=anchor)
+
+
+@pytest.mark.parametrize("bid, ask, last", [
+    (100_010, 100_020, 100_015),        # an ordinary book
+    (None, None, None),                 # empty book, no trade yet
+    (99_000, None, 99_000),             # one-sided: bids only
+    (None, 60_000, 60_000),             # one-sided: asks only, a wild print
+    (101_000, 95_000, 93_000),          # crossed, last far under
+    (100_000, 100_002, 1),              # a wild last price
+])
+def test_fair_price_ignores_the_book_and_the_last_price(bid, ask, last):
+    # Index 100,000, 100 ppm, 4 h of 8 h left at 4 h: 100,000 x (1 + 0.0001 x 4/8) = 100,005.
+    m = _fair()
+    m.observe(4 * H, 100_000, bid, ask, last, external_mid=last)
+    assert m.fair_price(4 * H) == Fraction(100_005)
+    assert m.mark(4 * H) == 100_005
+
+
+def test_fair_price_follows_the_index_and_the_time_to_funding_only():
+    # -37.45 ppm (an exact Fraction), 1 h interval anchored at 30 min: at 15 min, 15 of 60
+    # minutes left -> basis -37.45e-6 / 4; at 50 min, 40 left.
+    rate = Fraction(-3745, 100)
+    m = _fair(rate, 3600, 30 * 60 * S)
+    m.observe(15 * 60 * S, 80_000, 70_000, 90_000, 50_000)
+    assert m.fair_price(15 * 60 * S) == 80_000 * (1 + rate / 1_000_000 * Fraction(15, 60))
+    m.observe(50 * 60 * S, 81_000, None, None, 81_000)
+    exact = 81_000 * (1 + rate / 1_000_000 * Fraction(40, 60))
+    assert m.fair_price(50 * 60 * S) == exact
+    assert m.mark(50 * 60 * S) == round(exact) == 80_998
+
+
+def test_fair_price_is_the_index_at_a_funding_instant_and_the_full_basis_just_after():
+    # The basis counts down to 0 at funding (the mark meets the index), then restarts
+    # at the full rate (Funding Basis = rate x interval / interval).
+    m = _fair(rate_ppm=1_000, interval_s=60, anchor=60 * S)
+    m.observe(30 * S, 50_000, 49_000, 51_000, 40_000)
+    assert m.mark(30 * S) == 50_025                 # 30 s of 60 left: 50,000 x 1.0005
+    assert m.mark(45 * S) == 50_012                 # 50,012.5, half to even
+    assert m.mark(60 * S) == 50_000                 # at the funding instant: the index
+    assert m.fair_price(60 * S + 1) > 50_049        # just after: the full basis again
+    assert m.mark(119 * S) == 50_001                # 1 s of 60 left: 50,000.83
+    assert m.mark(120 * S) == 50_000                # the next funding instant
+    m.set_funding(0)                                 # a new rate of 0, as the engine sets it
+    assert m.mark(120 * S + 1) == 50_000
+
+
+def test_fair_price_is_none_before_any_index_and_refuses_time_going_back():
+    m = _fair()
+    assert m.mark(0) is None
+    m.observe(5, 1_000, None, None, None)
+    with pytest.raises(ValueError, match="backwards"):
+        m.mark(4)
+
+
+def test_binance_and_fair_price_carry_the_same_funding_basis_as_funded_marks():
+    # The engine feeds both the same schedule and rate: the Fair Price is Binance's Price 1.
+    assert set(FUNDED_MARKS) == {"binance", "fair-price"}
+    b, f = BinanceMark(funding_rate_ppm=250, funding_interval_s=480, next_funding_ns=180 * S), \
+        _fair(250, 480, 180 * S)
+    for ts, index in ((0, 7_400), (100 * S, 7_000), (179 * S, 6_900), (181 * S, 6_800)):
+        b.observe(ts, index, index - 500, index + 500, index - 900)
+        f.observe(ts, index, index - 500, index + 500, index - 900)
+        assert f.fair_price(ts) == b.components(ts)[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"funding_rate_ppm": 0.0003}, {"funding_interval_s": 0},
+               {"next_funding_ns": 1.5}, {"window_s": 30}],
+)
+def test_fair_price_rejects_bad_parameters(kwargs):
+    with pytest.raises((ValueError, TypeError), match=next(iter(kwargs))):
+        make_mark_policy("fair-price", **kwargs)
 
 
 # ------------------------------------------------------------------------------------------
@@ -382,6 +465,9 @@ def test_make_mark_policy_builds_each_named_policy_with_its_parameters():
     assert isinstance(h, HyperliquidMark) and h.ema_s == 120
     assert isinstance(make_mark_policy("last"), LastPriceMark)
     assert isinstance(make_mark_policy("mid"), MidMark)
+    f = make_mark_policy("fair-price", funding_rate_ppm=300, funding_interval_s=3600)
+    assert isinstance(f, FairPriceMark) and f.funding_rate_ppm == 300
+    assert f.funding_interval_s == 3600
 
 
 def test_make_mark_policy_rejects_an_unknown_name_listing_the_valid_ones():
@@ -389,7 +475,7 @@ def test_make_mark_policy_rejects_an_unknown_name_listing_the_valid_ones():
         make_mark_policy("bybit")
     msg = str(exc.value)
     assert "'bybit'" in msg
-    for name in ("binance", "hyperliquid", "last", "mid"):
+    for name in ("binance", "fair-price", "hyperliquid", "last", "mid"):
         assert name in msg
 
 
