@@ -35,6 +35,7 @@ before any run starts and before anything is written.  O(runs) loads of at most
 from __future__ import annotations
 
 import itertools
+import math
 import pathlib
 import shlex
 from fractions import Fraction
@@ -244,8 +245,6 @@ def read(path) -> Grid:
         raise ConfigError(f"{where}: sweep.runs: expected [sweep.set] or [[sweep.runs]], "
                           f"not both")
     rows = _rows(where, sw, scenarios, breakers, seeds, base)
-    if len(rows) > MAX_RUNS:
-        raise ConfigError(f"{where}: sweep: {len(rows):,} runs; expected at most {MAX_RUNS:,}")
     keys = list(dict.fromkeys(k for *_, params in rows for k, _ in params))
     tasks = tuple(Task(i, sc[0], sc[1], b, s, scale, p) for i, (sc, b, s, p) in enumerate(rows))
     seen: dict = {}
@@ -265,6 +264,8 @@ def _rows(where, sw, scenarios, breakers, seeds, base) -> list:
         table = _params(f"{where}: sweep.set", sw.get("set", {}))
         values = [[(k, v) for v in _list(f"{where}: sweep.set.{k}", vs)]
                   for k, vs in table.items()]
+        _at_most(where, math.prod(map(len, values)) * len(scenarios) * len(breakers)
+                 * len(seeds))
         return [(sc, b, s, tuple(p)) for sc in scenarios for b in breakers
                 for p in itertools.product(*values) for s in seeds]
     runs = sw["runs"]
@@ -285,8 +286,16 @@ def _rows(where, sw, scenarios, breakers, seeds, base) -> list:
         bs = [_breaker(f"{at}.breaker", row["breaker"])] if "breaker" in row else breakers
         ss = [_seed(f"{at}.seed", row["seed"])] if "seed" in row else seeds
         params = tuple(_params(f"{at}.set", row.get("set", {})).items())
+        _at_most(where, len(out) + len(scs) * len(bs) * len(ss))
         out += [(sc, b, s, params) for sc in scs for b in bs for s in ss]
     return out
+
+
+def _at_most(where: str, runs: int) -> None:
+    """Refuse a grid of more than ``MAX_RUNS`` runs from its count, before its rows are
+    built (a product of a few long lists would not fit in memory).  O(1)."""
+    if runs > MAX_RUNS:
+        raise ConfigError(f"{where}: sweep: {runs:,} runs; expected at most {MAX_RUNS:,}")
 
 
 def _validate(where: str, tasks) -> None:
