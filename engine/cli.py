@@ -543,7 +543,13 @@ def _cmd_account(args) -> int:
     except RunInputError as exc:
         print(f"liqsim: error: {exc}", file=sys.stderr)
         return 2
-    print(story(result, args.account_id).text)
+    told = story(result, args.account_id)
+    if not len(told.events):        # an id of no account: bad input, not an empty story
+        print(f"liqsim: error: {args.run_dir}: ID: no row of the event log names account "
+              f"{args.account_id}; expected an account of this run (the report's account "
+              f"stories name some)", file=sys.stderr)
+        return 2
+    print(told.text)
     return 0
 
 
