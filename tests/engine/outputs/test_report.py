@@ -2,6 +2,7 @@
 account stories it links are read from the saved runs."""
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 from fractions import Fraction
@@ -157,6 +158,11 @@ def _damage(d: pathlib.Path, how: str) -> str:
             (d / "results.parquet").write_text("garbage")
             return "sweep.json"
         return "results.parquet"                    # sweep-no-results: none written
+    if how == "summary-not-measured":               # the table reads its reasons
+        summary = json.loads((d / "none" / "summary.json").read_text())
+        summary["not_measured"] = "x"
+        (d / "none" / "summary.json").write_text(json.dumps(summary))
+        return "none/summary.json"
     if how == "report-json-truncated":
         (d / "report.json").write_text('{"command": "liqsim')
         return "report.json"
@@ -176,7 +182,7 @@ def _damage(d: pathlib.Path, how: str) -> str:
     return "none"
 
 
-@pytest.mark.parametrize("how", ["report-json-truncated", "report-json-list",
+@pytest.mark.parametrize("how", ["summary-not-measured", "report-json-truncated", "report-json-list",
                                  "comparison-json-truncated", "comparison-policy-missing",
                                  "seed-directory-not-numbered", "sweep-json",
                                  "sweep-results-foreign", "sweep-no-results"])
