@@ -44,7 +44,7 @@ import attrs
 import tomli_w
 
 from ..breakers import split_names
-from ..config import ConfigError, fraction, integer, read_toml
+from ..config import ConfigError, integer, read_toml, scale_ratio
 from ..scenarios.scenario import REPLAYS, load
 
 MAX_RUNS = 100_000
@@ -182,22 +182,6 @@ def _breaker(where: str, value) -> str:
         raise ConfigError(f"{where}: {str(exc).partition(': ')[2]}") from None
 
 
-def _scale(where: str, value) -> Fraction:
-    """(0, 1]: a number, or a ratio of short integers written "a/b"."""
-    if isinstance(value, str) and "/" in value and len(value) <= 40:
-        a, _, b = value.partition("/")
-        f = Fraction(integer(where, _int(a), 1), integer(where, _int(b), 1))
-    else:
-        f = fraction(where, value, Fraction(0), Fraction(1))
-    if not 0 < f <= 1:
-        raise ConfigError(f"{where}: expected a number in (0, 1], got {value!r}")
-    return f
-
-
-def _int(text: str):
-    return int(text) if text.strip().isdigit() else text
-
-
 def _seed(where: str, value) -> int:
     return integer(where, value, 0, 2**63 - 1)
 
@@ -240,7 +224,7 @@ def read(path) -> Grid:
         if len(set(values)) != len(values):
             raise ConfigError(f"{where}: sweep.{name}: a value is listed twice (after "
                               f"normalising); expected each once")
-    scale = _scale(f"{where}: sweep.scale", sw.get("scale", 1))
+    scale = scale_ratio(f"{where}: sweep.scale", sw.get("scale", 1))
     if "set" in sw and "runs" in sw:
         raise ConfigError(f"{where}: sweep.runs: expected [sweep.set] or [[sweep.runs]], "
                           f"not both")

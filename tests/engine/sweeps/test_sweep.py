@@ -126,6 +126,16 @@ def test_a_bad_grid_is_one_line_naming_the_file_and_field_exit_2_and_nothing_wri
     assert "Traceback" not in err and not out.exists()
 
 
+@pytest.mark.parametrize("scale", ["2", '"1/0"', '"2/1"', '"a/b"', "true"])
+def test_a_grid_scale_outside_0_1_reads_as_replays_scale_error(tmp_path, scale):
+    # the grid's own reader said "expected a number in [0, 1]" for 2 (0 is refused too)
+    # and "expected an integer >= 1, got 0" for "1/0": the bound is (0, 1], as --scale's
+    grid = _grid(tmp_path, f'[sweep]\nscenarios = ["{GAP}"]\nscale = {scale}\n')
+    with pytest.raises(ConfigError, match=r"sweep\.scale: expected a number"
+                       + (r", got True" if scale == "true" else r" in \(0, 1\]")):
+        read(grid)
+
+
 def test_a_grid_of_too_many_runs_is_refused_from_its_count_before_its_rows_are_built(
         tmp_path):
     # 10**12 runs: building the rows first ran out of memory (MemoryError, exit 1) or hung
