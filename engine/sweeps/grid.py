@@ -38,6 +38,7 @@ import itertools
 import math
 import pathlib
 import shlex
+from decimal import Decimal
 from fractions import Fraction
 
 import attrs
@@ -152,10 +153,18 @@ def _list(where: str, value, default=None) -> list:
         raise ConfigError(f"{where}: expected a non-empty list, got {value!r}")
     seen = set()
     for v in value:
-        if repr(v) in seen:
+        if _same(v) in seen:
             raise ConfigError(f"{where}: {v!r} is listed twice; expected each value once")
-        seen.add(repr(v))
+        seen.add(_same(v))
     return value
+
+
+def _same(value) -> str:
+    """What makes two values one: their repr, a number's read as a decimal (``5`` and
+    ``5.0`` are one value of a key: the scenario reads both as ``Decimal(5)``)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(Decimal(repr(value)).normalize())     # nan, inf: refused at load
+    return repr(value)
 
 
 def _scenario(where: str, value, base: pathlib.Path) -> tuple[str, str]:
@@ -233,7 +242,7 @@ def read(path) -> Grid:
     tasks = tuple(Task(i, sc[0], sc[1], b, s, scale, p) for i, (sc, b, s, p) in enumerate(rows))
     seen: dict = {}
     for t in tasks:
-        ident = (t.path, t.breaker, t.seed, tuple((k, repr(v)) for k, v in t.params))
+        ident = (t.path, t.breaker, t.seed, tuple((k, _same(v)) for k, v in t.params))
         if ident in seen:
             raise ConfigError(f"{where}: sweep: run {t.run} repeats run {seen[ident]} "
                               f"({t.scenario}, {t.breaker}, seed {t.seed}); expected each once")

@@ -126,6 +126,19 @@ def test_a_bad_grid_is_one_line_naming_the_file_and_field_exit_2_and_nothing_wri
     assert "Traceback" not in err and not out.exists()
 
 
+@pytest.mark.parametrize("body, needle", [
+    ('breakers = ["luld"]\n[sweep.set]\n"breaker.luld.band_pct" = [5, 5.0]',
+     "sweep.set.breaker.luld.band_pct: 5.0 is listed twice"),
+    ('breakers = ["luld"]\n[[sweep.runs]]\nset = { "breaker.luld.band_pct" = 5 }\n'
+     '[[sweep.runs]]\nset = { "breaker.luld.band_pct" = 5.00 }', "run 1 repeats run 0")])
+def test_one_number_written_as_int_and_float_is_one_grid_value_not_two_runs(
+        tmp_path, body, needle):
+    # 5 and 5.0 are one band (Decimal(5)): the same run twice, two points at one x
+    grid = _grid(tmp_path, f'[sweep]\nscenarios = ["{GAP}"]\n{body}\n')
+    with pytest.raises(ConfigError, match=needle):
+        read(grid)
+
+
 @pytest.mark.parametrize("scale", ["2", '"1/0"', '"2/1"', '"a/b"', "true"])
 def test_a_grid_scale_outside_0_1_reads_as_replays_scale_error(tmp_path, scale):
     # the grid's own reader said "expected a number in [0, 1]" for 2 (0 is refused too)
