@@ -100,6 +100,14 @@ def _out(text: str) -> str:
     return text
 
 
+def _path(text: str) -> str:
+    """An input path (or a bundled name): not empty -- "" reads as the current directory,
+    and an error about it named no file, or blamed --out."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file or directory path, got an empty one")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="liqsim", description="Exchange liquidation-engine emulator: a limit "
                      "order book and a margin/liquidation engine in one loop.")
@@ -109,14 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "timeseries.parquet, events.parquet, scenario.toml, timeline.png, "
                             "liquidation_levels.parquet and report.html (report.json: how "
                             "to rebuild it) to --out")
-    replay.add_argument("scenario", nargs="?", default=None,
+    replay.add_argument("scenario", nargs="?", default=None, type=_path,
                         help="a bundled scenario name (see 'liqsim list') or a path to a "
                         ".toml file (not with --data)")
-    replay.add_argument("--data", nargs="+", metavar="PATH", default=None,
+    replay.add_argument("--data", nargs="+", metavar="PATH", default=None, type=_path,
                         help="replay recorded market data instead (engine.data): its book, "
                         "trades, liquidations, index and mark; also writes "
                         "forceorders-latest.txt and forceorders-largest.txt")
     replay.add_argument("--scenario", dest="data_scenario", metavar="FILE", default=None,
+                        type=_path,
                         help="with --data: a scenario whose participants trade on top")
     replay.add_argument("--allow-gaps", action="store_true",
                         help="with --data: replay across update-id gaps (the recorded book "
@@ -139,11 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "policies; writes one run per policy (replay's files), "
                              "comparison.json, comparison.png and report.html (report.json: "
                              "how to rebuild it) to --out")
-    compare.add_argument("scenario", nargs="?", default=None,
+    compare.add_argument("scenario", nargs="?", default=None, type=_path,
                          help="a bundled scenario name or a .toml file (not with --data)")
-    compare.add_argument("--data", nargs="+", metavar="PATH", default=None,
+    compare.add_argument("--data", nargs="+", metavar="PATH", default=None, type=_path,
                          help="compare on recorded market data instead (as replay --data)")
     compare.add_argument("--scenario", dest="data_scenario", metavar="FILE", default=None,
+                         type=_path,
                          help="with --data: a scenario whose participants trade on top")
     compare.add_argument("--allow-gaps", action="store_true",
                          help="with --data: replay across update-id gaps")
@@ -169,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "Dask cluster; writes results.parquet, results.csv, sweep.png and "
                            "report.html to --out (liqsim report DIR rebuilds the report); "
                            "exit 1 if a run failed")
-    sweep.add_argument("grid", metavar="GRID.toml", help="the grid file ([sweep] table)")
+    sweep.add_argument("grid", metavar="GRID.toml", type=_path,
+                       help="the grid file ([sweep] table)")
     sweep.add_argument("--out", type=_out, required=True, help="output directory")
     sweep.add_argument("--workers", type=_workers, default=None, metavar="N",
                        help="local worker processes (default: the machine's cores)")
@@ -191,22 +202,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     facts = sub.add_parser("facts", help="score a saved run against the 14 stylized facts "
                            "(docs/facts.md) and print the table")
-    facts.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by replay "
-                       "or compare (summary.json, timeseries.parquet, events.parquet, "
-                       "scenario.toml)")
-    facts.add_argument("--against", metavar="RUN_DIR", default=None,
+    facts.add_argument("run_dir", metavar="RUN_DIR", type=_path, help="a run directory "
+                       "written by replay or compare (summary.json, timeseries.parquet, "
+                       "events.parquet, scenario.toml)")
+    facts.add_argument("--against", metavar="RUN_DIR", default=None, type=_path,
                        help="a second run to print beside it (e.g. the same scenario without "
                        "breaker: fact 13 then compares with it; warns when the two differ in "
                        "more than the breaker: seed, scale or a scenario setting)")
 
     report = sub.add_parser("report", help="rebuild DIR/report.html (the self-contained HTML "
                             "report replay and compare write) from the runs saved in DIR")
-    report.add_argument("run_dir", metavar="DIR", help="a directory written by replay or compare")
+    report.add_argument("run_dir", metavar="DIR", type=_path,
+                        help="a directory written by replay or compare")
 
     account = sub.add_parser("account", help="one account's story from a saved run's event "
                              "log: positions, margin, orders, liquidation, ADL, funding")
-    account.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (summary.json, "
-                         "events.parquet, ...); for a comparison, one policy's directory")
+    account.add_argument("run_dir", metavar="RUN_DIR", type=_path, help="a run directory "
+                         "(summary.json, events.parquet, ...); for a comparison, one "
+                         "policy's directory")
     account.add_argument("account_id", metavar="ID", type=_seed, help="the account id")
 
     sub.add_parser("list", help="list bundled scenarios and breaker policies with their "
@@ -220,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = data_sub.add_parser("inspect", help="what is in recorded files: format, symbol, "
                                   "time range, messages by type, gaps, resyncs, crossed books, "
                                   "the top-of-book cross-check")
-    inspect.add_argument("paths", nargs="+", metavar="PATH")
+    inspect.add_argument("paths", nargs="+", metavar="PATH", type=_path)
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
 
     demo = sub.add_parser("demo", help="seeded order-book demo: a liquidation-sized sell burst "
@@ -567,7 +580,13 @@ def _cmd_account(args) -> int:
     except RunInputError as exc:
         print(f"liqsim: error: {exc}", file=sys.stderr)
         return 2
-    print(story(result, args.account_id).text)
+    told = story(result, args.account_id)
+    if not len(told.events):        # an id of no account: bad input, not an empty story
+        print(f"liqsim: error: {args.run_dir}: ID: no row of the event log names account "
+              f"{args.account_id}; expected an account of this run (the report's account "
+              f"stories name some)", file=sys.stderr)
+        return 2
+    print(told.text)
     return 0
 
 

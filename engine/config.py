@@ -162,11 +162,11 @@ def read_toml(path, where: str, what: str = "a scenario") -> dict:
         raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:  # before ValueError, of which it is a subclass
+        raise ConfigError(f"{where}: not a text (UTF-8) file") from None
     except ValueError:      # an integer literal beyond Python's int-from-text digit limit
         raise ConfigError(f"{where}: not {what}: an integer of more than "
                           f"{sys.get_int_max_str_digits()} digits") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where}: not a text (UTF-8) file") from None
     except RecursionError:
         raise ConfigError(f"{where}: not {what}: arrays or tables nested too deeply") \
             from None

@@ -232,6 +232,43 @@ def test_an_integer_too_long_for_python_in_a_scenario_or_grid_file_is_bad_input(
         assert not (tmp_path / "out").exists()
 
 
+def test_a_scenario_or_grid_file_that_is_not_utf8_is_named_so_not_as_a_long_integer(
+        tmp_path, capsys):
+    # UnicodeDecodeError is a ValueError: it was read as "an integer of more than N digits"
+    scenario = tmp_path / "latin1.toml"
+    scenario.write_bytes(b'[scenario]\nname = "caf\xe9"\n')
+    grid = tmp_path / "grid.toml"
+    grid.write_bytes(b'[sweep]\nscenarios = ["\xff\xfe"]\n')
+    for args in (["replay", str(scenario)], ["sweep", str(grid)]):
+        assert main([*args, "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert err == f"liqsim: error: {args[1]}: not a text (UTF-8) file\n", err
+        assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, named", [
+    (["replay", "--data", "", "--out", "OUT"], "--data"),
+    (["replay", "", "--out", "OUT"], "scenario"),
+    (["compare", " ", "--out", "OUT"], "scenario"),
+    (["sweep", "", "--out", "OUT"], "GRID.toml"),
+    (["facts", ""], "RUN_DIR"),
+    (["report", ""], "DIR"),
+    (["account", "", "3"], "RUN_DIR"),
+    (["data", "inspect", ""], "PATH")])
+def test_an_empty_input_path_is_refused_naming_its_argument_not_the_out(
+        tmp_path, capsys, args, named):
+    # "" read as the current directory: "--data ''" blamed --out ("OUT: No such file or
+    # directory"), a grid or report named no file at all (": cannot read: Is a directory")
+    out = str(tmp_path / "out")
+    with pytest.raises(SystemExit) as stop:
+        main([out if a == "OUT" else a for a in args])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (f"liqsim: error: argument {named}: expected a file or directory path, "
+                   f"got an empty one\n"), err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_file_that_is_not_toml_is_rejected_with_its_name(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("this is = = not toml")

@@ -19,6 +19,7 @@ and runs the top-of-book cross-check (``engine.data.book``).
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -62,7 +63,9 @@ def open_reader(path, source: int = 0):
 def read(paths, readers: list | None = None):
     """Yield the merged ``RECORD_DTYPE`` batches of ``paths`` (module docstring).  The
     readers are appended to ``readers`` if given (their counters fill as the stream is
-    consumed)."""
+    consumed).  A file given twice (by any spelling: a symlink, ``./``) is refused: its
+    rows would be replayed twice, every recorded trade and liquidation doubled."""
+    _once(paths)
     opened = [open_reader(p, k) for k, p in enumerate(paths)]
     if readers is not None:
         readers.extend(opened)
@@ -90,6 +93,20 @@ def read(paths, readers: list | None = None):
         if end > pos:
             yield batch[pos:end]
         heads[k] = (batch, end) if end < len(batch) else _next(its[k])
+
+
+def _once(paths) -> None:
+    """Refuse two ``paths`` naming one file (same device and inode).  O(files)."""
+    seen: dict = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue                    # open_reader names a path it cannot read
+        if (st.st_dev, st.st_ino) in seen:
+            raise DataError(f"{p}: expected each --data file once, got the same file as "
+                            f"{seen[st.st_dev, st.st_ino]}")
+        seen[st.st_dev, st.st_ino] = p
 
 
 def _next(it):

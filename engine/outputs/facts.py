@@ -239,7 +239,9 @@ class RunView:
         # The other keys the report reads whole (a hand-edited file was an internal error).
         for key, kind, what in (("scenario", str, "the scenario's name"),
                                 ("time", (dict, type(None)), "an object"),
-                                ("facts", (dict, type(None)), "an object of facts")):
+                                ("facts", (dict, type(None)), "an object of facts"),
+                                ("not_measured", (dict, type(None)),
+                                 "an object of reasons")):
             if not isinstance(summary.get(key), kind) or (
                     key == "facts" and summary.get(key) is not None
                     and not all(isinstance(f, dict) for f in summary[key].values())):

@@ -32,6 +32,7 @@ import pathlib
 
 from .account import account_story, notable_accounts
 from .atomic import atomic_dir, write_json
+from .facts import RunInputError
 from .panels import panel_data, panel_figure, wanted
 from .saved import load_run
 from .seeds import over_seeds
@@ -97,23 +98,57 @@ def _policy_dirs(directory: pathlib.Path, meta: dict) -> list[tuple[str, list[pa
         return [("", [directory])]
     names = meta.get("policies")
     if names is None:
-        comparison = json.loads((directory / "comparison.json").read_text())
-        names = list(comparison)
+        names = list(_json_object(directory / "comparison.json",
+                                  "the comparison.json compare wrote"))
     out = []
     for name in names:
         folder = directory / name.replace("+", "_")
         if (folder / "summary.json").is_file():
             out.append((name, [folder]))
         else:
-            seeds = sorted((p for p in folder.glob("seed-*") if p.is_dir()),
-                           key=lambda p: int(p.name.split("-", 1)[1]))
+            seeds = sorted((p for p in folder.glob("seed-*") if p.is_dir()
+                            and p.name[5:].isdecimal() and p.name[5:].isascii()),
+                           key=lambda p: int(p.name[5:]))
+            if not seeds:
+                raise RunInputError(f"{folder}: expected the run of policy {name!r} "
+                                    f"(summary.json, or seed-N directories), found none")
             out.append((name, seeds))
+    if not out:
+        raise RunInputError(f"{directory}: expected the runs of at least one policy, "
+                            f"found none")
     return out
 
 
+def _json_object(p: pathlib.Path, what: str) -> dict:
+    """The JSON object saved in ``p``; ``RunInputError`` (one line naming ``p`` and
+    ``what`` was expected) if it cannot be read, is not JSON or not an object."""
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunInputError(f"{p}: expected {what}, found none") from None
+    except (OSError, ValueError) as exc:    # UnicodeDecodeError and JSONDecodeError too
+        raise RunInputError(f"{p}: expected {what} ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunInputError(f"{p}: expected {what}: a JSON object")
+    return data
+
+
 def _meta(directory: pathlib.Path) -> dict:
+    """``report.json`` (the command, the directory as named, the policies' order), checked:
+    a hand-edited or truncated one is one ``RunInputError`` line, not an internal error."""
     p = directory / REPORT_META
-    return json.loads(p.read_text()) if p.is_file() else {}
+    if not p.is_file():
+        return {}
+    what = "the report.json liqsim wrote (command, directory, policies)"
+    meta = _json_object(p, what)
+    for key, ok in (("command", lambda v: isinstance(v, str)),
+                    ("directory", lambda v: isinstance(v, str)),
+                    ("policies", lambda v: isinstance(v, list)
+                     and all(isinstance(x, str) and x for x in v))):
+        if key in meta and not ok(meta[key]):
+            raise RunInputError(f"{p}: {key}: expected {what}, got "
+                                f"{json.dumps(meta[key])[:40]}")
+    return meta
 
 
 def _relative(run_dir: pathlib.Path, directory: pathlib.Path) -> str:
@@ -437,8 +472,10 @@ SWEEP_META = "sweep.json"
 
 
 def is_sweep(directory) -> bool:
+    """``directory`` holds a sweep (its ``sweep.json``; without a run's summary.json): a
+    missing results.parquet is then that sweep's missing file, not a comparison's."""
     d = pathlib.Path(directory)
-    return (d / SWEEP_RESULTS).is_file() and (d / SWEEP_META).is_file()
+    return (d / SWEEP_META).is_file() and not (d / "summary.json").is_file()
 
 
 def sweep_metrics(rows: list[dict]) -> tuple[list[str], dict]:
@@ -449,19 +486,47 @@ def sweep_metrics(rows: list[dict]) -> tuple[list[str], dict]:
     return [k for k in labels if any(k in r for r in rows)], labels
 
 
+#: The columns of results.parquet the sweep report reads (``engine.sweeps.execute``).
+_SWEEP_COLUMNS = ("run", "scenario", "breaker", "seed", "status", "error")
+
+
+def _sweep_files(directory: pathlib.Path) -> tuple[dict, list[dict]]:
+    """``sweep.json`` and the rows of ``results.parquet``, checked for what the report
+    reads; ``RunInputError`` naming the file otherwise.  O(rows)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    p = directory / SWEEP_META
+    grid = _json_object(p, "the sweep.json a sweep wrote")
+    if not isinstance(grid.get("runs"), list) or not all(isinstance(r, dict)
+                                                         for r in grid["runs"]) \
+            or not isinstance(grid.get("keys", []), list):
+        raise RunInputError(f"{p}: expected the sweep.json a sweep wrote (runs, keys)")
+    p = directory / SWEEP_RESULTS
+    if not p.is_file():
+        raise RunInputError(f"{p}: expected a sweep's results, found none (a sweep stopped "
+                            f"before its first run finished: liqsim sweep --resume)")
+    try:
+        table = pq.read_table(str(p))
+    except (pa.ArrowException, OSError) as exc:
+        raise RunInputError(f"{p}: expected a sweep's results in parquet "
+                            f"({str(exc).splitlines()[0]})") from None
+    missing = [c for c in _SWEEP_COLUMNS if c not in table.column_names]
+    if missing:
+        raise RunInputError(f"{p}: expected a sweep's results (columns "
+                            f"{', '.join(_SWEEP_COLUMNS)}), found no {missing[0]} column")
+    return grid, table.to_pylist()
+
+
 def build_sweep_html(directory, meta: dict | None = None) -> str:
     """The report of a sweep saved in ``directory`` (``engine.sweeps.execute``): the grid,
     its failed runs, and for each scenario and swept key every metric that varies against
     the key, one line per policy, the min-max band over seeds (``sweepcharts``); with no
     swept key, against the scenario.  Built from results.parquet and sweep.json only."""
-    import pyarrow.parquet as pq
-
     from .sweepcharts import sweep_figure, unset, varying
     directory = pathlib.Path(directory)
     meta = _meta(directory) if meta is None else meta
     shown = meta.get("directory", str(directory))
-    grid = json.loads((directory / SWEEP_META).read_text())
-    rows = pq.read_table(str(directory / SWEEP_RESULTS)).to_pylist()
+    grid, rows = _sweep_files(directory)
     keys = grid.get("keys", [])
     metrics, labels = sweep_metrics(rows)
     ok = [r for r in rows if r.get("status") == "ok"]

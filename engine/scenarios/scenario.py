@@ -1344,7 +1344,7 @@ def apply_override(data: dict, item: str) -> None:
     node = data
     for part in parts[:-1]:
         if isinstance(node, list):      # an array of tables: flows.0.window=...
-            if not part.isdigit() or int(part) >= len(node):
+            if not (part.isdecimal() and part.isascii()) or int(part) >= len(node):
                 raise ConfigError(f"--set {item}: {part!r} is not an index of that array "
                                   f"(0..{len(node) - 1})")
             nxt = node[int(part)]

@@ -35,15 +35,17 @@ before any run starts and before anything is written.  O(runs) loads of at most
 from __future__ import annotations
 
 import itertools
+import math
 import pathlib
 import shlex
+from decimal import Decimal
 from fractions import Fraction
 
 import attrs
 import tomli_w
 
 from ..breakers import split_names
-from ..config import ConfigError, fraction, integer, read_toml
+from ..config import ConfigError, integer, read_toml, scale_ratio
 from ..scenarios.scenario import REPLAYS, load
 
 MAX_RUNS = 100_000
@@ -151,10 +153,18 @@ def _list(where: str, value, default=None) -> list:
         raise ConfigError(f"{where}: expected a non-empty list, got {value!r}")
     seen = set()
     for v in value:
-        if repr(v) in seen:
+        if _same(v) in seen:
             raise ConfigError(f"{where}: {v!r} is listed twice; expected each value once")
-        seen.add(repr(v))
+        seen.add(_same(v))
     return value
+
+
+def _same(value) -> str:
+    """What makes two values one: their repr, a number's read as a decimal (``5`` and
+    ``5.0`` are one value of a key: the scenario reads both as ``Decimal(5)``)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(Decimal(repr(value)).normalize())     # nan, inf: refused at load
+    return repr(value)
 
 
 def _scenario(where: str, value, base: pathlib.Path) -> tuple[str, str]:
@@ -179,22 +189,6 @@ def _breaker(where: str, value) -> str:
         return "+".join(split_names(value))
     except ConfigError as exc:
         raise ConfigError(f"{where}: {str(exc).partition(': ')[2]}") from None
-
-
-def _scale(where: str, value) -> Fraction:
-    """(0, 1]: a number, or a ratio of short integers written "a/b"."""
-    if isinstance(value, str) and "/" in value and len(value) <= 40:
-        a, _, b = value.partition("/")
-        f = Fraction(integer(where, _int(a), 1), integer(where, _int(b), 1))
-    else:
-        f = fraction(where, value, Fraction(0), Fraction(1))
-    if not 0 < f <= 1:
-        raise ConfigError(f"{where}: expected a number in (0, 1], got {value!r}")
-    return f
-
-
-def _int(text: str):
-    return int(text) if text.strip().isdigit() else text
 
 
 def _seed(where: str, value) -> int:
@@ -239,18 +233,16 @@ def read(path) -> Grid:
         if len(set(values)) != len(values):
             raise ConfigError(f"{where}: sweep.{name}: a value is listed twice (after "
                               f"normalising); expected each once")
-    scale = _scale(f"{where}: sweep.scale", sw.get("scale", 1))
+    scale = scale_ratio(f"{where}: sweep.scale", sw.get("scale", 1))
     if "set" in sw and "runs" in sw:
         raise ConfigError(f"{where}: sweep.runs: expected [sweep.set] or [[sweep.runs]], "
                           f"not both")
     rows = _rows(where, sw, scenarios, breakers, seeds, base)
-    if len(rows) > MAX_RUNS:
-        raise ConfigError(f"{where}: sweep: {len(rows):,} runs; expected at most {MAX_RUNS:,}")
     keys = list(dict.fromkeys(k for *_, params in rows for k, _ in params))
     tasks = tuple(Task(i, sc[0], sc[1], b, s, scale, p) for i, (sc, b, s, p) in enumerate(rows))
     seen: dict = {}
     for t in tasks:
-        ident = (t.path, t.breaker, t.seed, tuple((k, repr(v)) for k, v in t.params))
+        ident = (t.path, t.breaker, t.seed, tuple((k, _same(v)) for k, v in t.params))
         if ident in seen:
             raise ConfigError(f"{where}: sweep: run {t.run} repeats run {seen[ident]} "
                               f"({t.scenario}, {t.breaker}, seed {t.seed}); expected each once")
@@ -265,6 +257,8 @@ def _rows(where, sw, scenarios, breakers, seeds, base) -> list:
         table = _params(f"{where}: sweep.set", sw.get("set", {}))
         values = [[(k, v) for v in _list(f"{where}: sweep.set.{k}", vs)]
                   for k, vs in table.items()]
+        _at_most(where, math.prod(map(len, values)) * len(scenarios) * len(breakers)
+                 * len(seeds))
         return [(sc, b, s, tuple(p)) for sc in scenarios for b in breakers
                 for p in itertools.product(*values) for s in seeds]
     runs = sw["runs"]
@@ -285,8 +279,16 @@ def _rows(where, sw, scenarios, breakers, seeds, base) -> list:
         bs = [_breaker(f"{at}.breaker", row["breaker"])] if "breaker" in row else breakers
         ss = [_seed(f"{at}.seed", row["seed"])] if "seed" in row else seeds
         params = tuple(_params(f"{at}.set", row.get("set", {})).items())
+        _at_most(where, len(out) + len(scs) * len(bs) * len(ss))
         out += [(sc, b, s, params) for sc in scs for b in bs for s in ss]
     return out
+
+
+def _at_most(where: str, runs: int) -> None:
+    """Refuse a grid of more than ``MAX_RUNS`` runs from its count, before its rows are
+    built (a product of a few long lists would not fit in memory).  O(1)."""
+    if runs > MAX_RUNS:
+        raise ConfigError(f"{where}: sweep: {runs:,} runs; expected at most {MAX_RUNS:,}")
 
 
 def _validate(where: str, tasks) -> None:

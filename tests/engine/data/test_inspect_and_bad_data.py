@@ -193,3 +193,18 @@ def test_a_zero_recorded_index_price_is_bad_data_not_an_internal_error(tmp_path,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{path}: line 2: expected a price of at least one tick" in err
     assert not out.exists()
+
+
+def test_a_data_file_given_twice_by_any_spelling_is_refused_before_a_run(tmp_path, capsys):
+    # It was merged with itself: every recorded trade and liquidation replayed twice.
+    trades = SAMPLES / "binance/BTCUSDT-trades-2024-08-08.csv"
+    link = tmp_path / "link" / trades.name          # the name tells the format
+    link.parent.mkdir()
+    link.symlink_to(trades)
+    for second in (str(link), str(trades.parent / "." / trades.name)):
+        out = tmp_path / "out"
+        assert main(["replay", "--data", str(trades), second, "--out", str(out)]) == 2
+        stdout, err = capsys.readouterr()
+        assert stdout == "" and err.count("\n") == 1 and not out.exists()
+        assert err == (f"liqsim: error: {second}: expected each --data file once, got the "
+                       f"same file as {trades}\n"), err

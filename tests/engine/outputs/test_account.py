@@ -35,3 +35,18 @@ def test_the_insurance_fund_is_named_in_a_story_not_numbered(run):
     assert "(to the insurance fund)" in text and str(INSURANCE_ID) not in text
     assert story(run, INSURANCE_ID).text.startswith(
         f"the insurance fund (account {INSURANCE_ID}): ")
+
+
+def test_liqsim_account_of_an_id_no_row_names_is_bad_input_one_line_exit_2(run, tmp_path,
+                                                                           capsys):
+    # It printed "no row of the event log names it" on stdout and exited 0.
+    from engine.cli import main
+    run.save(tmp_path / "run")
+    for unknown in ("999999999", str(2**70)):
+        assert main(["account", str(tmp_path / "run"), unknown]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1
+        assert captured.err.startswith(f"liqsim: error: {tmp_path / 'run'}: ID: no row of "
+                                       f"the event log names account {unknown};")
+    assert main(["account", str(tmp_path / "run"), "3"]) == 0
+    assert capsys.readouterr().out.startswith("account 3: ")

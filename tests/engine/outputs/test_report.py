@@ -2,6 +2,7 @@
 account stories it links are read from the saved runs."""
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 from fractions import Fraction
@@ -140,3 +141,61 @@ def test_an_account_story_follows_its_position_to_zero_through_its_liquidation(s
     assert "MARGIN CALL" in text and "position at the end: 0.000" in text
     assert str(run.account(account)) == text
 
+
+
+def _damage(d: pathlib.Path, how: str) -> str:
+    """Damage a copy of a saved comparison (or turn it into a sweep's directory) as a
+    hand edit, a truncated write or a foreign file would; return the file to be named."""
+    import pyarrow.parquet as pq
+    if how.startswith("sweep"):
+        (d / "sweep.json").write_text('{"runs": [], "keys": []}' if how != "sweep-json"
+                                      else "{")
+        (d / "comparison.json").unlink()
+        if how == "sweep-results-foreign":
+            pq.write_table(pa.table({"x": [1]}), str(d / "results.parquet"))
+            return "results.parquet"
+        if how == "sweep-json":
+            (d / "results.parquet").write_text("garbage")
+            return "sweep.json"
+        return "results.parquet"                    # sweep-no-results: none written
+    if how == "summary-not-measured":               # the table reads its reasons
+        summary = json.loads((d / "none" / "summary.json").read_text())
+        summary["not_measured"] = "x"
+        (d / "none" / "summary.json").write_text(json.dumps(summary))
+        return "none/summary.json"
+    if how == "report-json-truncated":
+        (d / "report.json").write_text('{"command": "liqsim')
+        return "report.json"
+    if how == "report-json-list":
+        (d / "report.json").write_text("[1]")
+        return "report.json"
+    (d / "report.json").unlink()                     # policies from comparison.json
+    if how == "comparison-json-truncated":
+        (d / "comparison.json").write_text("{")
+        return "comparison.json"
+    if how == "comparison-policy-missing":
+        (d / "comparison.json").write_text('{"nosuch": {}}')
+        return "nosuch"
+    import shutil                                    # a seed directory not seed-N
+    shutil.rmtree(d / "none")
+    (d / "none" / "seed-x").mkdir(parents=True)
+    return "none"
+
+
+@pytest.mark.parametrize("how", ["summary-not-measured", "report-json-truncated", "report-json-list",
+                                 "comparison-json-truncated", "comparison-policy-missing",
+                                 "seed-directory-not-numbered", "sweep-json",
+                                 "sweep-results-foreign", "sweep-no-results"])
+def test_liqsim_report_of_a_damaged_saved_directory_is_one_line_naming_the_file_exit_2(
+        saved, tmp_path, capsys, how):
+    import shutil
+
+    from engine.cli import main
+    d = tmp_path / "cmp"
+    shutil.copytree(saved[0], d)
+    (d / REPORT).unlink()
+    named = _damage(d, how)
+    assert main(["report", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"liqsim: error: {d / named}"), err
+    assert not (d / REPORT).exists()

@@ -112,6 +112,14 @@ def test_set_reaches_into_arrays_of_tables_and_rejects_bad_indexes():
         apply_override(data, "flows.3.kind=\"buy\"")
 
 
+@pytest.mark.parametrize("index", ["\u00b2", "\u0663", "1_0", " 0"])
+def test_set_refuses_an_array_index_that_is_not_ascii_digits_as_bad_input(index):
+    # "²".isdigit() is True but int("²") raises ValueError: an internal error, exit 1
+    data = {"flows": [{"kind": "sell"}] * 11}
+    with pytest.raises(ConfigError, match="not an index"):
+        apply_override(data, f"flows.{index}.kind=\"buy\"")
+
+
 def test_scale_shrinks_population_depth_flows_and_fund_together():
     full, tenth = load("flash-drop"), load("flash-drop", scale=Fraction(1, 10))
     assert tenth.traders.count == full.traders.count // 10

@@ -126,6 +126,50 @@ def test_a_bad_grid_is_one_line_naming_the_file_and_field_exit_2_and_nothing_wri
     assert "Traceback" not in err and not out.exists()
 
 
+@pytest.mark.parametrize("body, needle", [
+    ('breakers = ["luld"]\n[sweep.set]\n"breaker.luld.band_pct" = [5, 5.0]',
+     "sweep.set.breaker.luld.band_pct: 5.0 is listed twice"),
+    ('breakers = ["luld"]\n[[sweep.runs]]\nset = { "breaker.luld.band_pct" = 5 }\n'
+     '[[sweep.runs]]\nset = { "breaker.luld.band_pct" = 5.00 }', "run 1 repeats run 0")])
+def test_one_number_written_as_int_and_float_is_one_grid_value_not_two_runs(
+        tmp_path, body, needle):
+    # 5 and 5.0 are one band (Decimal(5)): the same run twice, two points at one x
+    grid = _grid(tmp_path, f'[sweep]\nscenarios = ["{GAP}"]\n{body}\n')
+    with pytest.raises(ConfigError, match=needle):
+        read(grid)
+
+
+@pytest.mark.parametrize("scale", ["2", '"1/0"', '"2/1"', '"a/b"', "true"])
+def test_a_grid_scale_outside_0_1_reads_as_replays_scale_error(tmp_path, scale):
+    # the grid's own reader said "expected a number in [0, 1]" for 2 (0 is refused too)
+    # and "expected an integer >= 1, got 0" for "1/0": the bound is (0, 1], as --scale's
+    grid = _grid(tmp_path, f'[sweep]\nscenarios = ["{GAP}"]\nscale = {scale}\n')
+    with pytest.raises(ConfigError, match=r"sweep\.scale: expected a number"
+                       + (r", got True" if scale == "true" else r" in \(0, 1\]")):
+        read(grid)
+
+
+def test_a_grid_of_too_many_runs_is_refused_from_its_count_before_its_rows_are_built(
+        tmp_path):
+    # 10**12 runs: building the rows first ran out of memory (MemoryError, exit 1) or hung
+    import resource
+    body = f'[sweep]\nscenarios = ["{GAP}"]\n[sweep.set]\n' + "".join(
+        f'"makers.{k}" = {list(range(1, 101))}\n'
+        for k in ("count", "levels", "refresh_ms", "calm_s", "recovery_s", "spacing_bps"))
+    grid = _grid(tmp_path, body)
+    out = tmp_path / "out"
+
+    def one_gigabyte():
+        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "sweep", str(grid), "--out",
+                        str(out)], capture_output=True, text=True, cwd=ROOT,
+                       preexec_fn=one_gigabyte, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (f"liqsim: error: {grid}: sweep: 1,000,000,000,000 runs; expected "
+                        f"at most 100,000\n")
+    assert not out.exists()
+
+
 def test_a_recorded_runs_saved_scenario_is_refused_by_a_sweep_before_any_run(tmp_path,
                                                                               capsys):
     # It replays only as itself (it re-reads its data): every run would fail in a worker.
