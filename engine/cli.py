@@ -369,6 +369,8 @@ def _not_data(scenario: str, command: str) -> None:
 
 
 def _cmd_compare(args) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
     from .breakers import parse_policy_list
     from .runner import compare, compare_recorded
     names = parse_policy_list(args.breakers)
@@ -393,8 +395,15 @@ def _cmd_compare(args) -> int:
             if not args.quiet:
                 print(f"liqsim: {name}{'' if seed is None else f' seed {seed}'} done "
                       f"({finished}/{total})", file=sys.stderr, flush=True)
-        comparison = compare(args.scenario, names, scale=args.scale, overrides=args.overrides,
-                             seeds=seeds, progress=not args.quiet, workers=workers, done=done)
+        try:
+            comparison = compare(args.scenario, names, scale=args.scale,
+                                 overrides=args.overrides, seeds=seeds,
+                                 progress=not args.quiet, workers=workers, done=done)
+        except BrokenProcessPool:
+            print(f"liqsim: error: compare: a worker process died (out of memory? each of the "
+                  f"{workers} workers holds a run; try --workers 1); no output written",
+                  file=sys.stderr)
+            return 1
     comparison.save(args.out, _command(args))
     s0 = next(iter(comparison.results.values()))[0].summary
     code = _report(comparison.summaries,

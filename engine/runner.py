@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 from fractions import Fraction
 
 import numpy as np
@@ -273,18 +274,38 @@ def compare(scenario, breakers=("none",), seed: int | None = None, scale=1,
         load(str(scenario), list(overrides), _fraction(scale))     # ConfigError, here
     from concurrent.futures import ProcessPoolExecutor, as_completed
     results: dict[tuple, RunResult] = {}
-    with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
-        try:
-            futures = {pool.submit(run, scenario, name, s, scale, list(overrides)): (name, s)
-                       for name, s in tasks}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                if done is not None:
-                    done(*futures[future], len(results), len(tasks))
-        except BaseException:       # a failed run or an interrupt: no waiting for the rest
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    pool = ProcessPoolExecutor(min(workers, len(tasks)), initializer=_quiet_interrupt)
+    try:
+        futures = {pool.submit(run, scenario, name, s, scale, list(overrides)): (name, s)
+                   for name, s in tasks}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if done is not None:
+                done(*futures[future], len(results), len(tasks))
+    except BaseException:       # a failed run or an interrupt: the others are not waited for
+        _end(pool)
+        raise
+    pool.shutdown()
     return Comparison({name: [results[name, s] for s in seeds] for name in names})
+
+
+def _quiet_interrupt() -> None:
+    """A compare worker's start: Ctrl-C is the parent's (it ends the workers), so a
+    worker waiting for its next run prints no traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _end(pool) -> None:
+    """End a compare's pool now: the runs not started are cancelled and the processes of
+    those running terminated (``shutdown`` alone lets them run to their end, minutes for a
+    full-scale run, before the interpreter may exit).  ``_processes`` is the executor's
+    own table of its workers (CPython 3.8+)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.join(5)
 
 
 def compare_recorded(paths, breakers=("none",), scenario=None, seeds=(None,),
