@@ -74,12 +74,9 @@ def compress_funding(rule, k):
     if k == 1:
         return rule
 
-    def short(s: int) -> int:
-        return compress_seconds(s, k)
-
-    interval = short(rule.interval_s)
-    return attrs.evolve(rule, interval_s=interval, first_s=min(short(rule.first_s), interval),
-                        sample_s=min(short(rule.sample_s), interval),
+    interval = compress_seconds(rule.interval_s, k)
+    return attrs.evolve(rule, interval_s=interval, first_s=min(compress_seconds(rule.first_s, k), interval),
+                        sample_s=min(compress_seconds(rule.sample_s, k), interval),
                         rate_interval_s=rule.paid_interval_s)
 
 
