@@ -73,9 +73,9 @@ def bankruptcy_tick(ex, acct, inst: int) -> int:
 BANKRUPT_NEVER = 1 << 62
 
 
-def fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
+def fund_can_take(ex, inst: int, qty: int) -> bool:
     """The fund takes a position only while its balance is positive and its net notional
-    stays within ``fund_limit_ppm`` of its margin balance (reference 1.6 item 9: "by
+    at the mark stays within ``fund_limit_ppm`` of its margin balance (reference 1.6 item 9: "by
     default ... 100% the size of the insurance fund", beyond that counterparty
     liquidation).  When the venue sets ``fund_limit_notional`` (quantums, a share of the
     open interest) the notional stays within that too, or within that alone with
@@ -89,7 +89,9 @@ def fund_can_take(ex, inst: int, qty: int, price: int) -> bool:
     if equity <= 0:
         return False
     after = abs(size) + qty   # conservative: assume the same direction
-    value = ex.instruments[inst].value_q(price, after, up=True)
+    # At the mark, not the takeover's bankruptcy price: that understates a long's notional
+    # and an inverse unit's BANKRUPT_NEVER tick would value any size at ~0 (cold review).
+    value = ex.instruments[inst].value_q(ex.marks[inst], after, up=True)
     if ex.fund_limit_notional:
         if value > ex.fund_limit_notional:
             return False
@@ -134,7 +136,7 @@ def take_over(ex, ts, acct, inst: int) -> None:
     isolated = pos.isolated
     side = 1 if pos.size > 0 else -1
     wallet_before = acct.wallet
-    if fund_can_take(ex, inst, qty, bp):
+    if fund_can_take(ex, inst, qty):
         if pos.size > 0:
             ex.transfer_position(ts, ex.fund.id, acct.id, inst, qty, bp)
         else:

@@ -120,6 +120,22 @@ def test_the_fund_based_cap_applies_with_an_open_interest_limit_and_hands_the_un
     assert not ex.fund.positions.get(0) or ex.fund.positions[0].size == 0
 
 
+def test_the_funds_cap_values_the_position_at_the_mark_not_the_bankruptcy_price(eng):
+    """A fund of 955 quote; the unit is 950 quote at its bankruptcy price (95,000) but 959
+    at the mark (95,900): over 100% of the fund, so it goes to ADL.  Valued at the
+    bankruptcy price it was taken over (and an inverse unit no price bankrupts, at
+    ``BANKRUPT_NEVER``, was worth ~0 and passed any cap)."""
+    ex = _exchange(eng, 955)
+    start = _bankrupt_long(eng, ex)
+    assert not eng.rows(ex, K.INSURANCE_TAKEOVER, start)
+    assert [(r.qty, r.price, r.other) for r in eng.rows(ex, K.AUTO_DELEVERAGED, start)] == \
+        [(10, 95_000, MAKER)]
+    ex2 = _exchange(eng, 960)                       # 959 at the mark fits in 960
+    start = _bankrupt_long(eng, ex2)
+    assert [(r.qty, r.price) for r in eng.rows(ex2, K.INSURANCE_TAKEOVER, start)] == \
+        [(10, 95_000)]
+
+
 def test_an_open_interest_limit_that_replaces_the_fund_cap_lets_the_fund_take_the_unit(eng):
     """``fund_limit_oi_mode = "replace"`` (the rule before, kept for the tiered venues): the
     same unit within the open-interest limit is taken over although it is 1.9x the fund."""
