@@ -16,10 +16,16 @@ GAP = os.path.join(os.path.dirname(__file__), "..", "data", "gap-drop.toml")
 
 def _failing_or_slow(scenario, breaker, seed, scale, overrides, *, marks):
     """A run stand-in: notes this worker's pid and SIGINT disposition, then the 'none' run
-    fails at once and every other sleeps far longer than the test."""
-    with open(os.path.join(marks, f"{breaker}.pid"), "w") as f:
+    fails -- once the other has started (forking a large test process takes a while) --
+    and every other sleeps far longer than the test."""
+    with open(os.path.join(marks, f"{breaker}.tmp"), "w") as f:
         f.write(f"{os.getpid()} {int(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)}")
+    os.replace(os.path.join(marks, f"{breaker}.tmp"), os.path.join(marks, f"{breaker}.pid"))
     if breaker == "none":
+        for _ in range(600):
+            if os.path.exists(os.path.join(marks, "luld.pid")):
+                break
+            time.sleep(0.05)
         raise ValueError("this run failed")
     time.sleep(600)
 
@@ -42,10 +48,6 @@ def test_a_failed_run_ends_the_runs_beside_it_and_workers_leave_ctrl_c_to_the_pa
     monkeypatch.setattr(runner, "run", functools.partial(_failing_or_slow, marks=str(tmp_path)))
     with pytest.raises(ValueError, match="this run failed"):
         runner.compare(GAP, ["none", "luld"], scale=0.02, workers=2)
-    for _ in range(100):                            # the slow run's worker has written its pid
-        if (tmp_path / "luld.pid").exists() and (tmp_path / "luld.pid").read_text():
-            break
-        time.sleep(0.05)
     pids = {p.stem: [int(x) for x in p.read_text().split()] for p in tmp_path.glob("*.pid")}
     assert set(pids) == {"none", "luld"}
     assert all(ignored for _, ignored in pids.values())         # SIGINT is the parent's
