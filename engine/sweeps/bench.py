@@ -43,7 +43,7 @@ from orderbook import OrderBook
 from ..outputs.timing import cpu_stopwatch, cpu_timed, peak_rss_mb, stopwatch
 from ..venue.events import ORDER_ROW, EventKind
 from .plain_reference import PlainReferenceBook
-from .workload import DEFAULT_N_OPS
+from .workload import DEFAULT_N_OPS, DEFAULT_SEED, generate
 
 _ACCEPTED = int(EventKind.ORDER_ACCEPTED)
 _CANCELLED = int(EventKind.ORDER_CANCELLED)
@@ -103,7 +103,6 @@ def run_reference(book: PlainReferenceBook, ops: list):
 def book_vs_reference(n_ops: int, repeats: int) -> dict:
     """Workload A of ``n_ops``, both books interleaved, best of ``repeats`` (module
     docstring).  Each run's fills and cancels are checked against the generator's."""
-    from .workload import DEFAULT_SEED, generate
     w = generate(n_ops, DEFAULT_SEED)
     ops = w.ops()
     book_s, ref_s = [], []
